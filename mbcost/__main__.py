@@ -1,0 +1,3 @@
+from mbcost.cli import run
+
+run()

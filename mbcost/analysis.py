@@ -1,0 +1,274 @@
+"""Per-layer costs, totals and the breakdown by layer type.
+
+:func:`analyze` is the library's entry point; the CLI prints what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from mbcost.layers import Instance, Shape
+from mbcost.layers.base import stride_text
+from mbcost.network import PARAM_CONVENTIONS, Config, Network
+
+UNITS = {"mult-adds": "Mult-Adds (MACs)", "flops": "FLOPs (2 × Mult-Adds)"}
+COUNT_NAMES = {"conv": "conv", "fc": "fc", "bn": "batch norm", "pool": "pooling", "act": "activations"}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer's shapes and costs. ``params`` follows the analysis' parameter
+    convention; ``weights``, ``biases`` and ``norm`` are always all given."""
+
+    name: str
+    kind: str  # spec keyword: conv, dw, fc, avgpool, ...
+    type: str  # as Table 1 prints it: Conv, Conv dw, FC, Avg Pool
+    category: str  # the breakdown's group: Conv 1×1, Conv DW 3×3, ...
+    stride: tuple[int, int]
+    filter: str
+    input: Shape
+    output: Shape
+    mult_adds: int
+    weights: int
+    biases: int
+    norm: int
+    params: int
+    formula: str
+    line: int
+
+    @property
+    def activations(self) -> int:
+        """Output activations (elements of the output feature map)."""
+        return self.output.numel
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.mult_adds
+
+    @property
+    def type_stride(self) -> str:
+        return f"{self.type} / {stride_text(self.stride)}"
+
+
+@dataclass(frozen=True)
+class Totals:
+    mult_adds: int
+    params: int
+    weights: int
+    biases: int
+    norm: int
+    activations: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.mult_adds
+
+
+@dataclass(frozen=True)
+class TypeShare:
+    """One row of the breakdown by layer type (the paper's Table 2)."""
+
+    type: str
+    mult_adds: int
+    mult_adds_pct: float
+    params: int
+    params_pct: float
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def _params(weights: int, biases: int, norm: int, convention: str) -> int:
+    return weights + (biases if convention != "weights" else 0) + (norm if convention == "all" else 0)
+
+
+class Analysis:
+    """The cost of one network at one configuration."""
+
+    def __init__(self, network: Network, config: Config, instances: list[Instance]) -> None:
+        self.network = network
+        self.config = config
+        self.model = network.name
+        self.description = network.description
+        self.input = instances[0].input
+        rows = []
+        self._parts = [inst.parts(config.count) for inst in instances]
+        for inst, parts in zip(instances, self._parts):
+            weights = sum(p.weights for p in parts)
+            biases = sum(p.biases for p in parts)
+            norm = sum(p.norm for p in parts)
+            rows.append(LayerRow(
+                name=inst.layer.name,
+                kind=inst.layer.stmt.kind,
+                type=inst.layer.type_name,
+                category=parts[0].category if parts else inst.layer.type_name,
+                stride=inst.stride,
+                filter=inst.filter,
+                input=inst.input,
+                output=inst.output,
+                mult_adds=sum(p.mult_adds for p in parts),
+                weights=weights,
+                biases=biases,
+                norm=norm,
+                params=_params(weights, biases, norm, config.params),
+                formula=" + ".join(p.formula for p in parts if p.formula),
+                line=inst.layer.stmt.loc.line,
+            ))
+        self.layers: list[LayerRow] = rows
+        self.total = Totals(
+            mult_adds=sum(r.mult_adds for r in rows),
+            params=sum(r.params for r in rows),
+            weights=sum(r.weights for r in rows),
+            biases=sum(r.biases for r in rows),
+            norm=sum(r.norm for r in rows),
+            activations=sum(r.activations for r in rows),
+        )
+
+    # -- settings, in words ---------------------------------------------
+    @property
+    def alpha(self) -> float:
+        return float(self.config.alpha)
+
+    @property
+    def resolution(self) -> int:
+        """Input height (the side, for square inputs)."""
+        return self.input.h
+
+    @property
+    def counted(self) -> list[str]:
+        return [c for c in COUNT_NAMES if c in self.config.count]
+
+    def counted_text(self) -> str:
+        names = [COUNT_NAMES[c] for c in self.counted]
+        paper = " (paper convention)" if set(self.counted) == {"conv", "fc"} else ""
+        return "Mult-Adds counted for: " + ", ".join(names) + paper
+
+    def params_text(self) -> str:
+        return "params: " + PARAM_CONVENTIONS[self.config.params]
+
+    def pct(self, row: LayerRow) -> float:
+        return _pct(row.mult_adds, self.total.mult_adds)
+
+    # -- breakdown ------------------------------------------------------
+    def by_type(self) -> list[TypeShare]:
+        """Mult-Adds and parameters by layer type, largest Mult-Adds first; types
+        that cost nothing under the current conventions are left out."""
+        groups: dict[str, list[int]] = {}
+        for parts in self._parts:
+            for p in parts:
+                acc = groups.setdefault(p.category, [0, 0])
+                acc[0] += p.mult_adds
+                acc[1] += _params(p.weights, p.biases, p.norm, self.config.params)
+        shares = [
+            TypeShare(name, ma, _pct(ma, self.total.mult_adds), pa, _pct(pa, self.total.params))
+            for name, (ma, pa) in groups.items()
+            if ma or pa
+        ]
+        return sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type))
+
+    # -- exports --------------------------------------------------------
+    def to_dict(self, unit: str = "mult-adds") -> dict:
+        """The JSON contract (docs/json-format.md). Counts are integers;
+        ``mult_adds`` is always Mult-Adds, ``flops`` is added when unit is flops."""
+        flops = unit == "flops"
+
+        def counts(obj) -> dict:
+            out = {"mult_adds": obj.mult_adds}
+            if flops:
+                out["flops"] = obj.flops
+            return out
+
+        return {
+            "model": self.model,
+            "alpha": _number(self.config.alpha),
+            "resolution": self.resolution,
+            "input": self.input.as_list(),
+            "unit": unit,
+            "counted": self.counted,
+            "params_convention": self.config.params,
+            "layers": [
+                {
+                    "name": r.name,
+                    "type": r.type,
+                    "category": r.category,
+                    "stride": list(r.stride),
+                    "filter": r.filter,
+                    "input": r.input.as_list(),
+                    "output": r.output.as_list(),
+                    **counts(r),
+                    "mult_adds_pct": round(self.pct(r), 4),
+                    "params": r.params,
+                    "weights": r.weights,
+                    "biases": r.biases,
+                    "norm": r.norm,
+                    "activations": r.activations,
+                    "formula": r.formula,
+                    "line": r.line,
+                }
+                for r in self.layers
+            ],
+            "total": {
+                **counts(self.total),
+                "params": self.total.params,
+                "params_breakdown": {
+                    "weights": self.total.weights,
+                    "biases": self.total.biases,
+                    "norm": self.total.norm,
+                },
+                "activations": self.total.activations,
+            },
+            "by_type": [
+                {
+                    "type": s.type,
+                    "mult_adds": s.mult_adds,
+                    "mult_adds_pct": round(s.mult_adds_pct, 4),
+                    "params": s.params,
+                    "params_pct": round(s.params_pct, 4),
+                }
+                for s in self.by_type()
+            ],
+        }
+
+    def to_frame(self):
+        """The per-layer table as a pandas DataFrame (pandas imported here only)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "name": r.name,
+                    "type": r.type_stride,
+                    "category": r.category,
+                    "filter": r.filter,
+                    "input": str(r.input),
+                    "output": str(r.output),
+                    "mult_adds": r.mult_adds,
+                    "params": r.params,
+                    "weights": r.weights,
+                    "biases": r.biases,
+                    "norm": r.norm,
+                    "activations": r.activations,
+                    "mult_adds_pct": self.pct(r),
+                    "formula": r.formula,
+                }
+                for r in self.layers
+            ]
+        )
+
+
+def _number(value: Fraction):
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=0, divisor=1,
+            classes=None, count=("conv", "fc"), params="weights") -> Analysis:
+    """Cost of a network: ``model`` is a zoo name, a spec file path or a
+    :class:`Network`. Example: ``analyze("mobilenet_v1", alpha=0.5, resolution=160)``."""
+    from mbcost.zoo import load
+
+    network = model if isinstance(model, Network) else load(model)
+    config = Config.make(alpha=alpha, resolution=resolution, rho=rho, min_depth=min_depth, divisor=divisor,
+                         classes=classes, count=count, params=params)
+    return Analysis(network, config, network.evaluate(config))

@@ -1,0 +1,52 @@
+"""Errors that are the user's to fix.
+
+Every error a user can cause is an :class:`MbcostError`. The CLI prints it as one
+line (plus, for a spec, the offending source line with a caret under the spot) and
+exits with code 2; it never shows a traceback. Anything else is a bug in mbcost.
+"""
+
+from __future__ import annotations
+
+EXIT_USER_ERROR = 2
+
+
+class MbcostError(Exception):
+    """A user error: bad option, unknown model, unwritable path, bad spec."""
+
+    def detail(self) -> str:
+        """Extra lines shown under the one-line message (empty by default)."""
+        return ""
+
+
+class SpecError(MbcostError):
+    """An error located in a spec: ``file:line:col: message`` and a caret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str = "<spec>",
+        line: int | None = None,
+        col: int | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.col = col
+        self.text = text
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        return f"{where}: {self.message}"
+
+    def detail(self) -> str:
+        if self.text is None or self.col is None:
+            return ""
+        line = self.text.rstrip("\n").expandtabs(1)
+        return f"    {line}\n    {' ' * (self.col - 1)}^"

@@ -1,0 +1,290 @@
+"""What every layer kind shares: shapes, cost parts, the evaluation context.
+
+A layer kind (one module in this package) defines, in one place:
+
+* its syntax: keywords, how many dimensions, which flags and options
+  (:meth:`Kind.define` turns a parsed line into a :class:`LayerDef`);
+* its shape rule and cost formula (:meth:`LayerDef.resolve` gives an
+  :class:`Instance` with concrete input and output shapes, whose :meth:`parts`
+  are the Mult-Adds and parameters, with the formula written out);
+* its torch module (``Instance.torch_module``, imported lazily by the torch
+  adapter, never on the symbolic path).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from mbcost.errors import SpecError
+from mbcost.spec.ast import LayerStmt, Loc
+
+#: Operation groups that can be counted. The paper counts ``conv`` and ``fc``.
+COUNTABLE = ("conv", "fc", "bn", "pool", "act")
+PAPER_COUNT = frozenset({"conv", "fc"})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A feature map, height x width x channels (a vector is 1 x 1 x C)."""
+
+    h: int
+    w: int
+    c: int
+
+    @property
+    def numel(self) -> int:
+        return self.h * self.w * self.c
+
+    def as_list(self) -> list[int]:
+        return [self.h, self.w, self.c]
+
+    def __str__(self) -> str:
+        return f"{self.h}×{self.w}×{self.c}"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One costed piece of a layer, grouped by ``category`` in the breakdown
+    (``Conv 1×1``, ``Conv DW 3×3``, ``Fully Connected``, ``BatchNorm`` ...)."""
+
+    category: str
+    mult_adds: int = 0
+    weights: int = 0
+    biases: int = 0
+    norm: int = 0
+    formula: str = ""
+
+
+def dot(*factors: int) -> str:
+    """The formula with numbers substituted: ``3·3·32·112·112``."""
+    return "·".join(str(f) for f in factors)
+
+
+@dataclass
+class Context:
+    """How a spec is evaluated: width scaling, class count, what is counted.
+
+    Counting conventions are not here: they apply to :meth:`Instance.parts`.
+    ``nominal`` is the spec as written (alpha 1, its own resolution): only then
+    are the declared input channels and ``@`` input sizes checked against the
+    inferred shapes."""
+
+    source: str
+    lines: list[str]
+    nominal: bool = True
+    alpha: Fraction = Fraction(1)
+    min_depth: int = 0
+    divisor: int = 1
+    classes: int | None = None
+
+    def error(self, message: str, loc: Loc | None) -> SpecError:
+        line = loc.line if loc else None
+        text = self.lines[line - 1] if line and 0 < line <= len(self.lines) else None
+        return SpecError(message, source=self.source, line=line, col=loc.col if loc else None, text=text)
+
+    def scale(self, channels: int) -> int:
+        """Width multiplier applied to a channel count (see docs/spec-format.md)."""
+        return scale_channels(channels, self.alpha, self.min_depth, self.divisor)
+
+
+def scale_channels(channels: int, alpha: Fraction, min_depth: int = 0, divisor: int = 1) -> int:
+    """``int(alpha·c)`` in exact arithmetic, then the optional minimum depth; with a
+    divisor > 1, the nearest multiple of it (never below 90% of alpha·c), as in the
+    reference MobileNet implementations."""
+    value = Fraction(alpha) * channels
+    if divisor > 1:
+        floor = max(min_depth, divisor)
+        rounded = max(floor, math.floor(value + Fraction(divisor, 2)) // divisor * divisor)
+        if rounded < Fraction(9, 10) * value:
+            rounded += divisor
+        return rounded
+    return max(min_depth, math.floor(value))
+
+
+@dataclass
+class LayerDef:
+    """A layer as the spec defines it (declared numbers, before alpha/rho)."""
+
+    name: str
+    stmt: LayerStmt
+    post: tuple[str, ...] = ()
+    classifier: bool = False
+
+    #: True for layers with weights: candidates for the classifier (the last one).
+    weighted = False
+    #: The type as Table 1 prints it ("Conv", "Conv dw", "FC", "Avg Pool").
+    type_name = "?"
+
+    def resolve(self, x: Shape, ctx: Context) -> Instance:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fail(self, ctx: Context, message: str, loc: Loc | None = None) -> SpecError:
+        """An error naming this layer, at the given spot of its line."""
+        return ctx.error(f"layer {self.name}: {message}", loc or self.stmt.loc)
+
+    def out_channels(self, declared: int, ctx: Context) -> int:
+        """Declared output channels at this width: classes for the classifier."""
+        if self.classifier:
+            return ctx.classes if ctx.classes is not None else declared
+        channels = ctx.scale(declared)
+        if channels <= 0:
+            raise self.fail(
+                ctx,
+                f"width multiplier {fmt_alpha(ctx.alpha)} leaves {channels} of its {declared} channels"
+                " (set a minimum depth)",
+            )
+        return channels
+
+    def check_in_channels(self, declared: int, x: Shape, ctx: Context) -> None:
+        if ctx.nominal and declared != x.c:
+            raise self.fail(
+                ctx,
+                f"its filter takes {declared} input channels but its input has {x.c} ({x})",
+                self.stmt.dims_loc,
+            )
+
+
+@dataclass
+class Instance:
+    """A layer with concrete shapes: what a table row, a cost and a torch module
+    are made from."""
+
+    layer: LayerDef
+    input: Shape
+    output: Shape
+    stride: tuple[int, int] = (1, 1)
+    filter: str = ""
+    post_parts: list[Part] = field(default_factory=list)
+
+    def main_parts(self, count: frozenset) -> list[Part]:
+        return []
+
+    def parts(self, count: frozenset) -> list[Part]:
+        return self.main_parts(count) + [p for p in self.post_parts_for(count)]
+
+    def post_parts_for(self, count: frozenset) -> list[Part]:
+        from mbcost.layers.elementwise import elementwise_part
+
+        return [elementwise_part(op, self.output, count) for op in self.layer.post]
+
+
+def fmt_alpha(alpha: Fraction) -> str:
+    return str(float(alpha)) if alpha.denominator != 1 else str(alpha.numerator)
+
+
+# -- option helpers shared by the kinds -------------------------------------
+
+def check_syntax(
+    stmt: LayerStmt,
+    ctx: Context,
+    *,
+    dims: tuple[int, ...],
+    flags: tuple[str, ...] = (),
+    options: tuple[str, ...] = (),
+    what: str,
+    example: str,
+) -> None:
+    """Reject a line whose shape, flags or options this kind does not take."""
+    if stmt.dims is None and 0 not in dims:
+        raise ctx.error(f"{what} needs a shape, e.g. '{example}'", stmt.loc)
+    if stmt.dims is not None:
+        if dims == (0,):
+            raise ctx.error(f"{what} takes no shape", stmt.dims_loc)
+        if len(stmt.dims) not in dims:
+            raise ctx.error(f"{what} takes a shape like '{example}', got {len(stmt.dims)} numbers", stmt.dims_loc)
+        if any(d <= 0 for d in stmt.dims):
+            raise ctx.error(f"{what}: every number of its shape must be positive", stmt.dims_loc)
+    for flag, loc in stmt.flags.items():
+        if flag not in flags:
+            allowed = f" (allowed: {', '.join(flags)})" if flags else ""
+            raise ctx.error(f"{what} does not take '{flag}'{allowed}", loc)
+    for key, (_, loc) in stmt.options.items():
+        if key not in options:
+            allowed = f" (allowed: {', '.join(options)})" if options else ""
+            raise ctx.error(f"{what} has no option '{key}'{allowed}", loc)
+
+
+def opt_pair(stmt: LayerStmt, key: str, ctx: Context, default: tuple[int, int], *, minimum: int = 1):
+    if key not in stmt.options:
+        return default
+    raw, loc = stmt.options[key]
+    parts = raw.lower().replace("×", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or any(v < minimum for v in values):
+        raise ctx.error(f"{key} must be a whole number >= {minimum} or HxW, got '{raw}'", loc)
+    return (values[0], values[-1])
+
+
+def opt_int(stmt: LayerStmt, key: str, ctx: Context, default: int, *, minimum: int = 1) -> int:
+    if key not in stmt.options:
+        return default
+    raw, loc = stmt.options[key]
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ctx.error(f"{key} must be a whole number >= {minimum}, got '{raw}'", loc)
+    return int(raw)
+
+
+def opt_bool(stmt: LayerStmt, key: str, ctx: Context, default: bool | None) -> bool | None:
+    if key not in stmt.options:
+        return default
+    raw, loc = stmt.options[key]
+    if raw.lower() in ("yes", "true", "1", "on"):
+        return True
+    if raw.lower() in ("no", "false", "0", "off"):
+        return False
+    raise ctx.error(f"{key} must be yes or no, got '{raw}'", loc)
+
+
+def opt_padding(stmt: LayerStmt, ctx: Context, default: str):
+    """``pad=same`` (TensorFlow's, the default for convolutions), ``pad=valid``
+    (none, the default for pooling), ``pad=N`` or ``pad=HxW`` (explicit, both sides)."""
+    if "pad" not in stmt.options:
+        return default
+    raw, _ = stmt.options["pad"]
+    if raw.lower() in ("same", "valid"):
+        return raw.lower()
+    return opt_pair(stmt, "pad", ctx, (0, 0), minimum=0)
+
+
+def window_output(size: int, kernel: int, stride: int, padding, axis: int, dilation: int = 1, ceil: bool = False):
+    """Output length and (before, after) padding of one spatial axis, or None
+    when the (dilated) kernel is larger than the padded input."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + span - size, 0)
+        return out, (total // 2, total - total // 2)
+    pad = 0 if padding == "valid" else padding[axis]
+    padded = size + 2 * pad
+    if padded < span:
+        return None
+    if ceil:
+        out = -(-(padded - span) // stride) + 1
+        # as PyTorch and Caffe: the last window must start inside the input or left padding
+        if (out - 1) * stride >= size + pad:
+            out -= 1
+    else:
+        out = (padded - span) // stride + 1
+    return out, (pad, pad)
+
+
+def spatial(layer: LayerDef, x: Shape, kernel, stride, padding, ctx: Context, dilation=(1, 1), ceil=False):
+    """Output height, width and padding (top, bottom, left, right) of a window op."""
+    rows = window_output(x.h, kernel[0], stride[0], padding, 0, dilation[0], ceil)
+    cols = window_output(x.w, kernel[1], stride[1], padding, 1, dilation[1], ceil)
+    if rows is None or cols is None:
+        raise layer.fail(
+            ctx,
+            f"its {kernel[0]}×{kernel[1]} window is larger than its {x.h}×{x.w} input"
+            f"{'' if padding == 'valid' else ' (padded)'}; the feature map vanishes",
+        )
+    return rows[0], cols[0], rows[1] + cols[1]
+
+
+def stride_text(stride: tuple[int, int]) -> str:
+    return f"s{stride[0]}" if stride[0] == stride[1] else f"s{stride[0]}x{stride[1]}"

@@ -1,0 +1,206 @@
+"""Formats: one document model, rendered as rich, plain text, CSV, JSON, Markdown
+or LaTeX. Commands build a :class:`Document` (tables of typed cells plus the JSON
+data); this module knows nothing of networks. Rich is imported only to render.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+from mbcost.errors import MbcostError
+
+FORMATS = ("rich", "csv", "json", "markdown", "latex")
+_EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".tex": "latex"}
+
+
+@dataclass
+class Column:
+    header: str
+    numeric: bool = False
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    footer: list | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    """What a command outputs: a heading, settings lines, tables, and the JSON data."""
+
+    heading: str
+    settings: list[str]
+    tables: list[Table]
+    data: dict
+    summary: list[str] = field(default_factory=list)
+
+
+def choose_format(fmt: str | None, output: str | None) -> str:
+    """The format asked for, else the output file's extension, else rich."""
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise MbcostError(f"unknown format '{fmt}': choose from {', '.join(FORMATS)}")
+        return fmt
+    if output:
+        for ext, name in _EXTENSIONS.items():
+            if output.lower().endswith(ext):
+                return name
+    return "rich"
+
+
+def cell(value, human: bool = True) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if human else str(value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def render_text(doc: Document, fmt: str) -> str:
+    """Render to a string in a non-interactive format."""
+    if fmt == "json":
+        return json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(doc)
+    if fmt == "markdown":
+        return _markdown(doc)
+    if fmt == "latex":
+        return _latex(doc)
+    return _plain(doc)
+
+
+def _csv(doc: Document) -> str:
+    """The first table, one header row, plain integers; the settings as a leading
+    '#' comment line (pandas: ``read_csv(path, comment='#')``)."""
+    table = doc.tables[0]
+    buf = io.StringIO()
+    buf.write("# " + " | ".join([doc.heading] + doc.settings) + "\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([c.header for c in table.columns])
+    for row in table.rows + ([table.footer] if table.footer else []):
+        writer.writerow([cell(v, human=False) for v in row])
+    return buf.getvalue()
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown(doc: Document) -> str:
+    out = [f"## {doc.heading}", ""]
+    out += [f"- {s}" for s in doc.settings]
+    out.append("")
+    for table in doc.tables:
+        if table.title:
+            out += [f"### {table.title}", ""]
+        out.append("| " + " | ".join(_md_escape(c.header) for c in table.columns) + " |")
+        out.append("|" + "|".join("---:" if c.numeric else "---" for c in table.columns) + "|")
+        rows = table.rows + ([table.footer] if table.footer else [])
+        for i, row in enumerate(rows):
+            cells = [_md_escape(cell(v)) for v in row]
+            if table.footer and i == len(rows) - 1:
+                cells = [f"**{c}**" if c else c for c in cells]
+            out.append("| " + " | ".join(cells) + " |")
+        out += [""] + [f"{n}" for n in table.notes] + ([""] if table.notes else [])
+    out += [s for s in doc.summary] + ([""] if doc.summary else [])
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "×": r"$\times$", "·": r"$\cdot$", "α": r"$\alpha$", "ρ": r"$\rho$"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _latex(doc: Document) -> str:
+    out = [f"% {_tex(doc.heading)}"] + [f"% {_tex(s)}" for s in doc.settings]
+    for table in doc.tables:
+        spec = "".join("r" if c.numeric else "l" for c in table.columns)
+        out += ["\\begin{table}[t]", "\\centering"]
+        if table.title:
+            out.append(f"\\caption{{{_tex(table.title)}}}")
+        out += [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
+                " & ".join(_tex(c.header) for c in table.columns) + " \\\\", "\\midrule"]
+        for row in table.rows:
+            out.append(" & ".join(_tex(cell(v)) for v in row) + " \\\\")
+        if table.footer:
+            out += ["\\midrule", " & ".join(_tex(cell(v)) for v in table.footer) + " \\\\"]
+        out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def _rich_renderables(doc: Document):
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    items = [Text(doc.heading, style="bold")]
+    items += [Text(s, style="dim") for s in doc.settings]
+    for table in doc.tables:
+        rt = RichTable(title=table.title or None, title_justify="left", title_style="bold",
+                       show_footer=table.footer is not None, header_style="bold", footer_style="bold")
+        for i, col in enumerate(table.columns):
+            footer = cell(table.footer[i]) if table.footer else ""
+            rt.add_column(col.header, justify="right" if col.numeric else "left", footer=footer,
+                          no_wrap=col.numeric)
+        for row in table.rows:
+            rt.add_row(*(cell(v) for v in row))
+        items.append(rt)
+        items += [Text(n, style="dim") for n in table.notes]
+    items += [Text(s) for s in doc.summary]
+    return items
+
+
+def _plain(doc: Document) -> str:
+    """Plain text: aligned columns, no escape codes (what ``rich`` gives when not
+    on a terminal; rich itself is not imported)."""
+    out = [doc.heading] + doc.settings
+    for table in doc.tables:
+        rows = [[cell(v) for v in row] for row in table.rows]
+        footer = [cell(v) for v in table.footer] if table.footer else None
+        headers = [c.header for c in table.columns]
+        widths = [max(len(x) for x in col) for col in zip(headers, *rows, *([footer] if footer else []))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.rjust(w) if col.numeric else c.ljust(w) for c, w, col in zip(cells, widths, table.columns)
+            ).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        out += [""] + ([table.title] if table.title else []) + [line(headers), rule]
+        out += [line(r) for r in rows]
+        if footer:
+            out += [rule, line(footer)]
+        out += table.notes
+    if doc.summary:
+        out += [""] + doc.summary
+    return "\n".join(out) + "\n"
+
+
+def print_rich(doc: Document) -> None:
+    """Print to the terminal with rich (colours unless NO_COLOR is set); plain
+    text when standard output is not a terminal."""
+    import sys
+
+    if not sys.stdout.isatty():
+        sys.stdout.write(_plain(doc))
+        return
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for item in _rich_renderables(doc):
+        console.print(item)

@@ -1,0 +1,102 @@
+"""Tokens of the layer-spec language.
+
+The language is line oriented: one statement a line, ``#`` starts a comment,
+``{`` ... ``}`` group statements over several lines. The lexer turns a whole spec
+into a flat list of tokens with 1-based line and column, NEWLINE tokens between
+lines, so that the parser can report ``file:line:col`` for anything it rejects.
+
+Dimensions are written as the paper prints them: ``3x3x32`` or ``3 × 3 × 32``
+(``x``, ``X`` or ``×``); a count followed by ``x`` and no digit (``5x``, ``5×``)
+is a repetition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mbcost.errors import SpecError
+
+_TIMES = "[x×X]"
+_TOKEN_RE = re.compile(
+    rf"""
+    (?P<space>[ \t\r\f\v]+)
+  | (?P<comment>\#.*)
+  | (?P<dims>\d+(?:[ \t]*{_TIMES}[ \t]*\d+)+)
+  | (?P<repeat>\d+[ \t]*{_TIMES}(?![ \t]*\d)(?![A-Za-z0-9_]))
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<option>[A-Za-z_][A-Za-z0-9_]*=[^\s\#{{}}()@]*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
+  | (?P<punct>[/@:{{}}(),+])
+    """,
+    re.VERBOSE,
+)
+_SPLIT_DIMS = re.compile(rf"[ \t]*{_TIMES}[ \t]*")
+
+#: Statements whose rest of line is free text (kept verbatim).
+TEXT_HEADERS = frozenset({"description"})
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # dims, repeat, number, option, word, punct, text, newline, eof
+    value: object
+    line: int
+    col: int
+    text: str  # the token as written
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Token({self.kind}, {self.text!r}, {self.line}:{self.col})"
+
+
+class Lexer:
+    """Splits a spec's text into tokens; keeps the lines for error carets."""
+
+    def __init__(self, text: str, source: str = "<spec>") -> None:
+        self.source = source
+        self.lines = text.splitlines()
+        self.tokens = self._tokenize()
+
+    def error(self, message: str, line: int, col: int) -> SpecError:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else None
+        return SpecError(message, source=self.source, line=line, col=col, text=text)
+
+    def _tokenize(self) -> list[Token]:
+        tokens: list[Token] = []
+        for lineno, line in enumerate(self.lines, start=1):
+            pos = 0
+            first = True
+            while pos < len(line):
+                match = _TOKEN_RE.match(line, pos)
+                if match is None:
+                    char = line[pos]
+                    raise self.error(f"unexpected character {char!r}", lineno, pos + 1)
+                kind = match.lastgroup
+                raw = match.group()
+                col = pos + 1
+                pos = match.end()
+                if kind in ("space", "comment"):
+                    continue
+                value: object = raw
+                if kind == "dims":
+                    value = tuple(int(part) for part in _SPLIT_DIMS.split(raw))
+                elif kind == "repeat":
+                    value = int(re.match(r"\d+", raw).group())
+                elif kind == "number":
+                    value = float(raw) if "." in raw else int(raw)
+                elif kind == "option":
+                    key, _, val = raw.partition("=")
+                    value = (key.lower(), val)
+                elif kind == "word":
+                    value = raw.lower()
+                tokens.append(Token(kind, value, lineno, col, raw))
+                if first and kind == "word" and value in TEXT_HEADERS:
+                    rest = line[pos:].strip()
+                    tokens.append(Token("text", rest, lineno, pos + 1, rest))
+                    pos = len(line)
+                first = False
+            if tokens and tokens[-1].kind != "newline":
+                tokens.append(Token("newline", "\n", lineno, len(line) + 1, ""))
+        last = len(self.lines) + 1
+        tokens.append(Token("eof", None, last, 1, ""))
+        return tokens

@@ -1,0 +1,261 @@
+"""Recursive-descent parser: tokens -> :class:`SpecTree`.
+
+The grammar is given in docs/spec-format.md. The parser knows only the syntax:
+which words are layer types comes from the layer registry (``mbcost.layers``), and
+what a layer's dimensions and options mean is checked by that layer's kind.
+A hand-written parser (rather than a grammar library) keeps import time near zero
+on the symbolic path and lets every message say what was expected, in words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from mbcost.errors import SpecError
+from mbcost.layers import KEYWORDS, POST_OPS, TWO_WORD_KEYWORDS
+from mbcost.spec.ast import LayerStmt, Loc, Repeat, SpecTree
+from mbcost.spec.lexer import Lexer, Token
+
+HEADERS = ("model", "description", "input", "classes", "after")
+_STRIDE_RE = re.compile(r"s(\d+)(?:x(\d+))?$")
+_LABEL_RE = re.compile(r"[a-z_][a-z0-9_]*$")
+MAX_REPEAT = 1000
+
+
+def parse_spec(text: str, source: str = "<spec>") -> SpecTree:
+    """Parse a spec's text. Raises :class:`SpecError` with file:line:col."""
+    return _Parser(Lexer(text, source)).parse()
+
+
+class _Parser:
+    def __init__(self, lexer: Lexer) -> None:
+        self.lexer = lexer
+        self.tokens = lexer.tokens
+        self.pos = 0
+        self.post_rules: dict[str, tuple[str, ...]] = {}
+
+    # -- token helpers -------------------------------------------------
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
+
+    def next(self) -> Token:
+        tok = self.peek()
+        self.pos = min(self.pos + 1, len(self.tokens) - 1)
+        return tok
+
+    def error(self, message: str, tok: Token | Loc) -> SpecError:
+        return self.lexer.error(message, tok.line, tok.col)
+
+    def is_punct(self, tok: Token, char: str) -> bool:
+        return tok.kind == "punct" and tok.value == char
+
+    def expect_newline(self) -> None:
+        tok = self.peek()
+        if tok.kind in ("newline", "eof") or self.is_punct(tok, "}"):
+            if tok.kind == "newline":
+                self.next()
+            return
+        raise self.error(f"unexpected {describe(tok)}", tok)
+
+    # -- top level -------------------------------------------------------
+    def parse(self) -> SpecTree:
+        tree = SpecTree(source=self.lexer.source, lines=self.lexer.lines, body=[])
+        tree.body = self.parse_body(tree, closing=None)
+        return tree
+
+    def parse_body(self, tree: SpecTree, closing: Token | None) -> list:
+        body: list = []
+        while True:
+            tok = self.peek()
+            if tok.kind == "newline":
+                self.next()
+                continue
+            if tok.kind == "eof":
+                if closing is not None:
+                    raise self.error("'{' is never closed: missing '}'", closing)
+                return body
+            if self.is_punct(tok, "}"):
+                if closing is None:
+                    raise self.error("'}' without a matching '{'", tok)
+                self.next()
+                self.expect_newline()
+                return body
+            if tok.kind == "word" and tok.value in HEADERS and not self.is_punct(self.peek(1), ":"):
+                if closing is not None and tok.value != "after":
+                    raise self.error(f"'{tok.value}' belongs at the top level, not inside a block", tok)
+                self.parse_header(tree)
+                continue
+            body.append(self.parse_statement(tree))
+
+    def parse_header(self, tree: SpecTree) -> None:
+        tok = self.next()
+        key = tok.value
+        if key == "model":
+            name = self.next()
+            if name.kind != "word":
+                raise self.error("expected a model name after 'model'", name)
+            tree.name = name.text
+        elif key == "description":
+            text = self.next()
+            tree.description = str(text.value) if text.kind == "text" else ""
+            if text.kind != "text":
+                self.pos -= 1
+        elif key == "input":
+            size = self.next()
+            if size.kind != "dims" or len(size.value) != 3:
+                raise self.error("expected the input size as H x W x C, e.g. 224x224x3", size)
+            if any(v <= 0 for v in size.value):
+                raise self.error("input size must be positive", size)
+            tree.input = tuple(size.value)
+            tree.input_loc = Loc(size.line, size.col)
+        elif key == "classes":
+            num = self.next()
+            if num.kind != "number" or not isinstance(num.value, int) or num.value <= 0:
+                raise self.error("expected a positive whole number of classes", num)
+            tree.classes = num.value
+            tree.classes_loc = Loc(num.line, num.col)
+        elif key == "after":
+            self.parse_after()
+        self.expect_newline()
+
+    def parse_after(self) -> None:
+        """``after conv dw: bn relu`` -- every later layer of these kinds gets them."""
+        kinds: list[str] = []
+        while not self.is_punct(self.peek(), ":"):
+            tok = self.next()
+            if tok.kind != "word" or tok.value not in KEYWORDS:
+                raise self.error(f"expected layer types then ':' in 'after', got {describe(tok)}", tok)
+            kinds.append(KEYWORDS[tok.value])
+        self.next()
+        ops: list[str] = []
+        while self.peek().kind == "word":
+            tok = self.next()
+            if tok.value not in POST_OPS and tok.value != "none":
+                raise self.error(
+                    f"'{tok.text}' cannot follow a layer; use one of: {', '.join(sorted(POST_OPS))}, none", tok
+                )
+            if tok.value != "none":
+                ops.append(tok.value)
+        if not kinds:
+            raise self.error("'after' needs at least one layer type", self.peek())
+        for kind in kinds:
+            self.post_rules[kind] = tuple(ops)
+
+    # -- statements ------------------------------------------------------
+    def parse_statement(self, tree: SpecTree):
+        tok = self.peek()
+        label = None
+        if tok.kind == "word" and self.is_punct(self.peek(1), ":"):
+            if not _LABEL_RE.match(tok.value) or tok.value in KEYWORDS:
+                raise self.error(f"'{tok.text}' cannot be a layer name", tok)
+            label = tok.text
+            self.next()
+            self.next()
+            tok = self.peek()
+        if tok.kind == "repeat":
+            self.next()
+            count = int(tok.value)
+            if not 1 <= count <= MAX_REPEAT:
+                raise self.error(f"a repeat count must be between 1 and {MAX_REPEAT}", tok)
+            loc = Loc(tok.line, tok.col)
+            if self.is_punct(self.peek(), "{"):
+                if label is not None:
+                    raise self.error("a repeated block cannot have a name", tok)
+                brace = self.next()
+                self.expect_newline()
+                body = self.parse_body(tree, closing=brace)
+                if not body:
+                    raise self.error("a repeated block needs at least one layer", brace)
+                return Repeat(count, body, loc)
+            return Repeat(count, [self.parse_layer(label)], loc)
+        return self.parse_layer(label)
+
+    def parse_layer(self, label: str | None) -> LayerStmt:
+        tok = self.next()
+        if tok.kind != "word":
+            raise self.error(f"expected a layer type, got {describe(tok)}", tok)
+        kind, written = self.layer_keyword(tok)
+        stmt = LayerStmt(kind=kind, written=written, loc=Loc(tok.line, tok.col), label=label)
+        if self.is_punct(self.peek(), "/"):
+            self.next()
+            stride_tok = self.next()
+            if stride_tok.kind != "word" or not _STRIDE_RE.match(stride_tok.value):
+                raise self.error(f"expected a stride like s1 or s2 after '/', got {describe(stride_tok)}", stride_tok)
+            self.set_stride(stmt, stride_tok)
+        while True:
+            tok = self.peek()
+            if tok.kind in ("newline", "eof") or self.is_punct(tok, "}"):
+                break
+            self.next()
+            if tok.kind == "dims" or (tok.kind == "number" and isinstance(tok.value, int)):
+                dims = tok.value if tok.kind == "dims" else (tok.value,)
+                if stmt.dims is not None:
+                    raise self.error("a second shape on one line: write the input size after '@'", tok)
+                stmt.dims, stmt.dims_loc = tuple(dims), Loc(tok.line, tok.col)
+            elif tok.kind == "word" and _STRIDE_RE.match(tok.value) and stmt.stride is None:
+                self.set_stride(stmt, tok)
+            elif tok.kind == "word":
+                if tok.value in stmt.flags:
+                    raise self.error(f"'{tok.text}' given twice", tok)
+                stmt.flags[tok.value] = Loc(tok.line, tok.col)
+            elif tok.kind == "option":
+                key, value = tok.value
+                if key in stmt.options:
+                    raise self.error(f"option '{key}' given twice", tok)
+                stmt.options[key] = (value, Loc(tok.line, tok.col))
+            elif self.is_punct(tok, "+"):
+                op = self.next()
+                if op.kind != "word" or op.value not in POST_OPS:
+                    raise self.error(
+                        f"expected one of {', '.join(sorted(POST_OPS))} after '+', got {describe(op)}", op
+                    )
+                stmt.post = (stmt.post or ()) + (op.value,)
+                stmt.post_loc = stmt.post_loc or Loc(tok.line, tok.col)
+            elif self.is_punct(tok, "@"):
+                size = self.next()
+                if size.kind == "dims" and len(size.value) == 3:
+                    stmt.input_size = tuple(size.value)
+                elif size.kind == "number" and isinstance(size.value, int):
+                    stmt.input_size = (1, 1, size.value)
+                else:
+                    raise self.error(f"expected an input size like 14x14x512 after '@', got {describe(size)}", size)
+                stmt.input_loc = Loc(size.line, size.col)
+                end = self.peek()
+                if not (end.kind in ("newline", "eof") or self.is_punct(end, "}")):
+                    raise self.error(f"nothing may follow the input size, got {describe(end)}", end)
+            else:
+                raise self.error(f"unexpected {describe(tok)}", tok)
+        if stmt.post is None:
+            stmt.post = self.post_rules.get(kind, ())
+        self.expect_newline()
+        return stmt
+
+    def layer_keyword(self, tok: Token) -> tuple[str, str]:
+        second = self.peek()
+        if second.kind == "word" and (tok.value, second.value) in TWO_WORD_KEYWORDS:
+            self.next()
+            return TWO_WORD_KEYWORDS[(tok.value, second.value)], f"{tok.text} {second.text}"
+        if tok.value in KEYWORDS:
+            return KEYWORDS[tok.value], tok.text
+        if tok.value in HEADERS:
+            raise self.error(f"'{tok.text}' is a header and cannot be a layer type", tok)
+        close = difflib.get_close_matches(tok.value, list(KEYWORDS), n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise self.error(f"unknown layer type '{tok.text}'{hint}", tok)
+
+    def set_stride(self, stmt: LayerStmt, tok: Token) -> None:
+        match = _STRIDE_RE.match(tok.value)
+        sh = int(match.group(1))
+        sw = int(match.group(2)) if match.group(2) else sh
+        if sh <= 0 or sw <= 0:
+            raise self.error("stride must be positive", tok)
+        stmt.stride, stmt.stride_loc = (sh, sw), Loc(tok.line, tok.col)
+
+
+def describe(tok: Token) -> str:
+    if tok.kind == "eof":
+        return "end of file"
+    if tok.kind == "newline":
+        return "end of line"
+    return f"'{tok.text}'"

@@ -1,0 +1,69 @@
+"""The built-in networks: the ``*.spec`` files of ``tables/``, shipped inside the
+package (``mbcost/tables`` in a wheel, the repository's ``tables/`` in a checkout).
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+
+from mbcost.errors import MbcostError
+from mbcost.network import Network
+
+#: Short names users type, case-insensitive.
+ALIASES = {"mobilenet": "mobilenet_v1", "mobilenetv1": "mobilenet_v1"}
+
+
+def tables_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "tables", here.parent / "tables"):
+        if candidate.is_dir():
+            return candidate
+    raise MbcostError("the built-in tables are missing from this installation of mbcost")
+
+
+def spec_paths() -> dict[str, Path]:
+    """Zoo name -> spec file, sorted by name."""
+    return {p.stem: p for p in sorted(tables_dir().glob("*.spec"))}
+
+
+def model_names() -> list[str]:
+    return list(spec_paths())
+
+
+def canonical_name(name: str) -> str:
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    paths = spec_paths()
+    if key in paths:
+        return key
+    choices = list(paths) + list(ALIASES)
+    close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise MbcostError(f"unknown model '{name}'{hint} ('mbcost models' lists them all)")
+
+
+def looks_like_path(name: str) -> bool:
+    return name.endswith(".spec") or "/" in name or "\\" in name or Path(name).is_file()
+
+
+def load(name_or_path: str | Path) -> Network:
+    """A zoo model by name (or alias), or a spec file by path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or looks_like_path(text):
+        path = Path(text)
+        if not path.is_file():
+            raise MbcostError(f"no such spec file: {text}")
+        return Network.from_file(path)
+    return _load_zoo(canonical_name(text))
+
+
+@lru_cache(maxsize=None)
+def _load_zoo(name: str) -> Network:
+    return Network.from_file(spec_paths()[name])
+
+
+def describe_models() -> list[tuple[str, str]]:
+    """(name, one-line description) for every built-in model."""
+    return [(name, load(name).description) for name in model_names()]
