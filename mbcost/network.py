@@ -164,6 +164,7 @@ class Network:
                     stmt.input_loc,
                 )
             inst = layer.resolve(x, ctx)
+            inst.sources = (len(out) - 1,)
             out.append(inst)
             x = inst.output
         return out

@@ -149,14 +149,20 @@ class LayerDef:
 @dataclass
 class Instance:
     """A layer with concrete shapes: what a table row, a cost and a torch module
-    are made from."""
+    are made from. ``layer.name`` is unique in the network; names of layers inside
+    a named block are dotted (``fire2.squeeze``), which the torch builder turns
+    into nested modules so that counters' per-module names equal spec names."""
 
     layer: LayerDef
     input: Shape
     output: Shape
     stride: tuple[int, int] = (1, 1)
     filter: str = ""
-    post_parts: list[Part] = field(default_factory=list)
+    #: Indices (in the evaluation's list) of the instances whose outputs feed this
+    #: one; -1 is the network input. A sequential network has ``(i - 1,)``; a
+    #: concatenation or residual addition has several. The list is in execution
+    #: (topological) order, so it is a DAG any consumer can walk front to back.
+    sources: tuple[int, ...] = ()
 
     def main_parts(self, count: frozenset) -> list[Part]:
         return []
