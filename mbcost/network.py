@@ -1,21 +1,27 @@
 """A spec compiled into named layer definitions, evaluated at a configuration.
 
-``Network`` holds the definitions (names assigned, classifier found, the spec
-checked once as written). ``Network.evaluate(config)`` walks them with a shape
-and returns one :class:`~mbcost.layers.Instance` per layer. Pure Python: no
-torch, no terminal, no files beyond reading the spec.
+``Network`` holds the compiled definitions (repeats expanded, block calls bound
+to their arguments, names assigned, classifier found, the spec checked once as
+written). ``Network.evaluate(config)`` walks them with a shape and returns one
+:class:`~mbcost.layers.Instance` per layer, in execution order, each with the
+indices of the instances feeding it (a DAG). Pure Python: no torch, no terminal,
+no files beyond reading the spec.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
 from mbcost.errors import MbcostError, SpecError
 from mbcost.layers import COUNTABLE, DEFINE, PAPER_COUNT, Context, Instance, LayerDef, Shape
-from mbcost.spec.ast import LayerStmt, Repeat, SpecTree
+from mbcost.layers.merge import MergeDef
+from mbcost.spec.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
+from mbcost.spec.lexer import Param
 from mbcost.spec.parser import parse_spec
 
 #: How parameters are totalled. The paper counts weights only.
@@ -94,11 +100,27 @@ class Config:
 
 
 @dataclass
+class ConcatNode:
+    """Compiled ``concat``: branches (lists of nodes) joined by ``merge``."""
+
+    merge: MergeDef
+    branches: list[list]
+
+
+@dataclass
+class ResidualNode:
+    """Compiled ``residual``: ``merge`` adds the body's output to its input."""
+
+    merge: MergeDef
+    body: list
+
+
+@dataclass
 class Network:
     """A parsed and checked spec."""
 
     tree: SpecTree
-    layers: list[LayerDef] = field(default_factory=list)
+    nodes: list = field(default_factory=list)
     nominal: list[Instance] = field(default_factory=list)
 
     @classmethod
@@ -107,8 +129,8 @@ class Network:
         if name and not tree.name:
             tree.name = name
         net = cls(tree)
-        net.layers = _compile(tree)
-        net.nominal = net._run(net._context(Config(), nominal=True), net.input_shape(Config()), check=True)
+        net.nodes = _Compiler(tree).compile()
+        net.nominal = net._evaluate(net._context(Config(), nominal=True), net.input_shape(Config()), check=True)
         return net
 
     @classmethod
@@ -130,6 +152,16 @@ class Network:
     def description(self) -> str:
         return self.tree.description
 
+    @property
+    def layers(self) -> list[LayerDef]:
+        """Every layer definition (merges included), in execution order."""
+        return list(_walk(self.nodes))
+
+    @property
+    def classes(self) -> int | None:
+        classifier = next((d for d in self.layers if d.classifier), None)
+        return getattr(classifier, "out_declared", None) if classifier else None
+
     def input_shape(self, config: Config) -> Shape:
         if self.tree.input is None:
             raise SpecError("the spec has no 'input' line (e.g. 'input 224x224x3')", source=self.tree.source)
@@ -147,72 +179,206 @@ class Network:
         if replace(config, count=PAPER_COUNT, params="weights") == Config():
             return self.nominal  # counting conventions do not change shapes
         ctx = self._context(config, nominal=False)
-        return self._run(ctx, self.input_shape(config), check=False)
+        return self._evaluate(ctx, self.input_shape(config), check=False)
 
     def _context(self, config: Config, nominal: bool) -> Context:
         return Context(self.tree.source, self.tree.lines, nominal=nominal, alpha=config.alpha,
                        min_depth=config.min_depth, divisor=config.divisor, classes=config.classes)
 
-    def _run(self, ctx: Context, x: Shape, check: bool) -> list[Instance]:
-        out = []
-        for layer in self.layers:
-            stmt = layer.stmt
-            if check and stmt.input_size is not None and tuple(stmt.input_size) != (x.h, x.w, x.c):
-                given = "×".join(str(v) for v in stmt.input_size)
-                raise ctx.error(
-                    f"input size mismatch at layer {layer.name}: the spec says {given}, the layers before give {x}",
-                    stmt.input_loc,
-                )
-            inst = layer.resolve(x, ctx)
-            inst.sources = (len(out) - 1,)
-            out.append(inst)
-            x = inst.output
+    def _evaluate(self, ctx: Context, x: Shape, check: bool) -> list[Instance]:
+        out: list[Instance] = []
+        _run(self.nodes, x, -1, out, ctx, check)
         return out
 
 
-def _compile(tree: SpecTree) -> list[LayerDef]:
-    """Expand repeats, name every layer, find the classifier, check 'classes'."""
-    ctx = Context(tree.source, tree.lines)
-    layers: list[LayerDef] = []
-    counters: dict[str, int] = {}
-    labels: set[str] = set()
+def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, check: bool) -> tuple[Shape, int]:
+    """Evaluate ``nodes`` from shape ``x`` produced by instance ``src``; append
+    the instances to ``out``; return the last output shape and its producer."""
+    for node in nodes:
+        if isinstance(node, ConcatNode):
+            ends = [_run(branch, x, src, out, ctx, check) for branch in node.branches]
+            inst = node.merge.resolve_many([shape for shape, _ in ends], ctx)
+            inst.sources = tuple(index for _, index in ends)
+        elif isinstance(node, ResidualNode):
+            shape, index = _run(node.body, x, src, out, ctx, check)
+            inst = node.merge.resolve_many([x, shape], ctx)
+            inst.sources = (src, index)
+        else:
+            stmt = node.stmt
+            if check and stmt.input_size is not None and tuple(stmt.input_size) != (x.h, x.w, x.c):
+                given = "×".join(str(v) for v in stmt.input_size)
+                raise ctx.error(
+                    f"input size mismatch at layer {node.name}: the spec says {given}, the layers before give {x}",
+                    stmt.input_loc,
+                )
+            inst = node.resolve(x, ctx)
+            inst.sources = (src,)
+        out.append(inst)
+        x, src = inst.output, len(out) - 1
+    return x, src
 
-    def name_for(stmt: LayerStmt, suffix: str) -> str:
-        if stmt.label:
-            name = stmt.label + suffix
-            if name in labels:
-                raise ctx.error(f"layer name '{stmt.label}' is used twice", stmt.loc)
+
+def _walk(nodes: list):
+    for node in nodes:
+        if isinstance(node, ConcatNode):
+            for branch in node.branches:
+                yield from _walk(branch)
+            yield node.merge
+        elif isinstance(node, ResidualNode):
+            yield from _walk(node.body)
+            yield node.merge
+        else:
+            yield node
+
+
+_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_DEPTH = 32
+
+
+@dataclass
+class _Scope:
+    prefix: str
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class _Compiler:
+    """Expand repeats and block calls, name every layer, find the classifier."""
+
+    def __init__(self, tree: SpecTree) -> None:
+        self.tree = tree
+        self.ctx = Context(tree.source, tree.lines)
+        self.names: set[str] = set()
+        self.depth = 0
+
+    def compile(self) -> list:
+        nodes = self.body(self.tree.body, _Scope(""), {}, "")
+        layers = list(_walk(nodes))
+        if not layers:
+            raise SpecError("the spec defines no layers", source=self.tree.source)
+        self.find_classifier(layers)
+        return nodes
+
+    def name(self, scope: _Scope, label: str | None, kind: str, suffix: str, loc: Loc) -> str:
+        if label:
+            name = scope.prefix + label + suffix
+            if name in self.names:
+                raise self.ctx.error(f"the name '{label}' is used twice", loc)
         else:
             while True:
-                counters[stmt.kind] = counters.get(stmt.kind, 0) + 1
-                name = f"{stmt.kind}{counters[stmt.kind]}"
-                if name not in labels:
+                scope.counters[kind] = scope.counters.get(kind, 0) + 1
+                name = f"{scope.prefix}{kind}{scope.counters[kind]}"
+                if name not in self.names:
                     break
-        labels.add(name)
+        self.names.add(name)
         return name
 
-    def walk(body, suffix: str) -> None:
-        for node in body:
+    def merge(self, op: str, name: str, loc: Loc, branch_names=(), branch_locs=()) -> MergeDef:
+        stmt = LayerStmt(kind=op, written=op, loc=loc)
+        return MergeDef(name=name, stmt=stmt, op=op, branch_names=tuple(branch_names),
+                        branch_locs=tuple(branch_locs))
+
+    def body(self, nodes: list, scope: _Scope, env: dict, suffix: str) -> list:
+        out: list = []
+        for node in nodes:
             if isinstance(node, Repeat):
                 for i in range(1, node.count + 1):
-                    walk(node.body, f"{suffix}_{i}")
+                    out += self.body(node.body, scope, env, f"{suffix}_{i}")
+            elif isinstance(node, Concat):
+                name = self.name(scope, node.label, "concat", suffix, node.loc)
+                branches, names, locs = [], [], []
+                for branch in node.branches:
+                    bname = self.name(scope, branch.label, "b", suffix, branch.loc)
+                    branches.append(self.body(branch.body, _Scope(bname + "."), env, ""))
+                    names.append(bname[len(scope.prefix):])
+                    locs.append(branch.loc)
+                out.append(ConcatNode(self.merge("concat", name, node.loc, names, locs), branches))
+            elif isinstance(node, Residual):
+                name = self.name(scope, node.label, "add", suffix, node.loc)
+                out.append(ResidualNode(self.merge("add", name, node.loc), self.body(node.body, scope, env, suffix)))
+            elif isinstance(node, BlockCall):
+                out += self.call(node, scope, env, suffix)
             else:
-                layers.append(DEFINE[node.kind](node, name_for(node, suffix), ctx))
+                stmt = self.substitute(node, env)
+                out.append(DEFINE[stmt.kind](stmt, self.name(scope, stmt.label, stmt.kind, suffix, stmt.loc), self.ctx))
+        return out
 
-    walk(tree.body, "")
-    if not layers:
-        raise SpecError("the spec defines no layers", source=tree.source)
-    flagged = [layer for layer in layers if "logits" in layer.stmt.flags]
-    if len({id(layer.stmt) for layer in flagged}) > 1:
-        raise ctx.error("only one layer can be marked 'logits'", flagged[-1].stmt.flags["logits"])
-    weighted = [layer for layer in layers if layer.weighted]
-    classifier = flagged[-1] if flagged else (weighted[-1] if weighted else None)
-    if classifier is not None:
-        classifier.classifier = True
-        declared = getattr(classifier, "out_declared", 0)
-        if tree.classes is not None and declared and declared != tree.classes:
-            raise ctx.error(
-                f"the classifier {classifier.name} has {declared} outputs but 'classes' says {tree.classes}",
-                classifier.stmt.dims_loc,
-            )
-    return layers
+    def call(self, call: BlockCall, scope: _Scope, env: dict, suffix: str) -> list:
+        block = self.tree.blocks.get(call.block)
+        if block is None:
+            close = difflib.get_close_matches(call.block, list(self.tree.blocks), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise self.ctx.error(f"unknown block '{call.block}'{hint}", call.loc)
+        if len(call.args) > len(block.params):
+            raise self.ctx.error(f"block '{block.name}' takes {len(block.params)} arguments, got {len(call.args)}",
+                                 call.args[len(block.params)][1])
+        bound: dict[str, int] = {}
+        for param, (value, loc) in zip(block.params, call.args):
+            bound[param] = self.argument(value, loc, env)
+        for key, (value, loc) in call.kwargs.items():
+            if key not in block.params:
+                raise self.ctx.error(f"block '{block.name}' has no parameter '{key}' ({', '.join(block.params)})", loc)
+            if key in bound:
+                raise self.ctx.error(f"argument '{key}' given twice", loc)
+            bound[key] = self.argument(value, loc, env)
+        missing = [p for p in block.params if p not in bound]
+        if missing:
+            raise self.ctx.error(f"block '{block.name}' needs {', '.join(missing)}", call.loc)
+        if self.depth >= MAX_DEPTH:
+            raise self.ctx.error(f"blocks nest deeper than {MAX_DEPTH} (does '{block.name}' call itself?)", call.loc)
+        name = self.name(scope, call.label, block.name, suffix, call.loc)
+        self.depth += 1
+        try:
+            return self.body(block.body, _Scope(name + "."), bound, "")
+        finally:
+            self.depth -= 1
+
+    def argument(self, value, loc: Loc, env: dict) -> int:
+        if isinstance(value, Param):
+            if value not in env:
+                raise self.ctx.error(f"unknown parameter '{{{value}}}'", loc)
+            return env[value]
+        if value <= 0:
+            raise self.ctx.error("block arguments must be positive", loc)
+        return value
+
+    def substitute(self, stmt: LayerStmt, env: dict) -> LayerStmt:
+        """The statement with ``{param}`` replaced by the call's values and ``?``
+        by None (inferred input channels)."""
+
+        def value(v, loc):
+            if isinstance(v, Param):
+                if v not in env:
+                    where = "outside a block" if not env else "in this block"
+                    raise self.ctx.error(f"unknown parameter '{{{v}}}' {where}", loc)
+                return env[v]
+            return None if v == "?" else v
+
+        changes = {}
+        if stmt.dims is not None and any(not isinstance(d, int) for d in stmt.dims):
+            changes["dims"] = tuple(value(d, stmt.dims_loc) for d in stmt.dims)
+        if stmt.input_size is not None and any(isinstance(d, Param) for d in stmt.input_size):
+            changes["input_size"] = tuple(value(d, stmt.input_loc) for d in stmt.input_size)
+        if any("{" in raw for raw, _ in stmt.options.values()):
+            options = {}
+            for key, (raw, loc) in stmt.options.items():
+                options[key] = (_PARAM_RE.sub(lambda m: str(value(Param(m.group(1)), loc)), raw), loc)
+            changes["options"] = options
+        return replace(stmt, **changes) if changes else stmt
+
+    def find_classifier(self, layers: list[LayerDef]) -> None:
+        tree, ctx = self.tree, self.ctx
+        flagged = [layer for layer in layers if "logits" in layer.stmt.flags]
+        if len({id(layer.stmt) for layer in flagged}) > 1:
+            raise ctx.error("only one layer can be marked 'logits'", flagged[-1].stmt.flags["logits"])
+        weighted = [layer for layer in layers if layer.weighted]
+        classifier = flagged[-1] if flagged else None
+        if classifier is None and weighted and (tree.classes is not None or weighted[-1].type_name == "FC"):
+            classifier = weighted[-1]  # a network without an FC or 'classes' is a feature extractor
+        if classifier is not None:
+            classifier.classifier = True
+            declared = getattr(classifier, "out_declared", 0)
+            if tree.classes is not None and declared and declared != tree.classes:
+                raise ctx.error(
+                    f"the classifier {classifier.name} has {declared} outputs but 'classes' says {tree.classes}",
+                    classifier.stmt.dims_loc,
+                )

@@ -135,12 +135,12 @@ def test_classifier_not_scaled_and_classes_header():
 @pytest.mark.parametrize("alpha,expected", [(0.75, 24), (0.29, 9), (1.4, 44), (0.1, 3)])
 def test_width_multiplier_is_exact_int_of_alpha_c(alpha, expected):
     # int(0.29 * 32) is 9 in exact arithmetic (9.28); 1.4 * 32 = 44.8 -> 44
-    a = costs("input 8x8x3\nconv 3x3x3x32\nconv 1x1x32x4\n", alpha=alpha)
+    a = costs("input 8x8x3\nconv 3x3x3x32\nconv 1x1x32x4 logits\n", alpha=alpha)
     assert a.layers[0].output.c == expected
 
 
 def test_min_depth_and_divisor():
-    text = "input 8x8x3\nconv 3x3x3x32\nconv 1x1x32x4\n"
+    text = "input 8x8x3\nconv 3x3x3x32\nconv 1x1x32x4 logits\n"
     assert costs(text, alpha=0.1, min_depth=8).layers[0].output.c == 8
     # divisor 8: nearest multiple of 8 to 0.35*32 = 11.2 is 8, below 90% of 11.2 -> 16
     assert costs(text, alpha=0.35, divisor=8).layers[0].output.c == 16

@@ -3,10 +3,10 @@ rule, cost formula, torch module) and registers its keywords here."""
 
 from __future__ import annotations
 
-from mbcost.layers import conv, elementwise, fc, pool
+from mbcost.layers import conv, elementwise, fc, merge, pool
 from mbcost.layers.base import COUNTABLE, PAPER_COUNT, Context, Instance, LayerDef, Part, Shape
 
-_MODULES = (conv, fc, pool, elementwise)
+_MODULES = (conv, fc, pool, elementwise, merge)
 
 #: keyword (lower case) -> canonical kind
 KEYWORDS: dict[str, str] = {}

@@ -137,8 +137,9 @@ class LayerDef:
             )
         return channels
 
-    def check_in_channels(self, declared: int, x: Shape, ctx: Context) -> None:
-        if ctx.nominal and declared != x.c:
+    def check_in_channels(self, declared: int | None, x: Shape, ctx: Context) -> None:
+        """A declared input channel count must match; ``?`` (None) takes any."""
+        if ctx.nominal and declared is not None and declared != x.c:
             raise self.fail(
                 ctx,
                 f"its filter takes {declared} input channels but its input has {x.c} ({x})",
@@ -191,8 +192,11 @@ def check_syntax(
     options: tuple[str, ...] = (),
     what: str,
     example: str,
+    infer_at: dict[int, int] | None = None,
 ) -> None:
-    """Reject a line whose shape, flags or options this kind does not take."""
+    """Reject a line whose shape, flags or options this kind does not take.
+    ``infer_at`` maps a shape's length to the one position (the input channels)
+    that may be written ``?``."""
     if stmt.dims is None and 0 not in dims:
         raise ctx.error(f"{what} needs a shape, e.g. '{example}'", stmt.loc)
     if stmt.dims is not None:
@@ -200,7 +204,10 @@ def check_syntax(
             raise ctx.error(f"{what} takes no shape", stmt.dims_loc)
         if len(stmt.dims) not in dims:
             raise ctx.error(f"{what} takes a shape like '{example}', got {len(stmt.dims)} numbers", stmt.dims_loc)
-        if any(d <= 0 for d in stmt.dims):
+        allowed = (infer_at or {}).get(len(stmt.dims))
+        if any(d is None for i, d in enumerate(stmt.dims) if i != allowed):
+            raise ctx.error(f"{what}: only the input channels can be '?'", stmt.dims_loc)
+        if any(d is not None and d <= 0 for d in stmt.dims):
             raise ctx.error(f"{what}: every number of its shape must be positive", stmt.dims_loc)
     for flag, loc in stmt.flags.items():
         if flag not in flags:

@@ -44,7 +44,7 @@ TWO_WORD_KEYWORDS = {("conv", "dw"): "dw", ("conv", "pw"): "pw"}
 @dataclass
 class ConvDef(LayerDef):
     kernel: tuple[int, int] = (1, 1)
-    in_declared: int = 0
+    in_declared: int | None = 0  # None: "?", whatever comes in
     out_declared: int = 0  # dw: 0 (follows the input)
     multiplier: int = 1
     groups: int = 1
@@ -122,23 +122,23 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
     common = ("pad", "dil", "bias")
     if kind == "dw":
         check_syntax(stmt, ctx, dims=(3,), flags=("dw", "logits"), options=common + ("mult",),
-                     what="a depthwise conv", example="3x3x32 dw")
+                     what="a depthwise conv", example="3x3x32 dw", infer_at={3: 2})
         kh, kw, m = stmt.dims
         n = 0
     elif kind == "pw":
         check_syntax(stmt, ctx, dims=(2, 4), flags=("logits",), options=common + ("groups",),
-                     what="a pointwise conv", example="32x64")
+                     what="a pointwise conv", example="32x64", infer_at={2: 0, 4: 2})
         if len(stmt.dims) == 4 and stmt.dims[:2] != (1, 1):
             raise ctx.error("a pointwise conv has a 1x1 kernel", stmt.dims_loc)
         kh, kw, (m, n) = 1, 1, stmt.dims[-2:]
     else:
         check_syntax(stmt, ctx, dims=(4,), flags=("logits",), options=common + ("groups",),
-                     what="a conv", example="3x3x32x64")
+                     what="a conv", example="3x3x32x64", infer_at={4: 2})
         kh, kw, m, n = stmt.dims
     groups = opt_int(stmt, "groups", ctx, 1)
-    if groups > 1 and (m % groups or n % groups):
+    if groups > 1 and any(c is not None and c % groups for c in (m, n)):
         loc = stmt.options["groups"][1]
-        raise ctx.error(f"groups={groups} must divide both the {m} input and {n} output channels", loc)
+        raise ctx.error(f"groups={groups} must divide both the {m or '?'} input and {n} output channels", loc)
     bias = opt_bool(stmt, "bias", ctx, None)
     return ConvDef(
         name=name,

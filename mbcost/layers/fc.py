@@ -20,7 +20,7 @@ TWO_WORD_KEYWORDS = {("fully", "connected"): "fc"}
 
 @dataclass
 class FcDef(LayerDef):
-    in_declared: int = 0
+    in_declared: int | None = 0
     out_declared: int = 0
     bias: bool = True
 
@@ -51,7 +51,7 @@ class FcInstance(Instance):
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> FcDef:
     check_syntax(stmt, ctx, dims=(2,), flags=("logits",), options=("bias",),
-                 what="a fully connected layer", example="1024x1000")
+                 what="a fully connected layer", example="1024x1000", infer_at={2: 0})
     if stmt.stride not in (None, (1, 1)):
         raise ctx.error("a fully connected layer has stride 1", stmt.stride_loc)
     m, n = stmt.dims

@@ -1,11 +1,11 @@
 """Syntax tree of a spec.
 
-A spec is a :class:`SpecTree`: header settings plus a body, a list of nodes. A node
-is a :class:`LayerStmt` (one layer line) or a :class:`Repeat` (a body repeated).
-Nodes that hold a body are the extension point for composite constructs (parallel
-branches joined by concatenation, residual additions, calls of named blocks): each
-is one more node class holding one or more bodies, and the evaluator walks bodies
-recursively with the current shape, so adding one touches no existing node.
+A spec is a :class:`SpecTree`: header settings, named block definitions and a
+body, a list of nodes. A node is a :class:`LayerStmt` (one layer line) or a node
+holding bodies: :class:`Repeat`, :class:`Concat` (parallel branches joined along
+the channels), :class:`Residual` (an identity shortcut added to the body's
+output) and :class:`BlockCall` (a named block with arguments). The evaluator walks
+bodies recursively with the current shape, so a new construct is one more node.
 """
 
 from __future__ import annotations
@@ -48,7 +48,58 @@ class Repeat:
     loc: Loc
 
 
-Node = LayerStmt | Repeat
+@dataclass
+class Branch:
+    """One path of a :class:`Concat`: ``branch [NAME] { body }`` or ``branch LAYER``."""
+
+    label: str | None
+    body: list[Node]
+    loc: Loc
+
+
+@dataclass
+class Concat:
+    """``[NAME:] concat { branch {...} branch {...} }``: the branches all take the
+    same input; their outputs are joined along the channels."""
+
+    label: str | None
+    branches: list[Branch]
+    loc: Loc
+
+
+@dataclass
+class Residual:
+    """``[NAME:] residual { body }``: output = input + body(input), same shapes."""
+
+    label: str | None
+    body: list[Node]
+    loc: Loc
+
+
+@dataclass
+class BlockDef:
+    """``block NAME(p1, p2, ...) { body }``: a reusable block; ``{p1}`` in its
+    dimensions and option values is replaced by each call's arguments."""
+
+    name: str
+    params: list[str]
+    body: list[Node]
+    loc: Loc
+
+
+@dataclass
+class BlockCall:
+    """``[NAME:] block_name(arg, ..., key=arg)``: the block's layers, named
+    ``NAME.layer`` (nested modules in the torch build)."""
+
+    label: str | None
+    block: str
+    args: list[tuple[object, Loc]]
+    kwargs: dict[str, tuple[object, Loc]]
+    loc: Loc
+
+
+Node = LayerStmt | Repeat | Concat | Residual | BlockCall
 
 
 @dataclass
@@ -62,3 +113,4 @@ class SpecTree:
     input_loc: Loc | None = None
     classes: int | None = None
     classes_loc: Loc | None = None
+    blocks: dict[str, BlockDef] = field(default_factory=dict)

@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from mbcost.errors import SpecError
 
 _TIMES = "[x×X]"
+# One dimension: a number, "?" (inferred: the channels that come in), or a block
+# parameter "{name}".
+_DIM = r"(?:\d+|\?|\{[A-Za-z_][A-Za-z0-9_]*\})"
 _TOKEN_RE = re.compile(
     rf"""
     (?P<space>[ \t\r\f\v]+)
   | (?P<comment>\#.*)
-  | (?P<dims>\d+(?:[ \t]*{_TIMES}[ \t]*\d+)+)
+  | (?P<dims>{_DIM}(?:[ \t]*{_TIMES}[ \t]*{_DIM})+)
+  | (?P<param>\{{[A-Za-z_][A-Za-z0-9_]*\}})
   | (?P<repeat>\d+[ \t]*{_TIMES}(?![ \t]*\d)(?![A-Za-z0-9_]))
   | (?P<number>\d+(?:\.\d+)?)
-  | (?P<option>[A-Za-z_][A-Za-z0-9_]*=[^\s\#{{}}()@]*)
+  | (?P<option>[A-Za-z_][A-Za-z0-9_]*=(?:[^\s\#{{}}()@,]|\{{[A-Za-z_][A-Za-z0-9_]*\}})*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
   | (?P<punct>[/@:{{}}(),+])
     """,
@@ -39,7 +43,7 @@ TEXT_HEADERS = frozenset({"description"})
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # dims, repeat, number, option, word, punct, text, newline, eof
+    kind: str  # dims, repeat, number, option, word, param, punct, text, newline, eof
     value: object
     line: int
     col: int
@@ -47,6 +51,21 @@ class Token:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Token({self.kind}, {self.text!r}, {self.line}:{self.col})"
+
+
+def _dim(text: str):
+    """A dimension: an int, "?" (inferred), or a ``Param`` name."""
+    if text.isdigit():
+        return int(text)
+    if text == "?":
+        return "?"
+    return Param(text[1:-1])
+
+
+class Param(str):
+    """A block parameter inside dimensions, ``{name}``; substituted at each call."""
+
+    __slots__ = ()
 
 
 class Lexer:
@@ -79,7 +98,9 @@ class Lexer:
                     continue
                 value: object = raw
                 if kind == "dims":
-                    value = tuple(int(part) for part in _SPLIT_DIMS.split(raw))
+                    value = tuple(_dim(part) for part in _SPLIT_DIMS.split(raw))
+                elif kind == "param":
+                    value = raw[1:-1]
                 elif kind == "repeat":
                     value = int(re.match(r"\d+", raw).group())
                 elif kind == "number":

@@ -14,10 +14,11 @@ import re
 
 from mbcost.errors import SpecError
 from mbcost.layers import KEYWORDS, POST_OPS, TWO_WORD_KEYWORDS
-from mbcost.spec.ast import LayerStmt, Loc, Repeat, SpecTree
-from mbcost.spec.lexer import Lexer, Token
+from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
+from mbcost.spec.lexer import Lexer, Param, Token
 
 HEADERS = ("model", "description", "input", "classes", "after")
+STRUCTURE = ("block", "concat", "branch", "residual")
 _STRIDE_RE = re.compile(r"s(\d+)(?:x(\d+))?$")
 _LABEL_RE = re.compile(r"[a-z_][a-z0-9_]*$")
 MAX_REPEAT = 1000
@@ -81,6 +82,11 @@ class _Parser:
                 self.next()
                 self.expect_newline()
                 return body
+            if tok.kind == "word" and tok.value == "block" and not self.is_punct(self.peek(1), ":"):
+                if closing is not None:
+                    raise self.error("blocks are defined at the top level, not inside another block", tok)
+                self.parse_block_def(tree)
+                continue
             if tok.kind == "word" and tok.value in HEADERS and not self.is_punct(self.peek(1), ":"):
                 if closing is not None and tok.value != "after":
                     raise self.error(f"'{tok.value}' belongs at the top level, not inside a block", tok)
@@ -103,7 +109,7 @@ class _Parser:
                 self.pos -= 1
         elif key == "input":
             size = self.next()
-            if size.kind != "dims" or len(size.value) != 3:
+            if size.kind != "dims" or len(size.value) != 3 or not all(isinstance(v, int) for v in size.value):
                 raise self.error("expected the input size as H x W x C, e.g. 224x224x3", size)
             if any(v <= 0 for v in size.value):
                 raise self.error("input size must be positive", size)
@@ -147,7 +153,7 @@ class _Parser:
         tok = self.peek()
         label = None
         if tok.kind == "word" and self.is_punct(self.peek(1), ":"):
-            if not _LABEL_RE.match(tok.value) or tok.value in KEYWORDS:
+            if not _LABEL_RE.match(tok.value) or tok.value in KEYWORDS or tok.value in STRUCTURE:
                 raise self.error(f"'{tok.text}' cannot be a layer name", tok)
             label = tok.text
             self.next()
@@ -162,14 +168,134 @@ class _Parser:
             if self.is_punct(self.peek(), "{"):
                 if label is not None:
                     raise self.error("a repeated block cannot have a name", tok)
-                brace = self.next()
-                self.expect_newline()
-                body = self.parse_body(tree, closing=brace)
-                if not body:
-                    raise self.error("a repeated block needs at least one layer", brace)
+                body = self.parse_braced(tree, "a repeated block")
                 return Repeat(count, body, loc)
-            return Repeat(count, [self.parse_layer(label)], loc)
+            return Repeat(count, [self.parse_item(tree, label)], loc)
+        return self.parse_item(tree, label)
+
+    def parse_item(self, tree: SpecTree, label: str | None):
+        """A layer line, a concat, a residual or a block call."""
+        tok = self.peek()
+        if tok.kind == "word" and tok.value == "concat":
+            return self.parse_concat(tree, label)
+        if tok.kind == "word" and tok.value == "residual":
+            self.next()
+            body = self.parse_braced(tree, "a residual")
+            return Residual(label, body, Loc(tok.line, tok.col))
+        if tok.kind == "word" and tok.value == "branch":
+            raise self.error("'branch' belongs inside 'concat { ... }'", tok)
+        if tok.kind == "word" and tok.value == "block":
+            raise self.error("blocks are defined at the top level: 'block NAME(params) { ... }'", tok)
+        if tok.kind == "word" and self.is_punct(self.peek(1), "(") and tok.value not in KEYWORDS:
+            return self.parse_call(label)
         return self.parse_layer(label)
+
+    def parse_braced(self, tree: SpecTree, what: str) -> list:
+        brace = self.next()
+        if not self.is_punct(brace, "{"):
+            raise self.error(f"expected '{{' to open {what}, got {describe(brace)}", brace)
+        body = self.parse_body(tree, closing=brace)
+        if not body:
+            raise self.error(f"{what} needs at least one layer", brace)
+        return body
+
+    def parse_concat(self, tree: SpecTree, label: str | None) -> Concat:
+        tok = self.next()
+        brace = self.next()
+        if not self.is_punct(brace, "{"):
+            raise self.error(f"expected '{{' after 'concat', got {describe(brace)}", brace)
+        branches: list[Branch] = []
+        while True:
+            inner = self.peek()
+            if inner.kind == "newline":
+                self.next()
+                continue
+            if self.is_punct(inner, "}"):
+                self.next()
+                break
+            if inner.kind == "eof":
+                raise self.error("'{' is never closed: missing '}'", brace)
+            if inner.kind != "word" or inner.value != "branch":
+                raise self.error(f"expected 'branch' inside 'concat', got {describe(inner)}", inner)
+            self.next()
+            name = None
+            after = self.peek()
+            if after.kind == "word" and self.is_punct(self.peek(1), "{"):
+                if not _LABEL_RE.match(after.value):
+                    raise self.error(f"'{after.text}' cannot be a branch name", after)
+                name = after.text
+                self.next()
+            if self.is_punct(self.peek(), "{"):
+                body = self.parse_braced(tree, "a branch")
+            else:
+                body = [self.parse_statement(tree)]
+            branches.append(Branch(name, body, Loc(inner.line, inner.col)))
+        if not branches:
+            raise self.error("'concat' needs at least one branch", tok)
+        self.expect_newline()
+        return Concat(label, branches, Loc(tok.line, tok.col))
+
+    def parse_call(self, label: str | None) -> BlockCall:
+        name = self.next()
+        self.next()  # "("
+        call = BlockCall(label, name.value, [], {}, Loc(name.line, name.col))
+        while not self.is_punct(self.peek(), ")"):
+            tok = self.next()
+            if tok.kind == "number" and isinstance(tok.value, int):
+                value = tok.value
+            elif tok.kind == "param":
+                value = Param(tok.value)
+            elif tok.kind == "option":
+                key, raw = tok.value
+                if key in call.kwargs:
+                    raise self.error(f"argument '{key}' given twice", tok)
+                raw_value = Param(raw[1:-1]) if raw.startswith("{") and raw.endswith("}") else raw
+                if not isinstance(raw_value, Param) and not raw.isdigit():
+                    raise self.error(f"argument '{key}' must be a whole number or a {{parameter}}", tok)
+                call.kwargs[key] = (raw_value if isinstance(raw_value, Param) else int(raw),
+                                    Loc(tok.line, tok.col))
+                value = None
+            else:
+                raise self.error(f"expected an argument (a whole number) or ')', got {describe(tok)}", tok)
+            if value is not None:
+                if call.kwargs:
+                    raise self.error("positional arguments come before key=value ones", tok)
+                call.args.append((value, Loc(tok.line, tok.col)))
+            sep = self.peek()
+            if self.is_punct(sep, ","):
+                self.next()
+            elif not self.is_punct(sep, ")"):
+                raise self.error(f"expected ',' or ')' in the call of '{name.text}', got {describe(sep)}", sep)
+        self.next()  # ")"
+        self.expect_newline()
+        return call
+
+    def parse_block_def(self, tree: SpecTree) -> None:
+        kw = self.next()
+        name = self.next()
+        if name.kind != "word" or not _LABEL_RE.match(name.value):
+            raise self.error(f"expected a block name after 'block', got {describe(name)}", name)
+        if name.value in KEYWORDS or name.value in STRUCTURE or name.value in HEADERS:
+            raise self.error(f"'{name.text}' is a reserved word and cannot name a block", name)
+        if name.value in tree.blocks:
+            raise self.error(f"block '{name.text}' is defined twice", name)
+        params: list[str] = []
+        if self.is_punct(self.peek(), "("):
+            self.next()
+            while not self.is_punct(self.peek(), ")"):
+                tok = self.next()
+                if tok.kind != "word" or not _LABEL_RE.match(tok.value):
+                    raise self.error(f"expected a parameter name, got {describe(tok)}", tok)
+                if tok.value in params:
+                    raise self.error(f"parameter '{tok.text}' is listed twice", tok)
+                params.append(tok.value)
+                if self.is_punct(self.peek(), ","):
+                    self.next()
+                elif not self.is_punct(self.peek(), ")"):
+                    raise self.error(f"expected ',' or ')', got {describe(self.peek())}", self.peek())
+            self.next()
+        body = self.parse_braced(tree, f"block '{name.text}'")
+        tree.blocks[name.value] = BlockDef(name.value, params, body, Loc(kw.line, kw.col))
 
     def parse_layer(self, label: str | None) -> LayerStmt:
         tok = self.next()
@@ -214,7 +340,7 @@ class _Parser:
                 stmt.post_loc = stmt.post_loc or Loc(tok.line, tok.col)
             elif self.is_punct(tok, "@"):
                 size = self.next()
-                if size.kind == "dims" and len(size.value) == 3:
+                if size.kind == "dims" and len(size.value) == 3 and "?" not in size.value:
                     stmt.input_size = tuple(size.value)
                 elif size.kind == "number" and isinstance(size.value, int):
                     stmt.input_size = (1, 1, size.value)
