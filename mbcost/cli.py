@@ -31,6 +31,7 @@ RES = typer.Option(None, "--res", "-r", help="Input resolution in pixels (224, 1
 RHO = typer.Option(None, "--rho", help="Resolution multiplier: a fraction of the spec's input size.")
 MIN_DEPTH = typer.Option(0, "--min-depth", help="Smallest channel count after alpha (0: none).")
 DIVISOR = typer.Option(1, "--divisor", help="Round channels after alpha to a multiple of this (1: int(alpha*c)).")
+CLASSES = typer.Option(None, "--classes", help="Number of classes: overrides the classifier's outputs (e.g. 120).")
 COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds count: conv,fc (the paper) plus bn,pool,act.")
 PARAMS = typer.Option("weights", "--params", help="Parameters totalled: weights (the paper), weights+biases, all.")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
@@ -50,6 +51,7 @@ def table(
     rho: Optional[float] = RHO,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
+    classes: Optional[int] = CLASSES,
     count: str = COUNT,
     params: str = PARAMS,
     flops: bool = FLOPS,
@@ -66,7 +68,7 @@ def table(
 
     fmt = choose_format(fmt, output)
     analysis = analyze(model, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth, divisor=divisor,
-                       count=count, params=params)
+                       classes=classes, count=count, params=params)
     emit(cost_document(analysis, unit=_unit(flops), formula=formula, by_type_only=by_type), fmt, output)
 
 
@@ -90,6 +92,31 @@ def layer(
 
     fmt = choose_format(fmt, output)
     emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), _unit(flops)), fmt, output)
+
+
+@app.command()
+def compare(
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,classes=N."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="The model ratios are taken against (default: the first)."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    classes: Optional[int] = CLASSES,
+    count: str = COUNT,
+    params: str = PARAMS,
+    flops: bool = FLOPS,
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
+    from mbcost.compare import compare as compare_models
+    from mbcost.output import emit
+    from mbcost.render import choose_format
+    from mbcost.views import compare_document
+
+    fmt = choose_format(fmt, output)
+    result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
+                            params=params)
+    emit(compare_document(result, _unit(flops)), fmt, output)
 
 
 @app.command()

@@ -64,7 +64,8 @@ def cell(value, human: bool = True) -> str:
     if isinstance(value, int):
         return f"{value:,}" if human else str(value)
     if isinstance(value, float):
-        return f"{value:.2f}"
+        text = f"{value:.2f}"
+        return "0.00" if text == "-0.00" else text
     return str(value)
 
 

@@ -112,3 +112,73 @@ def models_document(models: list[tuple[str, str]], aliases: dict[str, str]) -> D
     data = {"models": [{"name": n, "aliases": by_target.get(n, []), "description": d} for n, d in models]}
     table = Table("", [Column("Model"), Column("Aliases"), Column("Description")], rows)
     return Document("Built-in models", ["any spec file path works wherever a model name does"], [table], data)
+
+
+def _times(ratio) -> str:
+    """A ratio for people: 27.20× above 1, 1/27.2 below."""
+    value = float(ratio)
+    if value == 0:
+        return "0"
+    return f"{value:.2f}×" if value >= 1 else f"1/{1 / value:.1f}"
+
+
+def compare_document(cmp, unit: str = "mult-adds") -> Document:
+    """``mbcost compare``: models side by side, ratios to the reference, published figures."""
+    flops = unit == "flops"
+    amount = "FLOPs" if flops else "Mult-Adds"
+    scale = 2 if flops else 1
+    ref = cmp.ref
+    first = ref.analysis
+    rows, models = [], []
+    for e in cmp.entries:
+        a, pub = e.analysis, e.published
+        ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
+        computed_m, params_m = scale * a.total.mult_adds / 1e6, a.total.params / 1e6
+        pub_ma = scale * pub["mult_adds_millions"] if pub else None
+        pub_p = pub["params_millions"] if pub else None
+        rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
+                     _times(ma_ratio), _times(p_ratio),
+                     pub["top1"] if pub else None,
+                     pub_ma, round(computed_m - pub_ma, 2) if pub else None,
+                     pub_p, round(params_m - pub_p, 2) if pub else None])
+        models.append({
+            "label": e.label, "model": a.model, "alpha": a.to_dict()["alpha"], "resolution": a.resolution,
+            "input": a.input.as_list(), "classes": a.config.classes,
+            "mult_adds": a.total.mult_adds, **({"flops": a.total.flops} if flops else {}),
+            "params": a.total.params, "activations": a.total.activations,
+            "mult_adds_ratio": float(ma_ratio), "params_ratio": float(p_ratio),
+            "published": None if pub is None else {
+                "top1": pub["top1"], "mult_adds_millions": pub["mult_adds_millions"],
+                "params_millions": pub["params_millions"], "label": pub["label"], "source": pub["source"],
+                "mult_adds_millions_diff": round(a.total.mult_adds / 1e6 - pub["mult_adds_millions"], 4),
+                "params_millions_diff": round(a.total.params / 1e6 - pub["params_millions"], 4),
+            },
+            "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
+                         "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
+        })
+    main = Table("Models", [Column("Model"), Column("Input"), Column(amount, True), Column("Params", True),
+                            Column("Activations", True), Column(f"{amount} vs ref", True),
+                            Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
+                            Column(f"M {amount} (pub.)", True), Column("Δ M", True),
+                            Column("M Params (pub.)", True), Column("Δ M", True)], rows,
+                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer).",
+                        "pub. = published (tables/published): " + "; ".join(sorted({
+                            f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
+                            e.published for e in cmp.entries) else "no published figures for these settings.",
+                        "Δ M = computed − published, in millions."])
+    types: list[str] = []
+    shares = []
+    for e in cmp.entries:
+        by = {s.type: s for s in e.analysis.by_type()}
+        shares.append(by)
+        types += [t for t in by if t not in types]
+    columns = [Column("Type")]
+    for e in cmp.entries:
+        columns += [Column(f"{e.label} % {amount}", True), Column(f"{e.label} % Params", True)]
+    type_rows = [[t] + [v for by in shares for v in ((by[t].mult_adds_pct, by[t].params_pct) if t in by else (None, None))]
+                 for t in types]
+    breakdown = Table("By layer type", columns, type_rows)
+    data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
+            "models": models}
+    heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
+    return Document(heading, settings_lines(first, unit), [main, breakdown], data)

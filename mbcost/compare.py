@@ -1,0 +1,110 @@
+"""Side-by-side comparison of networks (``mbcost compare``): totals, ratios
+against a reference, the breakdown by type, and published figures where known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from mbcost.analysis import Analysis, analyze
+from mbcost.errors import MbcostError
+from mbcost.published import imagenet_result
+from mbcost.zoo import canonical_name, load, looks_like_path
+
+#: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
+SETTING_KEYS = {"alpha": "alpha", "res": "resolution", "resolution": "resolution", "rho": "rho",
+                "classes": "classes", "min_depth": "min_depth", "divisor": "divisor"}
+
+
+@dataclass
+class Entry:
+    label: str
+    arg: str  # as typed: name[:settings]
+    analysis: Analysis
+    published: dict | None
+
+    @property
+    def key(self) -> str:
+        return self.analysis.model
+
+
+@dataclass
+class Comparison:
+    entries: list[Entry]
+    reference: int
+
+    @property
+    def ref(self) -> Entry:
+        return self.entries[self.reference]
+
+    def ratio(self, entry: Entry, what: str) -> Fraction:
+        """``entry`` / reference for ``mult_adds``, ``params`` or ``activations``."""
+        ref = getattr(self.ref.analysis.total, what)
+        return Fraction(getattr(entry.analysis.total, what), ref) if ref else Fraction(0)
+
+
+def parse_model_arg(arg: str) -> tuple[str, dict]:
+    """``name[:key=value,...]`` -> (name, settings). Paths with ':' (Windows) are
+    taken whole when they exist."""
+    name, sep, rest = arg.partition(":")
+    if not sep or looks_like_path(arg) and not looks_like_path(name):
+        return arg, {}
+    settings: dict = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip().lower().replace("-", "_")
+        if not eq or key not in SETTING_KEYS:
+            raise MbcostError(f"bad setting '{item}' in '{arg}': use key=value with key in "
+                              f"{', '.join(k for k in SETTING_KEYS if k != 'resolution')}")
+        target = SETTING_KEYS[key]
+        try:
+            settings[target] = float(value) if target in ("alpha", "rho") else int(value)
+        except ValueError:
+            raise MbcostError(f"bad value '{value}' for {key} in '{arg}'") from None
+    return name, settings
+
+
+def _label(name: str, analysis: Analysis, default_res: int) -> str:
+    parts = [analysis.model]
+    if analysis.alpha != 1 or analysis.resolution != default_res:
+        parts.append(f"{analysis.alpha:g}-{analysis.resolution}")
+    if analysis.config.classes is not None:
+        parts.append(f"{analysis.config.classes} classes")
+    return " ".join(parts)
+
+
+def compare(models: list[str], reference: str | None = None, **common) -> Comparison:
+    """Analyse each ``models`` item (``name[:alpha=..,res=..,classes=..]``) with the
+    ``common`` settings of :func:`mbcost.analyze` overridden per model."""
+    if not models:
+        raise MbcostError("name at least one model to compare")
+    entries = []
+    for arg in models:
+        name, settings = parse_model_arg(arg)
+        network = load(name)
+        analysis = analyze(network, **{**common, **settings})
+        default_res = network.tree.input[0] if network.tree.input else analysis.resolution
+        label = _label(name, analysis, default_res)
+        classes = analysis.config.classes or network.classes or 1000
+        published = imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
+        entries.append(Entry(label, arg, analysis, published))
+    index = 0
+    if reference is not None:
+        index = _find_reference(reference, entries)
+    return Comparison(entries, index)
+
+
+def _find_reference(reference: str, entries: list[Entry]) -> int:
+    wanted = reference.strip()
+    for attr in ("arg", "label"):  # exactly as typed, then the label shown
+        for i, e in enumerate(entries):
+            if wanted == getattr(e, attr):
+                return i
+    try:
+        key = canonical_name(wanted) if not looks_like_path(wanted) else load(wanted).name
+    except MbcostError:
+        key = None
+    for i, e in enumerate(entries):
+        if key is not None and e.key == key:
+            return i
+    raise MbcostError(f"reference '{reference}' is none of the compared models ({', '.join(e.label for e in entries)})")
