@@ -55,6 +55,10 @@ class Part:
     biases: int = 0
     norm: int = 0
     formula: str = ""
+    #: Spatial positions the cost is paid at (Ho·Wo for a conv, 1 for an FC):
+    #: ``mult_adds`` = (a term set by the channels, i.e. by alpha) × positions (set
+    #: by the resolution). The sweep uses this split to vectorize exactly.
+    positions: int = 1
 
 
 def dot(*factors: int) -> str:

@@ -107,7 +107,7 @@ class ConvInstance(Instance):
             formula = dot(kh, kw, m // g, n, ho, wo)
         mult_adds = weights * ho * wo if "conv" in count else 0
         biases = n if self.layer.bias else 0
-        return [Part(self.category, mult_adds, weights, biases, 0, formula if mult_adds else "")]
+        return [Part(self.category, mult_adds, weights, biases, 0, formula if mult_adds else "", ho * wo)]
 
     def torch_module(self):
         from mbcost.adapters.torch_modules import conv_module

@@ -40,9 +40,10 @@ def elementwise_part(op: str, shape: Shape, count: frozenset) -> Part:
     formula = dot(shape.h, shape.w, shape.c)
     if op == "bn":
         counted = "bn" in count
-        return Part(category, shape.numel if counted else 0, norm=2 * shape.c, formula=formula if counted else "")
+        return Part(category, shape.numel if counted else 0, norm=2 * shape.c, formula=formula if counted else "",
+                    positions=shape.h * shape.w)
     if op in ("relu", "relu6") and "act" in count:
-        return Part(category, shape.numel, formula=formula)
+        return Part(category, shape.numel, formula=formula, positions=shape.h * shape.w)
     return Part(category)
 
 

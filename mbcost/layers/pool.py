@@ -72,10 +72,12 @@ class PoolInstance(Instance):
         if "pool" not in count:
             return [Part(category)]
         if self.layer.is_global:
-            return [Part(category, self.input.numel, formula=dot(self.input.h, self.input.w, self.input.c))]
+            x = self.input
+            return [Part(category, x.numel, formula=dot(x.h, x.w, x.c), positions=x.h * x.w)]
         kh, kw = self.window
         out = self.output
-        return [Part(category, kh * kw * out.numel, formula=dot(kh, kw, out.c, out.h, out.w))]
+        return [Part(category, kh * kw * out.numel, formula=dot(kh, kw, out.c, out.h, out.w),
+                     positions=out.h * out.w)]
 
     def torch_module(self):
         from mbcost.adapters.torch_modules import pool_module
