@@ -12,7 +12,25 @@ from mbcost.errors import MbcostError
 from mbcost.network import Network
 
 #: Short names users type, case-insensitive.
-ALIASES = {"mobilenet": "mobilenet_v1", "mobilenetv1": "mobilenet_v1"}
+ALIASES = {
+    "mobilenet": "mobilenet_v1",
+    "mobilenetv1": "mobilenet_v1",
+    "mobilenetv2": "mobilenet_v2",
+    "mobilenet-v2": "mobilenet_v2",
+    "conv-mobilenet": "conv_mobilenet",
+    "shallow-mobilenet": "shallow_mobilenet",
+    "vgg": "vgg16",
+    "vgg-16": "vgg16",
+    "vgg_16": "vgg16",
+    "inception_v1": "googlenet",
+    "inceptionv1": "googlenet",
+    "inception-v1": "googlenet",
+    "inceptionv3": "inception_v3",
+    "inception-v3": "inception_v3",
+    "squeezenet1.0": "squeezenet",
+    "squeezenet1_0": "squeezenet",
+    "squeezenet-1.0": "squeezenet",
+}
 
 
 def tables_dir() -> Path:

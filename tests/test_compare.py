@@ -65,3 +65,28 @@ def test_cli_compare_json(cli):
 def test_compare_errors(cli, args, words):
     res = cli(*args)
     assert res.returncode == 2 and words in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_vgg16_costs_27x_the_mult_adds_and_32x_the_params_of_mobilenet():
+    # The paper's text: "nearly as accurate as VGG16 while being 32 times smaller and 27 times less compute".
+    cmp = compare(["vgg16", "mobilenet"], reference="mobilenet")
+    vgg = cmp.entries[0]
+    assert round(float(cmp.ratio(vgg, "mult_adds"))) == 27
+    assert int(cmp.ratio(vgg, "params")) == 32  # 138,344,128 / 4,209,088 = 32.9
+    assert vgg.published["top1"] == 71.5
+
+
+@pytest.mark.parametrize("table,models", [
+    (3, ["conv_mobilenet", "mobilenet"]),
+    (4, ["mobilenet:alpha=0.75", "shallow_mobilenet"]),
+    (8, ["mobilenet", "googlenet", "vgg16"]),
+    (9, ["mobilenet:alpha=0.5,res=160", "squeezenet", "alexnet"]),
+])
+def test_paper_comparison_tables_rebuild_with_compare(table, models):
+    from conftest import published
+
+    printed = [r for r in published("imagenet_models") if int(r["table"]) == table]
+    cmp = compare(models)
+    assert [e.published["label"] for e in cmp.entries] == [r["label"] for r in printed]
+    for entry, row in zip(cmp.entries, printed):
+        assert entry.published["top1"] == float(row["top1"])
