@@ -87,6 +87,8 @@ def test_paper_comparison_tables_rebuild_with_compare(table, models):
 
     printed = [r for r in published("imagenet_models") if int(r["table"]) == table]
     cmp = compare(models)
-    assert [e.published["label"] for e in cmp.entries] == [r["label"] for r in printed]
+    # the same configuration appears in several tables (1.0 MobileNet-224 in 3, 5, 6, 8) with the same figures
     for entry, row in zip(cmp.entries, printed):
         assert entry.published["top1"] == float(row["top1"])
+        assert entry.published["mult_adds_millions"] == float(row["mult_adds_millions"])
+        assert entry.published["params_millions"] == float(row["params_millions"])
