@@ -89,3 +89,21 @@ def test_branch_and_block_errors_are_located(text, line, words):
         analyze(Network.from_text(text, source="t.spec"))
     assert info.value.line == line, str(info.value)
     assert words in info.value.message
+
+
+def test_stride_as_a_block_parameter():
+    spec = """
+    input 16x16x8
+    block down(c, s) {
+      dw 3x3x? stride={s}
+      pw ?x{c}
+    }
+    down(16, 2)
+    down(32, 1)
+    maxpool 2x2 stride=2
+    """
+    a = analyze(Network.from_text(spec))
+    assert [r.output.as_list() for r in a.layers] == [[8, 8, 8], [8, 8, 16], [8, 8, 16], [8, 8, 32], [4, 4, 32]]
+    assert a.layers[0].mult_adds == 3 * 3 * 8 * 8 * 8
+    with pytest.raises(SpecError, match="stride given twice"):
+        Network.from_text("input 8x8x3\nconv / s2 3x3x3x8 stride=2\n")

@@ -257,6 +257,15 @@ def opt_bool(stmt: LayerStmt, key: str, ctx: Context, default: bool | None) -> b
     raise ctx.error(f"{key} must be yes or no, got '{raw}'", loc)
 
 
+def opt_stride(stmt: LayerStmt, ctx: Context) -> tuple[int, int]:
+    """``/ s2`` as written, or ``stride=2`` / ``stride={s}`` (a block parameter)."""
+    if "stride" in stmt.options:
+        if stmt.stride is not None:
+            raise ctx.error("stride given twice ('/ sN' and 'stride=')", stmt.options["stride"][1])
+        return opt_pair(stmt, "stride", ctx, (1, 1))
+    return stmt.stride or (1, 1)
+
+
 def opt_padding(stmt: LayerStmt, ctx: Context, default: str):
     """``pad=same`` (TensorFlow's, the default for convolutions), ``pad=valid``
     (none, the default for pooling), ``pad=N`` or ``pad=HxW`` (explicit, both sides)."""

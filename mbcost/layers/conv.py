@@ -6,7 +6,8 @@ Syntax (filter shapes as in the paper's Table 1)::
     conv dw / s1 3x3x32 dw          # depthwise: K x K x M  (also: dw 3x3x32)
     pw          32x64               # pointwise: M x N (= conv 1x1xMxN)
 
-Options: ``pad=same|valid|N|HxW`` (default same), ``groups=G`` (conv), ``mult=D``
+Options: ``stride=N|HxW`` (same as ``/ sN``; takes a ``{param}`` in a block),
+``pad=same|valid|N|HxW`` (default same), ``groups=G`` (conv), ``mult=D``
 (dw channel multiplier), ``dil=D|HxW``, ``bias=yes|no`` (default: no when batch
 norm follows, else yes); flag ``logits`` marks the classifier.
 
@@ -33,6 +34,7 @@ from mbcost.layers.base import (
     opt_int,
     opt_padding,
     opt_pair,
+    opt_stride,
     spatial,
 )
 from mbcost.spec.ast import LayerStmt
@@ -119,7 +121,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
     kind = stmt.kind
     if kind == "conv" and "dw" in stmt.flags:
         kind = "dw"
-    common = ("pad", "dil", "bias")
+    common = ("pad", "dil", "bias", "stride")
     if kind == "dw":
         check_syntax(stmt, ctx, dims=(3,), flags=("dw", "logits"), options=common + ("mult",),
                      what="a depthwise conv", example="3x3x32 dw", infer_at={3: 2})
@@ -150,7 +152,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
         multiplier=opt_int(stmt, "mult", ctx, 1),
         groups=groups,
         depthwise=kind == "dw",
-        stride=stmt.stride or (1, 1),
+        stride=opt_stride(stmt, ctx),
         padding=opt_padding(stmt, ctx, "same"),
         dilation=opt_pair(stmt, "dil", ctx, (1, 1)),
         bias=bias if bias is not None else "bn" not in (stmt.post or ()),

@@ -26,6 +26,7 @@ from mbcost.layers.base import (
     dot,
     opt_bool,
     opt_padding,
+    opt_stride,
     spatial,
 )
 from mbcost.spec.ast import LayerStmt
@@ -88,7 +89,7 @@ class PoolInstance(Instance):
 def define(stmt: LayerStmt, name: str, ctx: Context) -> PoolDef:
     is_global = stmt.kind in ("gap", "gmp") or "global" in stmt.flags
     check_syntax(stmt, ctx, dims=(0, 1, 2) if is_global else (1, 2), flags=("global", "pool"),
-                 options=() if is_global else ("pad", "ceil"), what="a pooling layer", example="2x2")
+                 options=() if is_global else ("pad", "ceil", "stride"), what="a pooling layer", example="2x2")
     kernel = None
     if stmt.dims is not None:
         kernel = (stmt.dims[0], stmt.dims[-1])
@@ -101,7 +102,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> PoolDef:
         mode="max" if stmt.kind in ("maxpool", "gmp") else "avg",
         kernel=kernel,
         is_global=is_global,
-        stride=stmt.stride or (1, 1),
+        stride=opt_stride(stmt, ctx),
         padding=opt_padding(stmt, ctx, "valid"),
         ceil=bool(opt_bool(stmt, "ceil", ctx, False)),
     )
