@@ -1,0 +1,367 @@
+"""Any PyTorch model as a cost table: ``mbcost table --torch pkg.module:factory``.
+
+:func:`analyze_torch` imports the factory, builds the model, runs fvcore's
+``FlopCountAnalysis`` on one forward pass at the given input shape (with the
+same handles as ``mbcost check``, :mod:`mbcost.adapters.counters`) and returns
+a :class:`TorchAnalysis`, which has the interface of
+:class:`mbcost.analysis.Analysis` that the table views use:
+
+* rows: the leaf modules in the order their forward passes finish, plus a row
+  ``NAME (own ops)`` for any module whose forward runs counted operators of its
+  own (``x.mean(...)``, a functional call); module names are ``named_modules``
+  names;
+* the breakdown by type groups rows into the symbolic core's categories
+  (``Conv 1×1``, ``Conv DW 3×3``, ``Group Conv 3×3``, ``Fully Connected``,
+  ``BatchNorm``, ``Avg Pool`` ...), other modules by class name;
+* parameters: normalization layers' are ``norm``, other ``bias`` parameters are
+  biases, everything else is a weight (``--params`` picks the total, as for specs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from mbcost.analysis import COUNT_NAMES, LayerRow, Totals, TypeShare, _params, _pct
+from mbcost.errors import MbcostError
+from mbcost.layers import Shape
+from mbcost.network import PARAM_CONVENTIONS, Config
+
+DEFAULT_INPUT = "1x3x224x224"
+
+
+def parse_input(text: str | None) -> tuple[int, ...]:
+    """``"1x3x224x224"`` -> (1, 3, 224, 224): positive whole numbers, batch first."""
+    raw = DEFAULT_INPUT if text is None else str(text)
+    parts = raw.strip().lower().replace("×", "x").replace(",", "x").split("x")
+    if len(parts) < 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise MbcostError(f"--input must be a shape like 1x3x224x224 (N x C x H x W, positive), got '{raw}'")
+    return tuple(int(p) for p in parts)
+
+
+def load_factory(target: str):
+    """The object named by ``pkg.module:attr`` (``attr`` may be dotted). The
+    current folder is importable, as for ``python -m``."""
+    module_name, sep, attr = str(target).partition(":")
+    if not sep or not module_name.strip() or not attr.strip() or ":" in attr:
+        raise MbcostError(f"--torch takes pkg.module:factory (e.g. torchvision.models:mobilenet_v2), got '{target}'")
+    module_name, attr = module_name.strip(), attr.strip()
+    added = False
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+        added = True
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise MbcostError(f"cannot import '{module_name}': no module named '{exc.name}'") from None
+        raise MbcostError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module: any error is theirs
+        raise MbcostError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+    finally:
+        if added:
+            try:
+                sys.path.remove(cwd)
+            except ValueError:
+                pass
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise MbcostError(f"module '{module_name}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def build_model(target: str):
+    """The ``nn.Module`` a factory returns (or the module object it names), in eval mode."""
+    from torch import nn
+
+    obj = load_factory(target)
+    if isinstance(obj, nn.Module):
+        model = obj
+    elif callable(obj):
+        try:
+            model = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise MbcostError(f"factory {target} failed: {_one_line(exc)}") from None
+    else:
+        raise MbcostError(f"{target} is neither a factory nor a torch.nn.Module (it is a {type(obj).__name__})")
+    if not isinstance(model, nn.Module):
+        raise MbcostError(f"factory {target} returned a {type(model).__name__}, not a torch.nn.Module")
+    return model.eval()
+
+
+# -- rows ----------------------------------------------------------------------
+
+def _shape(t) -> Shape:
+    return _dims_shape(tuple(int(d) for d in getattr(t, "shape", ())))
+
+
+def _dims_shape(dims: tuple[int, ...]) -> Shape:
+    """A batch-first shape as H x W x C: NCHW maps to (H, W, C), (N, C) to 1 x 1 x C,
+    (N, L, C) to 1 x L x C; anything else to 1 x 1 x (all but the batch)."""
+    if len(dims) == 4:
+        return Shape(dims[2], dims[3], dims[1])
+    if len(dims) == 3:
+        return Shape(1, dims[1], dims[2])
+    if len(dims) == 2:
+        return Shape(1, 1, dims[1])
+    n = 1
+    for d in dims[1:]:
+        n *= d
+    return Shape(1, 1, n)
+
+
+def _first_tensor(value):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            t = _first_tensor(v)
+            if t is not None:
+                return t
+    if isinstance(value, dict):
+        for v in value.values():
+            t = _first_tensor(v)
+            if t is not None:
+                return t
+    return None
+
+
+def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
+    """(type as Table 1 prints it, breakdown category, filter text, stride)."""
+    from torch import nn
+
+    def pair(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        m, n, g = module.in_channels, module.out_channels, module.groups
+        if g == 1:
+            category = f"Conv {kh}×{kw}"
+        elif g == m:
+            category = f"Conv DW {kh}×{kw}"
+        else:
+            category = f"Group Conv {kh}×{kw}"
+        depthwise = g == m and g > 1
+        filt = f"{kh} × {kw} × {m} dw" if depthwise and n == m else f"{kh} × {kw} × {m} × {n}" + (
+            f" g{g}" if g > 1 else "")
+        return ("Conv dw" if depthwise else "Conv"), category, filt, pair(module.stride)
+    if isinstance(module, nn.Linear):
+        return "FC", "Fully Connected", f"{module.in_features} × {module.out_features}", (1, 1)
+    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        kind = "Avg Pool" if isinstance(module, nn.AvgPool2d) else "Max Pool"
+        kh, kw = pair(module.kernel_size)
+        return kind, kind, f"Pool {kh} × {kw}", pair(module.stride)
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        kind = "Avg Pool" if isinstance(module, nn.AdaptiveAvgPool2d) else "Max Pool"
+        return kind, kind, "adaptive", (1, 1)
+    names = {nn.BatchNorm2d: "BatchNorm", nn.BatchNorm1d: "BatchNorm", nn.ReLU: "ReLU", nn.ReLU6: "ReLU6",
+             nn.Softmax: "Softmax", nn.Dropout: "Dropout", nn.Flatten: "Flatten"}
+    for cls, label in names.items():
+        if type(module) is cls:
+            return label, label, "", (1, 1)
+    name = type(module).__name__
+    return name, name, "", (1, 1)
+
+
+class TorchAnalysis:
+    """fvcore's per-module count of a PyTorch model, shaped like an Analysis."""
+
+    def __init__(self, model_name: str, input_shape: tuple[int, ...], config: Config, rows: list[LayerRow],
+                 unsupported: dict, uncalled_params: int, device: str) -> None:
+        self.model = model_name
+        self.description = ""
+        self.config = config
+        self.input_shape = input_shape
+        self.input = _dims_shape(tuple(input_shape))
+        self.layers = rows
+        self.unsupported = unsupported
+        self.uncalled_params = uncalled_params
+        self.device = device
+        self.total = Totals(
+            mult_adds=sum(r.mult_adds for r in rows),
+            params=sum(r.params for r in rows),
+            weights=sum(r.weights for r in rows),
+            biases=sum(r.biases for r in rows),
+            norm=sum(r.norm for r in rows),
+            activations=sum(r.activations for r in rows),
+        )
+
+    alpha = 1.0
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(str(d) for d in self.input_shape)
+
+    @property
+    def resolution(self) -> int:
+        return self.input.h
+
+    @property
+    def counted(self) -> list[str]:
+        return [c for c in COUNT_NAMES if c in self.config.count]
+
+    def counted_text(self) -> str:
+        names = [COUNT_NAMES[c] for c in self.counted]
+        paper = " (paper convention)" if set(self.counted) == {"conv", "fc"} else ""
+        return "Mult-Adds counted for: " + ", ".join(names) + paper + " · counted by fvcore per module"
+
+    def params_text(self) -> str:
+        return "params: " + PARAM_CONVENTIONS[self.config.params]
+
+    def pct(self, row: LayerRow) -> float:
+        return _pct(row.mult_adds, self.total.mult_adds)
+
+    def by_type(self) -> list[TypeShare]:
+        groups: dict[str, list[int]] = {}
+        for r in self.layers:
+            acc = groups.setdefault(r.category, [0, 0])
+            acc[0] += r.mult_adds
+            acc[1] += r.params
+        shares = [TypeShare(name, ma, _pct(ma, self.total.mult_adds), pa, _pct(pa, self.total.params))
+                  for name, (ma, pa) in groups.items() if ma or pa]
+        return sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type))
+
+    def to_dict(self, unit: str = "mult-adds") -> dict:
+        flops = unit == "flops"
+
+        def counts(obj) -> dict:
+            out = {"mult_adds": obj.mult_adds}
+            if flops:
+                out["flops"] = obj.flops
+            return out
+
+        return {
+            "model": self.model,
+            "source": "torch",
+            "input": list(self.input_shape),
+            "unit": unit,
+            "counted": self.counted,
+            "counter": "fvcore",
+            "params_convention": self.config.params,
+            "layers": [
+                {
+                    "name": r.name,
+                    "module": r.kind,
+                    "type": r.type,
+                    "category": r.category,
+                    "stride": list(r.stride),
+                    "filter": r.filter,
+                    "input": r.input.as_list(),
+                    "output": r.output.as_list(),
+                    **counts(r),
+                    "mult_adds_pct": round(self.pct(r), 4),
+                    "params": r.params,
+                    "weights": r.weights,
+                    "biases": r.biases,
+                    "norm": r.norm,
+                    "activations": r.activations,
+                }
+                for r in self.layers
+            ],
+            "total": {
+                **counts(self.total),
+                "params": self.total.params,
+                "params_breakdown": {"weights": self.total.weights, "biases": self.total.biases,
+                                     "norm": self.total.norm},
+                "activations": self.total.activations,
+            },
+            "by_type": [
+                {"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
+                 "params": s.params, "params_pct": round(s.params_pct, 4)}
+                for s in self.by_type()
+            ],
+            "not_counted_ops": dict(self.unsupported),
+        }
+
+
+def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None, *, count=("conv", "fc"),
+                  params: str = "weights") -> TorchAnalysis:
+    """Cost table of the model ``pkg.module:factory`` builds, at ``input_shape``
+    (default 1x3x224x224), from fvcore's per-module counts."""
+    from mbcost.adapters import require_torch
+
+    require_torch("--torch")
+    config = Config.make(count=count, params=params)
+    shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
+    model = build_model(target)
+    return analyze_module(model, shape, config, name=target)
+
+
+def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "model") -> TorchAnalysis:
+    """:func:`analyze_torch` for a module already built."""
+    import torch
+
+    from mbcost.adapters.counters import fvcore_count, param_split
+
+    names = {}
+    for mod_name, mod in model.named_modules():
+        names.setdefault(mod, mod_name)
+    modules = {n: m for m, n in names.items()}
+    order: list[str] = []
+    shapes: dict[str, tuple[Shape, Shape]] = {}
+
+    def hook(mod, inputs, output):
+        mod_name = names.get(mod)
+        if mod_name is None or mod_name in shapes:
+            return
+        shapes[mod_name] = (_shape(_first_tensor(inputs)), _shape(_first_tensor(output)))
+        order.append(mod_name)
+
+    handles = [m.register_forward_hook(hook) for m in names]
+    try:
+        device = next((t.device for t in model.parameters()), torch.device("cpu"))  # meta stays meta
+        x = torch.zeros(shape, device=device)
+        try:
+            counts = fvcore_count(model, (x,), config.count)
+        except MbcostError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's forward pass
+            size = "x".join(str(d) for d in shape)
+            raise MbcostError(f"the model's forward pass failed on input {size}: {_one_line(exc)}") from None
+    finally:
+        for h in handles:
+            h.remove()
+
+    by_module = counts.by_module
+    children = {n: [f"{n}.{c}" if n else c for c, _ in m.named_children()] for m, n in names.items()}
+    rows: list[LayerRow] = []
+    called_params = 0
+    for mod_name in order:
+        mod = modules[mod_name]
+        kids = children.get(mod_name, [])
+        inp, out = shapes[mod_name]
+        if not kids:
+            mult_adds = by_module.get(mod_name, 0)
+            weights, biases, norm = param_split(mod)
+            label, category, filt, stride = describe_module(mod)
+        else:
+            mult_adds = by_module.get(mod_name, 0) - sum(by_module.get(k, 0) for k in kids)
+            own = [p for p in mod.parameters(recurse=False)]
+            weights, biases, norm = sum(p.numel() for p in own), 0, 0
+            if not mult_adds and not weights:
+                continue
+            label = f"{type(mod).__name__} (own ops)"
+            category, filt, stride = label, "", (1, 1)
+        called_params += weights + biases + norm
+        rows.append(LayerRow(
+            name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
+            filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
+            norm=norm, params=_params(weights, biases, norm, config.params), formula="", line=0,
+        ))
+    all_params = sum(p.numel() for p in model.parameters())
+    return TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
+                         counts.device)
