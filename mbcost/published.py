@@ -90,6 +90,8 @@ def _load(name: str, path: str) -> tuple[dict, ...]:
         if len(cells) != len(columns):
             raise MbcostError(f"{path}:{line}: expected {len(columns)} cells, got {len(cells)}")
         row = {col.name: _value(col, cell, path, line) for col, cell in zip(columns, cells)}
+        row["_text"] = {col.name: cell.strip() for col, cell in zip(columns, cells)}  # as printed
+        row["_line"] = line
         ident = tuple(row[k] for k in key)
         if ident in seen:
             raise MbcostError(f"{path}:{line}: duplicate key {dict(zip(key, ident))} (first on line {seen[ident]})")

@@ -40,6 +40,7 @@ class Document:
     tables: list[Table]
     data: dict
     summary: list[str] = field(default_factory=list)
+    csv_all: bool = False  # CSV: every table (each after a '# title' line), not only the first
 
 
 def choose_format(fmt: str | None, output: str | None) -> str:
@@ -83,15 +84,18 @@ def render_text(doc: Document, fmt: str) -> str:
 
 
 def _csv(doc: Document) -> str:
-    """The first table, one header row, plain integers; the settings as a leading
-    '#' comment line (pandas: ``read_csv(path, comment='#')``)."""
-    table = doc.tables[0]
+    """The first table (or, for ``csv_all`` documents, each table after a '# title'
+    line and a blank line), one header row, plain integers; the settings as a
+    leading '#' comment line (pandas: ``read_csv(path, comment='#')``)."""
     buf = io.StringIO()
     buf.write("# " + " | ".join([doc.heading] + doc.settings) + "\n")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.header for c in table.columns])
-    for row in table.rows + ([table.footer] if table.footer else []):
-        writer.writerow([cell(v, human=False) for v in row])
+    for i, table in enumerate(doc.tables if doc.csv_all else doc.tables[:1]):
+        if doc.csv_all:
+            buf.write(("\n" if i else "") + f"# {table.title}\n")
+        writer.writerow([c.header for c in table.columns])
+        for row in table.rows + ([table.footer] if table.footer else []):
+            writer.writerow([cell(v, human=False) for v in row])
     return buf.getvalue()
 
 
