@@ -1,0 +1,287 @@
+"""``mbcost report --out DIR``: the figures and the reproduced tables in one folder.
+
+DIR gets ``README.md`` (Markdown: the paper's tables rebuilt, the comparisons
+with VGG16, GoogLeNet and the small models, and each figure with the numbers
+behind it) and every figure of :mod:`mbcost.plots` as SVG and PNG, linked
+relatively. Each file is written whole or not at all; two runs give the same
+bytes (no dates, no machine details, the figures' own determinism). The steps
+show as a rich progress bar when the stream is a terminal, one plain line each
+otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+from mbcost.errors import MbcostError
+
+#: (file stem, kind, section title, what it shows), in report order.
+FIGURES = (
+    ("tradeoff", "tradeoff", "Accuracy against cost (the paper's Figures 4 and 5)",
+     "ImageNet top-1 of the 16 released MobileNet v1 checkpoints against the Mult-Adds and parameters "
+     "mbcost computes for them (log scales), with the Pareto frontier of the checkpoints and the other "
+     "networks of the zoo at their published top-1."),
+    ("scaling", "scaling", "Scaling with the width multiplier α and the resolution",
+     "MobileNet v1's Mult-Adds and parameters against α (at 224×224) and against the input resolution "
+     "(at α = 1), beside the ideal α² and ρ² laws scaled to the full network."),
+    ("breakdown", "breakdown", "Where the cost is: by layer type (the paper's Table 2)",
+     "Share of Mult-Adds and of parameters by layer type for MobileNet 1.0-224, with the percentages the "
+     "paper prints."),
+    ("layers", "layers", "Layer by layer",
+     "Mult-Adds and parameters of every layer of MobileNet 1.0-224, in network order, coloured by type."),
+)
+#: The comparisons of the paper's Tables 8 and 9 (models missing from the zoo are left out).
+COMPARISONS = (
+    ("Comparison with popular models (the paper's Table 8)", ("mobilenet", "vgg16", "googlenet")),
+    ("Comparison with small models (the paper's Table 9)", ("mobilenet:alpha=0.5,res=160", "squeezenet", "alexnet")),
+)
+
+
+@dataclass
+class ReportResult:
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def _demote(markdown: str) -> str:
+    """Headings one level down, to nest a rendered document under a section."""
+    return "\n".join("#" + line if line.startswith("#") and line.lstrip("#").startswith(" ") else line
+                     for line in markdown.splitlines()) + "\n"
+
+
+def _md_table(headers: list[str], rows: list[list], numeric: list[bool]) -> list[str]:
+    from mbcost.render import cell
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    out += ["| " + " | ".join(cell(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+    return out
+
+
+def _m(value: int, digits: int = 2) -> str:
+    return f"{value / 1e6:,.{digits}f}"
+
+
+# -- sections ---------------------------------------------------------------------------
+
+def _tradeoff_text(data) -> list[str]:
+    on = {what: {id(p) for p in data.frontier(what)} for what in ("madds", "params")}
+    rows = []
+    for p in data.checkpoints + data.references:
+        rows.append([p.label, f"{float(p.alpha):g}", p.resolution, f"{p.top1:.1f}",
+                     "" if p.top5 is None else f"{p.top5:.1f}", _m(p.mult_adds), f"{p.published_mult_adds_millions:g}",
+                     _m(p.params, 3), f"{p.published_params_millions:g}",
+                     "" if p.reference else ("yes" if id(p) in on["madds"] else "no"),
+                     "" if p.reference else ("yes" if id(p) in on["params"] else "no")])
+    lines = _md_table(["Network", "α", "Resolution", "Top-1 %", "Top-5 %", "M Mult-Adds (computed)",
+                       "M Mult-Adds (published)", "M Params (computed)", "M Params (published)",
+                       "Pareto (Mult-Adds)", "Pareto (params)"], rows,
+                      [False, True, True, True, True, True, True, True, True, False, False])
+    notes = ["", "Top-1 and top-5 of the checkpoints: " + data.checkpoints[0].source
+             + " (tables/published/checkpoints.csv); of the other networks: "
+             + ("; ".join(sorted({f"{p.label}: {p.source}" for p in data.references})) or "none") + "."]
+    if data.skipped:
+        notes += ["", "Not shown: " + "; ".join(data.skipped) + "."]
+    notes += ["", "Pareto: on the frontier of the 16 checkpoints (no other checkpoint is at least as accurate "
+                 "for no more cost). Published columns: the cost printed beside the accuracy, for reference; "
+                 "the figure plots the computed cost."]
+    return lines + notes
+
+
+def _scaling_text(model: str = "mobilenet_v1") -> list[str]:
+    from mbcost.analysis import analyze
+    from mbcost.plots import PAPER_ALPHAS, PAPER_RESOLUTIONS
+
+    one = analyze(model)
+    rows = []
+    for a in PAPER_ALPHAS:
+        an = analyze(model, alpha=a)
+        rows.append([f"{float(a):g}", _m(an.total.mult_adds), f"{an.total.mult_adds / one.total.mult_adds:.4f}",
+                     _m(an.total.params, 3), f"{an.total.params / one.total.params:.4f}", f"{float(a * a):.4f}"])
+    lines = [f"Width multiplier (input {one.resolution}×{one.resolution}):", ""]
+    lines += _md_table(["α", "M Mult-Adds", "÷ α = 1", "M Params", "÷ α = 1", "α²"], rows,
+                       [True] * 6)
+    rows = []
+    for r in PAPER_RESOLUTIONS:
+        an = analyze(model, resolution=r)
+        rho = Fraction(r, one.resolution)
+        rows.append([r, f"{float(rho):.4f}", _m(an.total.mult_adds),
+                     f"{an.total.mult_adds / one.total.mult_adds:.4f}", f"{float(rho * rho):.4f}"])
+    lines += ["", "Resolution (α = 1; parameters do not depend on it):", ""]
+    lines += _md_table(["Resolution", "ρ", "M Mult-Adds", "÷ full", "ρ²"], rows, [True] * 5)
+    lines += ["", "Parameters fall more slowly than α²: the classifier's weights scale with α, not α²."]
+    return lines
+
+
+def _paper_text() -> list[str]:
+    try:
+        from mbcost.paper import paper_document
+    except ImportError as exc:
+        if getattr(exc, "name", None) != "mbcost.paper":
+            raise
+        return ["_Not available in this installation: `mbcost.paper` (the rebuilt paper tables) is missing. "
+                "Run `mbcost report` again once it is there._"]
+    from mbcost.render import render_text
+
+    return [_demote(render_text(paper_document(), "markdown")).rstrip("\n")]
+
+
+def _comparison_text(models: tuple[str, ...]) -> list[str]:
+    from mbcost.compare import compare, parse_model_arg
+    from mbcost.render import render_text
+    from mbcost.views import compare_document
+    from mbcost.zoo import canonical_name
+
+    present, missing = [], []
+    for arg in models:
+        name = parse_model_arg(arg)[0]
+        try:
+            canonical_name(name)
+        except MbcostError:
+            missing.append(name)
+            continue
+        present.append(arg)
+    if len(present) < 2:
+        return [f"_Not available: the zoo lacks {', '.join(missing)}._"]
+    lines = [f"`mbcost compare {' '.join(present)}`", ""]
+    lines.append(_demote(render_text(compare_document(compare(present)), "markdown")).rstrip("\n"))
+    if missing:
+        lines += ["", f"Left out (no spec in the zoo): {', '.join(missing)}."]
+    return lines
+
+
+# -- the report -------------------------------------------------------------------------
+
+def _prepare(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise MbcostError(f"cannot write the report to {folder}: it is not a folder") from None
+    except OSError as exc:
+        raise MbcostError(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
+    if not folder.is_dir():
+        raise MbcostError(f"cannot write the report to {folder}: it is not a folder")
+
+
+def report(out: str | Path, *, png: bool = True,
+           progress: Callable[[int, int, str], None] | None = None) -> ReportResult:
+    """Write the report into ``out`` (created if need be). ``progress(done,
+    total, label)`` is called before each step and once at the end."""
+    from mbcost import __version__
+    from mbcost.output import write_atomic
+    from mbcost.plots import figure, render, require_matplotlib, tradeoff_data, tradeoff_figure
+
+    require_matplotlib("mbcost report")
+    folder = Path(out)
+    _prepare(folder)
+    result = ReportResult(folder)
+    sections: dict[str, list[str]] = {}
+    tradeoff = {}
+
+    def write(name: str, data) -> None:
+        path = folder / name
+        write_atomic(path, data)
+        result.files.append(path)
+
+    def draw(stem: str, kind: str) -> Callable[[], None]:
+        def step() -> None:
+            if kind == "tradeoff":
+                tradeoff["data"] = tradeoff_data()
+                fig = tradeoff_figure("both", tradeoff["data"])
+            else:
+                fig = figure(kind)
+            write(f"{stem}.svg", render(fig, "svg"))
+            if png:
+                write(f"{stem}.png", render(fig, "png"))
+        return step
+
+    steps: list[tuple[str, Callable[[], None]]] = [(f"figure: {stem}", draw(stem, kind))
+                                                  for stem, kind, _, _ in FIGURES]
+    steps.append(("the paper's tables", lambda: sections.__setitem__("paper", _paper_text())))
+    for i, (title, models) in enumerate(COMPARISONS):
+        steps.append((f"comparison: {', '.join(models)}",
+                      lambda i=i, models=models: sections.__setitem__(f"compare{i}", _comparison_text(models))))
+    steps.append(("scaling numbers", lambda: sections.__setitem__("scaling", _scaling_text())))
+    steps.append(("README.md", lambda: write("README.md", _readme(__version__, sections, tradeoff["data"], png))))
+    total = len(steps)
+    for done, (label, step) in enumerate(steps):
+        if progress:
+            progress(done, total, label)
+        step()
+    if progress:
+        progress(total, total, "done")
+    return result
+
+
+def _readme(version: str, sections: dict[str, list[str]], data, png: bool) -> str:
+    out = [
+        "# MobileNet's costs, reproduced",
+        "",
+        f"Generated by `mbcost report` (mbcost {version}) from the layer specs in `tables/` and the published "
+        "figures in `tables/published/`. Do not edit by hand: run `mbcost report --out docs/report` again.",
+        "",
+        "Conventions throughout: Mult-Adds count convolutions and fully connected layers (the paper's "
+        "convention); parameters are weights only (no biases, no batch-norm scale and shift). "
+        "M = millions.",
+        "",
+        "Contents: the paper's tables rebuilt · the comparisons of Tables 8 and 9 · figures: "
+        + " · ".join(title for _, _, title, _ in FIGURES) + ".",
+        "",
+        "## The paper's tables, rebuilt",
+        "",
+        "`mbcost paper`: each published figure beside the computed one.",
+        "",
+        *sections["paper"],
+        "",
+    ]
+    for i, (title, _) in enumerate(COMPARISONS):
+        out += [f"## {title}", "", *sections[f"compare{i}"], ""]
+    out += ["## Figures", ""]
+    for stem, kind, title, what in FIGURES:
+        out += [f"### {title}", "", what, "", f"![{title}]({stem}.svg)", ""]
+        links = [f"[SVG]({stem}.svg)"] + ([f"[PNG]({stem}.png)"] if png else [])
+        out += [" · ".join(links) + f" · `mbcost plot {kind} --out {stem}.svg`", ""]
+        if kind == "tradeoff":
+            out += _tradeoff_text(data) + [""]
+        elif kind == "scaling":
+            out += sections["scaling"] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# -- progress on a terminal, plain lines elsewhere --------------------------------------
+
+def run_report(out: str | Path, *, png: bool = True, stream=None) -> ReportResult:
+    """:func:`report` with its steps shown on ``stream`` (standard output by
+    default): a rich progress bar on a terminal, one line a step otherwise."""
+    stream = stream or sys.stdout
+    if not stream.isatty():
+        def plain(done: int, total: int, label: str) -> None:
+            if done < total:
+                stream.write(f"[{done + 1}/{total}] {label}\n")
+                stream.flush()
+
+        result = report(out, png=png, progress=plain)
+        stream.write(_wrote(result))
+        return result
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=stream)
+    with Progress(TextColumn("report: {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def fancy(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        result = report(out, png=png, progress=fancy)
+    stream.write(_wrote(result))
+    return result
+
+
+def _wrote(result: ReportResult) -> str:
+    n = len(result.files)
+    return f"wrote {n} file{'s' if n != 1 else ''} to {result.folder}\n"

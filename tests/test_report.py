@@ -1,0 +1,138 @@
+"""`mbcost report`: the folder it writes, its determinism, its progress and errors."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from mbcost import report as report_mod  # noqa: E402
+from mbcost.errors import MbcostError  # noqa: E402
+
+FIGURES = [stem for stem, _, _, _ in report_mod.FIGURES]
+
+
+@pytest.fixture(scope="module")
+def cli_report(tmp_path_factory):
+    """The report written by the command, output on a pipe."""
+    from conftest import run_cli
+
+    out = tmp_path_factory.mktemp("cli") / "report"
+    res = run_cli("report", "--out", str(out))
+    return out, res
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_report_writes_readme_and_figures(cli_report):
+    import matplotlib.image
+
+    out, res = cli_report
+    assert res.returncode == 0, res.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["README.md"] + [f"{s}.svg" for s in FIGURES] + [f"{s}.png" for s in FIGURES])
+    for stem in FIGURES:
+        ET.parse(out / f"{stem}.svg")
+        assert matplotlib.image.imread(out / f"{stem}.png").ndim == 3
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# MobileNet's costs, reproduced\n")
+    for heading in ("## The paper's tables, rebuilt", "## Comparison with popular models (the paper's Table 8)",
+                    "## Comparison with small models (the paper's Table 9)", "## Figures"):
+        assert f"\n{heading}\n" in readme
+    # every relative link and image points at a file of the report
+    targets = re.findall(r"\]\(([^)]+)\)", readme)
+    assert {f"{s}.svg" for s in FIGURES} <= set(targets)
+    for target in targets:
+        assert not target.startswith(("/", "http")) and (out / target).is_file(), target
+    assert "| 0.5-160 |" in readme  # the tradeoff's numbers
+    assert "vgg16" in readme and "Mult-Adds counted for: conv, fc (paper convention)" in readme
+
+
+def test_report_plain_steps_when_piped(cli_report):
+    out, res = cli_report
+    lines = res.stdout.splitlines()
+    total = len(lines) - 1
+    assert lines[0] == f"[1/{total}] figure: tradeoff"
+    assert lines[-2] == f"[{total}/{total}] README.md"
+    assert lines[-1] == f"wrote {len(list(out.iterdir()))} files to {out}"
+    assert "\x1b[" not in res.stdout and res.stderr == ""
+
+
+def test_report_is_deterministic(cli_report, tmp_path):
+    out, _ = cli_report
+    result = report_mod.report(tmp_path / "again")
+    assert sorted(p.name for p in result.files) == sorted(p.name for p in out.iterdir())
+    assert _files(tmp_path / "again") == _files(out)
+
+
+def test_report_nests_the_paper_document(cli_report):
+    readme = (cli_report[0] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The paper's tables, rebuilt\n", 1)[1].split("\n## ", 1)[0]
+    try:
+        from mbcost.paper import paper_document  # noqa: F401
+    except ImportError:
+        assert "Not available in this installation" in section
+    else:
+        assert "\n### MobileNet (Howard et al. 2017): published vs computed\n" in section
+        assert "\n#### " in section  # its tables, one level further down
+
+
+def test_paper_placeholder_when_module_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mbcost.paper", None)
+    (text,) = report_mod._paper_text()
+    assert "Not available in this installation" in text and "mbcost.paper" in text
+
+
+def test_comparison_leaves_out_models_missing_from_the_zoo():
+    lines = report_mod._comparison_text(("mobilenet", "nosuchnet", "vgg16"))
+    text = "\n".join(lines)
+    assert "Left out (no spec in the zoo): nosuchnet." in text and "### Comparison: mobilenet_v1, vgg16" in text
+    assert report_mod._comparison_text(("mobilenet", "nosuchnet")) == ["_Not available: the zoo lacks nosuchnet._"]
+
+
+def test_demote_headings():
+    assert report_mod._demote("## A\n- x\n### B\n|#|\n#tag\n") == "### A\n- x\n#### B\n|#|\n#tag\n"
+
+
+def test_unwritable_folder_is_one_line_exit_2(cli, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    for target in (blocker, blocker / "sub"):
+        res = cli("report", "--out", str(target))
+        assert res.returncode == 2
+        assert res.stderr.startswith(f"mbcost: error: cannot write the report to {target}: ")
+        assert res.stderr.count("\n") == 1 and res.stdout == ""
+    assert blocker.read_text() == "not a folder"
+    with pytest.raises(MbcostError, match="not a folder"):
+        report_mod.report(blocker)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, tmp_path):
+    """On a terminal the steps drive a rich progress bar (the report itself faked)."""
+    seen = []
+
+    def fake_report(out, *, png=True, progress=None):
+        for i, label in enumerate(("one", "two")):
+            progress(i, 2, label)
+            seen.append(label)
+        progress(2, 2, "done")
+        return report_mod.ReportResult(tmp_path, [tmp_path / "README.md"])
+
+    monkeypatch.setattr(report_mod, "report", fake_report)
+    stream = _Terminal()
+    report_mod.run_report(tmp_path, stream=stream)
+    assert seen == ["one", "two"]
+    assert stream.getvalue().rstrip().endswith(f"wrote 1 file to {tmp_path}")
+    assert "[1/2]" not in stream.getvalue()  # not the plain lines
