@@ -1,0 +1,438 @@
+"""Measured latency of a spec, layer by layer, with torch (``mbcost profile``).
+
+Method (docs/latency.md):
+
+1. The evaluation is built as a :class:`~mbcost.adapters.torch_modules.SpecNet`
+   with real, seeded random weights (torch's default initialisation), in eval mode,
+   on the device; the input is seeded random normal of shape (batch, C, H, W).
+2. The DAG is run once and every row's inputs are kept.
+3. Each row's module is timed alone on its real inputs: ``warmup`` untimed calls,
+   then calls timed one by one until they have taken ``budget`` seconds and number
+   at least ``min_reps`` (at most ``max_reps``): the repetition count adapts to
+   the layer's speed. The median and the inter-quartile range of the per-call
+   times are reported, with the count.
+4. The whole forward pass is timed the same way (end to end), and the sum of the
+   rows' medians is compared with it (the difference: Python dispatch between
+   rows, caches warm or cold across rows, what one row leaves to the next).
+   With ``method="in-context"``, steps 2 and 3 are replaced by whole forward
+   passes with a timestamp after every row: each row's time is then what it
+   costs inside the network (its inputs just written by the row before, other
+   rows' weights having passed through the caches), and the rows' times add up
+   to a pass. The repetitions are passes (``budget`` × rows seconds of them).
+5. Rows are grouped by their ``category`` (a row's post ops, ``+bn +relu``, go
+   with its main op: time cannot be split inside a row).
+
+CPU: ``time.perf_counter_ns`` around each call, ``torch.set_num_threads(T)`` for
+the run (restored afterwards). CUDA: a pair of CUDA events around each call and
+a synchronisation after it; written with care but not exercised by the test suite
+(no GPU where it was written). Everything runs under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from mbcost.adapters.torch_modules import build_module
+from mbcost.errors import MbcostError
+from mbcost.memory import MemoryReport, memory
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-call times of one timed thing, in seconds."""
+
+    samples: tuple[float, ...]
+    warmup: int
+
+    @property
+    def reps(self) -> int:
+        return len(self.samples)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def q1(self) -> float:
+        return _quantile(self.samples, 0.25)
+
+    @property
+    def q3(self) -> float:
+        return _quantile(self.samples, 0.75)
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+    def to_dict(self) -> dict:
+        return {"median_s": self.median, "q1_s": self.q1, "q3_s": self.q3, "iqr_s": self.iqr,
+                "reps": self.reps, "warmup": self.warmup}
+
+
+def _quantile(values, q: float) -> float:
+    """Linear-interpolation quantile (numpy's default), no numpy needed."""
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    name: str
+    category: str
+    mult_adds: int  # for the whole batch
+    intensity: float  # Mult-Adds per byte moved (fp32)
+    timing: Timing
+
+    @property
+    def time(self) -> float:
+        return self.timing.median
+
+    @property
+    def gmacs(self) -> float:
+        """Achieved Mult-Adds per second, in billions (0 for a row with none)."""
+        return self.mult_adds / self.time / 1e9 if self.time > 0 and self.mult_adds else 0.0
+
+
+@dataclass(frozen=True)
+class TypeTiming:
+    """One layer type: counted Mult-Adds and measured time (sums of its rows' medians)."""
+
+    category: str
+    layers: int
+    mult_adds: int
+    mult_adds_pct: float
+    time: float
+    time_pct: float
+
+    @property
+    def gmacs(self) -> float:
+        return self.mult_adds / self.time / 1e9 if self.time > 0 and self.mult_adds else 0.0
+
+
+@dataclass
+class Profile:
+    """Measured per-row and end-to-end latency of one evaluation, with its memory."""
+
+    analysis: object
+    memory: MemoryReport
+    layers: list[LayerTiming]
+    end_to_end: Timing | None
+    device: str
+    device_name: str
+    threads: int | None
+    batch: int
+    budget: float
+    min_reps: int
+    max_reps: int
+    channels_last: bool = False
+    method: str = "isolated"
+    torch_version: str = field(default_factory=lambda: torch.__version__)
+
+    @property
+    def memory_format(self) -> str:
+        return "channels-last (NHWC)" if self.channels_last else "contiguous (NCHW, torch's default)"
+
+    @property
+    def layer_sum(self) -> float:
+        """Sum of the rows' median times (seconds)."""
+        return sum(t.time for t in self.layers)
+
+    @property
+    def mult_adds(self) -> int:
+        return sum(t.mult_adds for t in self.layers)
+
+    @property
+    def gmacs(self) -> float:
+        """Achieved GMAC/s end to end (else over the sum of the rows)."""
+        t = self.end_to_end.median if self.end_to_end else self.layer_sum
+        return self.mult_adds / t / 1e9 if t > 0 else 0.0
+
+    def time_pct(self, layer: LayerTiming) -> float:
+        total = self.layer_sum
+        return 100.0 * layer.time / total if total > 0 else 0.0
+
+    def by_type(self) -> list[TypeTiming]:
+        """Rows grouped by category, most time first. Shares are of the sums over
+        all rows, so each column adds up to 100%."""
+        groups: dict[str, list] = {}
+        for t in self.layers:
+            acc = groups.setdefault(t.category, [0, 0, 0.0])
+            acc[0] += 1
+            acc[1] += t.mult_adds
+            acc[2] += t.time
+        total_ma, total_t = self.mult_adds, self.layer_sum
+        out = [TypeTiming(cat, n, ma, 100.0 * ma / total_ma if total_ma else 0.0, tm,
+                          100.0 * tm / total_t if total_t > 0 else 0.0)
+               for cat, (n, ma, tm) in groups.items()]
+        return sorted(out, key=lambda s: (-s.time, s.category))
+
+    def to_dict(self) -> dict:
+        a = self.analysis
+        return {
+            "model": a.model,
+            "alpha": float(a.config.alpha),
+            "resolution": a.resolution,
+            "input": a.input.as_list(),
+            "batch": self.batch,
+            "device": self.device,
+            "device_name": self.device_name,
+            "threads": self.threads,
+            "memory_format": "channels_last" if self.channels_last else "contiguous",
+            "method": self.method,
+            "torch_version": self.torch_version,
+            "timing": {"budget_s_per_layer": self.budget, "min_reps": self.min_reps, "max_reps": self.max_reps},
+            "counted": a.counted,
+            "end_to_end": self.end_to_end.to_dict() if self.end_to_end else None,
+            "layer_sum_s": self.layer_sum,
+            "mult_adds": self.mult_adds,
+            "gmacs": self.gmacs,
+            "layers": [
+                {"name": t.name, "category": t.category, "mult_adds": t.mult_adds,
+                 "intensity": round(t.intensity, 6), **t.timing.to_dict(),
+                 "time_pct": self.time_pct(t), "gmacs": t.gmacs}
+                for t in self.layers
+            ],
+            "by_type": [
+                {"type": s.category, "layers": s.layers, "mult_adds": s.mult_adds,
+                 "mult_adds_pct": s.mult_adds_pct, "time_s": s.time, "time_pct": s.time_pct, "gmacs": s.gmacs}
+                for s in self.by_type()
+            ],
+            "memory": self.memory.to_dict(),
+        }
+
+
+# -- devices ---------------------------------------------------------------------
+
+def check_device(device: str) -> torch.device:
+    """``cpu`` or ``cuda`` (``cuda:N``), usable here; MbcostError otherwise."""
+    name = (device or "cpu").strip().lower()
+    kind = name.split(":", 1)[0]
+    if kind not in DEVICES:
+        raise MbcostError(f"unknown device '{device}': choose cpu or cuda")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise MbcostError(f"no CUDA device: torch {torch.__version__} ({build}) sees no GPU on this machine; "
+                              "use --device cpu")
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise MbcostError(f"bad device '{device}': write cuda or cuda:N") from None
+        index = dev.index or 0
+        if index >= torch.cuda.device_count():
+            raise MbcostError(f"no CUDA device {index}: this machine has {torch.cuda.device_count()}")
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
+def device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return cpu_name()
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+# -- timing ------------------------------------------------------------------------
+
+class _Timer:
+    """One call of ``fn`` timed on the device (seconds)."""
+
+    def __init__(self, dev: torch.device) -> None:
+        self.cuda = dev.type == "cuda"
+        if self.cuda:
+            self.start = torch.cuda.Event(enable_timing=True)
+            self.end = torch.cuda.Event(enable_timing=True)
+
+    def __call__(self, fn) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+            self.start.record()
+            fn()
+            self.end.record()
+            self.end.synchronize()
+            return self.start.elapsed_time(self.end) / 1e3
+        t0 = time.perf_counter_ns()
+        fn()
+        return (time.perf_counter_ns() - t0) / 1e9
+
+
+def measure(fn, timer: _Timer, *, warmup: int, budget: float, min_reps: int, max_reps: int) -> Timing:
+    """``warmup`` untimed calls, then timed calls until they have taken ``budget``
+    seconds and number at least ``min_reps`` (at most ``max_reps``)."""
+    for _ in range(warmup):
+        fn()
+    samples: list[float] = []
+    spent = 0.0
+    while len(samples) < max_reps and (len(samples) < min_reps or spent < budget):
+        t = timer(fn)
+        samples.append(t)
+        spent += t
+    return Timing(tuple(samples), warmup)
+
+
+def _release_lists(sources: list[tuple[int, ...]]) -> list[list[int]]:
+    """After row i, the outputs no later row reads (as SpecNet frees them)."""
+    n = len(sources)
+    last_use: dict[int, int] = {}
+    for i, src in enumerate(sources):
+        for s in src:
+            last_use[s] = i
+    release: list[list[int]] = [[] for _ in range(n)]
+    for s, i in last_use.items():
+        if s != n - 1:
+            release[i].append(s)
+    return release
+
+
+def _pass_times(rows, sources, release, x, cuda: bool) -> list[float]:
+    """One forward pass of the DAG, each row's time in it (seconds): the time
+    from the end of the row before to the end of this one (freeing included)."""
+    n = len(rows)
+    if cuda:
+        events = [torch.cuda.Event(enable_timing=True) for _ in range(n + 1)]
+        torch.cuda.synchronize()
+        events[0].record()
+    else:
+        marks = [0] * (n + 1)
+        marks[0] = time.perf_counter_ns()
+    outs = {-1: x}
+    for i, (module, src, rel) in enumerate(zip(rows, sources, release)):
+        outs[i] = module(*(outs[s] for s in src))
+        for s in rel:
+            del outs[s]
+        if cuda:
+            events[i + 1].record()
+        else:
+            marks[i + 1] = time.perf_counter_ns()
+    if cuda:
+        events[-1].synchronize()
+        return [events[i].elapsed_time(events[i + 1]) / 1e3 for i in range(n)]
+    return [(marks[i + 1] - marks[i]) / 1e9 for i in range(n)]
+
+
+def _in_context(rows, sources, x, cuda: bool, *, warmup: int, budget: float, min_reps: int, max_reps: int,
+                extra: int, progress=None) -> list[Timing]:
+    """Every row timed inside whole forward passes: ``warmup`` passes, then
+    passes filling about ``budget`` seconds; one sample per row per pass."""
+    release = _release_lists(sources)
+    for _ in range(warmup):
+        _pass_times(rows, sources, release, x, cuda)
+    samples: list[list[float]] = []
+    spent = 0.0
+    while len(samples) < max_reps and (len(samples) < min_reps or spent < budget):
+        samples.append(_pass_times(rows, sources, release, x, cuda))
+        spent += sum(samples[-1])
+        if progress:
+            # the pass count is known only at the end: the bar tracks the time budget (or the minimum)
+            done = min(len(samples) / min_reps, spent / budget if budget > 0 else 1.0)
+            progress(min(999, int(1000 * done)), 1000 + extra, f"pass {len(samples)}")
+    return [Timing(tuple(per_row), warmup) for per_row in zip(*samples)]
+
+
+METHODS = ("isolated", "in-context")
+
+
+def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str = "cpu", warmup: int = 5,
+            budget: float = 0.2, min_reps: int = 20, max_reps: int = 10_000, end_to_end: bool = True,
+            channels_last: bool = False, method: str = "isolated", seed: int = 0, progress=None) -> Profile:
+    """Time every row of ``analysis`` (a spec's :class:`~mbcost.analysis.Analysis`)
+    and the whole forward pass. ``budget``: seconds of timed calls per row (and
+    for the end-to-end pass); ``progress(done, total, label)`` is called as rows
+    finish. ``channels_last``: weights and activations in NHWC memory order
+    (``torch.channels_last``) instead of torch's default NCHW.
+
+    ``method``: ``isolated`` (each row alone, repeatedly, on its captured inputs:
+    its inputs and weights stay warm in the caches) or ``in-context`` (each row
+    timed inside whole forward passes, as it runs in the network: the rows'
+    times add up to a pass; ``budget`` × the number of rows of passes)."""
+    if method not in METHODS:
+        raise MbcostError(f"unknown timing method '{method}': choose from {', '.join(METHODS)}")
+    if batch < 1:
+        raise MbcostError(f"batch must be >= 1, got {batch}")
+    if threads is not None and threads < 1:
+        raise MbcostError(f"threads must be >= 1, got {threads}")
+    if warmup < 0 or min_reps < 1 or max_reps < min_reps:
+        raise MbcostError("need warmup >= 0 and 1 <= min_reps <= max_reps")
+    if budget < 0:
+        raise MbcostError(f"the time budget must be >= 0 seconds, got {budget}")
+    dev = check_device(device)
+    network = getattr(analysis, "network", None)
+    if network is None or not hasattr(network, "evaluate"):
+        raise MbcostError("profile needs a spec (a built-in model or a spec file)")
+    instances = network.evaluate(analysis.config)
+    report = memory(analysis, "fp32", batch=batch, instances=instances)
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        torch.manual_seed(seed)
+        net = build_module(instances, device=dev, name=analysis.model)
+        x0 = instances[0].input
+        x = torch.randn(batch, x0.c, x0.h, x0.w, device=dev)
+        if channels_last:
+            net = net.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        timer = _Timer(dev)
+        rows = [net.rows[r.name] for r in analysis.layers]
+        total = len(rows) + (1 if end_to_end else 0)
+        layers = []
+        with torch.inference_mode():
+            if method == "in-context":
+                sources = [tuple(inst.sources) for inst in instances]
+                timings = _in_context(rows, sources, x, dev.type == "cuda", warmup=warmup,
+                                      budget=budget * len(rows), min_reps=min_reps, max_reps=max_reps,
+                                      extra=1 if end_to_end else 0, progress=progress)
+                total = 1000 + (1 if end_to_end else 0)
+                for row, mem, timing in zip(analysis.layers, report.layers, timings):
+                    layers.append(LayerTiming(row.name, row.category, batch * row.mult_adds, mem.intensity,
+                                              timing))
+            else:
+                outs = {-1: x}
+                for i, (module, inst) in enumerate(zip(rows, instances)):
+                    outs[i] = module(*(outs[s] for s in inst.sources))
+                for i, (module, inst, row, mem) in enumerate(zip(rows, instances, analysis.layers,
+                                                                 report.layers)):
+                    args = tuple(outs[s] for s in inst.sources)
+                    timing = measure(lambda: module(*args), timer, warmup=warmup, budget=budget,
+                                     min_reps=min_reps, max_reps=max_reps)
+                    layers.append(LayerTiming(row.name, row.category, batch * row.mult_adds, mem.intensity,
+                                              timing))
+                    if progress:
+                        progress(i + 1, total, row.name)
+                del outs
+            whole = None
+            if end_to_end:
+                whole = measure(lambda: net(x), timer, warmup=warmup, budget=budget, min_reps=min_reps,
+                                max_reps=max_reps)
+                if progress:
+                    progress(total, total, "end to end")
+        used = torch.get_num_threads() if dev.type == "cpu" else None
+    finally:
+        torch.set_num_threads(previous)
+    return Profile(analysis, report, layers, whole, dev.type if dev.type == "cpu" else str(dev),
+                   device_name(dev), used, batch, budget, min_reps, max_reps, channels_last, method)
