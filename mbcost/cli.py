@@ -3,7 +3,8 @@
 Each command parses its options, calls one library function and emits a
 document. User errors (:class:`MbcostError`, bad options) print one line to
 standard error and exit 2. The symbolic commands import neither torch, fvcore,
-matplotlib nor pandas.
+matplotlib nor pandas; ``check``, ``table --check`` and ``table --torch`` import
+torch and fvcore inside their own code paths (and exit 1 when counts differ).
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def table(
     formula: bool = typer.Option(False, "--formula", help="Add each layer's formula with the numbers substituted."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
-) -> None:
+    check_: bool = typer.Option(False, "--check", help="Add fvcore's count of each layer (needs mbcost[torch]); exit 1 if any differs."),
+    torch_model: Optional[str] = typer.Option(None, "--torch", help="Any PyTorch model instead of a spec: pkg.module:factory (needs mbcost[torch])."),
+    input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch: N x C x H x W (default 1x3x224x224)."),
+    memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
+    dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
+) -> int:
     """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.analysis import analyze
     from mbcost.output import emit
@@ -67,9 +73,67 @@ def table(
     from mbcost.views import cost_document
 
     fmt = choose_format(fmt, output)
+    if memory_ and torch_model is not None:
+        raise MbcostError("--memory applies to specs (the layers' connections come from the spec), not to --torch")
+    if dtype != "fp32" and not memory_:
+        raise MbcostError("--dtype goes with --memory")
+    if torch_model is not None or input_shape is not None:
+        _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
+        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output)
     analysis = analyze(model, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth, divisor=divisor,
                        classes=classes, count=count, params=params)
-    emit(cost_document(analysis, unit=_unit(flops), formula=formula, by_type_only=by_type), fmt, output)
+    doc = cost_document(analysis, unit=_unit(flops), formula=formula, by_type_only=by_type)
+    if memory_:
+        from mbcost.memory import memory
+        from mbcost.views import add_memory_columns
+
+        add_memory_columns(doc, memory(analysis, dtype))
+    if check_:
+        return _check_table(doc, analysis, flops, fmt, output)
+    emit(doc, fmt, output)
+    return 0
+
+
+# -- the torch paths of 'table' (torch and fvcore imported inside only) -------------
+
+def _check_table(doc, analysis, flops, fmt, output) -> int:
+    """``table --check``: fvcore's count beside each row; exit 1 if any differs."""
+    from mbcost.check import fvcore_rows
+    from mbcost.output import emit
+    from mbcost.views import add_fvcore_column
+
+    differ = add_fvcore_column(doc, analysis, fvcore_rows(analysis.network, analysis.config), _unit(flops))
+    emit(doc, fmt, output)
+    if differ:
+        sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
+        return 1
+    return 0
+
+
+def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model) -> None:
+    if torch_model is None:
+        raise MbcostError("--input goes with --torch pkg.module:factory")
+    if model != "mobilenet_v1":
+        raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
+    if alpha != 1.0 or res is not None or rho is not None or min_depth or divisor != 1 or classes is not None:
+        raise MbcostError("--alpha, --res, --rho, --min-depth, --divisor and --classes apply to specs; "
+                          "with --torch give --input")
+    if check_:
+        raise MbcostError("--check applies to specs (a --torch table is fvcore's count already)")
+
+
+def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output) -> int:
+    """``table --torch pkg.module:factory``: any PyTorch model, counted by fvcore per module."""
+    from mbcost.adapters import require_torch
+    from mbcost.output import emit
+    from mbcost.views import torch_cost_document
+
+    require_torch("--torch")
+    from mbcost.adapters.torch_model import analyze_torch
+
+    analysis = analyze_torch(target, input_shape, count=count, params=params)
+    emit(torch_cost_document(analysis, unit=_unit(flops), by_type_only=by_type), fmt, output)
+    return 0
 
 
 @app.command()
@@ -120,6 +184,93 @@ def compare(
 
 
 @app.command()
+def check(
+    models_: Optional[list[str]] = typer.Argument(None, metavar="[MODEL_OR_SPEC]...", help="Built-in models or spec files (default: mobilenet_v1)."),
+    all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multiplier(s), comma-separated (default 1)."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolution(s), comma-separated (default: the spec's)."),
+    min_depth: int = MIN_DEPTH,
+    divisor: int = DIVISOR,
+    classes: Optional[int] = CLASSES,
+    count: str = COUNT,
+    layers: Optional[bool] = typer.Option(None, "--layers/--no-layers", help="Per-layer tables (default: for a single configuration, and for any that differs)."),
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> int:
+    """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
+    from mbcost.check import PAPER_ALPHAS, PAPER_RESOLUTIONS, parse_alphas, parse_resolutions
+    from mbcost.check import check as run_check
+    from mbcost.output import emit
+    from mbcost.render import choose_format
+    from mbcost.views import check_document
+
+    fmt = choose_format(fmt, output)
+    alphas, resolutions = parse_alphas(alpha), parse_resolutions(res)
+    if all_:
+        if models_:
+            raise MbcostError("give model names or --all, not both")
+        from mbcost.zoo import model_names
+
+        targets = model_names()
+        alphas = alphas or list(PAPER_ALPHAS)
+        resolutions = resolutions or list(PAPER_RESOLUTIONS)
+    else:
+        targets = models_ or ["mobilenet_v1"]
+    from mbcost.adapters import require_torch
+
+    require_torch("mbcost check")
+    with _Progress() as progress:
+        result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
+                           classes=classes, progress=progress)
+    emit(check_document(result, layers=layers), fmt, output)
+    if not result.ok:
+        sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")
+        return 1
+    return 0
+
+
+class _Progress:
+    """A rich progress bar across networks, on standard error when it is a terminal."""
+
+    def __enter__(self):
+        self.bar = self.task = None
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("checking {task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        return self.update
+
+    def update(self, done: int, total: int, label: str) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task(label, total=total)
+        self.bar.update(self.task, completed=done, description=label)
+
+    def __exit__(self, *exc) -> bool:
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+@app.command()
+def paper(
+    table_: Optional[str] = typer.Option(None, "--table", "-t", help="One table: 2..10, 13 or checkpoints (default: all)."),
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
+    from mbcost.output import emit
+    from mbcost.paper import paper_document
+    from mbcost.render import choose_format
+
+    fmt = choose_format(fmt, output)
+    emit(paper_document(table_), fmt, output)
+
+
+@app.command()
 def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT) -> None:
     """List the built-in models."""
     from mbcost.output import emit
@@ -129,6 +280,32 @@ def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT) -> None:
 
     fmt = choose_format(fmt, output)
     emit(models_document(describe_models(), ALIASES), fmt, output)
+
+
+@app.command()
+def plot(
+    kind: str = typer.Argument(..., help="tradeoff, scaling, breakdown or layers; roofline or timeshare (measured: needs torch)."),
+    model: Optional[str] = typer.Argument(None, help="scaling, breakdown, layers: a built-in model or spec file (default: mobilenet_v1)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
+    res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
+    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds or params."),
+) -> None:
+    """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
+    from mbcost.plots import plot as draw
+
+    sys.stdout.write(f"wrote {draw(kind, out, model=model, alpha=alpha, resolution=res, against=against)}\n")
+
+
+@app.command()
+def report(
+    out: str = typer.Option(..., "--out", "-o", help="The folder (created if need be): README.md and the figures."),
+    png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
+) -> None:
+    """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
+    from mbcost.report import run_report
+
+    run_report(out, png=png)
 
 
 def _usage_errors():
@@ -173,3 +350,123 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # console-script target
     sys.exit(main())
+
+
+# -- grids: sweep and pick ----------------------------------------------------------
+# (registered after main/run above; the app is complete once this module is imported)
+
+GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
+
+
+@app.command()
+def sweep(
+    model: str = typer.Argument("mobilenet_v1", help="A built-in model (see 'mbcost models') or a spec file."),
+    alpha: str = typer.Option("1,0.75,0.5,0.25", "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.05") + "."),
+    res: str = typer.Option("224,192,160,128", "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:16").replace("1,0.75,0.5", "224,192") + "."),
+    min_depth: int = MIN_DEPTH,
+    divisor: int = DIVISOR,
+    classes: Optional[int] = CLASSES,
+    count: str = COUNT,
+    params: str = PARAMS,
+    flops: bool = FLOPS,
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
+    from mbcost.output import emit
+    from mbcost.render import choose_format
+    from mbcost.sweep import sweep as run_sweep
+    from mbcost.views import sweep_document
+
+    fmt = choose_format(fmt, output)
+    result = run_sweep(model, alpha, res, min_depth=min_depth, divisor=divisor, classes=classes, count=count,
+                       params=params)
+    emit(sweep_document(result, _unit(flops)), fmt, output)
+
+
+@app.command()
+def pick(
+    max_madds: str = typer.Option(..., "--max-madds", help="Mult-Adds budget: 150M, 1.5G, 800K or a whole number (K, M, G: 10^3, 10^6, 10^9)."),
+    max_params: Optional[str] = typer.Option(None, "--max-params", help="Parameter budget (weights), same suffixes: 2M."),
+    model: str = typer.Option("mobilenet_v1", "--model", "-m", help="A built-in model or a spec file (accuracy is known for mobilenet_v1 only)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Widths to search: " + GRID_HELP.format(example="0.25:1:0.05") + " (default 0.25:1:0.05)."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions to search, LIST or RANGE (default 128:224:16)."),
+    top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Configurations within a budget, best ImageNet accuracy first. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    from mbcost.output import emit
+    from mbcost.pick import parse_budget
+    from mbcost.pick import pick as run_pick
+    from mbcost.render import choose_format
+    from mbcost.views import pick_document
+
+    fmt = choose_format(fmt, output)
+    if top < 0:
+        raise MbcostError(f"--top must be 0 (all) or more, got {top}")
+    budget = parse_budget(max_madds, "--max-madds")
+    limit = None if max_params is None else parse_budget(max_params, "--max-params")
+    result = run_pick(budget, limit, model=model, alphas=alpha, resolutions=res)
+    emit(pick_document(result, top), fmt, output)
+
+
+# -- mbcost profile: measured latency and memory (torch imported inside only) ------------
+
+@app.command()
+def profile(
+    model: str = typer.Argument("mobilenet_v1", metavar="[MODEL_OR_SPEC]", help="A built-in model or a spec file."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    count: str = COUNT,
+    batch: int = typer.Option(1, "--batch", "-b", help="Images per forward pass."),
+    threads: Optional[int] = typer.Option(None, "--threads", "-t", help="CPU threads for torch (default: torch's own choice)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    budget: float = typer.Option(0.2, "--budget", help="Seconds of timed calls per layer (and end to end); the repetitions follow from it."),
+    min_reps: int = typer.Option(20, "--min-reps", help="Fewest timed calls per layer."),
+    warmup: int = typer.Option(5, "--warmup", help="Untimed calls before timing each layer."),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Weights and activations in NHWC memory order (torch.channels_last) instead of torch's default NCHW."),
+    in_context: bool = typer.Option(False, "--in-context", help="Time each layer inside whole forward passes instead of alone on its captured inputs (the layers' times then add up to a pass)."),
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = OUTPUT,
+) -> int:
+    """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
+    from mbcost.analysis import analyze
+    from mbcost.output import emit
+    from mbcost.render import choose_format
+    from mbcost.views import profile_document
+
+    fmt = choose_format(fmt, output)
+    analysis = analyze(model, alpha=alpha, resolution=res, count=count)
+    from mbcost.adapters import require_torch
+
+    require_torch("mbcost profile")
+    from mbcost.adapters.profile import check_device, profile as run_profile
+
+    check_device(device)
+    with _Bar("timing") as progress:
+        result = run_profile(analysis, batch=batch, threads=threads, device=device, budget=budget,
+                             min_reps=min_reps, max_reps=max(10_000, min_reps), warmup=warmup,
+                             channels_last=channels_last, method="in-context" if in_context else "isolated",
+                             progress=progress)
+    emit(profile_document(result), fmt, output)
+    return 0
+
+
+class _Bar(_Progress):
+    """:class:`_Progress` with its own verb ('timing conv3')."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+
+    def __enter__(self):
+        self.bar = self.task = None
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn(self.verb + " {task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        return self.update

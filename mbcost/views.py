@@ -182,3 +182,341 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
     return Document(heading, settings_lines(first, unit), [main, breakdown], data)
+
+
+# -- torch: mbcost check, table --check, table --torch --------------------------
+# (the documents only; torch is imported by the adapters, never here)
+
+FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
+            "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
+FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this convention (batch norm 1 per element; "
+               "pooling Kh·Kw per output, global H·W·C; activations 1 per element; groups not counted switched off)")
+
+
+def _na(value):
+    return "n/a" if value is None else value
+
+
+def check_document(result, *, layers: bool | None = None) -> Document:
+    """``mbcost check``: per configuration, each layer's three Mult-Adds counts,
+    parameters and verdict; a summary table across configurations."""
+    from mbcost.analysis import COUNT_NAMES
+
+    nets = result.networks
+    if layers is None:
+        layers = len(nets) == 1
+    counted = [COUNT_NAMES[c] for c in COUNT_NAMES if c in result.count]
+    paper = " (paper convention)" if set(result.count) == {"conv", "fc"} else ""
+    devices = sorted({n.fvcore_device for n in nets})
+    settings = [
+        "unit: Mult-Adds (MACs) · Mult-Adds counted for: " + ", ".join(counted) + paper,
+        "symbolic: mbcost's formulas · torch build: one module per spec row, named after it, on the meta device",
+        FVCORE_NOTE + (f"; traced on {', '.join(devices)}" + (" with zero weights" if "cpu" in devices else "")
+                       if devices else ""),
+        FCM_NOTE,
+        "params: weights, biases and batch-norm scale/shift compared separately (shown: their sum); "
+        "output shapes of the forward pass compared with the spec's",
+    ]
+    summary_table = Table(
+        "Configurations",
+        [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
+         Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
+         Column("Params (torch)", True), Column("Verdict")],
+        [[n.model, _fmt_alpha(float(n.alpha)), str(n.input), len(n.layers), n.symbolic, n.fvcore,
+          _na(n.flop_counter), n.params.total, n.torch_params.total,
+          "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] for n in nets],
+    )
+    layer_tables = []
+    for n in nets:
+        if not (layers or not n.ok):
+            continue
+        rows = [[r.name, r.type, str(r.output), r.symbolic, r.fvcore, _na(r.flop_counter), r.params.total,
+                 r.torch_params.total, r.verdict] for r in n.layers]
+        footer = ["Total", "", "", n.symbolic, n.fvcore, _na(n.flop_counter), n.params.total,
+                  n.torch_params.total, "ok" if n.ok else f"{sum(not r.ok for r in n.layers)} differ"]
+        layer_tables.append(Table(
+            n.label,
+            [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
+             Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
+             Column("Verdict")],
+            rows, footer,
+        ))
+    tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
+    total_rows = sum(len(n.layers) for n in nets)
+    if result.ok:
+        which = "The configuration agrees" if len(nets) == 1 else f"All {len(nets)} configurations agree"
+        summary = [f"{which} on every layer ({total_rows} rows): symbolic = fvcore = FlopCounterMode "
+                   "(where it applies); parameters and output shapes equal."]
+    else:
+        summary = ["MISMATCH: " + result.failure_message()]
+    return Document("mbcost check: symbolic vs fvcore vs FlopCounterMode", settings, tables, result.to_dict(),
+                    summary)
+
+
+def add_fvcore_column(doc: Document, analysis: Analysis, counts: dict[str, int], unit: str = "mult-adds") -> list[str]:
+    """``mbcost table --check``: fvcore's count of each row beside the symbolic one
+    (in place). Returns the names of the rows where they differ."""
+    flops = unit == "flops"
+    scale = 2 if flops else 1
+    differ = [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
+    doc.settings.append(FVCORE_NOTE)
+    for table in doc.tables:
+        if table.title != "Per layer":
+            continue
+        at = 6  # after the Mult-Adds (or FLOPs) column
+        table.columns.insert(at, Column("fvcore", True))
+        for r, row in zip(analysis.layers, table.rows):
+            row.insert(at, scale * counts[r.name])
+        if table.footer:
+            table.footer.insert(at, scale * sum(counts.values()))
+    for layer in doc.data.get("layers", []):
+        layer["fvcore_mult_adds"] = counts.get(layer["name"])
+    doc.data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
+    if differ:
+        first = next(r for r in analysis.layers if r.name == differ[0])
+        doc.summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
+                           f"{first.mult_adds:,}, fvcore {counts[first.name]:,} Mult-Adds")
+    else:
+        doc.summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
+    return differ
+
+
+def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
+                        by_type_only: bool = False) -> Document:
+    """``mbcost table --torch``: the per-layer table and breakdown of any PyTorch
+    model, from fvcore's per-module counts."""
+    doc = cost_document(analysis, unit=unit, formula=False, by_type_only=by_type_only)
+    doc.heading = f"{analysis.model} (PyTorch) · input {analysis.input_text}"
+    doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
+                        "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
+                        f"{analysis.device}")
+    doc.settings.append(FVCORE_NOTE)
+    if analysis.unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
+        doc.settings.append(f"operators with no handle, not counted: {ops}")
+    if analysis.uncalled_params:
+        doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
+                            "call and are not in the table")
+    return doc
+
+
+# -- mbcost sweep, mbcost pick --------------------------------------------------------
+
+def _grid_text(values: list) -> str:
+    """``0.25 to 1 step 0.05 (16 values)`` for an arithmetic grid, else the list."""
+    from mbcost.sweep import fmt_alpha
+
+    def show(v):
+        return fmt_alpha(v) if not isinstance(v, int) else str(v)
+
+    ordered = sorted(values)
+    if len(ordered) > 4:
+        steps = {b - a for a, b in zip(ordered, ordered[1:])}
+        if len(steps) == 1:
+            return f"{show(ordered[0])} to {show(ordered[-1])} step {show(steps.pop())} ({len(ordered)} values)"
+    return ", ".join(show(v) for v in sorted(values, reverse=True))
+
+
+def sweep_document(result, unit: str = "mult-adds") -> Document:
+    """``mbcost sweep``: one row per (alpha, resolution), exact counts, published accuracy where known."""
+    from mbcost.analysis import COUNT_NAMES
+    from mbcost.network import PARAM_CONVENTIONS
+    from mbcost.sweep import fmt_alpha
+
+    flops = unit == "flops"
+    amount = "FLOPs" if flops else "Mult-Adds"
+    scale = 2 if flops else 1
+    counted = [COUNT_NAMES[c] for c in result.counted]
+    paper = " (paper convention)" if set(result.counted) == {"conv", "fc"} else ""
+    n_a, n_r = len(result.alphas), len(result.resolutions)
+    if result.method == "vectorized":
+        method = (f"method: vectorized, exact: {n_a} + {n_r} network evaluations, Mult-Adds = "
+                  "A·Pᵀ (A: per-part channel terms by alpha, P: positions by resolution) in integers")
+    else:
+        method = f"method: one evaluation per configuration ({result.reason})" if result.reason else \
+            "method: one evaluation per configuration"
+    cfg = result.config
+    settings = [f"unit: {UNITS[unit]}", "Mult-Adds counted for: " + ", ".join(counted) + paper,
+                "params: " + PARAM_CONVENTIONS[cfg.params],
+                f"alpha: {_grid_text(result.alphas)} · resolution: {_grid_text(result.resolutions)} px", method]
+    if cfg.min_depth or cfg.divisor != 1 or cfg.classes is not None:
+        settings.append(f"channels: min depth {cfg.min_depth}, divisor {cfg.divisor}"
+                        + (f"; {cfg.classes} classes" if cfg.classes is not None else ""))
+    rows = [[fmt_alpha(r.alpha), r.resolution, scale * r.mult_adds, r.params, r.top1, r.top5] for r in result.rows]
+    table = Table("Configurations (alpha descending, then resolution)",
+                  [Column("Alpha", True), Column("Resolution", True), Column(amount, True), Column("Params", True),
+                   Column("Top-1 % (pub.)", True), Column("Top-5 % (pub.)", True)],
+                  rows, notes=[result.published_note])
+    heading = (f"{result.model} · sweep of {len(result):,} configuration{'s' if len(result) != 1 else ''} "
+               f"({n_a} alpha{'s' if n_a != 1 else ''} × {n_r} resolution{'s' if n_r != 1 else ''})")
+    return Document(heading, settings, [table], result.to_dict(unit))
+
+
+def pick_document(result, top: int | None = None) -> Document:
+    """``mbcost pick``: the configurations within budget, best accuracy first."""
+    from mbcost.pick import INTERPOLATION_RULE
+    from mbcost.sweep import fmt_alpha
+
+    shown = result.fits if not top else result.fits[:top]
+    budget = f"{result.max_mult_adds:,} Mult-Adds" + (
+        "" if result.max_params is None else f" and {result.max_params:,} params")
+    order = "best accuracy first" if result.source else "largest Mult-Adds first (no published accuracy)"
+    heading = f"{result.model}: configurations within {budget}, {order}"
+    settings = [
+        "Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
+        f"searched: alpha {_grid_text(result.alphas)} × resolution {_grid_text(result.resolutions)} px "
+        f"= {result.considered} configurations; {len(result.fits)} fit",
+    ]
+
+    def acc(value):
+        return "-" if value is None else round(value, 2)
+
+    def how(c):
+        e = c.accuracy
+        if e.kind == "published":
+            return "published"
+        if e.kind == "interpolated":
+            return f"interpolated: {e.how}"
+        return "- (see note)"
+
+    rows = [[i, fmt_alpha(c.alpha), c.resolution, c.mult_adds, c.params, acc(c.accuracy.top1),
+             acc(c.accuracy.top5), how(c)] for i, c in enumerate(shown, start=1)]
+    notes = []
+    if result.source:
+        notes.append(f"Accuracy: ImageNet top-1/top-5 of the released checkpoints ({result.source}); "
+                     + INTERPOLATION_RULE + ".")
+    missing = [c for c in result.fits if c.accuracy.top1 is None]
+    if missing:
+        reason = missing[0].accuracy.how
+        notes.append(f"-: no accuracy for {len(missing)} configuration{'s' if len(missing) != 1 else ''} "
+                     f"({reason}); ranked after those with one, largest Mult-Adds first.")
+    if len(shown) < len(result.fits):
+        notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
+    table = Table("", [Column("#", True), Column("Alpha", True), Column("Resolution", True),
+                       Column("Mult-Adds", True), Column("Params", True), Column("Top-1 %", True),
+                       Column("Top-5 %", True), Column("Accuracy")], rows, notes=notes)
+    return Document(heading, settings, [table], result.to_dict(top))
+
+
+# -- memory and measured latency: table --memory, mbcost profile ----------------
+# (the documents only; the profile's torch code is in mbcost.adapters.profile)
+
+MEMORY_NOTE = ("memory: rows are units (post ops fused or in place: one output per row); a tensor is alive from "
+               "its producer until its last consumer has run, the network input and output included; "
+               "kB = 1000 bytes; MAC/B = Mult-Adds per byte moved (parameters + inputs + output)")
+
+
+def _kb(n: int) -> float:
+    return n / 1000
+
+
+def memory_summary(report) -> str:
+    """One line: the peak activation memory, where, and the model sizes."""
+    from mbcost.memory import fmt_bytes
+
+    peak = report.peak
+    sizes = " · ".join(f"{d} {fmt_bytes(b)}" for d, b in report.model_sizes.items())
+    batch = f", batch {report.batch}" if report.batch != 1 else ""
+    return (f"Peak activation memory ({report.dtype}{batch}): {fmt_bytes(report.peak_bytes)} while {peak.name} "
+            f"runs ({' + '.join(peak.alive)} alive); network input {fmt_bytes(report.input_bytes)}; "
+            f"model size ({report.params:,} params): {sizes}")
+
+
+def add_memory_columns(doc: Document, report) -> None:
+    """``mbcost table --memory``: input, output and alive-at-this-step kB and the
+    arithmetic intensity beside each row (after the % column), the peak-memory
+    line and the conventions (in place)."""
+    headers = [f"In kB ({report.dtype})", "Out kB", "Alive kB", "MAC/B"]
+    for table in doc.tables:
+        if table.title != "Per layer":
+            continue
+        names = [c.header for c in table.columns]
+        at = names.index("%") + 1 if "%" in names else len(names)
+        for i, header in enumerate(headers):
+            table.columns.insert(at + i, Column(header, True))
+        for m, row in zip(report.layers, table.rows):
+            row[at:at] = [_kb(m.input_bytes), _kb(m.output_bytes), _kb(m.alive_bytes), m.intensity]
+        if table.footer:
+            table.footer[at:at] = ["", "", "", ""]
+    doc.settings.append(MEMORY_NOTE + f"; dtype {report.dtype}; model size: all parameters (weights, biases, "
+                        "batch-norm scale/shift, not folded) × bytes of the dtype")
+    data = report.to_dict()
+    for layer, m in zip(doc.data.get("layers", []), data.pop("layers")):
+        layer.update({k: v for k, v in m.items() if k != "name"})
+    doc.data["memory"] = data
+    doc.summary.append(memory_summary(report))
+
+
+def profile_document(prof) -> Document:
+    """``mbcost profile``: measured time by layer type beside the Mult-Adds share,
+    per-layer timings with memory and intensity, the memory figures."""
+    import os
+
+    from mbcost.memory import fmt_bytes
+
+    a, mem = prof.analysis, prof.memory
+    heading = (f"mbcost profile: {a.model} · alpha {_fmt_alpha(a.alpha)} · input {a.input} · batch {prof.batch} "
+               f"· {prof.device}")
+    threads = f", {prof.threads} thread{'s' if prof.threads != 1 else ''}" if prof.threads else ""
+    settings = [
+        f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · torch {prof.torch_version} · "
+        f"memory format {prof.memory_format}",
+        (f"each row timed alone on its captured inputs: warm-up calls, then per-call timings filling about "
+         f"{prof.budget:g} s (at least {prof.min_reps}, at most {prof.max_reps})" if prof.method == "isolated" else
+         f"each row timed inside whole forward passes (in context): warm-up passes, then passes filling about "
+         f"{prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps})")
+        + "; median and inter-quartile range (IQR) shown, repetitions in Reps; time shares are of the sum of the "
+        "rows' medians",
+        a.counted_text() + "; a row's post ops (+bn +relu) are timed with it",
+        MEMORY_NOTE + "; fp32",
+    ]
+    shares = prof.by_type()
+    ms = 1e3
+    by_type = Table(
+        "By layer type",
+        [Column("Type"), Column("Layers", True), Column("Mult-Adds", True), Column("% Mult-Adds", True),
+         Column("Time (ms)", True), Column("% Time", True), Column("GMAC/s", True)],
+        [[s.category, s.layers, s.mult_adds, s.mult_adds_pct, s.time * ms, s.time_pct, s.gmacs] for s in shares],
+        ["Total", len(prof.layers), prof.mult_adds, 100.0, prof.layer_sum * ms, 100.0,
+         prof.mult_adds / prof.layer_sum / 1e9 if prof.layer_sum > 0 else 0.0],
+    )
+    us = 1e6
+    per_layer = Table(
+        "Per layer",
+        [Column("Layer"), Column("Type"), Column("In kB", True), Column("Out kB", True), Column("Alive kB", True),
+         Column("Mult-Adds", True), Column("MAC/B", True), Column("Median (µs)", True), Column("IQR (µs)", True),
+         Column("Reps", True), Column("% Time", True), Column("GMAC/s", True)],
+        [[t.name, t.category, _kb(m.input_bytes), _kb(m.output_bytes), _kb(m.alive_bytes), t.mult_adds,
+          t.intensity, t.time * us, t.timing.iqr * us, t.timing.reps, prof.time_pct(t), t.gmacs]
+         for t, m in zip(prof.layers, mem.layers)],
+    )
+    peak = mem.peak
+    memory_rows = [
+        ["network input", fmt_bytes(mem.input_bytes)],
+        [f"peak activation memory (while {peak.name} runs)", fmt_bytes(mem.peak_bytes)],
+        ["tensors alive at the peak", " + ".join(peak.alive)],
+        ["parameters (weights, biases, batch norm)", f"{mem.params:,}"],
+    ] + [[f"model size, {d}", fmt_bytes(b)] for d, b in mem.model_sizes.items()]
+    memory_table = Table("Memory", [Column("Quantity"), Column("Value")], memory_rows)
+    summary = []
+    e2e = prof.end_to_end
+    if e2e is not None:
+        summary.append(
+            f"End to end: median {e2e.median * ms:,.3f} ms (IQR {e2e.iqr * ms:,.3f} ms, {e2e.reps} reps), "
+            f"{prof.gmacs:,.1f} GMAC/s; sum of the rows' medians {prof.layer_sum * ms:,.3f} ms "
+            f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
+    else:
+        summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
+    spreads = sorted(t.timing.iqr / t.time for t in prof.layers if t.time > 0)
+    if spreads:
+        spread = spreads[len(spreads) // 2]
+        whole = f"; end to end {100 * e2e.iqr / e2e.median:.0f}%" if e2e is not None and e2e.median > 0 else ""
+        hint = (" (noisy: other load on the machine? try --threads 1, a larger --budget, or repeat)"
+                if spread > 0.25 else "")
+        summary.append(f"Spread: the median layer's IQR is {100 * spread:.0f}% of its median{whole}{hint}")
+    if shares:
+        top = max(shares, key=lambda s: (s.mult_adds, s.time))
+        summary.append(f"{top.category}: {top.mult_adds_pct:.2f}% of the Mult-Adds, {top.time_pct:.2f}% of the "
+                       f"measured time, {top.gmacs:,.1f} GMAC/s")
+    summary.append(memory_summary(mem))
+    return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary, csv_all=True)
