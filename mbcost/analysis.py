@@ -84,40 +84,20 @@ def _params(weights: int, biases: int, norm: int, convention: str) -> int:
     return weights + (biases if convention != "weights" else 0) + (norm if convention == "all" else 0)
 
 
-class Analysis:
-    """The cost of one network at one configuration."""
+class CostTable:
+    """What every cost table shares, whoever counted it: the stated conventions,
+    totals, shares, the breakdown by type and the JSON contract. Subclasses set
+    ``model``, ``config``, ``input`` (Shape), ``layers`` (LayerRow) and ``total``."""
 
-    def __init__(self, network: Network, config: Config, instances: list[Instance]) -> None:
-        self.network = network
-        self.config = config
-        self.model = network.name
-        self.description = network.description
-        self.input = instances[0].input
-        rows = []
-        self._parts = [inst.parts(config.count) for inst in instances]
-        for inst, parts in zip(instances, self._parts):
-            weights = sum(p.weights for p in parts)
-            biases = sum(p.biases for p in parts)
-            norm = sum(p.norm for p in parts)
-            rows.append(LayerRow(
-                name=inst.layer.name,
-                kind=inst.layer.stmt.kind,
-                type=inst.layer.type_name,
-                category=parts[0].category if parts else inst.layer.type_name,
-                stride=inst.stride,
-                filter=inst.filter,
-                input=inst.input,
-                output=inst.output,
-                mult_adds=sum(p.mult_adds for p in parts),
-                weights=weights,
-                biases=biases,
-                norm=norm,
-                params=_params(weights, biases, norm, config.params),
-                formula=" + ".join(p.formula for p in parts if p.formula),
-                line=inst.layer.stmt.loc.line,
-            ))
-        self.layers: list[LayerRow] = rows
-        self.total = Totals(
+    model: str
+    config: Config
+    input: Shape
+    layers: list[LayerRow]
+    total: Totals
+
+    @staticmethod
+    def totals(rows: list[LayerRow]) -> Totals:
+        return Totals(
             mult_adds=sum(r.mult_adds for r in rows),
             params=sum(r.params for r in rows),
             weights=sum(r.weights for r in rows),
@@ -152,15 +132,18 @@ class Analysis:
         return _pct(row.mult_adds, self.total.mult_adds)
 
     # -- breakdown ------------------------------------------------------
+    def _type_groups(self):
+        """(type, mult_adds, params) pieces to group; one per row by default."""
+        return ((r.category, r.mult_adds, r.params) for r in self.layers)
+
     def by_type(self) -> list[TypeShare]:
         """Mult-Adds and parameters by layer type, largest Mult-Adds first; types
         that cost nothing under the current conventions are left out."""
         groups: dict[str, list[int]] = {}
-        for parts in self._parts:
-            for p in parts:
-                acc = groups.setdefault(p.category, [0, 0])
-                acc[0] += p.mult_adds
-                acc[1] += _params(p.weights, p.biases, p.norm, self.config.params)
+        for name, mult_adds, params in self._type_groups():
+            acc = groups.setdefault(name, [0, 0])
+            acc[0] += mult_adds
+            acc[1] += params
         shares = [
             TypeShare(name, ma, _pct(ma, self.total.mult_adds), pa, _pct(pa, self.total.params))
             for name, (ma, pa) in groups.items()
@@ -169,6 +152,17 @@ class Analysis:
         return sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type))
 
     # -- exports --------------------------------------------------------
+    def _header(self, unit: str) -> dict:
+        return {"model": self.model, "alpha": _number(self.config.alpha), "resolution": self.resolution,
+                "input": self.input.as_list(), "unit": unit, "counted": self.counted,
+                "params_convention": self.config.params}
+
+    def _layer_extra(self, row: LayerRow) -> dict:
+        return {}
+
+    def _extra(self) -> dict:
+        return {}
+
     def to_dict(self, unit: str = "mult-adds") -> dict:
         """The JSON contract (docs/json-format.md). Counts are integers;
         ``mult_adds`` is always Mult-Adds, ``flops`` is added when unit is flops."""
@@ -181,13 +175,7 @@ class Analysis:
             return out
 
         return {
-            "model": self.model,
-            "alpha": _number(self.config.alpha),
-            "resolution": self.resolution,
-            "input": self.input.as_list(),
-            "unit": unit,
-            "counted": self.counted,
-            "params_convention": self.config.params,
+            **self._header(unit),
             "layers": [
                 {
                     "name": r.name,
@@ -204,8 +192,7 @@ class Analysis:
                     "biases": r.biases,
                     "norm": r.norm,
                     "activations": r.activations,
-                    "formula": r.formula,
-                    "line": r.line,
+                    **self._layer_extra(r),
                 }
                 for r in self.layers
             ],
@@ -229,7 +216,53 @@ class Analysis:
                 }
                 for s in self.by_type()
             ],
+            **self._extra(),
         }
+
+
+class Analysis(CostTable):
+    """The cost of one network at one configuration, from the symbolic core."""
+
+    def __init__(self, network: Network, config: Config, instances: list[Instance]) -> None:
+        self.network = network
+        self.config = config
+        self.model = network.name
+        self.description = network.description
+        self.input = instances[0].input
+        rows = []
+        self._parts = [inst.parts(config.count) for inst in instances]
+        for inst, parts in zip(instances, self._parts):
+            weights = sum(p.weights for p in parts)
+            biases = sum(p.biases for p in parts)
+            norm = sum(p.norm for p in parts)
+            rows.append(LayerRow(
+                name=inst.layer.name,
+                kind=inst.layer.stmt.kind,
+                type=inst.layer.type_name,
+                category=parts[0].category if parts else inst.layer.type_name,
+                stride=inst.stride,
+                filter=inst.filter,
+                input=inst.input,
+                output=inst.output,
+                mult_adds=sum(p.mult_adds for p in parts),
+                weights=weights,
+                biases=biases,
+                norm=norm,
+                params=_params(weights, biases, norm, config.params),
+                formula=" + ".join(p.formula for p in parts if p.formula),
+                line=inst.layer.stmt.loc.line,
+            ))
+        self.layers: list[LayerRow] = rows
+        self.total = self.totals(rows)
+
+    def _type_groups(self):
+        # by cost part, so a conv row's batch norm counts as BatchNorm, not as the conv
+        for parts in self._parts:
+            for p in parts:
+                yield p.category, p.mult_adds, _params(p.weights, p.biases, p.norm, self.config.params)
+
+    def _layer_extra(self, row: LayerRow) -> dict:
+        return {"formula": row.formula, "line": row.line}
 
     def to_frame(self):
         """The per-layer table as a pandas DataFrame (pandas imported here only)."""

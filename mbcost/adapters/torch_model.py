@@ -23,10 +23,10 @@ import importlib
 import os
 import sys
 
-from mbcost.analysis import COUNT_NAMES, LayerRow, Totals, TypeShare, _params, _pct
+from mbcost.analysis import CostTable, LayerRow, _params
 from mbcost.errors import MbcostError
 from mbcost.layers import Shape
-from mbcost.network import PARAM_CONVENTIONS, Config
+from mbcost.network import Config
 
 DEFAULT_INPUT = "1x3x224x224"
 
@@ -177,7 +177,7 @@ def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
     return name, name, "", (1, 1)
 
 
-class TorchAnalysis:
+class TorchAnalysis(CostTable):
     """fvcore's per-module count of a PyTorch model, shaped like an Analysis."""
 
     def __init__(self, model_name: str, input_shape: tuple[int, ...], config: Config, rows: list[LayerRow],
@@ -191,101 +191,24 @@ class TorchAnalysis:
         self.unsupported = unsupported
         self.uncalled_params = uncalled_params
         self.device = device
-        self.total = Totals(
-            mult_adds=sum(r.mult_adds for r in rows),
-            params=sum(r.params for r in rows),
-            weights=sum(r.weights for r in rows),
-            biases=sum(r.biases for r in rows),
-            norm=sum(r.norm for r in rows),
-            activations=sum(r.activations for r in rows),
-        )
-
-    alpha = 1.0
+        self.total = self.totals(rows)
 
     @property
     def input_text(self) -> str:
         return "x".join(str(d) for d in self.input_shape)
 
-    @property
-    def resolution(self) -> int:
-        return self.input.h
-
-    @property
-    def counted(self) -> list[str]:
-        return [c for c in COUNT_NAMES if c in self.config.count]
-
     def counted_text(self) -> str:
-        names = [COUNT_NAMES[c] for c in self.counted]
-        paper = " (paper convention)" if set(self.counted) == {"conv", "fc"} else ""
-        return "Mult-Adds counted for: " + ", ".join(names) + paper + " · counted by fvcore per module"
+        return super().counted_text() + " · counted by fvcore per module"
 
-    def params_text(self) -> str:
-        return "params: " + PARAM_CONVENTIONS[self.config.params]
+    def _header(self, unit: str) -> dict:
+        return {"model": self.model, "source": "torch", "input": list(self.input_shape), "unit": unit,
+                "counted": self.counted, "counter": "fvcore", "params_convention": self.config.params}
 
-    def pct(self, row: LayerRow) -> float:
-        return _pct(row.mult_adds, self.total.mult_adds)
+    def _layer_extra(self, row: LayerRow) -> dict:
+        return {"module": row.kind}
 
-    def by_type(self) -> list[TypeShare]:
-        groups: dict[str, list[int]] = {}
-        for r in self.layers:
-            acc = groups.setdefault(r.category, [0, 0])
-            acc[0] += r.mult_adds
-            acc[1] += r.params
-        shares = [TypeShare(name, ma, _pct(ma, self.total.mult_adds), pa, _pct(pa, self.total.params))
-                  for name, (ma, pa) in groups.items() if ma or pa]
-        return sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type))
-
-    def to_dict(self, unit: str = "mult-adds") -> dict:
-        flops = unit == "flops"
-
-        def counts(obj) -> dict:
-            out = {"mult_adds": obj.mult_adds}
-            if flops:
-                out["flops"] = obj.flops
-            return out
-
-        return {
-            "model": self.model,
-            "source": "torch",
-            "input": list(self.input_shape),
-            "unit": unit,
-            "counted": self.counted,
-            "counter": "fvcore",
-            "params_convention": self.config.params,
-            "layers": [
-                {
-                    "name": r.name,
-                    "module": r.kind,
-                    "type": r.type,
-                    "category": r.category,
-                    "stride": list(r.stride),
-                    "filter": r.filter,
-                    "input": r.input.as_list(),
-                    "output": r.output.as_list(),
-                    **counts(r),
-                    "mult_adds_pct": round(self.pct(r), 4),
-                    "params": r.params,
-                    "weights": r.weights,
-                    "biases": r.biases,
-                    "norm": r.norm,
-                    "activations": r.activations,
-                }
-                for r in self.layers
-            ],
-            "total": {
-                **counts(self.total),
-                "params": self.total.params,
-                "params_breakdown": {"weights": self.total.weights, "biases": self.total.biases,
-                                     "norm": self.total.norm},
-                "activations": self.total.activations,
-            },
-            "by_type": [
-                {"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
-                 "params": s.params, "params_pct": round(s.params_pct, 4)}
-                for s in self.by_type()
-            ],
-            "not_counted_ops": dict(self.unsupported),
-        }
+    def _extra(self) -> dict:
+        return {"not_counted_ops": dict(self.unsupported)}
 
 
 def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None, *, count=("conv", "fc"),

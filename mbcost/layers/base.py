@@ -14,7 +14,7 @@ A layer kind (one module in this package) defines, in one place:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import SpecError
