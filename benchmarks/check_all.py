@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -29,37 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+import _common
+from _common import RESULTS, ROOT
+
 HEADING = "## mbcost check --all"
 TARGET_SECONDS = 60
 TARGET_BYTES = 1.5 * 2**30
-
-
-def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-                break
-    except OSError:
-        pass
-    versions = subprocess.run(
-        [sys.executable, "-c", "import torch, fvcore, sys; "
-         "print(torch.__version__, getattr(fvcore, '__version__', '?'), sys.version.split()[0])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "torch": versions[0], "fvcore": versions[1],
-            "python": versions[2], "os": platform.platform()}
 
 
 def run_once() -> dict:
@@ -86,13 +58,6 @@ def run_once() -> dict:
     }
 
 
-def load_average() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def section(runs: list[dict], peak_bytes: int, info: dict, loads: tuple[str, str]) -> str:
     secs = [r["seconds"] for r in runs]
     first = runs[0]
@@ -117,10 +82,9 @@ def section(runs: list[dict], peak_bytes: int, info: dict, loads: tuple[str, str
         f"- Peak memory (max RSS of the process): **{peak_bytes / 2**20:,.0f} MiB**; target < 1.5 GB "
         f"({TARGET_BYTES / 2**20:,.0f} MiB)",
         f"- Verdict: {verdict}",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, {info['os']}; load average "
-        f"{loads[0]} at the start, {loads[1]} at the end (1/5/15 min; above {info['nproc']}, other jobs shared "
-        "the machine)",
-        f"- Versions: Python {info['python']}, torch {info['torch']}, fvcore {info['fvcore']}",
+        f"- Machine: {_common.machine_text(info)}; load average {loads[0]} at the start, {loads[1]} at the end "
+        f"(1/5/15 min; above {info['nproc']}, other jobs shared the machine)",
+        f"- Versions: {_common.versions_text(info['versions'])}",
         "- Where the time goes: both counters run on the meta device (no weights, no arithmetic; VGG16's "
         "138 M parameters cost no memory), so the time is Python: PyTorch's meta kernels, FlopCounterMode's "
         "dispatch, the JIT trace and fvcore's graph walk; importing torch and the first "
@@ -132,29 +96,19 @@ def section(runs: list[dict], peak_bytes: int, info: dict, loads: tuple[str, str
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: text + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="how many times to run it (median time reported)")
     parser.add_argument("--write", action="store_true", help=f"record the figures in {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
-    start_load = load_average()
+    start_load = _common.load_average()
     runs = [run_once() for _ in range(args.runs)]
     peak_bytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
-    end_load = load_average()
-    text = section(runs, peak_bytes, machine(), (start_load, end_load))
+    end_load = _common.load_average()
+    text = section(runs, peak_bytes, _common.machine("torch", "fvcore"), (start_load, end_load))
     print(text)
     if args.write:
-        write_section(text)
+        _common.write_section(text)
         print(f"written to {RESULTS}")
     return 0 if all(r["ok"] for r in runs) else 1
 

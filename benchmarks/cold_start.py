@@ -4,21 +4,27 @@ fvcore count of the same network.
 Each run is a fresh Python process (imports included, as a user pays them).
 The fvcore route builds the same spec as a torch module (mbcost's builder, CPU
 tensors) and runs FlopCountAnalysis(...).total(). Prints median and spread of
-N runs each, and the ratio.
+N runs each, and the ratio. With ``--write`` the figures replace (or add) the
+``## mbcost table (cold start)`` section of benchmarks/RESULTS.md (other
+sections are left as they are).
 
-    python benchmarks/cold_start.py [--runs 7]
+    python benchmarks/cold_start.py [--runs 7] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import datetime
+import shlex
 import statistics
 import subprocess
 import sys
 import time
 
+import _common
+from _common import RESULTS, ROOT
+
+HEADING = "## mbcost table (cold start)"
 FVCORE_ROUTE = """
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -42,7 +48,7 @@ def timed(cmd: list[str], runs: int, pty: bool = False) -> list[float]:
         start = time.perf_counter()
         if pty:
             # on a terminal: the rich rendering path
-            subprocess.run(["script", "-qec", " ".join(cmd), "/dev/null"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["script", "-qec", shlex.join(cmd), "/dev/null"], check=True, stdout=subprocess.DEVNULL)
         else:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
@@ -54,33 +60,66 @@ def describe(name: str, times: list[float]) -> str:
             f"min {min(times) * 1000:6.0f}   max {max(times) * 1000:6.0f}   (n={len(times)})")
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
-    return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB, Python {platform.python_version()}"
+def section(runs: int, symbolic: list[float], terminal: list[float] | None, slow: list[float], info: dict,
+            loads: tuple[str, str]) -> str:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.0f}"
+
+    median = statistics.median(symbolic)
+    on_terminal = (f"median {ms(statistics.median(terminal))} ms over {len(terminal)} run(s)" if terminal else
+                   "not measured (`script` not found)")
+    lines = [
+        HEADING,
+        "",
+        f"Measured {datetime.date.today().isoformat()} with `python benchmarks/cold_start.py --runs {runs} --write`.",
+        "",
+        f"- Command: `{' '.join(['python'] + SYMBOLIC_ROUTE[1:])}` in a fresh process each time (imports included, "
+        "as a user pays them); one untimed warm-up run first",
+        f"- Piped stdout: median **{ms(median)} ms** over {len(symbolic)} run(s) (min {ms(min(symbolic))}, "
+        f"max {ms(max(symbolic))} ms)",
+        f"- On a terminal (rich rendering, via `script`): {on_terminal}",
+        "- fvcore route (the same network built as a torch module by mbcost's builder, CPU tensors, "
+        "`FlopCountAnalysis(...).total()`, in a fresh process each time; one untimed warm-up run first): median "
+        f"{ms(statistics.median(slow))} ms over {len(slow)} runs",
+        f"- Ratio (median fvcore / median piped `mbcost table`): **{statistics.median(slow) / median:.1f}x**",
+        f"- Machine: {_common.machine_text(info)}; load average {loads[0]} at the start, {loads[1]} at the end "
+        f"(1/5/15 min; above {info['nproc']}, other jobs shared the machine)",
+        f"- Versions: {_common.versions_text(info['versions'])}",
+        "- Note: piped output is rendered as plain text without importing rich, while a terminal gets rich.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--write", action="store_true", help=f"record the figures in {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
-    print(machine())
+    info = _common.machine()
+    print(f"{_common.machine_text(info)}; {_common.versions_text(info['versions'])}")
+    start_load = _common.load_average()
     subprocess.run(SYMBOLIC_ROUTE, check=True, stdout=subprocess.DEVNULL)  # warm the file cache and .pyc files
     symbolic = timed(SYMBOLIC_ROUTE, args.runs)
     print(describe("mbcost table --alpha 0.5 --res 160 (piped)", symbolic))
     has_script = subprocess.run(["sh", "-c", "command -v script"], capture_output=True).returncode == 0
+    terminal = None
     if has_script:
-        print(describe("same, on a terminal (rich)", timed(SYMBOLIC_ROUTE, args.runs, pty=True)))
+        terminal = timed(SYMBOLIC_ROUTE, args.runs, pty=True)
+        print(describe("same, on a terminal (rich)", terminal))
     fvcore = [sys.executable, "-c", FVCORE_ROUTE]
     subprocess.run(fvcore, check=True, stdout=subprocess.DEVNULL)
     slow = timed(fvcore, max(3, args.runs // 2))
     print(describe("fvcore FlopCountAnalysis, same network", slow))
     print(f"ratio (median fvcore / median mbcost table): {statistics.median(slow) / statistics.median(symbolic):.1f}x")
+    if args.write:
+        end_load = _common.load_average()
+        info["versions"] = _common.versions("typer", "rich", "torch", "fvcore")
+        text = section(args.runs, symbolic, terminal, slow, info, (start_load, end_load))
+        print()
+        print(text)
+        _common.write_section(text)
+        print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

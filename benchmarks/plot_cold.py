@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -26,8 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+import _common
+from _common import RESULTS, ROOT
+
 HEADING = "## mbcost plot tradeoff"
 OUT = "/tmp/x.svg"
 
@@ -39,36 +37,6 @@ def mbcost_command() -> list[str]:
         return [str(script)]
     found = shutil.which("mbcost")
     return [found] if found else [sys.executable, "-m", "mbcost"]
-
-
-def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-                break
-    except OSError:
-        pass
-    versions = subprocess.run(
-        [sys.executable, "-c", "import matplotlib, numpy, sys; "
-         "print(matplotlib.__version__, numpy.__version__, sys.version.split()[0])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()
-    try:
-        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "matplotlib": versions[0], "numpy": versions[1],
-            "python": versions[2], "os": platform.platform(), "load": load}
 
 
 def time_once(cmd: list[str]) -> float:
@@ -85,7 +53,7 @@ def measure(cmd: list[str], runs: int) -> list[float]:
     return [time_once(cmd) for _ in range(runs)]
 
 
-def section(plot: list[float], imports: list[float], cmd: list[str], size: int, info: dict) -> str:
+def section(plot: list[float], imports: list[float], cmd: list[str], size: int, info: dict, load: str) -> str:
     median, med_import = statistics.median(plot), statistics.median(imports)
     shown = " ".join(["mbcost" if i == 0 and c.endswith("mbcost") else c for i, c in enumerate(cmd)])
     lines = [
@@ -102,22 +70,12 @@ def section(plot: list[float], imports: list[float], cmd: list[str], size: int, 
         f"- For scale, Python's start and matplotlib's import alone (`python -c \"import matplotlib.figure, "
         f"matplotlib.backends.backend_agg\"`, same method): median {med_import:.2f} s "
         f"({', '.join(f'{s:.2f}' for s in imports)} s)",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, {info['os']}; load average at "
-        f"start {info['load']} (1/5/15 min; other jobs shared the machine when it is above the CPU count)",
-        f"- Versions: Python {info['python']}, matplotlib {info['matplotlib']}, numpy {info['numpy']}",
+        f"- Machine: {_common.machine_text(info)}; load average at start {load} (1/5/15 min; other jobs shared "
+        "the machine when it is above the CPU count)",
+        f"- Versions: {_common.versions_text(info['versions'])}",
         "",
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: text + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -125,16 +83,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
     parser.add_argument("--write", action="store_true", help=f"record the figures in {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
-    info = machine()
+    info = _common.machine("matplotlib", "numpy")
+    load = _common.load_average()
     cmd = mbcost_command() + ["plot", "tradeoff", "--out", OUT]
     plot = measure(cmd, args.runs)
     size = Path(OUT).stat().st_size
     imports = measure([sys.executable, "-c", "import matplotlib.figure, matplotlib.backends.backend_agg"],
                       args.runs)
-    text = section(plot, imports, cmd, size, info)
+    text = section(plot, imports, cmd, size, info, load)
     print(text)
     if args.write:
-        write_section(text)
+        _common.write_section(text)
         print(f"written to {RESULTS}")
     return 0
 

@@ -18,53 +18,40 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import statistics
 import sys
 
 import torch
 
 from mbcost import analyze
-from mbcost.adapters.profile import cpu_name, profile
+from mbcost.adapters.profile import profile
+
+import _common
 
 CONFIGS = [("1.0-224", 1.0, 224), ("0.5-160", 0.5, 160)]
 
 
 def machine() -> dict:
-    ram = None
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    ram = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
-    except OSError:
-        pass
+    """The machine, as printed and as written to --json."""
+    info = _common.machine("torch")
     return {
-        "cpu": cpu_name(),
-        "nproc": os.cpu_count(),
-        "ram": ram,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
+        "cpu": info["cpu"],
+        "nproc": info["nproc"],
+        "ram": info["ram"],
+        "python": info["versions"]["Python"],
+        "torch": info["versions"]["torch"],
         "torch_default_threads": torch.get_num_threads(),
         "date": datetime.date.today().isoformat(),
-        "platform": platform.platform(),
+        "platform": info["platform"],
     }
-
-
-def load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def run(label, alpha, res, threads, channels_last, method, rounds, budget, min_reps) -> dict:
     analysis = analyze("mobilenet_v1", alpha=alpha, resolution=res)
-    before = load()
+    before = _common.load_average(sep=" ")
     profiles = [profile(analysis, threads=threads, budget=budget, min_reps=min_reps, channels_last=channels_last,
                         method=method) for _ in range(rounds)]
-    after = load()
+    after = _common.load_average(sep=" ")
     types = [s.category for s in profiles[0].by_type()]
     rows = []
     for cat in sorted(types, key=lambda c: -next(s.mult_adds for s in profiles[0].by_type() if s.category == c)):
@@ -130,7 +117,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     info = machine()
     print("## mbcost profile: MobileNet v1, measured\n")
-    print(f"- machine: {info['cpu']}, {info['nproc']} logical CPUs, {info['ram']} RAM ({info['platform']})")
+    print(f"- machine: {_common.machine_text(info)}")
     print(f"- torch {info['torch']} (default threads {info['torch_default_threads']}), Python {info['python']}, "
           f"{info['date']}")
     print(f"- each round: every layer timed ({args.budget:g} s of timed calls per layer, at least {args.min_reps}), "

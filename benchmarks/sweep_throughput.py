@@ -14,43 +14,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import random
-import re
 import statistics
 import sys
 import time
-from pathlib import Path
+
+import _common
+from _common import RESULTS
 
 ALPHAS = "0.25:1.249:0.001"  # 1000 values
 RESOLUTIONS = "128:326:2"  # 100 values
 TARGET = 100_000  # configurations per second, vectorized
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## mbcost sweep"
-
-
-def machine() -> dict:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "?"
-    try:
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, AttributeError):
-        pass
-    import numpy
-
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "python": platform.python_version(),
-            "numpy": numpy.__version__, "os": platform.platform(), "load": load,
-            "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
 
 
 CPU: list[float] = []  # process CPU seconds of the last timed() call's best run
@@ -108,12 +83,12 @@ def main() -> int:
         cell = result.at(a, r)
         assert (cell.mult_adds, cell.params) == (total.mult_adds, total.params), (a, r)
 
-    m = machine()
+    m = _common.machine("numpy", "mbcost")
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     rate, rate_rows, rate_an = n / best, n / best_rows, len(sample) / best_an
     lines = [
-        f"- date: {m['date']}; machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM; {m['os']}; "
-        f"load average at the end {m['load']:.2f}",
-        f"- Python {m['python']}, numpy {m['numpy']}, mbcost {mbcost.__version__}",
+        f"- date: {date}; machine: {_common.machine_text(m)}; load average at the end {_common.load_average(1)}",
+        f"- {_common.versions_text(m['versions'])}",
         f"- grid: MobileNet v1, {len(alphas)} alphas ({ALPHAS}) × {len(resolutions)} resolutions "
         f"({RESOLUTIONS}) = {n:,} configurations; paper convention (conv+fc, weights)",
         f"- vectorized `sweep()` (Mult-Adds and params matrices): best {best:.3f} s, median {median:.3f} s "
@@ -135,21 +110,9 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.record:
-        record(lines)
+        _common.write_section("\n".join([HEADING, "", *lines]))
         print(f"recorded in {RESULTS}")
     return 0 if rate >= TARGET else 1
-
-
-def record(lines: list[str]) -> None:
-    """Replace (or add) this benchmark's section of RESULTS.md, keeping the others."""
-    section = HEADING + "\n\n" + "\n".join(lines) + "\n"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
