@@ -13,7 +13,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["analyze", "compare_layer", "load", "Network", "Config", "MbcostError", "SpecError", "__version__"]
+__all__ = ["analyze", "compare", "compare_layer", "sweep", "load", "Network", "Config", "MbcostError", "SpecError",
+           "__version__"]
 
 
 def __getattr__(name: str):
@@ -22,6 +23,14 @@ def __getattr__(name: str):
         from mbcost.analysis import analyze
 
         return analyze
+    if name == "compare":
+        from mbcost.compare import compare
+
+        return compare
+    if name == "sweep":
+        from mbcost.sweep import sweep
+
+        return sweep
     if name == "compare_layer":
         from mbcost.separable import compare_layer
 

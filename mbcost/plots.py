@@ -1,6 +1,6 @@
 """Figures: ``mbcost plot KIND`` and the charts of ``mbcost report``.
 
-Four kinds, each a function returning a matplotlib :class:`~matplotlib.figure.Figure`:
+Four computed kinds, each a function returning a matplotlib :class:`~matplotlib.figure.Figure`:
 
 * ``tradeoff`` (:func:`tradeoff_figure`): ImageNet top-1 against Mult-Adds (the
   paper's Figure 4) and against parameters (Figure 5), both on a log scale, as
