@@ -10,7 +10,6 @@ no files beyond reading the spec.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -305,6 +304,8 @@ class _Compiler:
     def call(self, call: BlockCall, scope: _Scope, env: dict, suffix: str) -> list:
         block = self.tree.blocks.get(call.block)
         if block is None:
+            import difflib  # only on this error path
+
             close = difflib.get_close_matches(call.block, list(self.tree.blocks), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise self.ctx.error(f"unknown block '{call.block}'{hint}", call.loc)

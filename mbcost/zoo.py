@@ -4,7 +4,6 @@ package (``mbcost/tables`` in a wheel, the repository's ``tables/`` in a checkou
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +56,8 @@ def canonical_name(name: str) -> str:
     if key in paths:
         return key
     choices = list(paths) + list(ALIASES)
+    import difflib  # only on this error path
+
     close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise MbcostError(f"unknown model '{name}'{hint} ('mbcost models' lists them all)")

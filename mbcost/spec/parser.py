@@ -9,7 +9,6 @@ on the symbolic path and lets every message say what was expected, in words.
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from mbcost.errors import SpecError
@@ -366,6 +365,8 @@ class _Parser:
             return KEYWORDS[tok.value], tok.text
         if tok.value in HEADERS:
             raise self.error(f"'{tok.text}' is a header and cannot be a layer type", tok)
+        import difflib  # only on this error path
+
         close = difflib.get_close_matches(tok.value, list(KEYWORDS), n=3)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise self.error(f"unknown layer type '{tok.text}'{hint}", tok)
