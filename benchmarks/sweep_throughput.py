@@ -105,8 +105,8 @@ def main() -> int:
         f"(vectorized is {rate / rate_an:,.0f}× faster); every sampled cell equal",
         f"- best of {args.repeat} runs (analyze: {max(1, args.repeat // 2)}); "
         "`.venv/bin/python benchmarks/sweep_throughput.py --record`. Pure-Python evaluation dominates, "
-        "so the rate follows the machine's load: other jobs shared these 2 CPUs (load average 3-5 during "
-        "the session; one earlier run under load ~5 measured 76,534/s at the best).",
+        "so the rate follows the machine's load: with other jobs on these 2 CPUs (load average 3-5) "
+        "runs measured 58,505 to 166,011/s at the best; compare the load average above.",
     ]
     print("\n".join(lines))
     if args.record:
