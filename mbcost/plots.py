@@ -538,6 +538,18 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
 
 # -- breakdown --------------------------------------------------------------------------
 
+def style_share_axes(ax, ys, labels) -> None:
+    """Horizontal bars of shares (0 to 100%) by layer type, one row per label,
+    with room at the right for the value labels."""
+    ax.set_yticks(ys, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 125)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel("share of the network's total (%)")
+    ax.set_ylabel("layer type")
+    ax.grid(axis="y", visible=False)
+
+
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.analysis import analyze
@@ -570,13 +582,7 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
             ax.plot([r["mult_adds_pct"] for _, r in rows], [y - h / 2 for y, _ in rows], "D", color="black",
                     ms=4, label="the paper's Table 2 (as printed)", gid="breakdown-table2")
             ax.plot([r["params_pct"] for _, r in rows], [y + h / 2 for y, _ in rows], "D", color="black", ms=4)
-        ax.set_yticks(ys, [s.type for s in shares])
-        ax.invert_yaxis()
-        ax.set_xlim(0, 125)
-        ax.set_xticks(range(0, 101, 20))
-        ax.set_xlabel("share of the network's total (%)")
-        ax.set_ylabel("layer type")
-        ax.grid(axis="y", visible=False)
+        style_share_axes(ax, ys, [s.type for s in shares])
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("the paper"))
         fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside right upper",

@@ -112,7 +112,7 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
 
 def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
     """Share of Mult-Adds against share of measured time, by layer type."""
-    from mbcost.plots import MADDS_COLOR, new_figure, require_matplotlib, style
+    from mbcost.plots import MADDS_COLOR, new_figure, require_matplotlib, style, style_share_axes
 
     require_matplotlib()
     prof = _profile(profile, model, alpha, resolution)
@@ -131,13 +131,7 @@ def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
             ax.text(s.time_pct + 1.5, y + h / 2,
                     f"{s.time_pct:.2f}%  ({s.time * 1e3:,.2f} ms" + (f", {s.gmacs:,.1f} GMAC/s)" if s.gmacs else ")"),
                     va="center", fontsize=7.5)
-        ax.set_yticks(ys, [s.category for s in shares])
-        ax.invert_yaxis()
-        ax.set_xlim(0, 125)
-        ax.set_xticks(range(0, 101, 20))
-        ax.set_xlabel("share of the network's total (%)")
-        ax.set_ylabel("layer type")
-        ax.grid(axis="y", visible=False)
+        style_share_axes(ax, ys, [s.category for s in shares])
         ax.legend(loc="lower right")
         e2e = prof.end_to_end
         total = (f"end to end {e2e.median * 1e3:,.2f} ms (IQR {e2e.iqr * 1e3:,.2f}), layers' sum "
