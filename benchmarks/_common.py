@@ -34,15 +34,10 @@ RESULTS = BENCHMARKS / "RESULTS.md"
 
 
 def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    """The CPU's model name, as mbcost's profiler reports it."""
+    from mbcost.machine import cpu_name
+
+    return cpu_name()
 
 
 def ram() -> str:

@@ -31,7 +31,6 @@ a synchronisation after it; written with care but not exercised by the test suit
 from __future__ import annotations
 
 import math
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
+from mbcost.machine import cpu_name
 from mbcost.memory import MemoryReport, memory
 
 DEVICES = ("cpu", "cuda")
@@ -242,18 +242,6 @@ def device_name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return cpu_name()
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 # -- timing ------------------------------------------------------------------------
