@@ -218,3 +218,26 @@ def test_alpha_too_small_names_the_layer():
     with pytest.raises(SpecError, match="layer conv1: width multiplier 0.01 leaves 0"):
         analyze("mobilenet_v1", alpha=0.01)
     assert analyze("mobilenet_v1", alpha=0.01, min_depth=1).total.mult_adds > 0
+
+
+@pytest.mark.parametrize("line", ["conv 3x3x4 dw", "dw 3x3x4", "conv dw 3x3x4", "dwconv 3x3x4", "conv2d 3x3x4 dw",
+                                  "Conv dw / s1 3 × 3 × 4 dw"])
+@pytest.mark.parametrize("rule", ["dw", "conv dw"])
+def test_every_depthwise_spelling_is_the_dw_kind(line, rule):
+    # issue 9.1: `conv 3x3x4 dw` was a conv for after-rules and names (a bias, no
+    # batch norm, named conv1). Hand-derived: 8×8×4 input, depthwise 3×3 stride 1:
+    # 3·3·4·8·8 = 2,304 Mult-Adds, 36 weights; with batch norm counted, + 8·8·4 =
+    # 256 Mult-Adds and 2·4 = 8 norm parameters; no bias since batch norm follows.
+    a = costs(f"input 8x8x4\nafter {rule}: bn relu\n{line}\n", count="conv,fc,bn", params="all")
+    (row,) = a.layers
+    assert row.name == "dw1"
+    assert row.category == "Conv DW 3×3"
+    assert (row.mult_adds, row.weights, row.biases, row.norm) == (2304 + 256, 36, 0, 8)
+
+
+def test_after_conv_rule_does_not_reach_a_depthwise_line():
+    # `after conv:` names the conv kind; `conv 3x3x4 dw` is the dw kind, like `dw 3x3x4`:
+    # no batch norm, so it keeps its bias (4).
+    a = costs("input 8x8x4\nafter conv: bn relu\nconv 3x3x4 dw\n", params="all")
+    (row,) = a.layers
+    assert (row.name, row.weights, row.biases, row.norm) == ("dw1", 36, 4, 0)

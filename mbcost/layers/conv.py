@@ -41,6 +41,9 @@ from mbcost.spec.ast import LayerStmt
 
 KEYWORDS = {"conv": "conv", "dw": "dw", "pw": "pw", "conv2d": "conv", "dwconv": "dw"}
 TWO_WORD_KEYWORDS = {("conv", "dw"): "dw", ("conv", "pw"): "pw"}
+#: (kind, flag) -> the kind the line really is: ``conv 3x3x32 dw`` is a depthwise
+#: conv, for every purpose (after-rules, names, categories, the torch build).
+FLAG_KINDS = {("conv", "dw"): "dw"}
 
 
 @dataclass
@@ -119,8 +122,6 @@ class ConvInstance(Instance):
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
     kind = stmt.kind
-    if kind == "conv" and "dw" in stmt.flags:
-        kind = "dw"
     common = ("pad", "dil", "bias", "stride")
     if kind == "dw":
         check_syntax(stmt, ctx, dims=(3,), flags=("dw", "logits"), options=common + ("mult",),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mbcost.errors import SpecError
-from mbcost.layers import KEYWORDS, POST_OPS, TWO_WORD_KEYWORDS
+from mbcost.layers import FLAG_KINDS, KEYWORDS, POST_OPS, TWO_WORD_KEYWORDS
 from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
 from mbcost.spec.lexer import Lexer, Param, Token
 
@@ -351,6 +351,10 @@ class _Parser:
                     raise self.error(f"nothing may follow the input size, got {describe(end)}", end)
             else:
                 raise self.error(f"unexpected {describe(tok)}", tok)
+        # the line's kind is settled before anything keys on it (after-rules, names)
+        for flag in stmt.flags:
+            if (kind, flag) in FLAG_KINDS:
+                kind = stmt.kind = FLAG_KINDS[(kind, flag)]
         if stmt.post is None:
             stmt.post = self.post_rules.get(kind, ())
         self.expect_newline()
