@@ -24,11 +24,11 @@ def __getattr__(name: str):
 
         return analyze
     if name == "compare":
-        from mbcost.compare import compare
+        from mbcost.comparison import compare
 
         return compare
     if name == "sweep":
-        from mbcost.sweep import sweep
+        from mbcost.sweep_grid import sweep
 
         return sweep
     if name == "compare_layer":

@@ -172,7 +172,7 @@ def compare(
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
-    from mbcost.compare import compare as compare_models
+    from mbcost.comparison import compare as compare_models
     from mbcost.output import emit
     from mbcost.render import choose_format
     from mbcost.views import compare_document
@@ -375,7 +375,7 @@ def sweep(
     """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
     from mbcost.output import emit
     from mbcost.render import choose_format
-    from mbcost.sweep import sweep as run_sweep
+    from mbcost.sweep_grid import sweep as run_sweep
     from mbcost.views import sweep_document
 
     fmt = choose_format(fmt, output)

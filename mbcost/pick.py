@@ -1,6 +1,6 @@
 """Configurations that fit a budget, best accuracy first (``mbcost pick``).
 
-Costs come from :func:`mbcost.sweep.sweep` (exact, the paper's convention: conv
+Costs come from :func:`mbcost.sweep_grid.sweep` (exact, the paper's convention: conv
 and FC Mult-Adds, weights only). Accuracy is the ImageNet top-1/top-5 of the 16
 released MobileNet v1 checkpoints (tables/published/checkpoints.csv), or is
 interpolated from them, never extrapolated:
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import MbcostError
-from mbcost.sweep import fmt_alpha, parse_grid
+from mbcost.sweep_grid import fmt_alpha, parse_grid
 
 #: The grid ``pick`` searches by default: 16 widths x 7 resolutions (112
 #: configurations), which holds the 16 published ones.
@@ -215,7 +215,7 @@ def pick(max_mult_adds, max_params=None, *, model="mobilenet_v1", alphas=None, r
     :data:`DEFAULT_RESOLUTIONS`) with at most ``max_mult_adds`` Mult-Adds (and
     ``max_params`` parameters), best accuracy first. Budgets: ints or strings
     with K, M, G suffixes. MbcostError when nothing fits, naming the cheapest."""
-    from mbcost.sweep import checkpoint_rows, is_builtin_mobilenet, sweep
+    from mbcost.sweep_grid import checkpoint_rows, is_builtin_mobilenet, sweep
     from mbcost.zoo import load
 
     max_mult_adds = parse_budget(max_mult_adds, "the Mult-Adds budget")

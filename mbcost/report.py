@@ -130,7 +130,7 @@ def _paper_text() -> list[str]:
 
 
 def _comparison_text(models: tuple[str, ...]) -> list[str]:
-    from mbcost.compare import compare, parse_model_arg
+    from mbcost.comparison import compare, parse_model_arg
     from mbcost.render import render_text
     from mbcost.views import compare_document
     from mbcost.zoo import canonical_name

@@ -304,7 +304,7 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
 
 def _grid_text(values: list) -> str:
     """``0.25 to 1 step 0.05 (16 values)`` for an arithmetic grid, else the list."""
-    from mbcost.sweep import fmt_alpha
+    from mbcost.sweep_grid import fmt_alpha
 
     def show(v):
         return fmt_alpha(v) if not isinstance(v, int) else str(v)
@@ -321,7 +321,7 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
     """``mbcost sweep``: one row per (alpha, resolution), exact counts, published accuracy where known."""
     from mbcost.analysis import COUNT_NAMES
     from mbcost.network import PARAM_CONVENTIONS
-    from mbcost.sweep import fmt_alpha
+    from mbcost.sweep_grid import fmt_alpha
 
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
@@ -355,7 +355,7 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
 def pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick``: the configurations within budget, best accuracy first."""
     from mbcost.pick import INTERPOLATION_RULE
-    from mbcost.sweep import fmt_alpha
+    from mbcost.sweep_grid import fmt_alpha
 
     shown = result.fits if not top else result.fits[:top]
     budget = f"{result.max_mult_adds:,} Mult-Adds" + (
