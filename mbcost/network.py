@@ -17,8 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from mbcost.errors import MbcostError, SpecError
-from mbcost.layers import COUNTABLE, DEFINE, PAPER_COUNT, Context, Instance, LayerDef, Shape
-from mbcost.layers.merge import MergeDef
+from mbcost.layers import COUNTABLE, KINDS, PAPER_COUNT, Context, Instance, LayerDef, Shape
+from mbcost.layers.merge import MergeDef, merge
 from mbcost.spec.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
 from mbcost.spec.lexer import Param
 from mbcost.spec.parser import parse_spec
@@ -271,11 +271,6 @@ class _Compiler:
         self.names.add(name)
         return name
 
-    def merge(self, op: str, name: str, loc: Loc, branch_names=(), branch_locs=()) -> MergeDef:
-        stmt = LayerStmt(kind=op, written=op, loc=loc)
-        return MergeDef(name=name, stmt=stmt, op=op, branch_names=tuple(branch_names),
-                        branch_locs=tuple(branch_locs))
-
     def body(self, nodes: list, scope: _Scope, env: dict, suffix: str) -> list:
         out: list = []
         for node in nodes:
@@ -290,15 +285,16 @@ class _Compiler:
                     branches.append(self.body(branch.body, _Scope(bname + "."), env, ""))
                     names.append(bname[len(scope.prefix):])
                     locs.append(branch.loc)
-                out.append(ConcatNode(self.merge("concat", name, node.loc, names, locs), branches))
+                out.append(ConcatNode(merge("concat", name, node.loc, names, locs), branches))
             elif isinstance(node, Residual):
                 name = self.name(scope, node.label, "add", suffix, node.loc)
-                out.append(ResidualNode(self.merge("add", name, node.loc), self.body(node.body, scope, env, suffix)))
+                out.append(ResidualNode(merge("add", name, node.loc), self.body(node.body, scope, env, suffix)))
             elif isinstance(node, BlockCall):
                 out += self.call(node, scope, env, suffix)
             else:
                 stmt = self.substitute(node, env)
-                out.append(DEFINE[stmt.kind](stmt, self.name(scope, stmt.label, stmt.kind, suffix, stmt.loc), self.ctx))
+                out.append(KINDS[stmt.kind].define(stmt, self.name(scope, stmt.label, stmt.kind, suffix, stmt.loc),
+                                                   self.ctx))
         return out
 
     def call(self, call: BlockCall, scope: _Scope, env: dict, suffix: str) -> list:
@@ -373,7 +369,7 @@ class _Compiler:
             raise ctx.error("only one layer can be marked 'logits'", flagged[-1].stmt.flags["logits"])
         weighted = [layer for layer in layers if layer.weighted]
         classifier = flagged[-1] if flagged else None
-        if classifier is None and weighted and (tree.classes is not None or weighted[-1].type_name == "FC"):
+        if classifier is None and weighted and (tree.classes is not None or weighted[-1].fully_connected):
             classifier = weighted[-1]  # a network without an FC or 'classes' is a feature extractor
         if classifier is not None:
             classifier.classifier = True

@@ -140,39 +140,14 @@ def _first_tensor(value):
 
 
 def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
-    """(type as Table 1 prints it, breakdown category, filter text, stride)."""
-    from torch import nn
+    """(type as Table 1 prints it, breakdown category, filter text, stride): the
+    labels of the layer kind the module corresponds to (the kinds' registry), or
+    its class name."""
+    from mbcost.layers import registry
 
-    def pair(v):
-        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-    if isinstance(module, nn.Conv2d):
-        kh, kw = module.kernel_size
-        m, n, g = module.in_channels, module.out_channels, module.groups
-        if g == 1:
-            category = f"Conv {kh}×{kw}"
-        elif g == m:
-            category = f"Conv DW {kh}×{kw}"
-        else:
-            category = f"Group Conv {kh}×{kw}"
-        depthwise = g == m and g > 1
-        filt = f"{kh} × {kw} × {m} dw" if depthwise and n == m else f"{kh} × {kw} × {m} × {n}" + (
-            f" g{g}" if g > 1 else "")
-        return ("Conv dw" if depthwise else "Conv"), category, filt, pair(module.stride)
-    if isinstance(module, nn.Linear):
-        return "FC", "Fully Connected", f"{module.in_features} × {module.out_features}", (1, 1)
-    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
-        kind = "Avg Pool" if isinstance(module, nn.AvgPool2d) else "Max Pool"
-        kh, kw = pair(module.kernel_size)
-        return kind, kind, f"Pool {kh} × {kw}", pair(module.stride)
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-        kind = "Avg Pool" if isinstance(module, nn.AdaptiveAvgPool2d) else "Max Pool"
-        return kind, kind, "adaptive", (1, 1)
-    names = {nn.BatchNorm2d: "BatchNorm", nn.BatchNorm1d: "BatchNorm", nn.ReLU: "ReLU", nn.ReLU6: "ReLU6",
-             nn.Softmax: "Softmax", nn.Dropout: "Dropout", nn.Flatten: "Flatten"}
-    for cls, label in names.items():
-        if type(module) is cls:
-            return label, label, "", (1, 1)
+    kind = registry.kind_of_torch_module(module)
+    if kind is not None:
+        return kind.describe_torch(module)
     name = type(module).__name__
     return name, name, "", (1, 1)
 

@@ -1,10 +1,11 @@
 """A spec evaluation as a real ``torch.nn.Module``.
 
-Each layer kind's ``Instance.torch_module()`` calls one function here
-(:func:`conv_module`, :func:`fc_module`, :func:`pool_module`,
-:func:`elementwise_module`, :func:`merge_module`); a new kind adds one function. :func:`build_module`
-assembles the rows into a :class:`SpecNet`, which executes the evaluation's DAG
-(each row runs on the outputs of its ``sources``).
+Each layer kind builds its own module (``Instance.torch_module()``, in the kind's
+module, importing torch there); this module holds what they share: the
+:class:`Unit` of a row with post ops (:func:`unit`), the NCHW helpers
+(:class:`FlatLinear`, :class:`Flatten`, :class:`Concat`, :class:`Add`).
+:func:`build_module` assembles the rows into a :class:`SpecNet`, which executes
+the evaluation's DAG (each row runs on the outputs of its ``sources``).
 
 Conventions:
 
@@ -29,7 +30,6 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 
 import torch
@@ -83,121 +83,25 @@ class Add(nn.Module):
         return out
 
 
-# -- one function per layer kind ---------------------------------------------
+# -- a row's module ------------------------------------------------------------
 
-def post_module(op: str, channels: int) -> nn.Module:
-    """A post op (``bn``, ``relu``, ``relu6``) on a map of ``channels`` channels."""
-    if op == "bn":
-        return nn.BatchNorm2d(channels)
-    if op == "relu":
-        return nn.ReLU()
-    if op == "relu6":
-        return nn.ReLU6()
-    raise MbcostError(f"no torch module for post op '{op}'")
+def unit(inst, role: str, main: nn.Module, pad: nn.Module | None = None) -> nn.Module:
+    """A row's module: ``main`` alone, or a :class:`Unit` with the padding and the
+    row's post ops (children named after each post kind's role: ``bn``, ``act``)."""
+    from mbcost.layers import KINDS
 
-
-def _unit(inst, role: str, main: nn.Module, pad: nn.Module | None = None) -> nn.Module:
-    """``main`` alone, or a :class:`Unit` with the padding and the row's post ops."""
     children: OrderedDict[str, nn.Module] = OrderedDict()
     if pad is not None:
         children["pad"] = pad
     children[role] = main
     for op in inst.layer.post:
-        base = "bn" if op == "bn" else "act"
-        name, i = base, 1
+        kind = KINDS[op]
+        name, i = kind.role, 1
         while name in children:
             i += 1
-            name = f"{base}{i}"
-        children[name] = post_module(op, inst.output.c)
+            name = f"{kind.role}{i}"
+        children[name] = kind.torch_module(inst.output.c)
     return main if len(children) == 1 else Unit(children)
-
-
-def conv_module(inst) -> nn.Module:
-    """``Conv2d`` with the spec's kernel, stride, dilation, groups and bias; padding
-    as the spec computed it (explicit ``ZeroPad2d`` when asymmetric)."""
-    layer = inst.layer
-    top, bottom, left, right = inst.pads
-    symmetric = top == bottom and left == right
-    conv = nn.Conv2d(
-        inst.input.c,
-        inst.output.c,
-        kernel_size=layer.kernel,
-        stride=inst.stride,
-        padding=(top, left) if symmetric else 0,
-        dilation=layer.dilation,
-        groups=inst.groups,
-        bias=bool(layer.bias),
-    )
-    pad = None if symmetric else nn.ZeroPad2d((left, right, top, bottom))
-    return _unit(inst, "conv", conv, pad)
-
-
-def fc_module(inst) -> nn.Module:
-    """``Linear`` on the flattened 1 x 1 x M input (see :class:`FlatLinear`)."""
-    return _unit(inst, "fc", FlatLinear(inst.input.c, inst.output.c, bias=bool(inst.layer.bias)))
-
-
-def _pool_length(size: int, kernel: int, stride: int, pad: int, ceil: bool) -> int:
-    """PyTorch's pooling output length (``pooling_output_shape``), dilation 1."""
-    span = size + 2 * pad - kernel
-    out = (-(-span // stride) if ceil else span // stride) + 1
-    if ceil and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
-
-
-def pool_module(inst) -> nn.Module:
-    """Average or max pooling; global pooling is adaptive (any resolution).
-
-    PyTorch's own padding is used when it gives the spec's output (symmetric, at
-    most half the kernel); otherwise the row pads explicitly, sized so that the
-    pooling's floor rounding gives exactly the spec's output."""
-    layer = inst.layer
-    is_max = layer.mode == "max"
-    if layer.is_global:
-        return _unit(inst, "pool", nn.AdaptiveMaxPool2d(1) if is_max else nn.AdaptiveAvgPool2d(1))
-    (kh, kw), (sh, sw) = inst.window, inst.stride
-    top, bottom, left, right = inst.pads
-    x, out = inst.input, inst.output
-    native = (
-        top == bottom and left == right and top <= kh // 2 and left <= kw // 2
-        and _pool_length(x.h, kh, sh, top, layer.ceil) == out.h
-        and _pool_length(x.w, kw, sw, left, layer.ceil) == out.w
-    )
-    if native:
-        if is_max:
-            pool = nn.MaxPool2d((kh, kw), (sh, sw), padding=(top, left), ceil_mode=layer.ceil)
-        else:
-            pool = nn.AvgPool2d((kh, kw), (sh, sw), padding=(top, left), ceil_mode=layer.ceil,
-                                count_include_pad=layer.padding != "same")
-        return _unit(inst, "pool", pool)
-    # floor((H + top + b - kh) / sh) + 1 == Ho  with  H + top + b == (Ho - 1)·sh + kh
-    bottom = (out.h - 1) * sh + kh - x.h - top
-    right = (out.w - 1) * sw + kw - x.w - left
-    pad = nn.ConstantPad2d((left, right, top, bottom), -math.inf if is_max else 0.0)
-    pool = nn.MaxPool2d((kh, kw), (sh, sw)) if is_max else nn.AvgPool2d((kh, kw), (sh, sw))
-    return _unit(inst, "pool", pool, pad)
-
-
-def elementwise_module(inst) -> nn.Module:
-    """``relu``, ``relu6``, ``bn``, ``softmax`` (over channels), ``dropout``, ``flatten``."""
-    op = inst.layer.op
-    if op in ("bn", "relu", "relu6"):
-        return post_module(op, inst.input.c)
-    if op == "softmax":
-        return nn.Softmax(dim=1)
-    if op == "dropout":
-        raw = inst.layer.stmt.options.get("p")
-        return nn.Dropout(float(raw[0]) if raw else 0.5)
-    if op == "flatten":
-        return Flatten()
-    raise MbcostError(f"layer {inst.layer.name}: no torch module for '{op}'")
-
-
-def merge_module(inst) -> nn.Module:
-    """Where branches meet: :class:`Concat` (along the channels, in branch order)
-    or :class:`Add` (a residual: the block's input plus its body's output)."""
-    return Concat() if inst.layer.op == "concat" else Add()
 
 
 # -- the network ---------------------------------------------------------------

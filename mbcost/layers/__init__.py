@@ -1,29 +1,20 @@
-"""The layer kinds. Each module defines one family in one place (syntax, shape
-rule, cost formula, torch module) and registers its keywords here."""
+"""The layer kinds. Each module of this package defines kinds (syntax, shape
+rule, cost formula, category, torch module) and registers them in
+:mod:`mbcost.layers.registry`; importing the package imports every module, so a
+new kind is a new module and nothing else lists it."""
 
 from __future__ import annotations
 
-from mbcost.layers import conv, elementwise, fc, merge, pool
+import importlib
+import pkgutil
+
 from mbcost.layers.base import COUNTABLE, PAPER_COUNT, Context, Instance, LayerDef, Part, Shape
+from mbcost.layers.registry import FLAG_SPELLINGS, KEYWORDS, KINDS, PHRASES, Kind, post_kinds
 
-_MODULES = (conv, fc, pool, elementwise, merge)
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
-#: keyword (lower case) -> canonical kind
-KEYWORDS: dict[str, str] = {}
-#: (first word, second word) -> canonical kind, e.g. ("conv", "dw") -> "dw"
-TWO_WORD_KEYWORDS: dict[tuple[str, str], str] = {}
-#: (kind, flag) -> canonical kind, e.g. ("conv", "dw") -> "dw" for ``conv 3x3x32 dw``
-FLAG_KINDS: dict[tuple[str, str], str] = {}
-#: canonical kind -> the module's ``define(stmt, name, ctx)``
-DEFINE = {}
-for _module in _MODULES:
-    KEYWORDS.update(_module.KEYWORDS)
-    TWO_WORD_KEYWORDS.update(_module.TWO_WORD_KEYWORDS)
-    FLAG_KINDS.update(getattr(_module, "FLAG_KINDS", {}))
-    for _kind in set(_module.KEYWORDS.values()) | set(_module.TWO_WORD_KEYWORDS.values()):
-        DEFINE[_kind] = _module.define
+POST_OPS = post_kinds()
 
-POST_OPS = elementwise.POST_OPS
-
-__all__ = ["COUNTABLE", "PAPER_COUNT", "Context", "Instance", "LayerDef", "Part", "Shape",
-           "KEYWORDS", "TWO_WORD_KEYWORDS", "FLAG_KINDS", "DEFINE", "POST_OPS"]
+__all__ = ["COUNTABLE", "PAPER_COUNT", "Context", "Instance", "LayerDef", "Part", "Shape", "Kind", "KINDS",
+           "KEYWORDS", "PHRASES", "FLAG_SPELLINGS", "POST_OPS"]

@@ -1,14 +1,15 @@
 """What every layer kind shares: shapes, cost parts, the evaluation context.
 
-A layer kind (one module in this package) defines, in one place:
+A layer kind (one module in this package, registered as a
+:class:`~mbcost.layers.registry.Kind`) defines, in one place:
 
 * its syntax: keywords, how many dimensions, which flags and options
-  (:meth:`Kind.define` turns a parsed line into a :class:`LayerDef`);
+  (``Kind.define`` turns a parsed line into a :class:`LayerDef`);
 * its shape rule and cost formula (:meth:`LayerDef.resolve` gives an
   :class:`Instance` with concrete input and output shapes, whose :meth:`parts`
   are the Mult-Adds and parameters, with the formula written out);
-* its torch module (``Instance.torch_module``, imported lazily by the torch
-  adapter, never on the symbolic path).
+* its torch module (``Instance.torch_module``, importing torch inside the method,
+  never on the symbolic path).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import SpecError
+from mbcost.layers.registry import KINDS
 from mbcost.spec.ast import LayerStmt, Loc
 
 #: Operation groups that can be counted. The paper counts ``conv`` and ``fc``.
@@ -118,6 +120,9 @@ class LayerDef:
 
     #: True for layers with weights: candidates for the classifier (the last one).
     weighted = False
+    #: True for a fully connected layer: a network whose last weighted layer is one
+    #: has a classifier even without a ``classes`` line.
+    fully_connected = False
     #: The type as Table 1 prints it ("Conv", "Conv dw", "FC", "Avg Pool").
     type_name = "?"
 
@@ -173,12 +178,8 @@ class Instance:
         return []
 
     def parts(self, count: frozenset) -> list[Part]:
-        return self.main_parts(count) + [p for p in self.post_parts_for(count)]
-
-    def post_parts_for(self, count: frozenset) -> list[Part]:
-        from mbcost.layers.elementwise import elementwise_part
-
-        return [elementwise_part(op, self.output, count) for op in self.layer.post]
+        """The row's cost: its own, then its post ops' (``+bn +relu``) on its output."""
+        return self.main_parts(count) + [KINDS[op].part(self.output, count) for op in self.layer.post]
 
 
 def fmt_alpha(alpha: Fraction) -> str:

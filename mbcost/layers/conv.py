@@ -16,6 +16,10 @@ Cost (Mult-Adds), with M input and N output channels, G groups, output Ho x Wo::
     standard   Kh·Kw·(M/G)·N·Ho·Wo         weights Kh·Kw·(M/G)·N
     depthwise  Kh·Kw·M·Ho·Wo   (N = M)     weights Kh·Kw·M
     pointwise  M·N·Ho·Wo                   weights M·N
+
+Torch: ``nn.Conv2d`` with the spec's kernel, stride, dilation, groups and bias;
+padding as the spec computed it (an explicit ``ZeroPad2d`` when TensorFlow's
+"same" padding is asymmetric).
 """
 
 from __future__ import annotations
@@ -37,13 +41,8 @@ from mbcost.layers.base import (
     opt_stride,
     spatial,
 )
+from mbcost.layers.registry import Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
-
-KEYWORDS = {"conv": "conv", "dw": "dw", "pw": "pw", "conv2d": "conv", "dwconv": "dw"}
-TWO_WORD_KEYWORDS = {("conv", "dw"): "dw", ("conv", "pw"): "pw"}
-#: (kind, flag) -> the kind the line really is: ``conv 3x3x32 dw`` is a depthwise
-#: conv, for every purpose (after-rules, names, categories, the torch build).
-FLAG_KINDS = {("conv", "dw"): "dw"}
 
 
 @dataclass
@@ -115,12 +114,22 @@ class ConvInstance(Instance):
         return [Part(self.category, mult_adds, weights, biases, 0, formula if mult_adds else "", ho * wo)]
 
     def torch_module(self):
-        from mbcost.adapters.torch_modules import conv_module
+        from torch import nn
 
-        return conv_module(self)
+        from mbcost.adapters.torch_modules import unit
+
+        layer = self.layer
+        top, bottom, left, right = self.pads
+        symmetric = top == bottom and left == right
+        conv = nn.Conv2d(self.input.c, self.output.c, kernel_size=layer.kernel, stride=self.stride,
+                         padding=(top, left) if symmetric else 0, dilation=layer.dilation, groups=self.groups,
+                         bias=bool(layer.bias))
+        pad = None if symmetric else nn.ZeroPad2d((left, right, top, bottom))
+        return unit(self, "conv", conv, pad)
 
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
+    """Any of the three kinds (``stmt.kind`` is already the canonical one)."""
     kind = stmt.kind
     common = ("pad", "dil", "bias", "stride")
     if kind == "dw":
@@ -158,3 +167,39 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
         dilation=opt_pair(stmt, "dil", ctx, (1, 1)),
         bias=bias if bias is not None else "bn" not in (stmt.post or ()),
     )
+
+
+def describe_torch(module) -> tuple[str, str, str, tuple[int, int]]:
+    """An ``nn.Conv2d`` of a user's model, labelled as a spec's conv would be."""
+    kh, kw = module.kernel_size
+    m, n, g = module.in_channels, module.out_channels, module.groups
+    if g == 1:
+        category = f"Conv {kh}×{kw}"
+    elif g == m:
+        category = f"Conv DW {kh}×{kw}"
+    else:
+        category = f"Group Conv {kh}×{kw}"
+    depthwise = g == m and g > 1
+    filt = f"{kh} × {kw} × {m} dw" if depthwise and n == m else f"{kh} × {kw} × {m} × {n}" + (
+        f" g{g}" if g > 1 else "")
+    return ("Conv dw" if depthwise else "Conv"), category, filt, tuple(module.stride)
+
+
+_CONV_OPTIONS = "`pad=`, `dil=`, `bias=`, `stride=`"
+register(Kind(
+    "conv", define, rank=10, keywords=("conv", "conv2d"), type_name="Conv", torch_classes=("Conv2d",),
+    describe_torch=describe_torch,
+    doc=KindDoc("`Kh x Kw x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `logits`", "N channels",
+                "Kh·Kw·(M/G)·N·Ho·Wo", "Kh·Kw·(M/G)·N", "N"),
+))
+register(Kind(
+    "dw", define, rank=11, keywords=("dw", "dwconv"), phrases=(("conv", "dw"),), flag_spellings=(("conv", "dw"),),
+    type_name="Conv dw",
+    doc=KindDoc("`Kh x Kw x M` (`dw` after it optional)", f"{_CONV_OPTIONS}, `mult=D`", "M·D channels, groups = M",
+                "Kh·Kw·M·D·Ho·Wo", "Kh·Kw·M·D", "M·D"),
+))
+register(Kind(
+    "pw", define, rank=12, keywords=("pw",), phrases=(("conv", "pw"),), type_name="Conv",
+    doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `logits`", "N channels",
+                "M·N·Ho·Wo / G", "M·N / G", "N"),
+))

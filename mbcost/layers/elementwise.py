@@ -1,87 +1,90 @@
-"""Layers that keep the shape (``relu``, ``relu6``, ``bn``, ``softmax``,
-``dropout``) and ``flatten`` (H x W x C -> 1 x 1 x H·W·C).
+"""Layers that keep the shape and cost nothing in the paper's convention: the
+activations ``relu`` and ``relu6`` (which can also follow a conv or fc on its row,
+``+relu``, or through an ``after conv dw: bn relu`` header), ``softmax`` and
+``dropout``. Each is a small kind of its own, made by :func:`elementwise_kind`.
 
-``bn``, ``relu`` and ``relu6`` can also follow a conv or fc on its own row, as
-``+bn +relu`` or through an ``after conv dw: bn relu`` header.
+Cost on request: ``--count ...,act`` counts one operation per element for the
+activations. Softmax and dropout are never counted.
 
-They cost nothing in the paper's convention. Counted on request:
-``bn`` -- one Mult-Add per element (inference batch norm folds to x·a + b) and 2·C
-normalization parameters (scale and shift; running statistics are buffers, not
-parameters); ``act`` -- one operation per element for relu and relu6. Softmax,
-dropout and flatten are never counted.
+Torch: ``nn.ReLU``, ``nn.ReLU6``, ``nn.Softmax`` over the channels, ``nn.Dropout``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from mbcost.layers.base import Context, Instance, LayerDef, Part, Shape, check_syntax, dot
+from mbcost.layers.registry import KINDS, Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
 
-KEYWORDS = {
-    "relu": "relu",
-    "relu6": "relu6",
-    "bn": "bn",
-    "batchnorm": "bn",
-    "softmax": "softmax",
-    "dropout": "dropout",
-    "flatten": "flatten",
-}
-TWO_WORD_KEYWORDS = {("batch", "norm"): "bn"}
-POST_OPS = frozenset({"bn", "relu", "relu6"})
 
-_TYPE_NAMES = {"relu": "ReLU", "relu6": "ReLU6", "bn": "BatchNorm", "softmax": "Softmax",
-               "dropout": "Dropout", "flatten": "Flatten"}
+def counted_part(category: str, group: str) -> Callable[[Shape, frozenset], Part]:
+    """The cost of an operation paid once per element, counted only when ``group``
+    is among the counted operations."""
 
+    def part(shape: Shape, count: frozenset) -> Part:
+        if group not in count:
+            return Part(category)
+        return Part(category, shape.numel, formula=dot(shape.h, shape.w, shape.c), positions=shape.h * shape.w)
 
-def elementwise_part(op: str, shape: Shape, count: frozenset) -> Part:
-    """The cost of ``op`` applied to a tensor of ``shape``."""
-    category = _TYPE_NAMES[op]
-    formula = dot(shape.h, shape.w, shape.c)
-    if op == "bn":
-        counted = "bn" in count
-        return Part(category, shape.numel if counted else 0, norm=2 * shape.c, formula=formula if counted else "",
-                    positions=shape.h * shape.w)
-    if op in ("relu", "relu6") and "act" in count:
-        return Part(category, shape.numel, formula=formula, positions=shape.h * shape.w)
-    return Part(category)
+    return part
 
 
 @dataclass
 class ElementwiseDef(LayerDef):
-    op: str = "relu"
+    """A shape-keeping layer on its own row."""
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.stmt.kind]
 
     @property
     def type_name(self) -> str:  # type: ignore[override]
-        return _TYPE_NAMES[self.op]
+        return self.kind.type_name
 
     def resolve(self, x: Shape, ctx: Context) -> Instance:
-        out = Shape(1, 1, x.numel) if self.op == "flatten" else x
-        label = {"softmax": "Classifier", "flatten": f"{x.h} × {x.w} × {x.c}"}.get(self.op, "")
-        return ElementwiseInstance(self, x, out, (1, 1), label)
+        return ElementwiseInstance(self, x, x, (1, 1), "")
+
+
+@dataclass
+class SoftmaxDef(ElementwiseDef):
+    def resolve(self, x: Shape, ctx: Context) -> Instance:
+        return ElementwiseInstance(self, x, x, (1, 1), "Classifier")  # the filter column, as Table 1 prints it
 
 
 @dataclass
 class ElementwiseInstance(Instance):
     def main_parts(self, count: frozenset) -> list[Part]:
-        if self.layer.op in ("bn", "relu", "relu6"):
-            return [elementwise_part(self.layer.op, self.input, count)]
-        return []
+        part = self.layer.kind.part
+        return [part(self.input, count)] if part is not None else []
 
     def torch_module(self):
-        from mbcost.adapters.torch_modules import elementwise_module
-
-        return elementwise_module(self)
+        return self.layer.kind.torch_module(self.input.c, self.layer.stmt)
 
 
-def define(stmt: LayerStmt, name: str, ctx: Context) -> ElementwiseDef:
-    options = ("p",) if stmt.kind == "dropout" else ()
-    flags = ("classifier",) if stmt.kind == "softmax" else ()  # Table 1 prints "Classifier"
+def define_shape_keeping(stmt: LayerStmt, name: str, ctx: Context, *, options=(), flags=(),
+                         make=ElementwiseDef) -> LayerDef:
+    """Check a line of a layer that takes no shape and has stride 1."""
     check_syntax(stmt, ctx, dims=(0,), flags=flags, options=options, what=f"'{stmt.kind}'", example=stmt.kind)
     if stmt.stride not in (None, (1, 1)):
         raise ctx.error(f"'{stmt.kind}' has stride 1", stmt.stride_loc)
     if stmt.post:
-        raise ctx.error(f"nothing can follow '{stmt.kind}' on its row: write it as its own layer", stmt.post_loc or stmt.loc)
+        raise ctx.error(f"nothing can follow '{stmt.kind}' on its row: write it as its own layer",
+                        stmt.post_loc or stmt.loc)
+    return make(name=name, stmt=stmt, post=())
+
+
+def _define_plain(stmt: LayerStmt, name: str, ctx: Context) -> LayerDef:
+    return define_shape_keeping(stmt, name, ctx)
+
+
+def _define_softmax(stmt: LayerStmt, name: str, ctx: Context) -> LayerDef:
+    return define_shape_keeping(stmt, name, ctx, flags=("classifier",), make=SoftmaxDef)
+
+
+def _define_dropout(stmt: LayerStmt, name: str, ctx: Context) -> LayerDef:
+    layer = define_shape_keeping(stmt, name, ctx, options=("p",))
     if "p" in stmt.options:
         raw, loc = stmt.options["p"]
         try:
@@ -90,4 +93,44 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ElementwiseDef:
             ok = False
         if not ok:
             raise ctx.error(f"dropout p must be a number in [0, 1), got '{raw}'", loc)
-    return ElementwiseDef(name=name, stmt=stmt, post=(), op=stmt.kind)
+    return layer
+
+
+def _torch(factory: str):
+    """A torch module made by ``factory(nn, channels, stmt)``, torch imported only when called."""
+
+    def make(channels: int, stmt: LayerStmt | None = None):
+        from torch import nn
+
+        return _FACTORIES[factory](nn, channels, stmt)
+
+    return make
+
+
+_FACTORIES = {
+    "relu": lambda nn, c, stmt: nn.ReLU(),
+    "relu6": lambda nn, c, stmt: nn.ReLU6(),
+    "softmax": lambda nn, c, stmt: nn.Softmax(dim=1),
+    "dropout": lambda nn, c, stmt: nn.Dropout(float(stmt.options["p"][0]) if stmt and "p" in stmt.options else 0.5),
+}
+
+
+def elementwise_kind(name: str, label: str, *, define=_define_plain, post: bool = False, counted: str | None = None,
+                     torch_class: str, keywords: tuple[str, ...] | None = None, doc: KindDoc, rank: int) -> Kind:
+    """Register a small shape-keeping kind: ``label`` is its type and category;
+    ``counted``: the counting group its per-element cost belongs to (None: never)."""
+    return register(Kind(
+        name, define, keywords=keywords or (name,), category=label, type_name=label, post=post,
+        part=counted_part(label, counted) if counted else None, torch_module=_torch(name),
+        torch_classes=(torch_class,), torch_exact=True, describe_torch=lambda m: (label, label, "", (1, 1)),
+        role="act", doc=doc, rank=rank,
+    ))
+
+
+_ACT = KindDoc(mult_adds="H·W·C, only with `--count ...,act`")
+elementwise_kind("relu", "ReLU", post=True, counted="act", torch_class="ReLU", doc=_ACT, rank=70)
+elementwise_kind("relu6", "ReLU6", post=True, counted="act", torch_class="ReLU6", doc=_ACT, rank=71)
+elementwise_kind("softmax", "Softmax", define=_define_softmax, torch_class="Softmax",
+                 doc=KindDoc(options="`classifier` (as Table 1 prints it)"), rank=80)
+elementwise_kind("dropout", "Dropout", define=_define_dropout, torch_class="Dropout", doc=KindDoc(options="`p=`"),
+                 rank=81)

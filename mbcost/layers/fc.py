@@ -5,6 +5,8 @@ Syntax: ``fc / s1 1024x1000`` (M inputs x N outputs). Its input must be 1 x 1 x 
 no when batch norm follows); flag ``logits`` marks the classifier.
 
 Cost: M·N Mult-Adds, M·N weights, N biases.
+
+Torch: ``nn.Linear`` on the flattened 1 x 1 x M input, returned as N x 1 x 1.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.layers.base import Context, Instance, LayerDef, Part, Shape, check_syntax, dot, opt_bool
+from mbcost.layers.registry import Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
 
-KEYWORDS = {"fc": "fc", "linear": "fc", "dense": "fc"}
-TWO_WORD_KEYWORDS = {("fully", "connected"): "fc"}
+CATEGORY = "Fully Connected"
 
 
 @dataclass
@@ -25,6 +27,7 @@ class FcDef(LayerDef):
     bias: bool = True
 
     weighted = True
+    fully_connected = True
     type_name = "FC"
 
     def resolve(self, x: Shape, ctx: Context) -> Instance:
@@ -40,13 +43,13 @@ class FcInstance(Instance):
     def main_parts(self, count: frozenset) -> list[Part]:
         m, n = self.input.c, self.output.c
         mult_adds = m * n if "fc" in count else 0
-        return [Part("Fully Connected", mult_adds, m * n, n if self.layer.bias else 0, 0,
+        return [Part(CATEGORY, mult_adds, m * n, n if self.layer.bias else 0, 0,
                      dot(m, n) if mult_adds else "")]
 
     def torch_module(self):
-        from mbcost.adapters.torch_modules import fc_module
+        from mbcost.adapters.torch_modules import FlatLinear, unit
 
-        return fc_module(self)
+        return unit(self, "fc", FlatLinear(self.input.c, self.output.c, bias=bool(self.layer.bias)))
 
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> FcDef:
@@ -58,3 +61,15 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> FcDef:
     bias = opt_bool(stmt, "bias", ctx, None)
     return FcDef(name=name, stmt=stmt, post=stmt.post or (), in_declared=m, out_declared=n,
                  bias=bias if bias is not None else "bn" not in (stmt.post or ()))
+
+
+def describe_torch(module) -> tuple[str, str, str, tuple[int, int]]:
+    """An ``nn.Linear`` of a user's model."""
+    return "FC", CATEGORY, f"{module.in_features} × {module.out_features}", (1, 1)
+
+
+register(Kind(
+    "fc", define, rank=20, keywords=("fc", "linear", "dense"), phrases=(("fully", "connected"),), category=CATEGORY,
+    type_name="FC", torch_classes=("Linear",), describe_torch=describe_torch,
+    doc=KindDoc("`M x N`", "`bias=`, `logits`", "1 x 1 x N; input must be 1 x 1 x M", "M·N", "M·N", "N"),
+))

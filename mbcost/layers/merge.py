@@ -13,10 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.layers.base import Context, Instance, LayerDef, Shape
-from mbcost.spec.ast import Loc
-
-KEYWORDS: dict[str, str] = {}  # written with concat { } / residual { }, not as layer lines
-TWO_WORD_KEYWORDS: dict[tuple[str, str], str] = {}
+from mbcost.layers.registry import KINDS, Kind, KindDoc, register
+from mbcost.spec.ast import LayerStmt, Loc
 
 
 @dataclass
@@ -27,7 +25,7 @@ class MergeDef(LayerDef):
 
     @property
     def type_name(self) -> str:  # type: ignore[override]
-        return "Concat" if self.op == "concat" else "Add"
+        return KINDS[self.op].type_name
 
     def resolve_many(self, inputs: list[Shape], ctx: Context) -> Instance:
         first = inputs[0]
@@ -56,6 +54,25 @@ class MergeInstance(Instance):
     inputs: list[Shape] | None = None
 
     def torch_module(self):
-        from mbcost.adapters.torch_modules import merge_module
+        """:class:`~mbcost.adapters.torch_modules.Concat` (along the channels, in
+        branch order) or :class:`~mbcost.adapters.torch_modules.Add` (a residual:
+        the block's input plus its body's output)."""
+        from mbcost.adapters.torch_modules import Add, Concat
 
-        return merge_module(self)
+        return Concat() if self.layer.op == "concat" else Add()
+
+
+def merge(op: str, name: str, loc: Loc, branch_names=(), branch_locs=()) -> MergeDef:
+    """The join of a ``concat { }`` (op "concat") or a ``residual { }`` ("add")."""
+    return MergeDef(name=name, stmt=LayerStmt(kind=op, written=op, loc=loc), op=op,
+                    branch_names=tuple(branch_names), branch_locs=tuple(branch_locs))
+
+
+def _written_as_construct(stmt, name, ctx):  # pragma: no cover - no keyword reaches it
+    raise ctx.error(f"'{stmt.kind}' is written as a construct, not as a layer line", stmt.loc)
+
+
+register(Kind("concat", _written_as_construct, rank=90, category="Concat", type_name="Concat",
+              doc=KindDoc(mult_adds="never (`concat { branch ... }`)")))
+register(Kind("add", _written_as_construct, rank=91, category="Add", type_name="Add",
+              doc=KindDoc(mult_adds="never (`residual { ... }`: the addition is not counted)")))

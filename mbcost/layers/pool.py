@@ -10,6 +10,9 @@ kernel written beside it documents the spec's own resolution and is checked ther
 
 Cost (counted only with ``pool`` in the counted operations; the paper does not):
 one Mult-Add per input element in each window, Kh·Kw·C·Ho·Wo; global H·W·C.
+
+Torch: ``nn.AvgPool2d`` / ``nn.MaxPool2d`` (global: adaptive to 1 x 1), padded
+explicitly where PyTorch's own padding cannot give the spec's output.
 """
 
 from __future__ import annotations
@@ -29,10 +32,8 @@ from mbcost.layers.base import (
     opt_stride,
     spatial,
 )
+from mbcost.layers.registry import Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
-
-KEYWORDS = {"avgpool": "avgpool", "maxpool": "maxpool", "gap": "gap", "gmp": "gmp", "pool": "avgpool"}
-TWO_WORD_KEYWORDS = {("avg", "pool"): "avgpool", ("max", "pool"): "maxpool"}
 
 
 @dataclass
@@ -81,9 +82,49 @@ class PoolInstance(Instance):
                      positions=out.h * out.w)]
 
     def torch_module(self):
-        from mbcost.adapters.torch_modules import pool_module
+        """PyTorch's own padding where it gives the spec's output (symmetric, at
+        most half the kernel); otherwise the row pads explicitly, sized so that the
+        pooling's floor rounding gives exactly the spec's output."""
+        import math
 
-        return pool_module(self)
+        from torch import nn
+
+        from mbcost.adapters.torch_modules import unit
+
+        layer = self.layer
+        is_max = layer.mode == "max"
+        if layer.is_global:
+            return unit(self, "pool", nn.AdaptiveMaxPool2d(1) if is_max else nn.AdaptiveAvgPool2d(1))
+        (kh, kw), (sh, sw) = self.window, self.stride
+        top, bottom, left, right = self.pads
+        x, out = self.input, self.output
+        native = (
+            top == bottom and left == right and top <= kh // 2 and left <= kw // 2
+            and _torch_length(x.h, kh, sh, top, layer.ceil) == out.h
+            and _torch_length(x.w, kw, sw, left, layer.ceil) == out.w
+        )
+        if native:
+            if is_max:
+                pool = nn.MaxPool2d((kh, kw), (sh, sw), padding=(top, left), ceil_mode=layer.ceil)
+            else:
+                pool = nn.AvgPool2d((kh, kw), (sh, sw), padding=(top, left), ceil_mode=layer.ceil,
+                                    count_include_pad=layer.padding != "same")
+            return unit(self, "pool", pool)
+        # floor((H + top + b - kh) / sh) + 1 == Ho  with  H + top + b == (Ho - 1)·sh + kh
+        bottom = (out.h - 1) * sh + kh - x.h - top
+        right = (out.w - 1) * sw + kw - x.w - left
+        pad = nn.ConstantPad2d((left, right, top, bottom), -math.inf if is_max else 0.0)
+        pool = nn.MaxPool2d((kh, kw), (sh, sw)) if is_max else nn.AvgPool2d((kh, kw), (sh, sw))
+        return unit(self, "pool", pool, pad)
+
+
+def _torch_length(size: int, kernel: int, stride: int, pad: int, ceil: bool) -> int:
+    """PyTorch's pooling output length (``pooling_output_shape``), dilation 1."""
+    span = size + 2 * pad - kernel
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
 
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> PoolDef:
@@ -106,3 +147,35 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> PoolDef:
         padding=opt_padding(stmt, ctx, "valid"),
         ceil=bool(opt_bool(stmt, "ceil", ctx, False)),
     )
+
+
+def _pair(v) -> tuple[int, int]:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def describe_torch(module) -> tuple[str, str, str, tuple[int, int]]:
+    """An ``nn.AvgPool2d`` or ``nn.MaxPool2d`` of a user's model."""
+    label = "Max Pool" if "Max" in type(module).__name__ else "Avg Pool"
+    kh, kw = _pair(module.kernel_size)
+    return label, label, f"Pool {kh} × {kw}", _pair(module.stride)
+
+
+_WINDOW = KindDoc("`Kh x Kw` or `K`", "`pad=`, `ceil=yes`, `stride=`, `global`", "windows of the input",
+                  "Kh·Kw·C·Ho·Wo (global: H·W·C), only with `--count ...,pool`")
+_GLOBAL = KindDoc("none (or the kernel, as a check)", "", "1 x 1 x C", "H·W·C, only with `--count ...,pool`")
+register(Kind("avgpool", define, rank=30, keywords=("avgpool", "pool"), phrases=(("avg", "pool"),), category="Avg Pool",
+              type_name="Avg Pool", torch_classes=("AvgPool2d",), describe_torch=describe_torch, doc=_WINDOW))
+register(Kind("maxpool", define, rank=31, keywords=("maxpool",), phrases=(("max", "pool"),), category="Max Pool",
+              type_name="Max Pool", torch_classes=("MaxPool2d",), describe_torch=describe_torch, doc=_WINDOW))
+
+
+def describe_torch_adaptive(module) -> tuple[str, str, str, tuple[int, int]]:
+    """An ``nn.AdaptiveAvgPool2d`` / ``nn.AdaptiveMaxPool2d`` of a user's model."""
+    label = "Max Pool" if "Max" in type(module).__name__ else "Avg Pool"
+    return label, label, "adaptive", (1, 1)
+
+
+register(Kind("gap", define, rank=32, keywords=("gap",), category="Avg Pool", type_name="Avg Pool",
+              torch_classes=("AdaptiveAvgPool2d",), describe_torch=describe_torch_adaptive, doc=_GLOBAL))
+register(Kind("gmp", define, rank=33, keywords=("gmp",), category="Max Pool", type_name="Max Pool",
+              torch_classes=("AdaptiveMaxPool2d",), describe_torch=describe_torch_adaptive, doc=_GLOBAL))

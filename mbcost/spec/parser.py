@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mbcost.errors import SpecError
-from mbcost.layers import FLAG_KINDS, KEYWORDS, POST_OPS, TWO_WORD_KEYWORDS
+from mbcost.layers import FLAG_SPELLINGS, KEYWORDS, PHRASES, POST_OPS
 from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
 from mbcost.spec.lexer import Lexer, Param, Token
 
@@ -353,8 +353,8 @@ class _Parser:
                 raise self.error(f"unexpected {describe(tok)}", tok)
         # the line's kind is settled before anything keys on it (after-rules, names)
         for flag in stmt.flags:
-            if (kind, flag) in FLAG_KINDS:
-                kind = stmt.kind = FLAG_KINDS[(kind, flag)]
+            if (kind, flag) in FLAG_SPELLINGS:
+                kind = stmt.kind = FLAG_SPELLINGS[(kind, flag)]
         if stmt.post is None:
             stmt.post = self.post_rules.get(kind, ())
         self.expect_newline()
@@ -362,9 +362,9 @@ class _Parser:
 
     def layer_keyword(self, tok: Token) -> tuple[str, str]:
         second = self.peek()
-        if second.kind == "word" and (tok.value, second.value) in TWO_WORD_KEYWORDS:
+        if second.kind == "word" and (tok.value, second.value) in PHRASES:
             self.next()
-            return TWO_WORD_KEYWORDS[(tok.value, second.value)], f"{tok.text} {second.text}"
+            return PHRASES[(tok.value, second.value)], f"{tok.text} {second.text}"
         if tok.value in KEYWORDS:
             return KEYWORDS[tok.value], tok.text
         if tok.value in HEADERS:
