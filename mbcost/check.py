@@ -110,6 +110,8 @@ class NetworkCheck:
     layers: list[LayerCheck]
     fvcore_device: str = "cpu"
     unsupported: Counter = field(default_factory=Counter)
+    #: why this configuration was not checked (it makes no network), or ""
+    skipped: str = ""
 
     @property
     def label(self) -> str:
@@ -155,6 +157,7 @@ class NetworkCheck:
             "alpha": self.alpha.numerator if self.alpha.denominator == 1 else float(self.alpha),
             "input": self.input.as_list(),
             "ok": self.ok,
+            "skipped": self.skipped or None,
             "fvcore_device": self.fvcore_device,
             "layers": [
                 {
@@ -325,14 +328,25 @@ def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable 
     """Check every model at every alpha x resolution. ``progress(done, total,
     label)`` is called before each network and once at the end."""
     jobs = plan(models, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor, classes=classes)
-    results = []
+    results, refused = [], []
     for i, (net, config) in enumerate(jobs):
         if progress:
             progress(i, len(jobs), f"{net.name} · alpha {fmt_alpha(config.alpha)}"
                      + (f" · {config.resolution[0]}" if config.resolution else ""))
+        try:
+            net.evaluate(config)
+        except MbcostError as exc:
+            # a configuration that makes no network (a fixed FC head at another
+            # resolution, a width that leaves no channels): reported, not checked
+            refused.append(exc)
+            results.append(NetworkCheck(net.name, config.alpha, net.input_shape(config), config.count, [],
+                                        skipped=str(exc)))
+            continue
         results.append(check_network(net, config))
     if progress:
         progress(len(jobs), len(jobs), "done")
+    if refused and len(refused) == len(jobs):
+        raise refused[0]  # nothing could be checked: the error itself
     return CheckResult(results, jobs[0][1].count if jobs else frozenset(count))
 
 

@@ -178,7 +178,35 @@ class Network:
         if replace(config, count=PAPER_COUNT, params="weights") == Config():
             return self.nominal  # counting conventions do not change shapes
         ctx = self._context(config, nominal=False)
-        return self._evaluate(ctx, self.input_shape(config), check=False)
+        x = self.input_shape(config)
+        instances = self._evaluate(ctx, x, check=False)
+        if (x.h, x.w) != tuple(self.tree.input[:2]) and self._has_fc:
+            self._check_fc_inputs(instances, ctx, x)
+        return instances
+
+    @property
+    def _has_fc(self) -> bool:
+        return any(layer.fully_connected for layer in self.layers)
+
+    def _check_fc_inputs(self, instances: list[Instance], ctx: Context, x: Shape) -> None:
+        """A fully connected layer takes a fixed number of inputs. If this
+        resolution changes that number, the network it makes is not the spec's
+        (nor any published one): refuse, naming the layer, rather than print it."""
+        h, w, c = self.tree.input
+        own = self._evaluate(ctx, Shape(h, w, c), check=False)  # this width, the spec's own resolution
+        for inst, ref in zip(instances, own):
+            if not inst.layer.fully_connected or inst.input.c == ref.input.c:
+                continue
+            feed = own[ref.sources[0]] if ref.sources and ref.sources[0] >= 0 else None
+            size = f"{feed.input.h}x{feed.input.w}" if feed is not None and feed.input.h * feed.input.w > 1 else ""
+            hint = (f" Pool to a fixed size before it ('adaptive avgpool {size}', as torchvision's VGG and AlexNet"
+                    " do) or globally, so that it exists at any resolution." if size else "")
+            raise inst.layer.fail(
+                ctx,
+                f"at {x.h}×{x.w} its input has {inst.input.c:,} values, at the spec's own {h}×{w} {ref.input.c:,}:"
+                f" a fully connected layer is made for one input size, so this resolution makes a network that"
+                f" does not exist.{hint}",
+            )
 
     def _context(self, config: Config, nominal: bool) -> Context:
         return Context(self.tree.source, self.tree.lines, nominal=nominal, alpha=config.alpha,

@@ -224,7 +224,9 @@ def check_document(result, *, layers: bool | None = None) -> Document:
          Column("Params (torch)", True), Column("Verdict")],
         [[n.model, _fmt_alpha(float(n.alpha)), str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
-          "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] for n in nets],
+          "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] if not n.skipped else
+         [n.model, _fmt_alpha(float(n.alpha)), str(n.input), 0, None, None, None, None, None,
+          "not checked: no such network"] for n in nets],
     )
     layer_tables = []
     for n in nets:
@@ -243,12 +245,15 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         ))
     tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
     total_rows = sum(len(n.layers) for n in nets)
+    skipped = [n for n in nets if n.skipped]
+    checked = len(nets) - len(skipped)
     if result.ok:
-        which = "The configuration agrees" if len(nets) == 1 else f"All {len(nets)} configurations agree"
+        which = "The configuration agrees" if checked == 1 else f"All {checked} configurations agree"
         summary = [f"{which} on every layer ({total_rows} rows): symbolic = fvcore = FlopCounterMode "
                    "(where it applies); parameters and output shapes equal."]
     else:
         summary = ["MISMATCH: " + result.failure_message()]
+    summary += [f"Not checked: {n.label}: {n.skipped}" for n in skipped]
     return Document("mbcost check: symbolic vs fvcore vs FlopCounterMode", settings, tables, result.to_dict(),
                     summary)
 

@@ -33,7 +33,8 @@ def test_the_docs_tables_are_the_registrys():
 def test_every_keyword_parses_to_its_kind(name):
     kind = registry.KEYWORDS[name]
     spec = {"fc": "input 1x1x8\n{w} 8x4\n", "conv": "input 8x8x4\n{w} 3x3x4x4\n", "dw": "input 8x8x4\n{w} 3x3x4\n",
-            "pw": "input 8x8x4\n{w} 4x8\n", "avgpool": "input 8x8x4\n{w} 2x2\n", "maxpool": "input 8x8x4\n{w} 2x2\n"}
+            "pw": "input 8x8x4\n{w} 4x8\n", "avgpool": "input 8x8x4\n{w} 2x2\n", "maxpool": "input 8x8x4\n{w} 2x2\n",
+            "adaptive_avgpool": "input 8x8x4\n{w} 2x2\n", "adaptive_maxpool": "input 8x8x4\n{w} 2x2\n"}
     text = spec.get(kind, "input 8x8x4\n{w}\n").format(w=name)
     (row,) = analyze(Network.from_text(text)).layers
     assert row.kind == kind
@@ -41,7 +42,8 @@ def test_every_keyword_parses_to_its_kind(name):
 
 def test_two_word_and_flag_spellings():
     for (first, second), kind in registry.PHRASES.items():
-        shape = {"dw": " 3x3x4", "pw": " 4x8", "fc": " 8x4", "avgpool": " 2x2", "maxpool": " 2x2"}.get(kind, "")
+        shape = {"dw": " 3x3x4", "pw": " 4x8", "fc": " 8x4", "avgpool": " 2x2", "maxpool": " 2x2",
+                 "adaptive_avgpool": " 2x2", "adaptive_maxpool": " 2x2"}.get(kind, "")
         size = "1x1x8" if kind == "fc" else "8x8x4"
         (row,) = analyze(Network.from_text(f"input {size}\n{first} {second}{shape}\n")).layers
         assert row.kind == kind

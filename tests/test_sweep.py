@@ -105,18 +105,25 @@ def test_a_row_with_parts_at_different_positions_is_handled():
 
 
 def test_flatten_falls_back_to_exact_per_config():
-    # VGG-16's flatten makes the FC's input channels H·W·C: not a product of a
-    # width term and a resolution term. Each configuration is evaluated alone.
-    result = sweep("vgg16", "1,0.5", "224,160")
+    # A flatten whose map follows the resolution makes the next layer's input
+    # channels H·W·C: not a product of a width term and a resolution term. Each
+    # configuration is evaluated alone. (With no FC after it: a fully connected
+    # layer there would not exist at another resolution, and is refused.)
+    net = Network.from_text("input 16x16x3\nconv / s2 3x3x3x8\nflatten\npw 1x1x?x4\n", name="flat")
+    result = sweep(net, "1,0.5", "16,8")
     assert result.method == "per-config"
     assert "flatten1" in result.reason
-    assert_equals_analyze(result, "vgg16")
-    with pytest.raises(MbcostError, match="cannot vectorize vgg16"):
-        sweep("vgg16", "1,0.5", "224,160", method="vectorized")
+    assert_equals_analyze(result, net)
+    with pytest.raises(MbcostError, match="cannot vectorize flat"):
+        sweep(net, "1,0.5", "16,8", method="vectorized")
     # one resolution: the channels cannot change with it, so it vectorizes
-    one = sweep("vgg16", "1,0.5,0.25", "224")
+    one = sweep(net, "1,0.5,0.25", "16")
     assert one.method == "vectorized"
-    assert_equals_analyze(one, "vgg16")
+    assert_equals_analyze(one, net)
+    # VGG-16 pools to 7x7 before its classifier (torchvision's head): it vectorizes
+    vgg = sweep("vgg16", "1,0.5", "224,160")
+    assert vgg.method == "vectorized"
+    assert_equals_analyze(vgg, "vgg16")
 
 
 def test_per_config_method_agrees_with_vectorized():

@@ -17,7 +17,8 @@ conv       ``aten::_convolution``                                fvcore's handle
 fc         ``aten::linear``, ``addmm``, ``mm``, ``matmul``, ...  fvcore's handles
 bn         ``aten::batch_norm`` (other norms: fvcore's)          1 per element
 pool       ``max_pool2d``, ``avg_pool2d``                        Kh·Kw per output
-           ``adaptive_*_pool2d``, ``mean``                       1 per input
+           ``adaptive_*_pool2d``                                 its window per output
+           ``mean`` (and other adaptive pools)                   1 per input
 act        ``relu``, ``relu6``/``hardtanh`` (and other pointwise  1 per element
            activations of ``--torch`` models)
 =========  ====================================================  ===============
@@ -58,9 +59,9 @@ _FC_OPS = ("aten::addmm", "aten::linear", "aten::mm", "aten::matmul", "aten::bmm
 _NORM_OPS = ("aten::group_norm", "aten::layer_norm", "aten::instance_norm")
 _KERNEL_POOL_OPS = ("aten::max_pool2d", "aten::avg_pool2d", "aten::max_pool1d", "aten::avg_pool1d",
                     "aten::max_pool3d", "aten::avg_pool3d", "aten::max_pool2d_with_indices")
-_INPUT_POOL_OPS = ("aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d", "aten::adaptive_avg_pool1d",
-                   "aten::adaptive_max_pool1d", "aten::adaptive_avg_pool3d", "aten::adaptive_max_pool3d",
-                   "aten::mean")
+_ADAPTIVE_POOL_OPS = ("aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d")
+_INPUT_POOL_OPS = ("aten::adaptive_avg_pool1d", "aten::adaptive_max_pool1d", "aten::adaptive_avg_pool3d",
+                   "aten::adaptive_max_pool3d", "aten::mean")
 _ACT_OPS = ("aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::hardtanh", "aten::hardtanh_",
             "aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::gelu", "aten::silu",
             "aten::silu_", "aten::sigmoid", "aten::sigmoid_", "aten::hardswish", "aten::hardswish_",
@@ -112,6 +113,20 @@ def kernel_pool_handle(inputs, outputs) -> Counter:
     return Counter({"pool": window * prod(out)})
 
 
+def adaptive_pool_handle(inputs, outputs) -> Counter:
+    """2-D adaptive pooling: every output cell reads its window, which along an axis
+    of length n pooled to m cells runs from floor(i·n/m) to ceil((i+1)·n/m); the
+    windows overlap when m does not divide n. Mult-Adds: channels times the sum of
+    the window heights times the sum of the window widths."""
+    *lead, h, w = _shape(inputs[0])
+    ho, wo = _shape(outputs[0])[-2:]
+
+    def covered(n: int, m: int) -> int:
+        return sum(((i + 1) * n + m - 1) // m - (i * n) // m for i in range(m))
+
+    return Counter({"pool": prod(lead) * covered(h, ho) * covered(w, wo)})
+
+
 def input_pool_handle(inputs, outputs) -> Counter:
     """Adaptive (global) pooling and ``mean``: one Mult-Add per input element."""
     return Counter({"pool": prod(_shape(inputs[0]))})
@@ -150,6 +165,8 @@ def fvcore_handles(count) -> dict:
         handles[op] = pick("bn", _DEFAULT_SUPPORTED_OPS[op])
     for op in _KERNEL_POOL_OPS:
         handles[op] = pick("pool", kernel_pool_handle)
+    for op in _ADAPTIVE_POOL_OPS:
+        handles[op] = pick("pool", adaptive_pool_handle)
     for op in _INPUT_POOL_OPS:
         handles[op] = pick("pool", input_pool_handle)
     for op in _ACT_OPS:

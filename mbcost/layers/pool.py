@@ -169,13 +169,5 @@ register(Kind("maxpool", define, rank=31, keywords=("maxpool",), phrases=(("max"
               type_name="Max Pool", torch_classes=("MaxPool2d",), describe_torch=describe_torch, doc=_WINDOW))
 
 
-def describe_torch_adaptive(module) -> tuple[str, str, str, tuple[int, int]]:
-    """An ``nn.AdaptiveAvgPool2d`` / ``nn.AdaptiveMaxPool2d`` of a user's model."""
-    label = "Max Pool" if "Max" in type(module).__name__ else "Avg Pool"
-    return label, label, "adaptive", (1, 1)
-
-
-register(Kind("gap", define, rank=32, keywords=("gap",), category="Avg Pool", type_name="Avg Pool",
-              torch_classes=("AdaptiveAvgPool2d",), describe_torch=describe_torch_adaptive, doc=_GLOBAL))
-register(Kind("gmp", define, rank=33, keywords=("gmp",), category="Max Pool", type_name="Max Pool",
-              torch_classes=("AdaptiveMaxPool2d",), describe_torch=describe_torch_adaptive, doc=_GLOBAL))
+register(Kind("gap", define, rank=32, keywords=("gap",), category="Avg Pool", type_name="Avg Pool", doc=_GLOBAL))
+register(Kind("gmp", define, rank=33, keywords=("gmp",), category="Max Pool", type_name="Max Pool", doc=_GLOBAL))
