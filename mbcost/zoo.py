@@ -29,6 +29,12 @@ ALIASES = {
     "squeezenet1.0": "squeezenet",
     "squeezenet1_0": "squeezenet",
     "squeezenet-1.0": "squeezenet",
+    "torchvision_alexnet": "alexnet_torchvision",
+    "alexnet-torchvision": "alexnet_torchvision",
+    "tv_alexnet": "alexnet_torchvision",
+    "torchvision_googlenet": "googlenet_torchvision",
+    "googlenet-torchvision": "googlenet_torchvision",
+    "tv_googlenet": "googlenet_torchvision",
 }
 
 
