@@ -77,7 +77,7 @@ class TypeShare:
 
 
 def _pct(part: int, whole: int) -> float:
-    return 100.0 * part / whole if whole else 0.0
+    return 100 * part / whole if whole else 0.0  # int / int: exact, never overflows for a ratio
 
 
 def _params(weights: int, biases: int, norm: int, convention: str) -> int:

@@ -28,6 +28,7 @@ from mbcost.errors import MbcostError
 from mbcost.layers import PAPER_COUNT, Shape
 from mbcost.layers.base import fmt_alpha
 from mbcost.network import Config, Network, to_fraction
+from mbcost.spec.lexer import is_ascii_digits
 
 #: The paper's width multipliers and resolutions (Tables 6 and 7): 16 configurations.
 PAPER_ALPHAS = (Fraction(1), Fraction(3, 4), Fraction(1, 2), Fraction(1, 4))
@@ -295,7 +296,7 @@ def parse_resolutions(text: str | None) -> list[int] | None:
     for v in (v.strip() for v in str(text).split(",")):
         if not v:
             continue
-        if not v.isdigit() or int(v) <= 0:
+        if not is_ascii_digits(v) or int(v) <= 0:
             raise MbcostError(f"resolution must be a positive whole number, got '{v}'")
         out.append(int(v))
     if not out:

@@ -223,7 +223,9 @@ def memory(analysis, dtype: str = "fp32", batch: int = 1, instances=None) -> Mem
 
 def fmt_bytes(n: int | float) -> str:
     """Bytes for people: 1.23 MB (decimal units: kB = 1000 B)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    from mbcost.render import scaled
+
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= scale:
-            return f"{n / scale:,.2f} {unit}"
+            return f"{scaled(n, scale)} {unit}" if isinstance(n, int) else f"{n / scale:,.2f} {unit}"
     return f"{int(n)} B"

@@ -57,6 +57,53 @@ def choose_format(fmt: str | None, output: str | None) -> str:
     return "rich"
 
 
+#: Below this, ``n / scale`` as a float is exact enough and formats as it always has.
+_FLOAT_SAFE = 10**300
+
+
+def scaled(n: int, scale: int, digits: int = 2) -> str:
+    """``n / scale`` with ``digits`` decimals and thousands separators, for a count
+    of any size: a count too large for a float (a 309-digit channel count, alpha
+    1e200) is divided exactly in decimal instead of overflowing."""
+    if abs(n) < _FLOAT_SAFE:
+        return f"{n / scale:,.{digits}f}"
+    from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+    ctx = Context(prec=len(str(abs(n))) + digits + 4)
+    value = ctx.divide(Decimal(n), Decimal(scale)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN, ctx)
+    return f"{value:,.{digits}f}"
+
+
+def ratio(a: int, b: int) -> float:
+    """``a / b`` for counts of any size (int / int is exact and never overflows
+    unless the ratio itself does; then it is inf)."""
+    try:
+        return a / b
+    except OverflowError:
+        return float("inf") if (a < 0) == (b < 0) else float("-inf")
+
+
+def safe_float(value) -> float:
+    """A Fraction or int as a float, inf where it is too large for one."""
+    from fractions import Fraction
+
+    value = Fraction(value)
+    return ratio(value.numerator, value.denominator)
+
+
+def json_number(value):
+    """A ratio for JSON: a float, or where it is too large for one its decimal
+    text (JSON has no infinity)."""
+    from decimal import Context, Decimal
+    from fractions import Fraction
+
+    number = safe_float(value)
+    if number not in (float("inf"), float("-inf")):
+        return number
+    value = Fraction(value)
+    return f"{Context(prec=17).divide(Decimal(value.numerator), Decimal(value.denominator)):e}"
+
+
 def cell(value, human: bool = True) -> str:
     if value is None:
         return ""

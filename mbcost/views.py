@@ -4,7 +4,7 @@ laid out as tables, with the conventions stated. No terminal, no files here."""
 from __future__ import annotations
 
 from mbcost.analysis import UNITS, Analysis
-from mbcost.render import Column, Document, Table
+from mbcost.render import Column, Document, Table, json_number, ratio, safe_float, scaled
 
 
 def _fmt_alpha(value: float) -> str:
@@ -53,7 +53,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     ))
     t = analysis.total
     summary = [
-        f"Total: {(t.flops if flops else t.mult_adds) / 1e6:,.2f} M {amount} · {t.params / 1e6:,.2f} M params "
+        f"Total: {scaled(t.flops if flops else t.mult_adds, 10**6)} M {amount} · {scaled(t.params, 10**6)} M params "
         f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
     ]
     return Document(heading, settings_lines(analysis, unit), tables, analysis.to_dict(unit), summary)
@@ -116,10 +116,20 @@ def models_document(models: list[tuple[str, str]], aliases: dict[str, str]) -> D
 
 def _times(ratio) -> str:
     """A ratio for people: 27.20× above 1, 1/27.2 below."""
-    value = float(ratio)
-    if value == 0:
+    if ratio == 0:
         return "0"
-    return f"{value:.2f}×" if value >= 1 else f"1/{1 / value:.1f}"
+    if ratio >= 1:
+        value = safe_float(ratio)
+        return f"{value:.2f}×" if value != float("inf") else f"{_sci(ratio)}×"
+    inverse = safe_float(1 / ratio)
+    return f"1/{inverse:.1f}" if inverse != float("inf") else f"1/{_sci(1 / ratio)}"
+
+
+def _sci(value: Fraction) -> str:
+    """A ratio too large for a float, in decimal scientific notation."""
+    from decimal import Context, Decimal
+
+    return f"{Context(prec=6).divide(Decimal(value.numerator), Decimal(value.denominator)):.2e}"
 
 
 def compare_document(cmp, unit: str = "mult-adds") -> Document:
@@ -133,7 +143,8 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     for e in cmp.entries:
         a, pub = e.analysis, e.published
         ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
-        computed_m, params_m = scale * a.total.mult_adds / 1e6, a.total.params / 1e6
+        computed_m = ratio(scale * a.total.mult_adds, 10**6) if pub else None
+        params_m = ratio(a.total.params, 10**6) if pub else None
         pub_ma = scale * pub["mult_adds_millions"] if pub else None
         pub_p = pub["params_millions"] if pub else None
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
@@ -146,12 +157,12 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             "input": a.input.as_list(), "classes": a.config.classes,
             "mult_adds": a.total.mult_adds, **({"flops": a.total.flops} if flops else {}),
             "params": a.total.params, "activations": a.total.activations,
-            "mult_adds_ratio": float(ma_ratio), "params_ratio": float(p_ratio),
+            "mult_adds_ratio": json_number(ma_ratio), "params_ratio": json_number(p_ratio),
             "published": None if pub is None else {
                 "top1": pub["top1"], "mult_adds_millions": pub["mult_adds_millions"],
                 "params_millions": pub["params_millions"], "label": pub["label"], "source": pub["source"],
-                "mult_adds_millions_diff": round(a.total.mult_adds / 1e6 - pub["mult_adds_millions"], 4),
-                "params_millions_diff": round(a.total.params / 1e6 - pub["params_millions"], 4),
+                "mult_adds_millions_diff": round(ratio(a.total.mult_adds, 10**6) - pub["mult_adds_millions"], 4),
+                "params_millions_diff": round(params_m - pub["params_millions"], 4),
             },
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],

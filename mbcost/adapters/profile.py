@@ -31,6 +31,7 @@ a synchronisation after it; written with care but not exercised by the test suit
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ import torch
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
 from mbcost.machine import cpu_name
-from mbcost.memory import MemoryReport, memory
+from mbcost.memory import MemoryReport, fmt_bytes, memory
 
 DEVICES = ("cpu", "cuda")
 
@@ -344,6 +345,22 @@ def _in_context(rows, sources, x, cuda: bool, *, warmup: int, budget: float, min
 METHODS = ("isolated", "in-context")
 
 
+def _check_fits_in_memory(report: MemoryReport, dev: torch.device) -> None:
+    """Profiling allocates the weights and the live activations for real: refuse
+    a network that cannot fit in this machine's memory, before allocating."""
+    if dev.type != "cpu":
+        return
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    needed = report.model_size("fp32") + report.peak_bytes
+    if needed > available:
+        raise MbcostError(f"profiling {report.model} needs at least {fmt_bytes(needed)} (weights"
+                          f" {fmt_bytes(report.model_size('fp32'))}, peak activations {fmt_bytes(report.peak_bytes)})"
+                          f" but this machine has {fmt_bytes(available)} free: it cannot be measured here")
+
+
 def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str = "cpu", warmup: int = 5,
             budget: float = 0.2, min_reps: int = 20, max_reps: int = 10_000, end_to_end: bool = True,
             channels_last: bool = False, method: str = "isolated", seed: int = 0, progress=None) -> Profile:
@@ -373,6 +390,7 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
     instances = network.evaluate(analysis.config)
     report = memory(analysis, "fp32", batch=batch, instances=instances)
+    _check_fits_in_memory(report, dev)
 
     previous = torch.get_num_threads()
     if threads is not None:

@@ -35,7 +35,7 @@ def parse_input(text: str | None) -> tuple[int, ...]:
     """``"1x3x224x224"`` -> (1, 3, 224, 224): positive whole numbers, batch first."""
     raw = DEFAULT_INPUT if text is None else str(text)
     parts = raw.strip().lower().replace("×", "x").replace(",", "x").split("x")
-    if len(parts) < 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+    if len(parts) < 2 or not all(p.strip().isascii() and p.strip().isdigit() and int(p) > 0 for p in parts):
         raise MbcostError(f"--input must be a shape like 1x3x224x224 (N x C x H x W, positive), got '{raw}'")
     return tuple(int(p) for p in parts)
 

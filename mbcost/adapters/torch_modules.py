@@ -183,10 +183,36 @@ class SpecNet(nn.Module):
         return y
 
 
+#: PyTorch indexes tensors with int64 and sizes their storage in bytes with it:
+#: a tensor must hold fewer bytes than this, even on the meta device.
+TORCH_MAX_BYTES = 2**63 - 1
+
+
+def check_buildable(instances, bytes_per_element: int = 4) -> None:
+    """Refuse, naming the layer, a network some tensor of which PyTorch cannot
+    represent (a channel count of 2**62, an input of 10**30 pixels): its weights,
+    biases or output at ``bytes_per_element`` bytes each."""
+    x = instances[0].input
+    if x.numel * bytes_per_element > TORCH_MAX_BYTES:
+        raise MbcostError(f"the input {x} has {x.numel:,} elements: too large for a PyTorch tensor"
+                          f" (at most {TORCH_MAX_BYTES // bytes_per_element:,})")
+    for inst in instances:
+        parts = inst.parts(frozenset())
+        for what, n in (("weights", max((p.weights for p in parts), default=0)),
+                        ("biases", max((p.biases for p in parts), default=0)),
+                        ("output", inst.output.numel)):
+            if n * bytes_per_element > TORCH_MAX_BYTES:
+                raise MbcostError(f"layer {inst.layer.name}: its {what} have {n:,} elements, too many for a"
+                                  f" PyTorch tensor (at most {TORCH_MAX_BYTES // bytes_per_element:,}):"
+                                  " it can be counted symbolically but not built in torch")
+
+
 def build_module(instances, device="meta", name: str = "spec") -> SpecNet:
     """The evaluation ``instances`` (``Network.evaluate(config)``) as a
     :class:`SpecNet` in eval mode, built on ``device`` (meta by default: no
-    memory, no initialisation)."""
+    memory, no initialisation). A network PyTorch cannot represent is refused
+    first (:func:`check_buildable`)."""
+    check_buildable(instances)
     with torch.device(device):
         net = SpecNet(instances, name=name)
     return net.eval()

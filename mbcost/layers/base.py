@@ -21,6 +21,7 @@ from fractions import Fraction
 from mbcost.errors import SpecError
 from mbcost.layers.registry import KINDS
 from mbcost.spec.ast import LayerStmt, Loc
+from mbcost.spec.lexer import is_ascii_digits
 
 #: Operation groups that can be counted. The paper counts ``conv`` and ``fc``.
 COUNTABLE = ("conv", "fc", "bn", "pool", "act")
@@ -229,10 +230,7 @@ def opt_pair(stmt: LayerStmt, key: str, ctx: Context, default: tuple[int, int], 
         return default
     raw, loc = stmt.options[key]
     parts = raw.lower().replace("×", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
+    values = [int(p) for p in parts] if all(is_ascii_digits(p) for p in parts) else []
     if len(values) not in (1, 2) or any(v < minimum for v in values):
         raise ctx.error(f"{key} must be a whole number >= {minimum} or HxW, got '{raw}'", loc)
     return (values[0], values[-1])
@@ -242,7 +240,7 @@ def opt_int(stmt: LayerStmt, key: str, ctx: Context, default: int, *, minimum: i
     if key not in stmt.options:
         return default
     raw, loc = stmt.options[key]
-    if not raw.isdigit() or int(raw) < minimum:
+    if not is_ascii_digits(raw) or int(raw) < minimum:
         raise ctx.error(f"{key} must be a whole number >= {minimum}, got '{raw}'", loc)
     return int(raw)
 

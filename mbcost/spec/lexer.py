@@ -33,7 +33,7 @@ _TOKEN_RE = re.compile(
   | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
   | (?P<punct>[/@:{{}}(),+])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 _SPLIT_DIMS = re.compile(rf"[ \t]*{_TIMES}[ \t]*")
 
@@ -53,9 +53,22 @@ class Token:
         return f"Token({self.kind}, {self.text!r}, {self.line}:{self.col})"
 
 
+def is_ascii_digits(text: str) -> bool:
+    """True for a whole number written in ASCII digits ("12"; not "²" or "١٢",
+    which ``str.isdigit`` accepts and ``int`` may not)."""
+    return text.isascii() and text.isdigit()
+
+
+#: What ends a line: only these (``str.splitlines`` also splits on form feed,
+#: \x1c-\x1e, \x85, \u2028 and \u2029, which editors and error carets do not treat
+#: as line ends; inside a line they are white space or an error, never a shift of
+#: every later line number).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _dim(text: str):
     """A dimension: an int, "?" (inferred), or a ``Param`` name."""
-    if text.isdigit():
+    if is_ascii_digits(text):
         return int(text)
     if text == "?":
         return "?"
@@ -73,7 +86,11 @@ class Lexer:
 
     def __init__(self, text: str, source: str = "<spec>") -> None:
         self.source = source
-        self.lines = text.splitlines()
+        if text.startswith("\ufeff"):
+            text = text[1:]  # a UTF-8 byte-order mark, as some editors write
+        self.lines = _LINE_END.split(text)
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
         self.tokens = self._tokenize()
 
     def error(self, message: str, line: int, col: int) -> SpecError:
@@ -102,7 +119,7 @@ class Lexer:
                 elif kind == "param":
                     value = raw[1:-1]
                 elif kind == "repeat":
-                    value = int(re.match(r"\d+", raw).group())
+                    value = int(re.match(r"[0-9]+", raw).group())
                 elif kind == "number":
                     value = float(raw) if "." in raw else int(raw)
                 elif kind == "option":

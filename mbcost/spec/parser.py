@@ -14,7 +14,7 @@ import re
 from mbcost.errors import SpecError
 from mbcost.layers import FLAG_SPELLINGS, KEYWORDS, PHRASES, POST_OPS
 from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
-from mbcost.spec.lexer import Lexer, Param, Token
+from mbcost.spec.lexer import Lexer, Param, Token, is_ascii_digits
 
 HEADERS = ("model", "description", "input", "classes", "after")
 STRUCTURE = ("block", "concat", "branch", "residual")
@@ -249,7 +249,7 @@ class _Parser:
                 if key in call.kwargs:
                     raise self.error(f"argument '{key}' given twice", tok)
                 raw_value = Param(raw[1:-1]) if raw.startswith("{") and raw.endswith("}") else raw
-                if not isinstance(raw_value, Param) and not raw.isdigit():
+                if not isinstance(raw_value, Param) and not is_ascii_digits(raw):
                     raise self.error(f"argument '{key}' must be a whole number or a {{parameter}}", tok)
                 call.kwargs[key] = (raw_value if isinstance(raw_value, Param) else int(raw),
                                     Loc(tok.line, tok.col))
