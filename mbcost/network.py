@@ -260,6 +260,14 @@ def _walk(nodes: list):
 
 _PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_DEPTH = 32
+#: The largest network a spec may expand to, in layers (rows), counted before
+#: anything is expanded: generous for real networks (the zoo's largest has a few
+#: hundred rows), and small enough to analyse in well under a minute.
+MAX_LAYERS = 20_000
+#: How deeply constructs and block calls together may nest in the expanded
+#: network (each level is a few frames of the compiler's and the evaluator's
+#: recursion; Python allows about 1,000).
+MAX_EXPANDED_DEPTH = 100
 
 
 @dataclass
@@ -278,6 +286,7 @@ class _Compiler:
         self.depth = 0
 
     def compile(self) -> list:
+        self.check_size()
         nodes = self.body(self.tree.body, _Scope(""), {}, "")
         layers = list(_walk(nodes))
         if not layers:
@@ -324,6 +333,60 @@ class _Compiler:
                 out.append(KINDS[stmt.kind].define(stmt, self.name(scope, stmt.label, stmt.kind, suffix, stmt.loc),
                                                    self.ctx))
         return out
+
+    def check_size(self) -> None:
+        """Count the rows the spec expands to, and how deeply its constructs and
+        calls nest once expanded, without expanding it (repeat counts multiply, a
+        block is measured once), and refuse more than MAX_LAYERS rows or
+        MAX_EXPANDED_DEPTH levels, naming the construct."""
+        measured: dict[str, tuple[int, int]] = {}
+        visiting: list[str] = []
+
+        def block(name: str, loc: Loc) -> tuple[int, int]:
+            if name in measured:
+                return measured[name]
+            definition = self.tree.blocks.get(name)
+            if definition is None:
+                return 1, 0  # an unknown block: the compiler reports it where it is called
+            if name in visiting or len(visiting) >= MAX_DEPTH:
+                raise self.ctx.error(f"blocks nest deeper than {MAX_DEPTH} (does '{name}' call itself?)", loc)
+            visiting.append(name)
+            measured[name] = body(definition.body)
+            visiting.pop()
+            return measured[name]
+
+        def node(n) -> tuple[int, int]:
+            if isinstance(n, Repeat):
+                size, depth = body(n.body)
+                return n.count * size, depth + 1
+            if isinstance(n, Concat):
+                inner = [body(b.body) for b in n.branches]
+                return 1 + sum(s for s, _ in inner), 1 + max(d for _, d in inner)
+            if isinstance(n, Residual):
+                size, depth = body(n.body)
+                return 1 + size, depth + 1
+            if isinstance(n, BlockCall):
+                size, depth = block(n.block, n.loc)
+                return size, depth + 1
+            return 1, 0
+
+        def body(nodes: list) -> tuple[int, int]:
+            total, deepest = 0, 0
+            for n in nodes:
+                size, depth = node(n)
+                if size > MAX_LAYERS:
+                    what = f"a repeat of {n.count}" if isinstance(n, Repeat) else "this construct"
+                    raise self.ctx.error(f"{what} expands to {size:,} layers; a spec may make at most"
+                                         f" {MAX_LAYERS:,}", n.loc)
+                if depth > MAX_EXPANDED_DEPTH:
+                    raise self.ctx.error(f"this construct nests {depth} levels deep once its blocks are expanded;"
+                                         f" at most {MAX_EXPANDED_DEPTH}", n.loc)
+                total, deepest = total + size, max(deepest, depth)
+            return total, deepest
+
+        total, _ = body(self.tree.body)
+        if total > MAX_LAYERS:
+            raise SpecError(f"the spec expands to {total:,} layers; at most {MAX_LAYERS:,}", source=self.tree.source)
 
     def call(self, call: BlockCall, scope: _Scope, env: dict, suffix: str) -> list:
         block = self.tree.blocks.get(call.block)

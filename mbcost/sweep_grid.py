@@ -37,7 +37,10 @@ PAPER_ALPHAS = "1,0.75,0.5,0.25"
 PAPER_RESOLUTIONS = "224,192,160,128"
 #: Most values one axis of a grid may have, and most configurations in a grid.
 MAX_AXIS = 100_000
-MAX_CONFIGS = 10_000_000
+#: The largest grid: 1,000,000 configurations take about 0.85 GB and 15 s through
+#: the CLI to CSV here (benchmarks/RESULTS.md); a larger one is refused before any
+#: work, rather than growing past the machine's memory.
+MAX_CONFIGS = 1_000_000
 INT64_MAX = 2**63 - 1
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
@@ -262,12 +265,15 @@ def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIO
     resolutions = parse_grid(resolutions, "resolution")
     if len(alphas) * len(resolutions) > MAX_CONFIGS:
         raise MbcostError(f"the grid has {len(alphas) * len(resolutions):,} configurations "
-                          f"(at most {MAX_CONFIGS:,})")
+                          f"(at most {MAX_CONFIGS:,}): use a coarser step or a narrower range")
 
     def config(alpha, res) -> Config:
         return Config.make(alpha=alpha, resolution=res, min_depth=min_depth, divisor=divisor, classes=classes,
                            count=count, params=params)
 
+    # The cheapest configuration, and the likeliest to make no network (a width that
+    # leaves no channels, a map that vanishes), first: an impossible grid fails at once.
+    _evaluate(network, config(alphas[-1], resolutions[-1]))
     base = config(alphas[0], resolutions[0])
     result = None
     reason = ""

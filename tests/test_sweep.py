@@ -355,3 +355,11 @@ def test_cli_vanishing_map_exit_2(cli):
 def test_scientific_notation_is_a_number_as_elsewhere():
     # --alpha 1e200 works in table and compare; the grid parser reads it too, exactly
     assert parse_grid("1e-1,2.5E1") == [Fraction(25), Fraction(1, 10)]
+
+
+def test_an_impossible_grid_fails_at_its_cheapest_configuration_first():
+    # 1,000 x 1,000 configurations, every one of which leaves conv1 no channels
+    # below alpha 1/32: the error names the smallest alpha and resolution, found
+    # before any of the rest is evaluated.
+    with pytest.raises(MbcostError, match=r"at alpha 0\.001, resolution 1\)"):
+        sweep("mobilenet_v1", "0.001:1:0.001", "1:1000:1")

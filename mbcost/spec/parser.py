@@ -21,6 +21,10 @@ STRUCTURE = ("block", "concat", "branch", "residual")
 _STRIDE_RE = re.compile(r"s(\d+)(?:x(\d+))?$")
 _LABEL_RE = re.compile(r"[a-z_][a-z0-9_]*$")
 MAX_REPEAT = 1000
+#: How deeply { } groups (repeats, residuals, concats and their branches) may
+#: nest: far more than any real network (the zoo's deepest is 3), far less than
+#: what would exhaust Python's recursion.
+MAX_NESTING = 50
 
 
 def parse_spec(text: str, source: str = "<spec>") -> SpecTree:
@@ -34,6 +38,7 @@ class _Parser:
         self.tokens = lexer.tokens
         self.pos = 0
         self.post_rules: dict[str, tuple[str, ...]] = {}
+        self.nesting = 0
 
     # -- token helpers -------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -189,11 +194,19 @@ class _Parser:
             return self.parse_call(label)
         return self.parse_layer(label)
 
+    def enter(self, tok: Token) -> None:
+        """One more level of { } nesting, refused past MAX_NESTING."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise self.error(f"groups nest more than {MAX_NESTING} levels deep here", tok)
+
     def parse_braced(self, tree: SpecTree, what: str) -> list:
         brace = self.next()
         if not self.is_punct(brace, "{"):
             raise self.error(f"expected '{{' to open {what}, got {describe(brace)}", brace)
+        self.enter(brace)
         body = self.parse_body(tree, closing=brace)
+        self.nesting -= 1
         if not body:
             raise self.error(f"{what} needs at least one layer", brace)
         return body
@@ -203,6 +216,7 @@ class _Parser:
         brace = self.next()
         if not self.is_punct(brace, "{"):
             raise self.error(f"expected '{{' after 'concat', got {describe(brace)}", brace)
+        self.enter(brace)
         branches: list[Branch] = []
         while True:
             inner = self.peek()
@@ -231,6 +245,7 @@ class _Parser:
             branches.append(Branch(name, body, Loc(inner.line, inner.col)))
         if not branches:
             raise self.error("'concat' needs at least one branch", tok)
+        self.nesting -= 1
         self.expect_newline()
         return Concat(label, branches, Loc(tok.line, tok.col))
 
