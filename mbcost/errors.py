@@ -46,7 +46,25 @@ class SpecError(MbcostError):
         return f"{where}: {self.message}"
 
     def detail(self) -> str:
+        """The source line with a caret under the column: at most a readable slice
+        (``SLICE`` characters around the column) of a long line, control and other
+        invisible characters shown escaped."""
         if self.text is None or self.col is None:
             return ""
-        line = self.text.rstrip("\n").expandtabs(1)
-        return f"    {line}\n    {' ' * (self.col - 1)}^"
+        text = self.text.rstrip("\n")
+        col = max(1, min(self.col, len(text) + 1)) - 1  # 0-based
+        start = max(0, min(col - SLICE // 2, len(text) - SLICE))
+        end = min(len(text), start + SLICE)
+        shown, caret = "…" if start else "", 1 if start else 0
+        for i, ch in enumerate(text[start:end], start):
+            piece = " " if ch == "\t" else (ch if ch.isprintable() else repr(ch)[1:-1])
+            if i < col:
+                caret += len(piece)
+            shown += piece
+        if end < len(text):
+            shown += "…"
+        return f"    {shown}\n    {' ' * caret}^"
+
+
+#: How many characters of a source line an error quotes around its column.
+SLICE = 100

@@ -659,7 +659,10 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
          resolution: int | None = None, against: str = "both") -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf)."""
+    from mbcost.output import check_output_path
+
     kind = check_kind(kind)
+    check_output_path(None if out is None else str(out))
     path = Path(out) if out is not None else Path(f"{kind}.png")
     fmt = output_format(path)
     if against not in AGAINST:

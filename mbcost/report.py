@@ -11,6 +11,8 @@ otherwise.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -156,35 +158,42 @@ def _comparison_text(models: tuple[str, ...]) -> list[str]:
 # -- the report -------------------------------------------------------------------------
 
 def _prepare(folder: Path) -> None:
+    """The report's folder must be a folder or not exist yet (its parent is
+    created); the report is built beside it and published whole at the end."""
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise MbcostError(f"cannot write the report to {folder}: it is a file, not a folder")
+    parent = folder.parent if str(folder.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise MbcostError(f"cannot write the report to {folder}: it is not a folder") from None
+        raise MbcostError(f"cannot write the report to {folder}: {parent} is not a folder") from None
     except OSError as exc:
         raise MbcostError(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
-    if not folder.is_dir():
-        raise MbcostError(f"cannot write the report to {folder}: it is not a folder")
 
 
 def report(out: str | Path, *, png: bool = True,
            progress: Callable[[int, int, str], None] | None = None) -> ReportResult:
-    """Write the report into ``out`` (created if need be). ``progress(done,
-    total, label)`` is called before each step and once at the end."""
+    """Write the report into ``out`` (created if need be), whole or not at all:
+    every file is made in a staging folder beside it (``.NAME.mbcost-tmp-PID-*``)
+    and moved in only when all are done; on failure the staging folder is removed.
+    ``progress(done, total, label)`` is called before each step and once at the end."""
     from mbcost import __version__
-    from mbcost.output import write_atomic
+    from mbcost.output import publish_folder, staging_folder, write_atomic
     from mbcost.plots import figure, render, require_matplotlib, tradeoff_data, tradeoff_figure
 
     require_matplotlib("mbcost report")
+    if not str(out).strip():
+        raise MbcostError("--out is empty: give the report's folder")
     folder = Path(out)
     _prepare(folder)
+    staging = staging_folder(folder)
     result = ReportResult(folder)
     sections: dict[str, list[str]] = {}
     tradeoff = {}
 
     def write(name: str, data) -> None:
-        path = folder / name
-        write_atomic(path, data)
-        result.files.append(path)
+        write_atomic(staging / name, data)
+        result.files.append(folder / name)
 
     def draw(stem: str, kind: str) -> Callable[[], None]:
         def step() -> None:
@@ -207,10 +216,15 @@ def report(out: str | Path, *, png: bool = True,
     steps.append(("scaling numbers", lambda: sections.__setitem__("scaling", _scaling_text())))
     steps.append(("README.md", lambda: write("README.md", _readme(__version__, sections, tradeoff["data"], png))))
     total = len(steps)
-    for done, (label, step) in enumerate(steps):
-        if progress:
-            progress(done, total, label)
-        step()
+    try:
+        for done, (label, step) in enumerate(steps):
+            if progress:
+                progress(done, total, label)
+            step()
+        publish_folder(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     if progress:
         progress(total, total, "done")
     return result

@@ -78,8 +78,12 @@ def load(name_or_path: str | Path) -> Network:
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or looks_like_path(text):
         path = Path(text)
-        if not path.is_file():
+        if path.is_dir():
+            raise MbcostError(f"{text} is a folder, not a spec file")
+        if not path.exists():
             raise MbcostError(f"no such spec file: {text}")
+        if not path.is_file():
+            raise MbcostError(f"{text} is not a regular file (a device, pipe or socket), not a spec file")
         return Network.from_file(path)
     return _load_zoo(canonical_name(text))
 
