@@ -295,7 +295,7 @@ def _number(value: Fraction):
     return value.numerator if value.denominator == 1 else float(value)
 
 
-def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=0, divisor=1,
+def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,
             classes=None, count=("conv", "fc"), params="weights") -> Analysis:
     """Cost of a network: ``model`` is a zoo name, a spec file path or a
     :class:`Network`. Example: ``analyze("mobilenet_v1", alpha=0.5, resolution=160)``."""

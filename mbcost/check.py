@@ -305,7 +305,7 @@ def parse_resolutions(text: str | None) -> list[int] | None:
 
 
 def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolutions: Iterable | None = None,
-         *, count=PAPER_COUNT, min_depth: int = 0, divisor: int = 1,
+         *, count=PAPER_COUNT, min_depth: int | None = None, divisor: int | None = None,
          classes: int | None = None) -> list[tuple[Network, Config]]:
     """Every (network, config) to check: each model at each alpha and resolution
     (default: alpha 1 at the spec's own resolution)."""
@@ -324,7 +324,8 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
 
 
 def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable | None = None,
-          resolutions: Iterable | None = None, *, count=PAPER_COUNT, min_depth: int = 0, divisor: int = 1,
+          resolutions: Iterable | None = None, *, count=PAPER_COUNT, min_depth: int | None = None,
+          divisor: int | None = None,
           classes: int | None = None, progress: Callable[[int, int, str], None] | None = None) -> CheckResult:
     """Check every model at every alpha x resolution. ``progress(done, total,
     label)`` is called before each network and once at the end."""

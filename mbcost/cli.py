@@ -30,8 +30,8 @@ app = typer.Typer(
 ALPHA = typer.Option(1.0, "--alpha", "-a", help="Width multiplier (any positive number; 1, 0.75, 0.5, 0.25 in the paper).")
 RES = typer.Option(None, "--res", "-r", help="Input resolution in pixels (224, 192, 160, 128 in the paper).")
 RHO = typer.Option(None, "--rho", help="Resolution multiplier: a fraction of the spec's input size.")
-MIN_DEPTH = typer.Option(0, "--min-depth", help="Smallest channel count after alpha (0: none).")
-DIVISOR = typer.Option(1, "--divisor", help="Round channels after alpha to a multiple of this (1: int(alpha*c)).")
+MIN_DEPTH = typer.Option(None, "--min-depth", help="Smallest channel count after alpha (0: none; default: the spec's 'width' rule, else 0).")
+DIVISOR = typer.Option(None, "--divisor", help="Round channels after alpha to a multiple of this (1: int(alpha*c); default: the spec's 'width' rule, else 1).")
 CLASSES = typer.Option(None, "--classes", help="Number of classes: overrides the classifier's outputs (e.g. 120).")
 COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds count: conv,fc (the paper) plus bn,pool,act.")
 PARAMS = typer.Option("weights", "--params", help="Parameters totalled: weights (the paper), weights+biases, all.")
@@ -115,7 +115,8 @@ def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, ch
         raise MbcostError("--input goes with --torch pkg.module:factory")
     if model != "mobilenet_v1":
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    if alpha != 1.0 or res is not None or rho is not None or min_depth or divisor != 1 or classes is not None:
+    if (alpha != 1.0 or res is not None or rho is not None or min_depth is not None or divisor is not None
+            or classes is not None):
         raise MbcostError("--alpha, --res, --rho, --min-depth, --divisor and --classes apply to specs; "
                           "with --torch give --input")
     if check_:

@@ -57,14 +57,14 @@ class Config:
     alpha: Fraction = Fraction(1)
     resolution: tuple[int, int] | None = None
     rho: Fraction | None = None
-    min_depth: int = 0
-    divisor: int = 1
+    min_depth: int | None = None  # None: the spec's own rule ('width' header; else 0)
+    divisor: int | None = None  # None: the spec's own rule ('width' header; else 1)
     classes: int | None = None
     count: frozenset = PAPER_COUNT
     params: str = "weights"
 
     @classmethod
-    def make(cls, alpha=1, resolution=None, rho=None, min_depth=0, divisor=1, classes=None,
+    def make(cls, alpha=1, resolution=None, rho=None, min_depth=None, divisor=None, classes=None,
              count=PAPER_COUNT, params="weights") -> Config:
         """Validate user-given settings into a Config (MbcostError on bad values)."""
         alpha = to_fraction(alpha, "alpha")
@@ -79,9 +79,9 @@ class Config:
                 raise MbcostError(f"resolution must be positive, got {resolution[0]}")
         if rho is not None:
             rho = to_fraction(rho, "rho")
-        if min_depth < 0:
+        if min_depth is not None and min_depth < 0:
             raise MbcostError(f"minimum depth must be >= 0, got {min_depth}")
-        if divisor < 1:
+        if divisor is not None and divisor < 1:
             raise MbcostError(f"divisor must be >= 1, got {divisor}")
         if classes is not None and classes <= 0:
             raise MbcostError(f"classes must be positive, got {classes}")
@@ -210,7 +210,15 @@ class Network:
 
     def _context(self, config: Config, nominal: bool) -> Context:
         return Context(self.tree.source, self.tree.lines, nominal=nominal, alpha=config.alpha,
-                       min_depth=config.min_depth, divisor=config.divisor, classes=config.classes)
+                       min_depth=self.min_depth(config), divisor=self.divisor(config), classes=config.classes)
+
+    def divisor(self, config: Config) -> int:
+        """The channel divisor in force: --divisor, else the spec's 'width' rule."""
+        return config.divisor if config.divisor is not None else self.tree.width_divisor
+
+    def min_depth(self, config: Config) -> int:
+        """The minimum depth in force: --min-depth, else the spec's 'width' rule."""
+        return config.min_depth if config.min_depth is not None else self.tree.width_min_depth
 
     def _evaluate(self, ctx: Context, x: Shape, check: bool) -> list[Instance]:
         out: list[Instance] = []

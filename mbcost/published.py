@@ -57,6 +57,10 @@ SCHEMAS: dict[str, tuple[tuple[Column, ...], tuple[str, ...]]] = {
                     ("model",)),
     "source_figures": ((Column("model"), Column("quantity"), Column("value_millions", **_POS), Column("figure"),
                         Column("source")), ("model", "quantity")),
+    "mobilenet_v2_checkpoints": ((Column("alpha", float, low=0, high=4), Column("resolution", int, low=1),
+                                  Column("mult_adds_millions", **_POS), Column("params_millions", **_POS),
+                                  Column("top1", **_PCT), Column("top5", **_PCT), Column("source")),
+                                 ("alpha", "resolution")),
     "checkpoints_quantized": ((Column("alpha", float, low=0, high=4), Column("resolution", int, low=1),
                                Column("top1", **_PCT), Column("source")), ("alpha", "resolution")),
 }

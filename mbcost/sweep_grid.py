@@ -230,8 +230,8 @@ class SweepResult:
             "unit": unit,
             "counted": self.counted,
             "params_convention": self.config.params,
-            "min_depth": self.config.min_depth,
-            "divisor": self.config.divisor,
+            "min_depth": self.network.min_depth(self.config),
+            "divisor": self.network.divisor(self.config),
             "classes": self.config.classes,
             "method": self.method,
             "alphas": [number(a) for a in self.alphas],
@@ -248,7 +248,7 @@ class SweepResult:
 
 # -- the sweep ----------------------------------------------------------------------
 
-def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIONS, *, min_depth=0, divisor=1,
+def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIONS, *, min_depth=None, divisor=None,
           classes=None, count=("conv", "fc"), params="weights", method="auto") -> SweepResult:
     """Exact Mult-Adds and parameters of ``model`` (zoo name, spec path or
     :class:`Network`) at every (alpha, resolution) of the grid. ``alphas`` and
@@ -454,7 +454,7 @@ def same_as_checkpoint(network: Network, alpha: Fraction, base: Config) -> bool:
     network the checkpoints were trained as (the default rounding, 1000 classes)."""
     if base.classes not in (None, 1000):
         return False
-    if (base.min_depth, base.divisor) == (0, 1):
+    if (network.min_depth(base), network.divisor(base)) == (0, 1):
         return True
     plain = Config.make(alpha=alpha)
     mine = Config.make(alpha=alpha, min_depth=base.min_depth, divisor=base.divisor, classes=base.classes)

@@ -12,11 +12,29 @@ def _fmt_alpha(value: float) -> str:
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
-    return [
+    lines = [
         f"unit: {UNITS[unit]}",
         analysis.counted_text(),
         analysis.params_text(),
     ]
+    rule = channel_rule_text(analysis)
+    return lines + ([rule] if rule else [])
+
+
+def channel_rule_text(analysis) -> str:
+    """How channel counts round under alpha, where that is not plain int(alpha·c)."""
+    network = getattr(analysis, "network", None)
+    if network is None:
+        return ""
+    divisor, min_depth = network.divisor(analysis.config), network.min_depth(analysis.config)
+    if divisor == 1 and not min_depth:
+        return ""
+    whose = "the spec's 'width' rule" if (analysis.config.divisor, analysis.config.min_depth) == (None, None) \
+        else "--divisor/--min-depth"
+    parts = [f"nearest multiple of {divisor}, never below 90% of alpha·c" if divisor > 1 else "int(alpha·c)"]
+    if min_depth:
+        parts.append(f"at least {min_depth}")
+    return f"channels under alpha: {', '.join(parts)} ({whose})"
 
 
 def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
@@ -355,8 +373,9 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
     settings = [f"unit: {UNITS[unit]}", "Mult-Adds counted for: " + ", ".join(counted) + paper,
                 "params: " + PARAM_CONVENTIONS[cfg.params],
                 f"alpha: {_grid_text(result.alphas)} · resolution: {_grid_text(result.resolutions)} px", method]
-    if cfg.min_depth or cfg.divisor != 1 or cfg.classes is not None:
-        settings.append(f"channels: min depth {cfg.min_depth}, divisor {cfg.divisor}"
+    min_depth, divisor = result.network.min_depth(cfg), result.network.divisor(cfg)
+    if min_depth or divisor != 1 or cfg.classes is not None:
+        settings.append(f"channels: min depth {min_depth}, divisor {divisor}"
                         + (f"; {cfg.classes} classes" if cfg.classes is not None else ""))
     rows = [[fmt_alpha(r.alpha), r.resolution, scale * r.mult_adds, r.params, r.top1, r.top5] for r in result.rows]
     table = Table("Configurations (alpha descending, then resolution)",

@@ -519,34 +519,39 @@ V2_PRINTED_MADDS, V2_PRINTED_PARAMS = 300, 3.4
 
 
 def mobilenet_v2_hand(alpha=1, res=224, classes=1000):
-    """Mult-Adds, weights and batch-norm channels. Width: int(alpha·c) of each
-    written count, the expansion t·c_in scaled as one number (the spec's
-    convention)."""
+    """Mult-Adds, weights and batch-norm channels. Width: the reference
+    implementations' rule (the MobileNetV2 paper's code, TF-Slim, torchvision):
+    each written count alpha·c to the nearest multiple of 8, at least 8 and never
+    below 90% of alpha·c; an expansion is t times the rounded input width; the
+    last 1x1 conv is max(1, alpha)·1280."""
     a = Fraction(str(alpha))
 
-    def ch(c):
-        return math.floor(a * c)
+    def ch(c, scale=a):
+        value = scale * c
+        new = max(8, math.floor(value + 4) // 8 * 8)
+        return new + 8 if new < Fraction(9, 10) * value else new
 
     side = -(-res // 2)
     rows = [(3, 3, 3, ch(32), side, side)]
     norm = [ch(32)]
-    cin = 32
+    cin = ch(32)
     for t, c, n, s in TABLE2:
         for i in range(n):
             stride = s if i == 0 else 1
             out = -(-side // stride)
-            hidden = ch(t * cin)
+            hidden = t * cin
             if t != 1:
-                rows.append((1, 1, ch(cin), hidden, side, side))
+                rows.append((1, 1, cin, hidden, side, side))
                 norm.append(hidden)
             rows.append((3, 3, hidden, hidden, out, out, hidden))  # depthwise
             rows.append((1, 1, hidden, ch(c), out, out))
             norm += [hidden, ch(c)]
-            side, cin = out, c
-    rows.append((1, 1, ch(320), ch(1280), side, side))
-    norm.append(ch(1280))
+            side, cin = out, ch(c)
+    last = ch(1280, max(a, Fraction(1)))
+    rows.append((1, 1, cin, last, side, side))
+    norm.append(last)
     mult_adds, weights = convs(rows)
-    return mult_adds + ch(1280) * classes, weights + ch(1280) * classes, sum(norm)
+    return mult_adds + last * classes, weights + last * classes, sum(norm)
 
 
 @pytest.mark.parametrize("alpha,res", CONFIGS)

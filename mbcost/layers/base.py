@@ -91,9 +91,11 @@ class Context:
         text = self.lines[line - 1] if line and 0 < line <= len(self.lines) else None
         return SpecError(message, source=self.source, line=line, col=loc.col if loc else None, text=text)
 
-    def scale(self, channels: int) -> int:
-        """Width multiplier applied to a channel count (see docs/spec-format.md)."""
-        return scale_channels(channels, self.alpha, self.min_depth, self.divisor)
+    def scale(self, channels: int, never_thinner: bool = False) -> int:
+        """Width multiplier applied to a channel count (see docs/spec-format.md);
+        ``never_thinner``: alpha below 1 does not thin it (``max(1, alpha)``)."""
+        alpha = max(self.alpha, Fraction(1)) if never_thinner else self.alpha
+        return scale_channels(channels, alpha, self.min_depth, self.divisor)
 
 
 def scale_channels(channels: int, alpha: Fraction, min_depth: int = 0, divisor: int = 1) -> int:
@@ -138,7 +140,7 @@ class LayerDef:
         """Declared output channels at this width: classes for the classifier."""
         if self.classifier:
             return ctx.classes if ctx.classes is not None else declared
-        channels = ctx.scale(declared)
+        channels = ctx.scale(declared, never_thinner="noshrink" in self.stmt.flags)
         if channels <= 0:
             raise self.fail(
                 ctx,
@@ -201,8 +203,8 @@ def check_syntax(
     infer_at: dict[int, int] | None = None,
 ) -> None:
     """Reject a line whose shape, flags or options this kind does not take.
-    ``infer_at`` maps a shape's length to the one position (the input channels)
-    that may be written ``?``."""
+    ``infer_at`` maps a shape's length to the position (the input channels), or
+    positions, that may be written ``?``."""
     if stmt.dims is None and 0 not in dims:
         raise ctx.error(f"{what} needs a shape, e.g. '{example}'", stmt.loc)
     if stmt.dims is not None:
@@ -211,7 +213,8 @@ def check_syntax(
         if len(stmt.dims) not in dims:
             raise ctx.error(f"{what} takes a shape like '{example}', got {len(stmt.dims)} numbers", stmt.dims_loc)
         allowed = (infer_at or {}).get(len(stmt.dims))
-        if any(d is None for i, d in enumerate(stmt.dims) if i != allowed):
+        allowed = allowed if isinstance(allowed, tuple) else (allowed,)
+        if any(d is None for i, d in enumerate(stmt.dims) if i not in allowed):
             raise ctx.error(f"{what}: only the input channels can be '?'", stmt.dims_loc)
         if any(d is not None and d <= 0 for d in stmt.dims):
             raise ctx.error(f"{what}: every number of its shape must be positive", stmt.dims_loc)

@@ -9,7 +9,10 @@ Syntax (filter shapes as in the paper's Table 1)::
 Options: ``stride=N|HxW`` (same as ``/ sN``; takes a ``{param}`` in a block),
 ``pad=same|valid|N|HxW`` (default same), ``groups=G`` (conv), ``mult=D``
 (dw channel multiplier), ``dil=D|HxW``, ``bias=yes|no`` (default: no when batch
-norm follows, else yes); flag ``logits`` marks the classifier.
+norm follows, else yes), ``expand=T`` (conv, pw: T times the input's channels,
+output written ``?``: MobileNetV2's expansion of the rounded input width); flags
+``logits`` marks the classifier, ``noshrink`` keeps alpha below 1 from thinning
+the layer (its width is max(1, alpha)·N).
 
 Cost (Mult-Adds), with M input and N output channels, G groups, output Ho x Wo::
 
@@ -57,6 +60,7 @@ class ConvDef(LayerDef):
     padding: object = "same"
     dilation: tuple[int, int] = (1, 1)
     bias: bool = False
+    expand: int = 0  # output channels = expand x input channels (declared output '?')
 
     weighted = True
 
@@ -70,7 +74,8 @@ class ConvDef(LayerDef):
         if self.depthwise:
             groups, n = m, m * self.multiplier
         else:
-            groups, n = self.groups, self.out_channels(self.out_declared, ctx)
+            groups = self.groups
+            n = self.expand * m if self.expand else self.out_channels(self.out_declared, ctx)
             for what, channels in (("input", m), ("output", n)):
                 if channels % groups:
                     loc = self.stmt.options.get("groups", (None, None))[1]
@@ -132,23 +137,28 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
     """Any of the three kinds (``stmt.kind`` is already the canonical one)."""
     kind = stmt.kind
     common = ("pad", "dil", "bias", "stride")
+    expand = opt_int(stmt, "expand", ctx, 0)
     if kind == "dw":
         check_syntax(stmt, ctx, dims=(3,), flags=("dw", "logits"), options=common + ("mult",),
                      what="a depthwise conv", example="3x3x32 dw", infer_at={3: 2})
         kh, kw, m = stmt.dims
         n = 0
     elif kind == "pw":
-        check_syntax(stmt, ctx, dims=(2, 4), flags=("logits",), options=common + ("groups",),
-                     what="a pointwise conv", example="32x64", infer_at={2: 0, 4: 2})
+        check_syntax(stmt, ctx, dims=(2, 4), flags=("logits", "noshrink"), options=common + ("groups", "expand"),
+                     what="a pointwise conv", example="32x64", infer_at={2: (0, 1), 4: (2, 3)} if expand else {2: 0, 4: 2})
         if len(stmt.dims) == 4 and stmt.dims[:2] != (1, 1):
             raise ctx.error("a pointwise conv has a 1x1 kernel", stmt.dims_loc)
         kh, kw, (m, n) = 1, 1, stmt.dims[-2:]
     else:
-        check_syntax(stmt, ctx, dims=(4,), flags=("logits",), options=common + ("groups",),
-                     what="a conv", example="3x3x32x64", infer_at={4: 2})
+        check_syntax(stmt, ctx, dims=(4,), flags=("logits", "noshrink"), options=common + ("groups", "expand"),
+                     what="a conv", example="3x3x32x64", infer_at={4: (2, 3)} if expand else {4: 2})
         kh, kw, m, n = stmt.dims
+    if expand and n is not None:
+        raise ctx.error("with expand=T the output channels are T x the input's: write them '?'", stmt.dims_loc)
+    if not expand and kind != "dw" and n is None:
+        raise ctx.error("only the input channels can be '?' (or the output, with expand=T)", stmt.dims_loc)
     groups = opt_int(stmt, "groups", ctx, 1)
-    if groups > 1 and any(c is not None and c % groups for c in (m, n)):
+    if groups > 1 and any(c is not None and c % groups for c in (m, n)):  # n None: expand
         loc = stmt.options["groups"][1]
         raise ctx.error(f"groups={groups} must divide both the {m or '?'} input and {n} output channels", loc)
     bias = opt_bool(stmt, "bias", ctx, None)
@@ -158,7 +168,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
         post=stmt.post or (),
         kernel=(kh, kw),
         in_declared=m,
-        out_declared=n,
+        out_declared=n or 0,
         multiplier=opt_int(stmt, "mult", ctx, 1),
         groups=groups,
         depthwise=kind == "dw",
@@ -166,6 +176,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
         padding=opt_padding(stmt, ctx, "same"),
         dilation=opt_pair(stmt, "dil", ctx, (1, 1)),
         bias=bias if bias is not None else "bn" not in (stmt.post or ()),
+        expand=expand,
     )
 
 
@@ -189,7 +200,8 @@ _CONV_OPTIONS = "`pad=`, `dil=`, `bias=`, `stride=`"
 register(Kind(
     "conv", define, rank=10, keywords=("conv", "conv2d"), type_name="Conv", torch_classes=("Conv2d",),
     describe_torch=describe_torch,
-    doc=KindDoc("`Kh x Kw x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `logits`", "N channels",
+    doc=KindDoc("`Kh x Kw x M x N` (N `?` with `expand=T`)", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`,"
+                " `logits`", "N channels (T·M with `expand=T`)",
                 "Kh·Kw·(M/G)·N·Ho·Wo", "Kh·Kw·(M/G)·N", "N"),
 ))
 register(Kind(
@@ -200,6 +212,7 @@ register(Kind(
 ))
 register(Kind(
     "pw", define, rank=12, keywords=("pw",), phrases=(("conv", "pw"),), type_name="Conv",
-    doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `logits`", "N channels",
+    doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `logits`",
+                "N channels (T·M with `expand=T`)",
                 "M·N·Ho·Wo / G", "M·N / G", "N"),
 ))

@@ -114,3 +114,7 @@ class SpecTree:
     classes: int | None = None
     classes_loc: Loc | None = None
     blocks: dict[str, BlockDef] = field(default_factory=dict)
+    #: The spec's own width rule (``width divisor=8 min_depth=8``): how channel
+    #: counts round under alpha unless --divisor/--min-depth say otherwise.
+    width_divisor: int = 1
+    width_min_depth: int = 0

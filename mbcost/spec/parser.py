@@ -16,7 +16,7 @@ from mbcost.layers import FLAG_SPELLINGS, KEYWORDS, PHRASES, POST_OPS
 from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
 from mbcost.spec.lexer import Lexer, Param, Token, is_ascii_digits
 
-HEADERS = ("model", "description", "input", "classes", "after")
+HEADERS = ("model", "description", "input", "classes", "after", "width")
 STRUCTURE = ("block", "concat", "branch", "residual")
 _STRIDE_RE = re.compile(r"s(\d+)(?:x(\d+))?$")
 _LABEL_RE = re.compile(r"[a-z_][a-z0-9_]*$")
@@ -127,7 +127,25 @@ class _Parser:
             tree.classes_loc = Loc(num.line, num.col)
         elif key == "after":
             self.parse_after()
+        elif key == "width":
+            self.parse_width(tree)
         self.expect_newline()
+
+    def parse_width(self, tree: SpecTree) -> None:
+        """``width divisor=8 min_depth=8``: the spec's channel rounding under alpha."""
+        seen = False
+        while self.peek().kind == "option":
+            tok = self.next()
+            key, raw = tok.value
+            if key not in ("divisor", "min_depth"):
+                raise self.error(f"'width' takes divisor= and min_depth=, not '{key}'", tok)
+            if not is_ascii_digits(raw) or int(raw) < (1 if key == "divisor" else 0):
+                raise self.error(f"width {key} must be a whole number >= {1 if key == 'divisor' else 0}, got '{raw}'",
+                                 tok)
+            setattr(tree, f"width_{key}", int(raw))
+            seen = True
+        if not seen:
+            raise self.error("'width' needs divisor=N and/or min_depth=N, e.g. 'width divisor=8'", self.peek())
 
     def parse_after(self) -> None:
         """``after conv dw: bn relu`` -- every later layer of these kinds gets them."""
