@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.errors import MbcostError
+from mbcost.graph import INPUT, Graph, GraphError
 
 #: Bytes per element of each dtype mbcost knows.
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
@@ -64,32 +65,24 @@ class Step:
 
 
 def liveness(sources: list[tuple[int, ...]], sizes: list[int], input_size: int) -> list[Step]:
-    """The tensors alive at each step of a sequential execution of a DAG.
+    """The tensors alive at each step of a sequential execution of a DAG (the
+    rules of :class:`mbcost.graph.Graph`), with their total size.
 
     ``sources[i]``: the producers of row i's inputs (-1: the network input),
     each earlier than i; ``sizes[i]``: the elements of row i's output;
-    ``input_size``: the network input's elements. Step i holds every tensor
-    produced before i (or the input) whose last consumer is i or later, and row
-    i's own output; after step i, tensors whose last consumer is i are freed.
-    The last row's output (the network's output) is alive at the last step."""
-    n = len(sources)
-    if len(sizes) != n:
+    ``input_size``: the network input's elements."""
+    if len(sizes) != len(sources):
         raise ValueError("one size per row")
-    last_use: dict[int, int] = {}
-    for i, src in enumerate(sources):
-        for s in src:
-            if s < -1 or s >= i:
-                raise ValueError(f"row {i}: source {s} is not an earlier row")
-            last_use[s] = max(last_use.get(s, i), i)
+    try:
+        graph = Graph(sources)
+    except GraphError as exc:
+        raise ValueError(str(exc)) from None
     size = dict(enumerate(sizes))
-    size[-1] = input_size
+    size[INPUT] = input_size
     steps = []
-    alive = {-1} if -1 in last_use else set()
-    for i in range(n):
-        alive.add(i)
-        held = tuple(sorted(alive))
+    for i in range(len(graph)):
+        held = graph.alive(i)
         steps.append(Step(held, sum(size[t] for t in held)))
-        alive = {t for t in alive if last_use.get(t, -2) > i}
     return steps
 
 

@@ -40,6 +40,7 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
+from mbcost.graph import Graph
 from mbcost.machine import cpu_name
 from mbcost.memory import MemoryReport, fmt_bytes, memory
 
@@ -283,21 +284,7 @@ def measure(fn, timer: _Timer, *, warmup: int, budget: float, min_reps: int, max
     return Timing(tuple(samples), warmup)
 
 
-def _release_lists(sources: list[tuple[int, ...]]) -> list[list[int]]:
-    """After row i, the outputs no later row reads (as SpecNet frees them)."""
-    n = len(sources)
-    last_use: dict[int, int] = {}
-    for i, src in enumerate(sources):
-        for s in src:
-            last_use[s] = i
-    release: list[list[int]] = [[] for _ in range(n)]
-    for s, i in last_use.items():
-        if s != n - 1:
-            release[i].append(s)
-    return release
-
-
-def _pass_times(rows, sources, release, x, cuda: bool) -> list[float]:
+def _pass_times(rows, graph: Graph, x, cuda: bool) -> list[float]:
     """One forward pass of the DAG, each row's time in it (seconds): the time
     from the end of the row before to the end of this one (freeing included)."""
     n = len(rows)
@@ -305,21 +292,16 @@ def _pass_times(rows, sources, release, x, cuda: bool) -> list[float]:
         events = [torch.cuda.Event(enable_timing=True) for _ in range(n + 1)]
         torch.cuda.synchronize()
         events[0].record()
-    else:
-        marks = [0] * (n + 1)
-        marks[0] = time.perf_counter_ns()
-    outs = {-1: x}
-    for i, (module, src, rel) in enumerate(zip(rows, sources, release)):
-        outs[i] = module(*(outs[s] for s in src))
-        for s in rel:
-            del outs[s]
-        if cuda:
-            events[i + 1].record()
-        else:
-            marks[i + 1] = time.perf_counter_ns()
-    if cuda:
+        graph.run(lambda i, inputs: rows[i](*inputs), x, after=lambda i: events[i + 1].record())
         events[-1].synchronize()
         return [events[i].elapsed_time(events[i + 1]) / 1e3 for i in range(n)]
+    marks = [0] * (n + 1)
+    marks[0] = time.perf_counter_ns()
+
+    def mark(i: int) -> None:
+        marks[i + 1] = time.perf_counter_ns()
+
+    graph.run(lambda i, inputs: rows[i](*inputs), x, after=mark)
     return [(marks[i + 1] - marks[i]) / 1e9 for i in range(n)]
 
 
@@ -327,13 +309,13 @@ def _in_context(rows, sources, x, cuda: bool, *, warmup: int, budget: float, min
                 extra: int, progress=None) -> list[Timing]:
     """Every row timed inside whole forward passes: ``warmup`` passes, then
     passes filling about ``budget`` seconds; one sample per row per pass."""
-    release = _release_lists(sources)
+    graph = Graph(sources)
     for _ in range(warmup):
-        _pass_times(rows, sources, release, x, cuda)
+        _pass_times(rows, graph, x, cuda)
     samples: list[list[float]] = []
     spent = 0.0
     while len(samples) < max_reps and (len(samples) < min_reps or spent < budget):
-        samples.append(_pass_times(rows, sources, release, x, cuda))
+        samples.append(_pass_times(rows, graph, x, cuda))
         spent += sum(samples[-1])
         if progress:
             # the pass count is known only at the end: the bar tracks the time budget (or the minimum)
@@ -418,19 +400,23 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
                     layers.append(LayerTiming(row.name, row.category, batch * row.mult_adds, mem.intensity,
                                               timing))
             else:
-                outs = {-1: x}
-                for i, (module, inst) in enumerate(zip(rows, instances)):
-                    outs[i] = module(*(outs[s] for s in inst.sources))
-                for i, (module, inst, row, mem) in enumerate(zip(rows, instances, analysis.layers,
-                                                                 report.layers)):
-                    args = tuple(outs[s] for s in inst.sources)
+                # every row's inputs, captured from one pass (kept: each row is timed on its own)
+                captured: dict[int, tuple] = {}
+
+                def keep(i: int, inputs: list):
+                    captured[i] = tuple(inputs)
+                    return rows[i](*inputs)
+
+                Graph([tuple(inst.sources) for inst in instances]).run(keep, x)
+                for i, (module, row, mem) in enumerate(zip(rows, analysis.layers, report.layers)):
+                    args = captured[i]
                     timing = measure(lambda: module(*args), timer, warmup=warmup, budget=budget,
                                      min_reps=min_reps, max_reps=max_reps)
                     layers.append(LayerTiming(row.name, row.category, batch * row.mult_adds, mem.intensity,
                                               timing))
                     if progress:
                         progress(i + 1, total, row.name)
-                del outs
+                del captured
             whole = None
             if end_to_end:
                 whole = measure(lambda: net(x), timer, warmup=warmup, budget=budget, min_reps=min_reps,

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from mbcost.errors import MbcostError
+from mbcost.graph import Graph, GraphError
 
 
 class Unit(nn.Sequential):
@@ -126,27 +127,19 @@ class SpecNet(nn.Module):
             self._attach(inst.layer.name, module)
             rows.append(module)
             row_names.append(inst.layer.name)
-        n = len(instances)
-        sources = [tuple(inst.sources) for inst in instances]
-        for i, src in enumerate(sources):
-            if not src or any(s < -1 or s >= i for s in src):
-                raise MbcostError(f"layer {row_names[i]}: its sources {src} are not earlier layers")
-        last_use: dict[int, int] = {}
-        for i, src in enumerate(sources):
-            for s in src:
-                last_use[s] = i
-        release = [[] for _ in range(n)]
-        for s, i in last_use.items():
-            if s != n - 1:
-                release[i].append(s)
-        # plain lists: the modules are registered by name above, not here
-        self._steps = list(zip(rows, sources, release))
+        try:
+            self._graph = Graph([tuple(inst.sources) for inst in instances])
+        except GraphError as exc:
+            raise MbcostError(f"the network's rows are not a DAG in execution order: {exc}") from None
+        # a plain list: the modules are registered by name above, not here
+        self._modules_in_order = rows
         self.row_names = row_names
         self.rows = dict(zip(row_names, rows))  # name -> row module (a plain dict: not registered twice)
 
     #: Instance attributes of nn.Module and SpecNet: a child of that name would be
     #: overwritten (``eval()`` sets ``training``), so such layer names are refused.
-    RESERVED = frozenset(vars(nn.Module())) | {"spec_name", "row_names", "rows", "_steps", "_row_paths"}
+    RESERVED = frozenset(vars(nn.Module())) | {"spec_name", "row_names", "rows", "_graph", "_modules_in_order",
+                                               "_row_paths"}
 
     def _attach(self, path: str, module: nn.Module) -> None:
         parts = path.split(".")
@@ -173,14 +166,8 @@ class SpecNet(nn.Module):
         self._row_paths.add(path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = {-1: x}
-        y = x
-        for i, (module, sources, release) in enumerate(self._steps):
-            y = module(*(outs[s] for s in sources))
-            outs[i] = y
-            for s in release:
-                del outs[s]
-        return y
+        rows = self._modules_in_order
+        return self._graph.run(lambda i, inputs: rows[i](*inputs), x)
 
 
 #: PyTorch indexes tensors with int64 and sizes their storage in bytes with it:
