@@ -6,14 +6,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
+from mbcost.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, params_total
 from mbcost.layers import Instance, Shape
 from mbcost.layers.base import stride_text
-from mbcost.network import PARAM_CONVENTIONS, Config, Network
-
-UNITS = {"mult-adds": "Mult-Adds (MACs)", "flops": "FLOPs (2 × Mult-Adds)"}
-COUNT_NAMES = {"conv": "conv", "fc": "fc", "bn": "batch norm", "pool": "pooling", "act": "activations"}
+from mbcost.network import Config, Network
 
 
 @dataclass(frozen=True)
@@ -80,10 +77,6 @@ def _pct(part: int, whole: int) -> float:
     return 100 * part / whole if whole else 0.0  # int / int: exact, never overflows for a ratio
 
 
-def _params(weights: int, biases: int, norm: int, convention: str) -> int:
-    return weights + (biases if convention != "weights" else 0) + (norm if convention == "all" else 0)
-
-
 class CostTable:
     """What every cost table shares, whoever counted it: the stated conventions,
     totals, shares, the breakdown by type and the JSON contract. Subclasses set
@@ -121,9 +114,7 @@ class CostTable:
         return [c for c in COUNT_NAMES if c in self.config.count]
 
     def counted_text(self) -> str:
-        names = [COUNT_NAMES[c] for c in self.counted]
-        paper = " (paper convention)" if set(self.counted) == {"conv", "fc"} else ""
-        return "Mult-Adds counted for: " + ", ".join(names) + paper
+        return counted_text(self.config.count)
 
     def params_text(self) -> str:
         return "params: " + PARAM_CONVENTIONS[self.config.params]
@@ -153,7 +144,7 @@ class CostTable:
 
     # -- exports --------------------------------------------------------
     def _header(self, unit: str) -> dict:
-        return {"model": self.model, "alpha": _number(self.config.alpha), "resolution": self.resolution,
+        return {"model": self.model, "alpha": alpha_number(self.config.alpha), "resolution": self.resolution,
                 "input": self.input.as_list(), "unit": unit, "counted": self.counted,
                 "params_convention": self.config.params}
 
@@ -248,7 +239,7 @@ class Analysis(CostTable):
                 weights=weights,
                 biases=biases,
                 norm=norm,
-                params=_params(weights, biases, norm, config.params),
+                params=params_total(weights, biases, norm, config.params),
                 formula=" + ".join(p.formula for p in parts if p.formula),
                 line=inst.layer.stmt.loc.line,
             ))
@@ -259,7 +250,7 @@ class Analysis(CostTable):
         # by cost part, so a conv row's batch norm counts as BatchNorm, not as the conv
         for parts in self._parts:
             for p in parts:
-                yield p.category, p.mult_adds, _params(p.weights, p.biases, p.norm, self.config.params)
+                yield p.category, p.mult_adds, params_total(p.weights, p.biases, p.norm, self.config.params)
 
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"formula": row.formula, "line": row.line}
@@ -289,10 +280,6 @@ class Analysis(CostTable):
                 for r in self.layers
             ]
         )
-
-
-def _number(value: Fraction):
-    return value.numerator if value.denominator == 1 else float(value)
 
 
 def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,

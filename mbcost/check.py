@@ -25,14 +25,12 @@ from fractions import Fraction
 from typing import Callable, Iterable, Sequence
 
 from mbcost.errors import MbcostError
-from mbcost.layers import PAPER_COUNT, Shape
-from mbcost.layers.base import fmt_alpha
+from mbcost.conventions import COUNT_NAMES, PAPER_COUNT, alpha_number, fmt_alpha
+from mbcost.layers import Shape
 from mbcost.network import Config, Network, to_fraction
 from mbcost.spec.lexer import is_ascii_digits
 
 #: The paper's width multipliers and resolutions (Tables 6 and 7): 16 configurations.
-PAPER_ALPHAS = (Fraction(1), Fraction(3, 4), Fraction(1, 2), Fraction(1, 4))
-PAPER_RESOLUTIONS = (224, 192, 160, 128)
 #: What FlopCounterMode can count.
 FCM_COUNTABLE = frozenset({"conv", "fc"})
 
@@ -155,7 +153,7 @@ class NetworkCheck:
 
         return {
             "model": self.model,
-            "alpha": self.alpha.numerator if self.alpha.denominator == 1 else float(self.alpha),
+            "alpha": alpha_number(self.alpha),
             "input": self.input.as_list(),
             "ok": self.ok,
             "skipped": self.skipped or None,
@@ -214,8 +212,6 @@ class CheckResult:
         return f"{net.label}: {layer.describe()} ({layer.verdict}){more}"
 
     def to_dict(self) -> dict:
-        from mbcost.analysis import COUNT_NAMES
-
         return {
             "ok": self.ok,
             "counted": [c for c in COUNT_NAMES if c in self.count],

@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from mbcost.conventions import unit_key
 from mbcost.errors import EXIT_USER_ERROR, MbcostError
 
 app = typer.Typer(
@@ -37,16 +38,14 @@ COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds coun
 PARAMS = typer.Option("weights", "--params", help="Parameters totalled: weights (the paper), weights+biases, all.")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
+#: The network of the paper, what 'mbcost table' shows when no model is named.
+DEFAULT_MODEL = "mobilenet_v1"
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal.")
-
-
-def _unit(flops: bool) -> str:
-    return "flops" if flops else "mult-adds"
 
 
 @app.command()
 def table(
-    model: str = typer.Argument("mobilenet_v1", help="A built-in model (see 'mbcost models') or a spec file."),
+    model: Optional[str] = typer.Argument(None, help="A built-in model (see 'mbcost models') or a spec file (default: mobilenet_v1)."),
     alpha: float = ALPHA,
     res: Optional[int] = RES,
     rho: Optional[float] = RHO,
@@ -80,9 +79,9 @@ def table(
     if torch_model is not None or input_shape is not None:
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
         return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output)
-    analysis = analyze(model, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth, divisor=divisor,
-                       classes=classes, count=count, params=params)
-    doc = cost_document(analysis, unit=_unit(flops), formula=formula, by_type_only=by_type)
+    analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
+                       divisor=divisor, classes=classes, count=count, params=params)
+    doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type)
     if memory_:
         from mbcost.memory import memory
         from mbcost.views import add_memory_columns
@@ -102,7 +101,7 @@ def _check_table(doc, analysis, flops, fmt, output) -> int:
     from mbcost.output import emit
     from mbcost.views import add_fvcore_column
 
-    differ = add_fvcore_column(doc, analysis, fvcore_rows(analysis.network, analysis.config), _unit(flops))
+    differ = add_fvcore_column(doc, analysis, fvcore_rows(analysis.network, analysis.config), unit_key(flops))
     emit(doc, fmt, output)
     if differ:
         sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
@@ -113,7 +112,7 @@ def _check_table(doc, analysis, flops, fmt, output) -> int:
 def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model) -> None:
     if torch_model is None:
         raise MbcostError("--input goes with --torch pkg.module:factory")
-    if model != "mobilenet_v1":
+    if model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
     if (alpha != 1.0 or res is not None or rho is not None or min_depth is not None or divisor is not None
             or classes is not None):
@@ -133,7 +132,7 @@ def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output
     from mbcost.adapters.torch_model import analyze_torch
 
     analysis = analyze_torch(target, input_shape, count=count, params=params)
-    emit(torch_cost_document(analysis, unit=_unit(flops), by_type_only=by_type), fmt, output)
+    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type), fmt, output)
     return 0
 
 
@@ -156,7 +155,7 @@ def layer(
     from mbcost.views import layer_document
 
     fmt = choose_format(fmt, output)
-    emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), _unit(flops)), fmt, output)
+    emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), unit_key(flops)), fmt, output)
 
 
 @app.command()
@@ -181,7 +180,7 @@ def compare(
     fmt = choose_format(fmt, output)
     result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
                             params=params)
-    emit(compare_document(result, _unit(flops)), fmt, output)
+    emit(compare_document(result, unit_key(flops)), fmt, output)
 
 
 @app.command()
@@ -199,7 +198,8 @@ def check(
     output: Optional[str] = OUTPUT,
 ) -> int:
     """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
-    from mbcost.check import PAPER_ALPHAS, PAPER_RESOLUTIONS, parse_alphas, parse_resolutions
+    from mbcost.check import parse_alphas, parse_resolutions
+    from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
     from mbcost.check import check as run_check
     from mbcost.output import emit
     from mbcost.render import choose_format
@@ -382,7 +382,7 @@ def sweep(
     fmt = choose_format(fmt, output)
     result = run_sweep(model, alpha, res, min_depth=min_depth, divisor=divisor, classes=classes, count=count,
                        params=params)
-    emit(sweep_document(result, _unit(flops)), fmt, output)
+    emit(sweep_document(result, unit_key(flops)), fmt, output)
 
 
 @app.command()

@@ -16,20 +16,13 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
+from mbcost.conventions import COUNTABLE, PAPER_COUNT, PARAM_CONVENTIONS
 from mbcost.errors import MbcostError, SpecError
-from mbcost.layers import COUNTABLE, KINDS, PAPER_COUNT, Context, Instance, LayerDef, Shape
+from mbcost.layers import KINDS, Context, Instance, LayerDef, Shape
 from mbcost.layers.merge import MergeDef, merge
 from mbcost.spec.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
 from mbcost.spec.lexer import Param
 from mbcost.spec.parser import parse_spec
-
-#: How parameters are totalled. The paper counts weights only.
-PARAM_CONVENTIONS = {
-    "weights": "weights only (paper convention; biases and batch-norm scale/shift not counted)",
-    "weights+biases": "weights and biases (batch-norm scale/shift not counted)",
-    "all": "weights, biases and batch-norm scale/shift (all trainable parameters)",
-}
-
 
 def to_fraction(value, what: str) -> Fraction:
     """An exact number from a float, int, string or Fraction ("0.75" -> 3/4)."""

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import MbcostError
-from mbcost.sweep_grid import fmt_alpha, parse_grid
+from mbcost.conventions import alpha_number, fmt_alpha
+from mbcost.sweep_grid import parse_grid
 
 #: The grid ``pick`` searches by default: 16 widths x 7 resolutions (112
 #: configurations), which holds the 16 published ones.
@@ -162,15 +163,8 @@ class PickResult:
     source: str  # where the published accuracy comes from ("" for none)
     range_text: str
 
-    @property
-    def with_accuracy(self) -> int:
-        return sum(c.accuracy.top1 is not None for c in self.fits)
-
     def to_dict(self, top: int | None = None) -> dict:
         shown = self.fits if not top else self.fits[:top]
-
-        def number(a: Fraction):
-            return a.numerator if a.denominator == 1 else float(a)
 
         def acc(value):
             return None if value is None else round(value, 4)
@@ -180,7 +174,7 @@ class PickResult:
             "budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params},
             "counted": ["conv", "fc"],
             "params_convention": "weights",
-            "alphas": [number(a) for a in self.alphas],
+            "alphas": [alpha_number(a) for a in self.alphas],
             "resolutions": list(self.resolutions),
             "considered": self.considered,
             "fit": len(self.fits),
@@ -188,7 +182,7 @@ class PickResult:
             "accuracy_source": self.source or None,
             "interpolation": INTERPOLATION_RULE,
             "candidates": [
-                {"rank": i, "alpha": number(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
+                {"rank": i, "alpha": alpha_number(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
                  "params": c.params, "top1": acc(c.accuracy.top1), "top5": acc(c.accuracy.top5),
                  "accuracy": c.accuracy.kind, "how": c.accuracy.how}
                 for i, c in enumerate(shown, start=1)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
 
 KINDS = {
@@ -59,8 +60,6 @@ FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 AGAINST = ("both", "madds", "params")
 #: Networks shown beside the MobileNet checkpoints in the tradeoff, when the zoo has them.
 REFERENCE_MODELS = ("vgg16", "googlenet", "alexnet", "squeezenet", "inception_v3")
-PAPER_ALPHAS = (Fraction(1), Fraction(3, 4), Fraction(1, 2), Fraction(1, 4))
-PAPER_RESOLUTIONS = (224, 192, 160, 128)
 
 DPI = 100
 INSTALL_HINT = "pip install 'mbcost[plot]'"

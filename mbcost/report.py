@@ -95,7 +95,7 @@ def _tradeoff_text(data) -> list[str]:
 
 def _scaling_text(model: str = "mobilenet_v1") -> list[str]:
     from mbcost.analysis import analyze
-    from mbcost.plots import PAPER_ALPHAS, PAPER_RESOLUTIONS
+    from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 
     one = analyze(model)
     rows = []

@@ -29,12 +29,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
+from mbcost.conventions import COUNT_NAMES, PAPER_ALPHAS, PAPER_RESOLUTIONS, alpha_number, fmt_alpha, params_total
 from mbcost.errors import MbcostError
 from mbcost.network import Config, Network
 
 #: The paper's grid (widths of Table 5 x resolutions of Table 6: the 16 released checkpoints).
-PAPER_ALPHAS = "1,0.75,0.5,0.25"
-PAPER_RESOLUTIONS = "224,192,160,128"
 #: Most values one axis of a grid may have, and most configurations in a grid.
 MAX_AXIS = 100_000
 #: The largest grid: 1,000,000 configurations take about 0.85 GB and 15 s through
@@ -122,14 +121,6 @@ def _show(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
 
-def fmt_alpha(alpha: Fraction) -> str:
-    """``1``, ``0.75``, ``0.35`` (exact decimals print exactly)."""
-    if alpha.denominator == 1:
-        return str(alpha.numerator)
-    text = f"{float(alpha):.12g}"
-    return text if Fraction(text) == alpha else str(alpha)
-
-
 # -- results ----------------------------------------------------------------------
 
 class SweepRow(NamedTuple):
@@ -215,15 +206,10 @@ class SweepResult:
 
     @property
     def counted(self) -> list[str]:
-        from mbcost.analysis import COUNT_NAMES
-
         return [c for c in COUNT_NAMES if c in self.config.count]
 
     def to_dict(self, unit: str = "mult-adds") -> dict:
         flops = unit == "flops"
-
-        def number(a: Fraction):
-            return a.numerator if a.denominator == 1 else float(a)
 
         return {
             "model": self.model,
@@ -234,11 +220,11 @@ class SweepResult:
             "divisor": self.network.divisor(self.config),
             "classes": self.config.classes,
             "method": self.method,
-            "alphas": [number(a) for a in self.alphas],
+            "alphas": [alpha_number(a) for a in self.alphas],
             "resolutions": list(self.resolutions),
             "published_note": self.published_note,
             "rows": [
-                {"alpha": number(r.alpha), "resolution": r.resolution, "mult_adds": r.mult_adds,
+                {"alpha": alpha_number(r.alpha), "resolution": r.resolution, "mult_adds": r.mult_adds,
                  **({"flops": r.flops} if flops else {}), "params": r.params,
                  "published": r.published, "top1": r.top1, "top5": r.top5}
                 for r in self.rows
@@ -329,7 +315,6 @@ def _factor(network: Network, cfg: Config):
     """One evaluation costed in full: per part (all rows, in order) the channel
     term and the positions, the row of each part, the channels of each row, and
     the parameters."""
-    from mbcost.analysis import _params
 
     terms, positions, rows, channels = [], [], [], []
     weights = biases = norm = 0
@@ -340,7 +325,7 @@ def _factor(network: Network, cfg: Config):
         positions += p
         rows += [index] * len(t)
         weights, biases, norm = weights + w, biases + b, norm + n
-    return terms, positions, rows, channels, _params(weights, biases, norm, cfg.params)
+    return terms, positions, rows, channels, params_total(weights, biases, norm, cfg.params)
 
 
 def _terms(network: Network, cfg: Config, memo: dict):
@@ -350,7 +335,6 @@ def _terms(network: Network, cfg: Config, memo: dict):
     channels) and kept in ``memo``: its terms and parameters are set by those alone
     (checked at the first alpha across every resolution of the grid), and building
     parts (formulas included) is most of an evaluation's time."""
-    from mbcost.analysis import _params
 
     terms: list[int] = []
     weights = biases = norm = 0
@@ -361,7 +345,7 @@ def _terms(network: Network, cfg: Config, memo: dict):
             costed = memo[key] = _costed(inst, cfg.count)
         terms += costed[0]
         weights, biases, norm = weights + costed[2], biases + costed[3], norm + costed[4]
-    return terms, _params(weights, biases, norm, cfg.params)
+    return terms, params_total(weights, biases, norm, cfg.params)
 
 
 def _vectorized(network: Network, alphas, resolutions, config):
@@ -404,7 +388,6 @@ def _vectorized(network: Network, alphas, resolutions, config):
 def _per_config(network: Network, alphas, resolutions, config):
     import numpy as np
 
-    from mbcost.analysis import _params
 
     madds, prm = [], []
     for a in alphas:
@@ -419,7 +402,7 @@ def _per_config(network: Network, alphas, resolutions, config):
                     weights += part.weights
                     biases += part.biases
                     norm += part.norm
-            total_p = _params(weights, biases, norm, cfg.params)
+            total_p = params_total(weights, biases, norm, cfg.params)
             m_row.append(total_m)
             p_row.append(total_p)
         madds.append(m_row)

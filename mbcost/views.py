@@ -3,12 +3,11 @@ laid out as tables, with the conventions stated. No terminal, no files here."""
 
 from __future__ import annotations
 
-from mbcost.analysis import UNITS, Analysis
+from fractions import Fraction
+
+from mbcost.analysis import Analysis
+from mbcost.conventions import UNITS, counted_text, fmt_alpha
 from mbcost.render import Column, Document, Table, json_number, ratio, safe_float, scaled
-
-
-def _fmt_alpha(value: float) -> str:
-    return f"{value:g}"
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -42,7 +41,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     """The per-layer table (``mbcost table``) and the breakdown by layer type."""
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
-    heading = (f"{analysis.model} · alpha {_fmt_alpha(analysis.alpha)} · input {analysis.input}")
+    heading = (f"{analysis.model} · alpha {fmt_alpha(analysis.config.alpha)} · input {analysis.input}")
     tables = []
     if not by_type_only:
         columns = [Column("Layer"), Column("Type / Stride"), Column("Filter Shape"), Column("Input Size"),
@@ -229,16 +228,12 @@ def _na(value):
 def check_document(result, *, layers: bool | None = None) -> Document:
     """``mbcost check``: per configuration, each layer's three Mult-Adds counts,
     parameters and verdict; a summary table across configurations."""
-    from mbcost.analysis import COUNT_NAMES
-
     nets = result.networks
     if layers is None:
         layers = len(nets) == 1
-    counted = [COUNT_NAMES[c] for c in COUNT_NAMES if c in result.count]
-    paper = " (paper convention)" if set(result.count) == {"conv", "fc"} else ""
     devices = sorted({n.fvcore_device for n in nets})
     settings = [
-        "unit: Mult-Adds (MACs) · Mult-Adds counted for: " + ", ".join(counted) + paper,
+        f"unit: {UNITS['mult-adds']} · " + counted_text(result.count),
         "symbolic: mbcost's formulas · torch build: one module per spec row, named after it, on the meta device",
         FVCORE_NOTE + (f"; traced on {', '.join(devices)}" + (" with zero weights" if "cpu" in devices else "")
                        if devices else ""),
@@ -251,10 +246,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
          Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
          Column("Params (torch)", True), Column("Verdict")],
-        [[n.model, _fmt_alpha(float(n.alpha)), str(n.input), len(n.layers), n.symbolic, n.fvcore,
+        [[n.model, fmt_alpha(n.alpha), str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
           "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] if not n.skipped else
-         [n.model, _fmt_alpha(float(n.alpha)), str(n.input), 0, None, None, None, None, None,
+         [n.model, fmt_alpha(n.alpha), str(n.input), 0, None, None, None, None, None,
           "not checked: no such network"] for n in nets],
     )
     layer_tables = []
@@ -338,7 +333,6 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
 
 def _grid_text(values: list) -> str:
     """``0.25 to 1 step 0.05 (16 values)`` for an arithmetic grid, else the list."""
-    from mbcost.sweep_grid import fmt_alpha
 
     def show(v):
         return fmt_alpha(v) if not isinstance(v, int) else str(v)
@@ -353,15 +347,11 @@ def _grid_text(values: list) -> str:
 
 def sweep_document(result, unit: str = "mult-adds") -> Document:
     """``mbcost sweep``: one row per (alpha, resolution), exact counts, published accuracy where known."""
-    from mbcost.analysis import COUNT_NAMES
-    from mbcost.network import PARAM_CONVENTIONS
-    from mbcost.sweep_grid import fmt_alpha
+    from mbcost.conventions import PARAM_CONVENTIONS
 
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
     scale = 2 if flops else 1
-    counted = [COUNT_NAMES[c] for c in result.counted]
-    paper = " (paper convention)" if set(result.counted) == {"conv", "fc"} else ""
     n_a, n_r = len(result.alphas), len(result.resolutions)
     if result.method == "vectorized":
         method = (f"method: vectorized, exact: {n_a} + {n_r} network evaluations, Mult-Adds = "
@@ -370,7 +360,7 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
         method = f"method: one evaluation per configuration ({result.reason})" if result.reason else \
             "method: one evaluation per configuration"
     cfg = result.config
-    settings = [f"unit: {UNITS[unit]}", "Mult-Adds counted for: " + ", ".join(counted) + paper,
+    settings = [f"unit: {UNITS[unit]}", counted_text(result.config.count),
                 "params: " + PARAM_CONVENTIONS[cfg.params],
                 f"alpha: {_grid_text(result.alphas)} · resolution: {_grid_text(result.resolutions)} px", method]
     min_depth, divisor = result.network.min_depth(cfg), result.network.divisor(cfg)
@@ -390,7 +380,6 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
 def pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick``: the configurations within budget, best accuracy first."""
     from mbcost.pick import INTERPOLATION_RULE
-    from mbcost.sweep_grid import fmt_alpha
 
     shown = result.fits if not top else result.fits[:top]
     budget = f"{result.max_mult_adds:,} Mult-Adds" + (
@@ -490,7 +479,7 @@ def profile_document(prof) -> Document:
     from mbcost.memory import fmt_bytes
 
     a, mem = prof.analysis, prof.memory
-    heading = (f"mbcost profile: {a.model} · alpha {_fmt_alpha(a.alpha)} · input {a.input} · batch {prof.batch} "
+    heading = (f"mbcost profile: {a.model} · alpha {fmt_alpha(a.config.alpha)} · input {a.input} · batch {prof.batch} "
                f"· {prof.device}")
     threads = f", {prof.threads} thread{'s' if prof.threads != 1 else ''}" if prof.threads else ""
     settings = [

@@ -18,7 +18,8 @@ pytest.importorskip("fvcore")
 
 from conftest import mobilenet_oracle, published  # noqa: E402
 
-from mbcost.check import PAPER_ALPHAS, PAPER_RESOLUTIONS, check, check_network  # noqa: E402
+from mbcost.check import check, check_network  # noqa: E402
+from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS  # noqa: E402
 from mbcost.cli import main  # noqa: E402
 from mbcost.network import Config  # noqa: E402
 from mbcost.zoo import load  # noqa: E402

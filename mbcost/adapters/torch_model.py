@@ -23,7 +23,8 @@ import importlib
 import os
 import sys
 
-from mbcost.analysis import CostTable, LayerRow, _params
+from mbcost.analysis import CostTable, LayerRow
+from mbcost.conventions import params_total
 from mbcost.errors import MbcostError
 from mbcost.layers import Shape
 from mbcost.network import Config
@@ -258,7 +259,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         rows.append(LayerRow(
             name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
             filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
-            norm=norm, params=_params(weights, biases, norm, config.params), formula="", line=0,
+            norm=norm, params=params_total(weights, biases, norm, config.params), formula="", line=0,
         ))
     all_params = sum(p.numel() for p in model.parameters())
     return TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,

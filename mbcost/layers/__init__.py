@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from mbcost.layers.base import COUNTABLE, PAPER_COUNT, Context, Instance, LayerDef, Part, Shape
+from mbcost.conventions import COUNTABLE, PAPER_COUNT
+from mbcost.layers.base import Context, Instance, LayerDef, Part, Shape
 from mbcost.layers.registry import FLAG_SPELLINGS, KEYWORDS, KINDS, PHRASES, Kind, post_kinds
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):

@@ -18,14 +18,12 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mbcost.conventions import fmt_alpha
 from mbcost.errors import SpecError
 from mbcost.layers.registry import KINDS
 from mbcost.spec.ast import LayerStmt, Loc
 from mbcost.spec.lexer import is_ascii_digits
 
-#: Operation groups that can be counted. The paper counts ``conv`` and ``fc``.
-COUNTABLE = ("conv", "fc", "bn", "pool", "act")
-PAPER_COUNT = frozenset({"conv", "fc"})
 
 
 @dataclass(frozen=True)
@@ -183,10 +181,6 @@ class Instance:
     def parts(self, count: frozenset) -> list[Part]:
         """The row's cost: its own, then its post ops' (``+bn +relu``) on its output."""
         return self.main_parts(count) + [KINDS[op].part(self.output, count) for op in self.layer.post]
-
-
-def fmt_alpha(alpha: Fraction) -> str:
-    return str(float(alpha)) if alpha.denominator != 1 else str(alpha.numerator)
 
 
 # -- option helpers shared by the kinds -------------------------------------
