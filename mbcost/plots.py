@@ -9,10 +9,10 @@ Four computed kinds, each a function returning a matplotlib :class:`~matplotlib.
   ``tables/published/checkpoints.csv``, cost COMPUTED by :func:`mbcost.analyze`
   (not the published MACs). The Pareto frontier of the checkpoints (more
   accuracy for less cost) is a dashed line. The other networks of the zoo that
-  the paper compares with (:data:`REFERENCE_MODELS`, where the zoo has their spec
+  the paper compares with (:data:`mbcost.plot_data.REFERENCE_MODELS`, where the zoo has their spec
   and ``imagenet_models.csv`` their top-1) are grey squares: computed cost,
-  published top-1. Labels are placed by :func:`place_labels` so that none
-  overlaps another label or a marker.
+  published top-1. Labels are placed by :func:`mbcost.plot_labels.place_labels`
+  so that none overlaps another label or a marker.
 * ``scaling`` (:func:`scaling_figure`): a model's Mult-Adds and parameters
   against the width multiplier alpha and against the input resolution, with the
   ideal alpha² and rho² curves (scaled to the alpha = 1 and full-resolution
@@ -27,7 +27,9 @@ Four computed kinds, each a function returning a matplotlib :class:`~matplotlib.
 roofline, timeshare) when that module is installed; ``mbcost report`` leaves
 them out, as a measurement is not reproducible byte for byte.
 
-The same call gives the same bytes: the Agg canvas (never pyplot, so no GUI
+The data of the tradeoff figure is :mod:`mbcost.plot_data`, label placement
+:mod:`mbcost.plot_labels`, and what every figure shares (style, colours, canvas,
+rendering) :mod:`mbcost.plot_style`. The same call gives the same bytes: the Agg canvas (never pyplot, so no GUI
 backend and no global figure state), matplotlib's default style whatever the
 user's matplotlibrc says, fixed figure sizes and dpi, a fixed SVG hash salt and
 no dates or version strings in the metadata. matplotlib is imported inside the
@@ -37,14 +39,17 @@ never load it.
 
 from __future__ import annotations
 
-import contextlib
-import io
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
+from mbcost.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
+                              tradeoff_data)
+from mbcost.plot_labels import place_labels
+from mbcost.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
+                               PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
+                               output_format, render, require_matplotlib, style, style_share_axes, subtitle)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -56,59 +61,7 @@ KINDS = {
 #: measures new numbers, so these are deterministic for a given profile only.
 from mbcost.profile_plots import KINDS as MEASURED_KINDS  # noqa: E402  (no matplotlib, no torch)
 
-FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 AGAINST = ("both", "madds", "params")
-#: Networks shown beside the MobileNet checkpoints in the tradeoff, when the zoo has them.
-REFERENCE_MODELS = ("vgg16", "googlenet", "alexnet", "squeezenet", "inception_v3")
-
-DPI = 100
-INSTALL_HINT = "pip install 'mbcost[plot]'"
-
-# matplotlib's default style plus these, whatever the user's matplotlibrc says.
-_RC = {
-    "svg.hashsalt": "mbcost",
-    "svg.fonttype": "path",
-    "pdf.fonttype": 42,
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "axes.grid": True,
-    "grid.alpha": 0.35,
-    "grid.linewidth": 0.6,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "savefig.facecolor": "white",
-}
-# No dates and no version strings: the bytes depend on the data only.
-_METADATA = {
-    "svg": {"Date": None, "Creator": "mbcost"},
-    "pdf": {"CreationDate": None, "ModDate": None, "Creator": "mbcost", "Producer": None},
-    "png": {"Software": "mbcost"},
-}
-
-ALPHA_COLORS = {Fraction(1): "#1f77b4", Fraction(3, 4): "#ff7f0e", Fraction(1, 2): "#2ca02c",
-                Fraction(1, 4): "#d62728"}
-OTHER_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-REFERENCE_COLOR = "#6b6b6b"
-MADDS_COLOR, PARAMS_COLOR, IDEAL_COLOR = "#1f77b4", "#ff7f0e", "#444444"
-CATEGORY_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                   "#bcbd22", "#17becf")
-
-
-# -- checks (no matplotlib needed) --------------------------------------------------
-
-def require_matplotlib(what: str = "mbcost plot") -> None:
-    """A one-line :class:`MbcostError` saying how to install matplotlib when it is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise MbcostError(f"{what} needs matplotlib (not installed): {INSTALL_HINT}") from None
 
 
 def check_kind(kind: str) -> str:
@@ -116,246 +69,6 @@ def check_kind(kind: str) -> str:
     if key not in KINDS and key not in MEASURED_KINDS:
         raise MbcostError(f"unknown plot kind '{kind}': choose from {', '.join([*KINDS, *MEASURED_KINDS])}")
     return key
-
-
-def output_format(path: str | Path) -> str:
-    """png, svg or pdf, from the file's extension (anything else is an error)."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise MbcostError(f"unsupported file extension '{suffix or Path(path).name}' for {path}: "
-                          f"use {', '.join(FORMATS)}")
-    return FORMATS[suffix]
-
-
-def alpha_text(alpha) -> str:
-    """1 -> '1.0', 0.75 -> '0.75' (the checkpoints' own spelling)."""
-    text = f"{float(alpha):g}"
-    return text if "." in text or "e" in text else text + ".0"
-
-
-# -- the tradeoff's data -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TradeoffPoint:
-    """One network in the tradeoff figure: published top-1, computed cost."""
-
-    label: str
-    model: str
-    alpha: Fraction
-    resolution: int
-    top1: float
-    top5: float | None
-    mult_adds: int
-    params: int
-    published_mult_adds_millions: float
-    published_params_millions: float
-    source: str
-    reference: bool  # True: another network of the zoo, not a MobileNet checkpoint
-
-    def cost(self, what: str) -> int:
-        return self.mult_adds if what == "madds" else self.params
-
-
-@dataclass
-class TradeoffData:
-    checkpoints: list[TradeoffPoint]
-    references: list[TradeoffPoint]
-    skipped: list[str]  # reference networks left out, with the reason
-    counted: str  # the analyses' counting convention, in words
-    params_text: str
-
-    def frontier(self, what: str) -> list[TradeoffPoint]:
-        """The checkpoints on the Pareto frontier against ``madds`` or ``params``."""
-        return pareto_frontier(self.checkpoints, key=lambda p: (p.cost(what), p.top1))
-
-
-def pareto_frontier(items, key=lambda item: (item[0], item[1])) -> list:
-    """The items no other item dominates, cheapest first. ``key(item)`` gives
-    (cost, accuracy); one item dominates another when it costs no more, is no less
-    accurate and is strictly better in one of the two. Equal items do not
-    dominate each other (both stay)."""
-    keyed = [(key(item), i, item) for i, item in enumerate(items)]
-    front = [
-        (cost, acc, i, item) for (cost, acc), i, item in keyed
-        if not any(c2 <= cost and a2 >= acc and (c2 < cost or a2 > acc) for (c2, a2), _, _ in keyed)
-    ]
-    return [item for _, _, _, item in sorted(front, key=lambda t: (t[0], -t[1], t[2]))]
-
-
-def tradeoff_data() -> TradeoffData:
-    """The 16 checkpoints and the reference networks, costs computed."""
-    from mbcost.analysis import analyze
-    from mbcost.published import imagenet_result, load
-    from mbcost.zoo import model_names
-
-    checkpoints = []
-    analysis = None
-    for row in sorted(load("checkpoints"), key=lambda r: (-r["alpha"], -r["resolution"])):
-        alpha = Fraction(str(row["alpha"]))
-        analysis = analyze("mobilenet_v1", alpha=alpha, resolution=row["resolution"])
-        checkpoints.append(TradeoffPoint(
-            f"{alpha_text(alpha)}-{row['resolution']}", "mobilenet_v1", alpha, row["resolution"], row["top1"],
-            row["top5"], analysis.total.mult_adds, analysis.total.params, row["mult_adds_millions"],
-            row["params_millions"], row["source"], False))
-    if analysis is None:
-        raise MbcostError("tables/published/checkpoints.csv has no rows")
-    zoo = set(model_names())
-    references, skipped = [], []
-    for name in REFERENCE_MODELS:
-        if name not in zoo:
-            skipped.append(f"{name} (no spec in the zoo)")
-            continue
-        ref = analyze(name)
-        pub = imagenet_result(name, 1.0, ref.resolution, 1000, ref.resolution)
-        if pub is None:
-            skipped.append(f"{name} (no published ImageNet top-1 in tables/published/imagenet_models.csv)")
-            continue
-        references.append(TradeoffPoint(
-            pub["label"], name, Fraction(1), ref.resolution, pub["top1"], None, ref.total.mult_adds,
-            ref.total.params, pub["mult_adds_millions"], pub["params_millions"], pub["source"], True))
-    return TradeoffData(checkpoints, references, skipped, analysis.counted_text(), analysis.params_text())
-
-
-# -- rendering ------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def style():
-    """matplotlib's default style with mbcost's settings (figures are built and
-    saved inside this, so a user's matplotlibrc changes nothing)."""
-    import matplotlib
-    import matplotlib.style
-
-    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
-        yield
-
-
-def new_figure(width: float, height: float, layout: str | None = None):
-    """A Figure on an Agg canvas (no pyplot), at the fixed dpi."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def render(fig, fmt: str) -> bytes:
-    """The figure as PNG, SVG or PDF bytes; the same figure gives the same bytes."""
-    if fmt not in _METADATA:
-        raise MbcostError(f"unknown figure format '{fmt}': choose from {', '.join(_METADATA)}")
-    buf = io.BytesIO()
-    with style():
-        fig.savefig(buf, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
-    return buf.getvalue()
-
-
-def _subtitle(fig, lines: list[str], y: float) -> None:
-    fig.text(0.5, y, "\n".join(lines), ha="center", va="top", fontsize=8, color="#444444", gid="subtitle")
-
-
-def _footer(fig, text: str) -> None:
-    """The conventions, under a constrained-layout figure; then the layout is
-    computed once and frozen (see :func:`_freeze`)."""
-    fig.supxlabel(text, fontsize=8, color="#444444")
-    _freeze(fig)
-
-
-def _freeze(fig) -> None:
-    """Run the constrained layout once and keep its result: a layout engine runs
-    again at every draw and need not land on the same floats, which would change
-    the clip-path ids of a later SVG. Frozen, every save gives the same bytes."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
-
-
-def _millions(value: int) -> float:
-    return value / 1e6
-
-
-def _log_axis(axis) -> None:
-    """Log-scale ticks at 1, 2, 5 x 10^k, written as plain numbers."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
-# -- labels that do not overlap ------------------------------------------------------
-
-# (unit dx, unit dy, ha, va): right, left, above, below, then the diagonals.
-_DIRECTIONS = ((1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
-               (0, -1, "center", "top"), (0.7, 0.7, "left", "bottom"), (0.7, -0.7, "left", "top"),
-               (-0.7, 0.7, "right", "bottom"), (-0.7, -0.7, "right", "top"))
-_DISTANCES = (5, 9, 14, 20, 27, 35, 44)  # points from the marker's centre
-_LEADER_FROM = 14  # a thin line joins label and marker from this distance on
-
-
-def _box(x0: float, y0: float, x1: float, y1: float):
-    from matplotlib.transforms import Bbox
-
-    return Bbox.from_extents(x0, y0, x1, y1)
-
-
-def _overlap(a, b) -> bool:
-    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
-
-
-def place_labels(ax, items, *, markers, marker_radius: float, fontsize: float = 7.5, obstacles=()) -> list:
-    """Label points without overlaps, deterministically.
-
-    ``items``: (x, y, text, gid) in data coordinates, labelled in this order;
-    ``markers``: (x, y) of every marker on the axes (labels keep off them; each
-    is a square of ``marker_radius`` points around its centre); ``obstacles``:
-    more display-space boxes to avoid. Each label tries, in order, the eight
-    directions (right, left, above, below, diagonals) at growing distances and
-    takes the first spot inside the axes that touches no marker and no label
-    placed before it (1 px apart at least); far spots get a leader line. If none
-    is free, it takes the first spot. The axes' limits and the figure's layout
-    must be final (label positions are computed in display space).
-    """
-    from matplotlib.text import Text
-
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    area = ax.get_window_extent(renderer)
-    r = marker_radius * fig.dpi / 72 + 1
-    taken = list(obstacles)
-    for x, y in markers:
-        px, py = ax.transData.transform((x, y))
-        taken.append(_box(px - r, py - r, px + r, py + r))
-    placed = []
-    for x, y, text, gid in items:
-        ann = ax.annotate(text, (x, y), xytext=(0, 0), textcoords="offset points", fontsize=fontsize, gid=gid,
-                          color="#222222", annotation_clip=False, zorder=6)
-        choice = None
-        for dist in _DISTANCES:
-            for ux, uy, ha, va in _DIRECTIONS:
-                ann.xyann = (ux * dist, uy * dist)
-                ann.set_horizontalalignment(ha)
-                ann.set_verticalalignment(va)
-                ann.update_positions(renderer)
-                bb = Text.get_window_extent(ann, renderer)
-                box = _box(bb.x0 - 1, bb.y0 - 1, bb.x1 + 1, bb.y1 + 1)
-                inside = area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
-                if inside and not any(_overlap(box, t) for t in taken):
-                    choice = (dist, ux, uy, ha, va, box)
-                    break
-            if choice:
-                break
-        if choice is None:  # crowded beyond the search: first spot, overlapping
-            ux, uy, ha, va = _DIRECTIONS[0]
-            choice = (_DISTANCES[0], ux, uy, ha, va, None)
-        dist, ux, uy, ha, va, box = choice
-        ann.remove()
-        leader = {"arrowstyle": "-", "color": "#999999", "lw": 0.6, "shrinkA": 1, "shrinkB": 3}
-        ann = ax.annotate(text, (x, y), xytext=(ux * dist, uy * dist), textcoords="offset points",
-                          ha=ha, va=va, fontsize=fontsize, gid=gid, color="#222222", annotation_clip=False,
-                          zorder=6, arrowprops=leader if dist >= _LEADER_FROM else None)
-        if box is not None:
-            taken.append(box)
-        placed.append(ann)
-    return placed
 
 
 # -- tradeoff ---------------------------------------------------------------------------
@@ -386,7 +99,7 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None):
                      fontsize=12, y=0.975)
         refs = (", ".join(p.label for p in data.references) + ": published top-1 (paper Tables 8-9)"
                 if data.references else "no reference networks in the zoo yet")
-        _subtitle(fig, [
+        subtitle(fig, [
             "cost computed by mbcost from the layer specs (not the published figures) · "
             + data.counted.replace("Mult-Adds counted for: ", "Mult-Adds: ").replace(", ", " + ")
             + " · " + data.params_text,
@@ -411,25 +124,25 @@ def _tradeoff_panel(ax, what: str, data: TradeoffData) -> None:
     for alpha in alphas:
         row = sorted((p for p in data.checkpoints if p.alpha == alpha), key=lambda p: p.resolution)
         color = ALPHA_COLORS.get(alpha) or next(extra, "#333333")
-        ax.plot([_millions(p.cost(what)) for p in row], [p.top1 for p in row], "-o", color=color, lw=1.0,
+        ax.plot([millions(p.cost(what)) for p in row], [p.top1 for p in row], "-o", color=color, lw=1.0,
                 ms=_MARKER_SIZE, zorder=4, gid=f"{what}-alpha-{alpha_text(alpha)}",
                 label=f"MobileNet α = {alpha_text(alpha)} (resolution {row[0].resolution} to {row[-1].resolution})")
     front = data.frontier(what)
-    ax.plot([_millions(p.cost(what)) for p in front], [p.top1 for p in front], "-", color="black", lw=6,
+    ax.plot([millions(p.cost(what)) for p in front], [p.top1 for p in front], "-", color="black", lw=6,
             alpha=0.18, solid_capstyle="round", zorder=3, gid=f"{what}-pareto",
             label="Pareto frontier of the checkpoints (best top-1 for the cost)")
     if data.references:
-        ax.plot([_millions(p.cost(what)) for p in data.references], [p.top1 for p in data.references], "s",
+        ax.plot([millions(p.cost(what)) for p in data.references], [p.top1 for p in data.references], "s",
                 color=REFERENCE_COLOR, ms=_MARKER_SIZE, zorder=4, gid=f"{what}-references",
                 label="other networks (published top-1)")
     ax.set_xscale("log")
-    costs = [_millions(p.cost(what)) for p in points]
+    costs = [millions(p.cost(what)) for p in points]
     lo, hi = math.log10(min(costs)), math.log10(max(costs))
     pad = max(0.25, 0.12 * (hi - lo))
     ax.set_xlim(10 ** (lo - pad), 10 ** (hi + pad))
     accs = [p.top1 for p in points]
     ax.set_ylim(math.floor(min(accs)) - 3, math.ceil(max(accs)) + 3)
-    _log_axis(ax.xaxis)
+    log_axis(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("ImageNet top-1 accuracy (%)")
     ax.set_title(title)
@@ -439,9 +152,9 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     points = data.checkpoints + data.references
     # Best first, so the top of each crowded column gets the nearest spot.
     order = sorted(points, key=lambda p: (-p.top1, p.cost(what), p.label))
-    items = [(_millions(p.cost(what)), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
+    items = [(millions(p.cost(what)), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
-    markers = [(_millions(p.cost(what)), p.top1) for p in points]
+    markers = [(millions(p.cost(what)), p.top1) for p in points]
     return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
 
 
@@ -494,12 +207,12 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax = axes[row][0]
             ref = getattr(one.total, what)
             xs = [float(a) for a, _ in by_alpha]
-            ax.plot(xs, [_millions(getattr(an.total, what)) for _, an in by_alpha], "-", color=color, lw=1.6,
+            ax.plot(xs, [millions(getattr(an.total, what)) for _, an in by_alpha], "-", color=color, lw=1.6,
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
-            ax.plot([float(a) for a, _ in marks], [_millions(getattr(an.total, what)) for _, an in marks], "o",
+            ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
                     color=color, ms=5, label="the paper's widths (1, 0.75, 0.5, 0.25)")
-            ax.plot(xs, [_millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
+            ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
             ax.set_ylabel(unit)
@@ -511,17 +224,17 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax = axes[row][1]
             ref = getattr(full.total, what)
             rs = [r for r, _ in by_res]
-            ax.plot(rs, [_millions(getattr(an.total, what)) for _, an in by_res], "-", color=color, lw=1.6,
+            ax.plot(rs, [millions(getattr(an.total, what)) for _, an in by_res], "-", color=color, lw=1.6,
                     label=f"{name}, computed", gid=f"scaling-{what}-res")
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
-                ax.plot([r for r, _ in marks], [_millions(getattr(an.total, what)) for _, an in marks], "o",
+                ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
                         color=color, ms=5, label="the paper's resolutions (224, 192, 160, 128)")
             if what == "mult_adds":
-                ideal = [_millions(ref) * (r / full_res) ** 2 for r in rs]
+                ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
                 ideal_label = f"ideal: ρ² × value at {full_res} (ρ = r / {full_res})"
             else:
-                ideal = [_millions(ref) for _ in rs]
+                ideal = [millions(ref) for _ in rs]
                 ideal_label = f"ideal: independent of ρ (value at {full_res})"
             ax.plot(rs, ideal, "--", color=IDEAL_COLOR, lw=1.1, label=ideal_label, gid=f"scaling-{what}-res-ideal")
             ax.set_xlabel(f"input resolution (pixels; ρ = r / {full_res})")
@@ -531,23 +244,11 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax.set_ylim(bottom=0)
             ax.legend(loc="upper left")
         fig.suptitle(f"{base.model}: cost against the width multiplier α and the input resolution", fontsize=12)
-        _footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
     return fig
 
 
 # -- breakdown --------------------------------------------------------------------------
-
-def style_share_axes(ax, ys, labels) -> None:
-    """Horizontal bars of shares (0 to 100%) by layer type, one row per label,
-    with room at the right for the value labels."""
-    ax.set_yticks(ys, labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 125)
-    ax.set_xticks(range(0, 101, 20))
-    ax.set_xlabel("share of the network's total (%)")
-    ax.set_ylabel("layer type")
-    ax.grid(axis="y", visible=False)
-
 
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
@@ -590,7 +291,7 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
         ax.set_title(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: "
                      f"{t.mult_adds / 1e6:,.2f} M Mult-Adds, {t.params / 1e6:,.3f} M parameters", fontsize=9)
         fig.suptitle("Mult-Adds and parameters by layer type (cf. the paper's Table 2)", fontsize=12)
-        _footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
     return fig
 
 
@@ -613,8 +314,8 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
         top, bottom = fig.subplots(2, 1, sharex=True)
         xs = list(range(n))
         bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
-        top.bar(xs, [_millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
-        bottom.bar(xs, [_millions(r.params) for r in rows], color=bar_colors, width=0.75, gid="layers-params")
+        top.bar(xs, [millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
+        bottom.bar(xs, [millions(r.params) for r in rows], color=bar_colors, width=0.75, gid="layers-params")
         top.set_ylabel("Mult-Adds (millions)")
         bottom.set_ylabel("Parameters (millions)")
         bottom.set_xlabel("layer (network order)")
@@ -629,7 +330,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
                    title="layer type", frameon=False)
         fig.suptitle(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: cost along the depth",
                      fontsize=12)
-        _footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
     return fig
 
 

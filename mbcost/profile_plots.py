@@ -58,14 +58,14 @@ def _title(prof) -> str:
 
 
 def _colors(categories):
-    from mbcost.plots import CATEGORY_COLORS
+    from mbcost.plot_style import CATEGORY_COLORS
 
     return {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
 
 
 def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
     """Achieved GMAC/s against Mult-Adds per byte, one point per layer."""
-    from mbcost.plots import _log_axis, new_figure, require_matplotlib, style
+    from mbcost.plot_style import log_axis, new_figure, require_matplotlib, style
 
     require_matplotlib()
     prof = _profile(profile, model, alpha, resolution)
@@ -98,7 +98,7 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
         ax.set_xlim(lo_x, hi_x)
         ax.set_ylim(lo_y, max(hi_y, compute * 1.5))
         for axis in (ax.xaxis, ax.yaxis):
-            _log_axis(axis)
+            log_axis(axis)
         ax.set_xlabel("arithmetic intensity: Mult-Adds per byte moved (parameters + inputs + output, fp32)")
         ax.set_ylabel("achieved GMAC/s (median time per layer)")
         ax.set_title(_title(prof), fontsize=8)
@@ -112,7 +112,7 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
 
 def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
     """Share of Mult-Adds against share of measured time, by layer type."""
-    from mbcost.plots import MADDS_COLOR, new_figure, require_matplotlib, style, style_share_axes
+    from mbcost.plot_style import MADDS_COLOR, new_figure, require_matplotlib, style, style_share_axes
 
     require_matplotlib()
     prof = _profile(profile, model, alpha, resolution)

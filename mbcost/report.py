@@ -179,7 +179,9 @@ def report(out: str | Path, *, png: bool = True,
     ``progress(done, total, label)`` is called before each step and once at the end."""
     from mbcost import __version__
     from mbcost.output import publish_folder, staging_folder, write_atomic
-    from mbcost.plots import figure, render, require_matplotlib, tradeoff_data, tradeoff_figure
+    from mbcost.plot_data import tradeoff_data
+    from mbcost.plot_style import render, require_matplotlib
+    from mbcost.plots import figure, tradeoff_figure
 
     require_matplotlib("mbcost report")
     if not str(out).strip():

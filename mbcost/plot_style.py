@@ -1,0 +1,151 @@
+"""What every mbcost figure shares: matplotlib's default style with mbcost's
+settings, the fixed dpi and metadata that make the same call give the same
+bytes, the colours, the Agg canvas, rendering to PNG/SVG/PDF, and small axis
+helpers. matplotlib is imported inside the functions only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from fractions import Fraction
+from pathlib import Path
+
+from mbcost.errors import MbcostError
+
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+DPI = 100
+INSTALL_HINT = "pip install 'mbcost[plot]'"
+
+# matplotlib's default style plus these, whatever the user's matplotlibrc says.
+_RC = {
+    "svg.hashsalt": "mbcost",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "savefig.facecolor": "white",
+}
+# No dates and no version strings: the bytes depend on the data only.
+_METADATA = {
+    "svg": {"Date": None, "Creator": "mbcost"},
+    "pdf": {"CreationDate": None, "ModDate": None, "Creator": "mbcost", "Producer": None},
+    "png": {"Software": "mbcost"},
+}
+
+ALPHA_COLORS = {Fraction(1): "#1f77b4", Fraction(3, 4): "#ff7f0e", Fraction(1, 2): "#2ca02c",
+                Fraction(1, 4): "#d62728"}
+OTHER_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+REFERENCE_COLOR = "#6b6b6b"
+MADDS_COLOR, PARAMS_COLOR, IDEAL_COLOR = "#1f77b4", "#ff7f0e", "#444444"
+CATEGORY_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                   "#bcbd22", "#17becf")
+
+
+def require_matplotlib(what: str = "mbcost plot") -> None:
+    """A one-line :class:`MbcostError` saying how to install matplotlib when it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MbcostError(f"{what} needs matplotlib (not installed): {INSTALL_HINT}") from None
+
+
+def output_format(path: str | Path) -> str:
+    """png, svg or pdf, from the file's extension (anything else is an error)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise MbcostError(f"unsupported file extension '{suffix or Path(path).name}' for {path}: "
+                          f"use {', '.join(FORMATS)}")
+    return FORMATS[suffix]
+
+
+def alpha_text(alpha) -> str:
+    """1 -> '1.0', 0.75 -> '0.75' (the checkpoints' own spelling)."""
+    text = f"{float(alpha):g}"
+    return text if "." in text or "e" in text else text + ".0"
+
+
+@contextlib.contextmanager
+def style():
+    """matplotlib's default style with mbcost's settings (figures are built and
+    saved inside this, so a user's matplotlibrc changes nothing)."""
+    import matplotlib
+    import matplotlib.style
+
+    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+        yield
+
+
+def new_figure(width: float, height: float, layout: str | None = None):
+    """A Figure on an Agg canvas (no pyplot), at the fixed dpi."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def render(fig, fmt: str) -> bytes:
+    """The figure as PNG, SVG or PDF bytes; the same figure gives the same bytes."""
+    if fmt not in _METADATA:
+        raise MbcostError(f"unknown figure format '{fmt}': choose from {', '.join(_METADATA)}")
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+    return buf.getvalue()
+
+
+def subtitle(fig, lines: list[str], y: float) -> None:
+    fig.text(0.5, y, "\n".join(lines), ha="center", va="top", fontsize=8, color="#444444", gid="subtitle")
+
+
+def footer(fig, text: str) -> None:
+    """The conventions, under a constrained-layout figure; then the layout is
+    computed once and frozen (see :func:`freeze`)."""
+    fig.supxlabel(text, fontsize=8, color="#444444")
+    freeze(fig)
+
+
+def freeze(fig) -> None:
+    """Run the constrained layout once and keep its result: a layout engine runs
+    again at every draw and need not land on the same floats, which would change
+    the clip-path ids of a later SVG. Frozen, every save gives the same bytes."""
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+
+
+def millions(value: int) -> float:
+    return value / 1e6
+
+
+def log_axis(axis) -> None:
+    """Log-scale ticks at 1, 2, 5 x 10^k, written as plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def style_share_axes(ax, ys, labels) -> None:
+    """Horizontal bars of shares (0 to 100%) by layer type, one row per label,
+    with room at the right for the value labels."""
+    ax.set_yticks(ys, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 125)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel("share of the network's total (%)")
+    ax.set_ylabel("layer type")
+    ax.grid(axis="y", visible=False)
