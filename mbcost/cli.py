@@ -81,33 +81,28 @@ def table(
         return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params)
-    doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type)
+    report = counts = None
     if memory_:
         from mbcost.memory import memory
-        from mbcost.views import add_memory_columns
 
-        add_memory_columns(doc, memory(analysis, dtype))
+        report = memory(analysis, dtype)
     if check_:
-        return _check_table(doc, analysis, flops, fmt, output)
+        from mbcost.check import fvcore_rows
+
+        counts = fvcore_rows(analysis.network, analysis.config)
+    doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
+                        fvcore=counts)
     emit(doc, fmt, output)
+    if counts is not None:
+        from mbcost.views import fvcore_differences
+
+        if fvcore_differences(analysis, counts):
+            sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
+            return 1
     return 0
 
 
 # -- the torch paths of 'table' (torch and fvcore imported inside only) -------------
-
-def _check_table(doc, analysis, flops, fmt, output) -> int:
-    """``table --check``: fvcore's count beside each row; exit 1 if any differs."""
-    from mbcost.check import fvcore_rows
-    from mbcost.output import emit
-    from mbcost.views import add_fvcore_column
-
-    differ = add_fvcore_column(doc, analysis, fvcore_rows(analysis.network, analysis.config), unit_key(flops))
-    emit(doc, fmt, output)
-    if differ:
-        sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
-        return 1
-    return 0
-
 
 def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model) -> None:
     if torch_model is None:
@@ -435,7 +430,7 @@ def profile(
     from mbcost.analysis import analyze
     from mbcost.output import emit
     from mbcost.render import choose_format
-    from mbcost.views import profile_document
+    from mbcost.views_profile import profile_document
 
     fmt = choose_format(fmt, output)
     analysis = analyze(model, alpha=alpha, resolution=res, count=count)

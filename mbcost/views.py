@@ -37,28 +37,50 @@ def channel_rule_text(analysis) -> str:
 
 
 def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
-                  by_type_only: bool = False) -> Document:
-    """The per-layer table (``mbcost table``) and the breakdown by layer type."""
+                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None) -> Document:
+    """The per-layer table (``mbcost table``) and the breakdown by layer type.
+    ``memory``: a :class:`~mbcost.memory.MemoryReport` (``--memory``: activation kB
+    and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
+    name (``--check``: a column after the symbolic count)."""
     flops = unit == "flops"
+    scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
     heading = (f"{analysis.model} · alpha {fmt_alpha(analysis.config.alpha)} · input {analysis.input}")
+    t = analysis.total
+    settings = settings_lines(analysis, unit)
+    summary = [
+        f"Total: {scaled(t.flops if flops else t.mult_adds, 10**6)} M {amount} · {scaled(t.params, 10**6)} M params "
+        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
+    ]
+    data = analysis.to_dict(unit)
     tables = []
     if not by_type_only:
         columns = [Column("Layer"), Column("Type / Stride"), Column("Filter Shape"), Column("Input Size"),
-                   Column("Output Size"), Column(amount, True), Column("Params", True), Column("%", True)]
+                   Column("Output Size"), Column(amount, True)]
+        footer = ["Total", "", "", "", "", t.flops if flops else t.mult_adds]
+        if fvcore is not None:
+            columns.append(Column("fvcore", True))
+            footer.append(scale * sum(fvcore.values()))
+        columns += [Column("Params", True), Column("%", True)]
+        footer += [t.params, 100.0]
+        if memory is not None:
+            columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
+            footer += ["", "", "", ""]
         if formula:
             columns.append(Column("Formula (Mult-Adds)"))
+            footer.append("")
+        mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
         rows = []
-        for r in analysis.layers:
-            row = [r.name, r.type_stride, r.filter, str(r.input), str(r.output),
-                   r.flops if flops else r.mult_adds, r.params, analysis.pct(r)]
+        for r, m in zip(analysis.layers, mem_rows):
+            row = [r.name, r.type_stride, r.filter, str(r.input), str(r.output), r.flops if flops else r.mult_adds]
+            if fvcore is not None:
+                row.append(scale * fvcore[r.name])
+            row += [r.params, analysis.pct(r)]
+            if m is not None:
+                row += [kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), m.intensity]
             if formula:
                 row.append(r.formula)
             rows.append(row)
-        total = analysis.total
-        footer = ["Total", "", "", "", "", total.flops if flops else total.mult_adds, total.params, 100.0]
-        if formula:
-            footer.append("")
         tables.append(Table("Per layer", columns, rows, footer))
     shares = analysis.by_type()
     tables.append(Table(
@@ -68,12 +90,32 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
         [[s.type, 2 * s.mult_adds if flops else s.mult_adds, s.mult_adds_pct, s.params, s.params_pct]
          for s in shares],
     ))
-    t = analysis.total
-    summary = [
-        f"Total: {scaled(t.flops if flops else t.mult_adds, 10**6)} M {amount} · {scaled(t.params, 10**6)} M params "
-        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
-    ]
-    return Document(heading, settings_lines(analysis, unit), tables, analysis.to_dict(unit), summary)
+    if memory is not None:
+        settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
+                        "batch-norm scale/shift, not folded) × bytes of the dtype")
+        mem_data = memory.to_dict()
+        for layer, m in zip(data.get("layers", []), mem_data.pop("layers")):
+            layer.update({k: v for k, v in m.items() if k != "name"})
+        data["memory"] = mem_data
+        summary.append(memory_summary(memory))
+    if fvcore is not None:
+        differ = fvcore_differences(analysis, fvcore)
+        settings.append(FVCORE_NOTE)
+        for layer in data.get("layers", []):
+            layer["fvcore_mult_adds"] = fvcore.get(layer["name"])
+        data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
+        if differ:
+            first = next(r for r in analysis.layers if r.name == differ[0])
+            summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
+                           f"{first.mult_adds:,}, fvcore {fvcore[first.name]:,} Mult-Adds")
+        else:
+            summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
+    return Document(heading, settings, tables, data, summary)
+
+
+def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:
+    """The rows whose fvcore count differs from the symbolic one."""
+    return [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
 
 
 def layer_document(cmp, unit: str = "mult-adds") -> Document:
@@ -282,34 +324,6 @@ def check_document(result, *, layers: bool | None = None) -> Document:
                     summary)
 
 
-def add_fvcore_column(doc: Document, analysis: Analysis, counts: dict[str, int], unit: str = "mult-adds") -> list[str]:
-    """``mbcost table --check``: fvcore's count of each row beside the symbolic one
-    (in place). Returns the names of the rows where they differ."""
-    flops = unit == "flops"
-    scale = 2 if flops else 1
-    differ = [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
-    doc.settings.append(FVCORE_NOTE)
-    for table in doc.tables:
-        if table.title != "Per layer":
-            continue
-        at = 6  # after the Mult-Adds (or FLOPs) column
-        table.columns.insert(at, Column("fvcore", True))
-        for r, row in zip(analysis.layers, table.rows):
-            row.insert(at, scale * counts[r.name])
-        if table.footer:
-            table.footer.insert(at, scale * sum(counts.values()))
-    for layer in doc.data.get("layers", []):
-        layer["fvcore_mult_adds"] = counts.get(layer["name"])
-    doc.data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
-    if differ:
-        first = next(r for r in analysis.layers if r.name == differ[0])
-        doc.summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
-                           f"{first.mult_adds:,}, fvcore {counts[first.name]:,} Mult-Adds")
-    else:
-        doc.summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
-    return differ
-
-
 def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
                         by_type_only: bool = False) -> Document:
     """``mbcost table --torch``: the per-layer table and breakdown of any PyTorch
@@ -430,7 +444,7 @@ MEMORY_NOTE = ("memory: rows are units (post ops fused or in place: one output p
                "kB = 1000 bytes; MAC/B = Mult-Adds per byte moved (parameters + inputs + output)")
 
 
-def _kb(n: int) -> float:
+def kb(n: int) -> float:
     return n / 1000
 
 
@@ -444,103 +458,3 @@ def memory_summary(report) -> str:
     return (f"Peak activation memory ({report.dtype}{batch}): {fmt_bytes(report.peak_bytes)} while {peak.name} "
             f"runs ({' + '.join(peak.alive)} alive); network input {fmt_bytes(report.input_bytes)}; "
             f"model size ({report.params:,} params): {sizes}")
-
-
-def add_memory_columns(doc: Document, report) -> None:
-    """``mbcost table --memory``: input, output and alive-at-this-step kB and the
-    arithmetic intensity beside each row (after the % column), the peak-memory
-    line and the conventions (in place)."""
-    headers = [f"In kB ({report.dtype})", "Out kB", "Alive kB", "MAC/B"]
-    for table in doc.tables:
-        if table.title != "Per layer":
-            continue
-        names = [c.header for c in table.columns]
-        at = names.index("%") + 1 if "%" in names else len(names)
-        for i, header in enumerate(headers):
-            table.columns.insert(at + i, Column(header, True))
-        for m, row in zip(report.layers, table.rows):
-            row[at:at] = [_kb(m.input_bytes), _kb(m.output_bytes), _kb(m.alive_bytes), m.intensity]
-        if table.footer:
-            table.footer[at:at] = ["", "", "", ""]
-    doc.settings.append(MEMORY_NOTE + f"; dtype {report.dtype}; model size: all parameters (weights, biases, "
-                        "batch-norm scale/shift, not folded) × bytes of the dtype")
-    data = report.to_dict()
-    for layer, m in zip(doc.data.get("layers", []), data.pop("layers")):
-        layer.update({k: v for k, v in m.items() if k != "name"})
-    doc.data["memory"] = data
-    doc.summary.append(memory_summary(report))
-
-
-def profile_document(prof) -> Document:
-    """``mbcost profile``: measured time by layer type beside the Mult-Adds share,
-    per-layer timings with memory and intensity, the memory figures."""
-    import os
-
-    from mbcost.memory import fmt_bytes
-
-    a, mem = prof.analysis, prof.memory
-    heading = (f"mbcost profile: {a.model} · alpha {fmt_alpha(a.config.alpha)} · input {a.input} · batch {prof.batch} "
-               f"· {prof.device}")
-    threads = f", {prof.threads} thread{'s' if prof.threads != 1 else ''}" if prof.threads else ""
-    settings = [
-        f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · torch {prof.torch_version} · "
-        f"memory format {prof.memory_format}",
-        (f"each row timed alone on its captured inputs: warm-up calls, then per-call timings filling about "
-         f"{prof.budget:g} s (at least {prof.min_reps}, at most {prof.max_reps})" if prof.method == "isolated" else
-         f"each row timed inside whole forward passes (in context): warm-up passes, then passes filling about "
-         f"{prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps})")
-        + "; median and inter-quartile range (IQR) shown, repetitions in Reps; time shares are of the sum of the "
-        "rows' medians",
-        a.counted_text() + "; a row's post ops (+bn +relu) are timed with it",
-        MEMORY_NOTE + "; fp32",
-    ]
-    shares = prof.by_type()
-    ms = 1e3
-    by_type = Table(
-        "By layer type",
-        [Column("Type"), Column("Layers", True), Column("Mult-Adds", True), Column("% Mult-Adds", True),
-         Column("Time (ms)", True), Column("% Time", True), Column("GMAC/s", True)],
-        [[s.category, s.layers, s.mult_adds, s.mult_adds_pct, s.time * ms, s.time_pct, s.gmacs] for s in shares],
-        ["Total", len(prof.layers), prof.mult_adds, 100.0, prof.layer_sum * ms, 100.0,
-         prof.mult_adds / prof.layer_sum / 1e9 if prof.layer_sum > 0 else 0.0],
-    )
-    us = 1e6
-    per_layer = Table(
-        "Per layer",
-        [Column("Layer"), Column("Type"), Column("In kB", True), Column("Out kB", True), Column("Alive kB", True),
-         Column("Mult-Adds", True), Column("MAC/B", True), Column("Median (µs)", True), Column("IQR (µs)", True),
-         Column("Reps", True), Column("% Time", True), Column("GMAC/s", True)],
-        [[t.name, t.category, _kb(m.input_bytes), _kb(m.output_bytes), _kb(m.alive_bytes), t.mult_adds,
-          t.intensity, t.time * us, t.timing.iqr * us, t.timing.reps, prof.time_pct(t), t.gmacs]
-         for t, m in zip(prof.layers, mem.layers)],
-    )
-    peak = mem.peak
-    memory_rows = [
-        ["network input", fmt_bytes(mem.input_bytes)],
-        [f"peak activation memory (while {peak.name} runs)", fmt_bytes(mem.peak_bytes)],
-        ["tensors alive at the peak", " + ".join(peak.alive)],
-        ["parameters (weights, biases, batch norm)", f"{mem.params:,}"],
-    ] + [[f"model size, {d}", fmt_bytes(b)] for d, b in mem.model_sizes.items()]
-    memory_table = Table("Memory", [Column("Quantity"), Column("Value")], memory_rows)
-    summary = []
-    e2e = prof.end_to_end
-    if e2e is not None:
-        summary.append(
-            f"End to end: median {e2e.median * ms:,.3f} ms (IQR {e2e.iqr * ms:,.3f} ms, {e2e.reps} reps), "
-            f"{prof.gmacs:,.1f} GMAC/s; sum of the rows' medians {prof.layer_sum * ms:,.3f} ms "
-            f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
-    else:
-        summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
-    spreads = sorted(t.timing.iqr / t.time for t in prof.layers if t.time > 0)
-    if spreads:
-        spread = spreads[len(spreads) // 2]
-        whole = f"; end to end {100 * e2e.iqr / e2e.median:.0f}%" if e2e is not None and e2e.median > 0 else ""
-        hint = (" (noisy: other load on the machine? try --threads 1, a larger --budget, or repeat)"
-                if spread > 0.25 else "")
-        summary.append(f"Spread: the median layer's IQR is {100 * spread:.0f}% of its median{whole}{hint}")
-    if shares:
-        top = max(shares, key=lambda s: (s.mult_adds, s.time))
-        summary.append(f"{top.category}: {top.mult_adds_pct:.2f}% of the Mult-Adds, {top.time_pct:.2f}% of the "
-                       f"measured time, {top.gmacs:,.1f} GMAC/s")
-    summary.append(memory_summary(mem))
-    return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary, csv_all=True)

@@ -15,7 +15,7 @@ from mbcost.adapters.profile import Timing, _quantile, profile  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
 from mbcost.network import Network  # noqa: E402
 from mbcost.render import render_text  # noqa: E402
-from mbcost.views import profile_document  # noqa: E402
+from mbcost.views_profile import profile_document  # noqa: E402
 
 # A chain, a residual and a concat, then a classifier: 10 rows.
 TINY = """

@@ -1,0 +1,83 @@
+"""The document of ``mbcost profile``: measured time by layer type beside the
+Mult-Adds share, per-layer timings, memory. (The cost documents are in
+:mod:`mbcost.views`.)"""
+
+from __future__ import annotations
+
+from mbcost.conventions import fmt_alpha
+from mbcost.render import Column, Document, Table
+from mbcost.views import MEMORY_NOTE, kb, memory_summary
+
+def profile_document(prof) -> Document:
+    """``mbcost profile``: measured time by layer type beside the Mult-Adds share,
+    per-layer timings with memory and intensity, the memory figures."""
+    import os
+
+    from mbcost.memory import fmt_bytes
+
+    a, mem = prof.analysis, prof.memory
+    heading = (f"mbcost profile: {a.model} · alpha {fmt_alpha(a.config.alpha)} · input {a.input} · batch {prof.batch} "
+               f"· {prof.device}")
+    threads = f", {prof.threads} thread{'s' if prof.threads != 1 else ''}" if prof.threads else ""
+    settings = [
+        f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · torch {prof.torch_version} · "
+        f"memory format {prof.memory_format}",
+        (f"each row timed alone on its captured inputs: warm-up calls, then per-call timings filling about "
+         f"{prof.budget:g} s (at least {prof.min_reps}, at most {prof.max_reps})" if prof.method == "isolated" else
+         f"each row timed inside whole forward passes (in context): warm-up passes, then passes filling about "
+         f"{prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps})")
+        + "; median and inter-quartile range (IQR) shown, repetitions in Reps; time shares are of the sum of the "
+        "rows' medians",
+        a.counted_text() + "; a row's post ops (+bn +relu) are timed with it",
+        MEMORY_NOTE + "; fp32",
+    ]
+    shares = prof.by_type()
+    ms = 1e3
+    by_type = Table(
+        "By layer type",
+        [Column("Type"), Column("Layers", True), Column("Mult-Adds", True), Column("% Mult-Adds", True),
+         Column("Time (ms)", True), Column("% Time", True), Column("GMAC/s", True)],
+        [[s.category, s.layers, s.mult_adds, s.mult_adds_pct, s.time * ms, s.time_pct, s.gmacs] for s in shares],
+        ["Total", len(prof.layers), prof.mult_adds, 100.0, prof.layer_sum * ms, 100.0,
+         prof.mult_adds / prof.layer_sum / 1e9 if prof.layer_sum > 0 else 0.0],
+    )
+    us = 1e6
+    per_layer = Table(
+        "Per layer",
+        [Column("Layer"), Column("Type"), Column("In kB", True), Column("Out kB", True), Column("Alive kB", True),
+         Column("Mult-Adds", True), Column("MAC/B", True), Column("Median (µs)", True), Column("IQR (µs)", True),
+         Column("Reps", True), Column("% Time", True), Column("GMAC/s", True)],
+        [[t.name, t.category, kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), t.mult_adds,
+          t.intensity, t.time * us, t.timing.iqr * us, t.timing.reps, prof.time_pct(t), t.gmacs]
+         for t, m in zip(prof.layers, mem.layers)],
+    )
+    peak = mem.peak
+    memory_rows = [
+        ["network input", fmt_bytes(mem.input_bytes)],
+        [f"peak activation memory (while {peak.name} runs)", fmt_bytes(mem.peak_bytes)],
+        ["tensors alive at the peak", " + ".join(peak.alive)],
+        ["parameters (weights, biases, batch norm)", f"{mem.params:,}"],
+    ] + [[f"model size, {d}", fmt_bytes(b)] for d, b in mem.model_sizes.items()]
+    memory_table = Table("Memory", [Column("Quantity"), Column("Value")], memory_rows)
+    summary = []
+    e2e = prof.end_to_end
+    if e2e is not None:
+        summary.append(
+            f"End to end: median {e2e.median * ms:,.3f} ms (IQR {e2e.iqr * ms:,.3f} ms, {e2e.reps} reps), "
+            f"{prof.gmacs:,.1f} GMAC/s; sum of the rows' medians {prof.layer_sum * ms:,.3f} ms "
+            f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
+    else:
+        summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
+    spreads = sorted(t.timing.iqr / t.time for t in prof.layers if t.time > 0)
+    if spreads:
+        spread = spreads[len(spreads) // 2]
+        whole = f"; end to end {100 * e2e.iqr / e2e.median:.0f}%" if e2e is not None and e2e.median > 0 else ""
+        hint = (" (noisy: other load on the machine? try --threads 1, a larger --budget, or repeat)"
+                if spread > 0.25 else "")
+        summary.append(f"Spread: the median layer's IQR is {100 * spread:.0f}% of its median{whole}{hint}")
+    if shares:
+        top = max(shares, key=lambda s: (s.mult_adds, s.time))
+        summary.append(f"{top.category}: {top.mult_adds_pct:.2f}% of the Mult-Adds, {top.time_pct:.2f}% of the "
+                       f"measured time, {top.gmacs:,.1f} GMAC/s")
+    summary.append(memory_summary(mem))
+    return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary, csv_all=True)
