@@ -64,7 +64,7 @@ def parse_model_arg(arg: str) -> tuple[str, dict]:
     return name, settings
 
 
-def _label(name: str, analysis: Analysis, default_res: int) -> str:
+def _label(analysis: Analysis, default_res: int) -> str:
     parts = [analysis.model]
     if analysis.alpha != 1 or analysis.resolution != default_res:
         parts.append(f"{analysis.alpha:g}-{analysis.resolution}")
@@ -84,7 +84,7 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
         network = load(name)
         analysis = analyze(network, **{**common, **settings})
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
-        label = _label(name, analysis, default_res)
+        label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
         published = imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
         entries.append(Entry(label, arg, analysis, published))

@@ -276,6 +276,11 @@ def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIO
     return out
 
 
+class SweepInvariantError(RuntimeError):
+    """A layer kind broke the sweep's factorization contract (Part.positions):
+    a programming error, never a user's."""
+
+
 class GridError(MbcostError):
     """An evaluation error with the configuration it happened at."""
 
@@ -302,7 +307,9 @@ def _costed(inst, count) -> tuple[list[int], list[int], int, int, int]:
     for part in inst.parts(count):
         term, rest = divmod(part.mult_adds, part.positions)
         # the factorization every costed part promises (layers/base.py, Part)
-        assert rest == 0 and part.positions > 0, (inst.layer.name, part)
+        if rest or part.positions <= 0:
+            raise SweepInvariantError(f"layer {inst.layer.name}: its {part.category} cost {part.mult_adds:,} is not"
+                                      f" a whole multiple of its {part.positions:,} positions")
         terms.append(term)
         positions.append(part.positions)
         weights += part.weights
@@ -359,7 +366,8 @@ def _vectorized(network: Network, alphas, resolutions, config):
     ref = by_res[0]
     layout = ref[2]
     for r, f in zip(resolutions, by_res):
-        assert f[2] == layout, "part layout changed with the resolution"
+        if f[2] != layout:
+            return None, f"its cost parts change with the resolution (between {r_ref} and {r} px)"
         if f[3] != ref[3] or f[0] != ref[0] or f[4] != ref[4]:
             row = next((i for i, (x, y) in enumerate(zip(f[3], ref[3])) if x != y), None)
             if row is not None:
@@ -372,8 +380,8 @@ def _vectorized(network: Network, alphas, resolutions, config):
     k = len(layout)
     terms = [t for t, _ in by_alpha]
     params = [p for _, p in by_alpha]
-    assert all(len(t) == k for t in terms), "part layout changed with alpha"
-    assert terms[0] == ref[0] and params[0] == ref[4]
+    if any(len(t) != k for t in terms) or terms[0] != ref[0] or params[0] != ref[4]:
+        return None, "its cost parts change with the width"
     positions = [f[1] for f in by_res]
     # exactness: each sum of k products is at most the sum of (largest term x largest positions)
     bound = sum(a * p for a, p in zip(map(max, zip(*terms)), map(max, zip(*positions)))) if k else 0

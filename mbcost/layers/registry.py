@@ -138,3 +138,25 @@ def _spellings(kind: Kind) -> str:
     if kind.post:
         words.append(f"`+{kind.name}`")
     return ", ".join(words)
+
+
+def rewrite_docs(path: str) -> None:
+    """Replace the kinds and costs tables of docs/spec-format.md (between their
+    ``<!-- kinds-table ... -->`` markers) with the registry's."""
+    import re
+
+    from mbcost.layers import registry  # the registered module (also when this one runs as __main__)
+
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    for name, table in (("kinds-table", registry.kinds_table()), ("costs-table", registry.costs_table())):
+        text = re.sub(rf"(<!-- {name}:[^\n]*-->\n).*?(\n<!-- /{name} -->)",
+                      lambda m, table=table: m.group(1) + table + m.group(2), text, flags=re.S)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+if __name__ == "__main__":  # python -m mbcost.layers.registry docs/spec-format.md
+    import sys
+
+    rewrite_docs(sys.argv[1] if len(sys.argv) > 1 else "docs/spec-format.md")
