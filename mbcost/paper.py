@@ -283,7 +283,7 @@ def judge(checks: list[Check]) -> None:
 def _madds_check(printed: str, a: Analysis, extra: dict | None = None, quoted=None, label: str = "",
                  own: bool = False, source: str = "") -> Check:
     value = Fraction(a.total.mult_adds, 10**6)
-    fc = Fraction(sum(r.mult_adds for r in a.layers if r.category == "Fully Connected"), 10**6)
+    fc = Fraction(sum(r.mult_adds for r in a.layers if r.kind == "fc"), 10**6)
     alternatives = [Reading("FLOPs (2 × Mult-Adds)", 2 * value)]
     if fc:
         alternatives.append(Reading("the convolutions alone (fully connected layers not counted)", value - fc))
