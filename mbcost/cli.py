@@ -20,12 +20,27 @@ from mbcost.errors import EXIT_USER_ERROR, MbcostError
 app = typer.Typer(
     name="mbcost",
     help="What a convolutional network costs, layer by layer: Mult-Adds, parameters, activations.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, as typer provides
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mbcost import __version__
+
+        typer.echo(f"mbcost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print mbcost's version and exit.", is_eager=True,
+                                       callback=_print_version)) -> None:
+    """What a convolutional network costs, layer by layer: Mult-Adds, parameters, activations."""
+
 
 # -- shared options ---------------------------------------------------------
 ALPHA = typer.Option(1.0, "--alpha", "-a", help="Width multiplier (any positive number; 1, 0.75, 0.5, 0.25 in the paper).")
@@ -327,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     click_error, abort = _usage_errors()
     command = typer.main.get_command(app)
+    if not (sys.argv[1:] if argv is None else argv):  # bare 'mbcost': the help, not an error
+        with command.make_context("mbcost", ["--help"], resilient_parsing=True) as ctx:
+            sys.stdout.write(command.get_help(ctx) + "\n")
+        return 0
     try:
         result = command.main(args=argv, prog_name="mbcost", standalone_mode=False)
     except MbcostError as exc:

@@ -198,3 +198,17 @@ def test_no_color_respected_on_a_terminal():
     params = [int(p) for seq in re.findall(r"\x1b\[([0-9;]*)m", out) for p in seq.split(";") if p]
     colours = [p for p in params if 30 <= p <= 49 or 90 <= p <= 107]
     assert colours == []  # ... and NO_COLOR left no colour in it
+
+
+def test_bare_mbcost_prints_the_help_and_exits_0(cli):
+    res = cli()
+    assert res.returncode == 0 and res.stderr == ""
+    assert res.stdout.startswith("Usage: mbcost") and "table" in res.stdout and "Commands" in res.stdout
+
+
+def test_version_and_completion(cli):
+    import mbcost
+
+    res = cli("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"mbcost {mbcost.__version__}"
+    assert "--install-completion" in cli("--help").stdout
