@@ -297,7 +297,7 @@ def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT) -> None:
 def plot(
     kind: str = typer.Argument(..., help="tradeoff, scaling, breakdown or layers; roofline or timeshare (measured: needs torch)."),
     model: Optional[str] = typer.Argument(None, help="scaling, breakdown, layers: a built-in model or spec file (default: mobilenet_v1)."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
+    out: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
     against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds or params."),
@@ -310,7 +310,7 @@ def plot(
 
 @app.command()
 def report(
-    out: str = typer.Option(..., "--out", "-o", help="The folder (created if need be): README.md and the figures."),
+    out: str = typer.Option(..., "--output", "--out", "-o", help="The folder (created if need be): README.md and the figures; written whole or not at all."),
     png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
 ) -> None:
     """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
@@ -401,9 +401,10 @@ def sweep(
 
 @app.command()
 def pick(
+    model_arg: Optional[str] = typer.Argument(None, metavar="[MODEL_OR_SPEC]", help="A built-in model or a spec file (default: mobilenet_v1; accuracy is known for mobilenet_v1 only)."),
     max_madds: str = typer.Option(..., "--max-madds", help="Mult-Adds budget: 150M, 1.5G, 800K or a whole number (K, M, G: 10^3, 10^6, 10^9)."),
     max_params: Optional[str] = typer.Option(None, "--max-params", help="Parameter budget (weights), same suffixes: 2M."),
-    model: str = typer.Option("mobilenet_v1", "--model", "-m", help="A built-in model or a spec file (accuracy is known for mobilenet_v1 only)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="The same as the MODEL argument (kept for scripts)."),
     alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Widths to search: " + GRID_HELP.format(example="0.25:1:0.05") + " (default 0.25:1:0.05)."),
     res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions to search, LIST or RANGE (default 128:224:16)."),
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
@@ -422,7 +423,9 @@ def pick(
         raise MbcostError(f"--top must be 0 (all) or more, got {top}")
     budget = parse_budget(max_madds, "--max-madds")
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
-    result = run_pick(budget, limit, model=model, alphas=alpha, resolutions=res)
+    if model_arg is not None and model is not None and model_arg != model:
+        raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
+    result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res)
     emit(pick_document(result, top), fmt, output)
 
 
@@ -435,7 +438,7 @@ def profile(
     res: Optional[int] = RES,
     count: str = COUNT,
     batch: int = typer.Option(1, "--batch", "-b", help="Images per forward pass."),
-    threads: Optional[int] = typer.Option(None, "--threads", "-t", help="CPU threads for torch (default: torch's own choice)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's own choice)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     budget: float = typer.Option(0.2, "--budget", help="Seconds of timed calls per layer (and end to end); the repetitions follow from it."),
     min_reps: int = typer.Option(20, "--min-reps", help="Fewest timed calls per layer."),

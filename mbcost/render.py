@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from mbcost.errors import MbcostError
 
 FORMATS = ("rich", "csv", "json", "markdown", "latex")
-_EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".tex": "latex"}
+#: What --output's extension selects (plain text for .txt).
+_EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".tex": "latex",
+               ".txt": "rich"}
 
 
 @dataclass
@@ -54,6 +56,13 @@ def choose_format(fmt: str | None, output: str | None) -> str:
         for ext, name in _EXTENSIONS.items():
             if output.lower().endswith(ext):
                 return name
+        import os
+
+        if os.path.isdir(output):
+            raise MbcostError(f"cannot write {output}: it is a directory")
+        if not output.startswith("/dev/"):  # a device (/dev/stdout) takes the terminal's format
+            raise MbcostError(f"cannot tell the format of {output} from its extension: use "
+                              f"{', '.join(_EXTENSIONS)}, or give --format ({', '.join(FORMATS)})")
     return "rich"
 
 

@@ -212,3 +212,30 @@ def test_version_and_completion(cli):
     res = cli("--version")
     assert res.returncode == 0 and res.stdout.strip() == f"mbcost {mbcost.__version__}"
     assert "--install-completion" in cli("--help").stdout
+
+
+def test_an_output_extension_mbcost_cannot_write_is_refused(cli, tmp_path):
+    for name in ("t.xlsx", "t.html", "noextension"):
+        res = cli("table", "-o", str(tmp_path / name))
+        assert res.returncode == 2 and "cannot tell the format" in res.stderr and ".csv" in res.stderr
+        assert not (tmp_path / name).exists()
+    res = cli("table", "-o", str(tmp_path / "t.html"), "--format", "json")  # explicit: written
+    assert res.returncode == 0 and json.loads((tmp_path / "t.html").read_text(encoding="utf-8"))["total"]
+    res = cli("table", "-o", str(tmp_path / "t.txt"))
+    assert res.returncode == 0 and "Total:" in (tmp_path / "t.txt").read_text(encoding="utf-8")
+
+
+def test_options_mean_the_same_everywhere(cli, tmp_path):
+    # the model is the first argument of pick, as of every other command (--model still works)
+    res = cli("pick", "mobilenet_v2", "--max-madds", "150M", "--format", "json")
+    assert res.returncode == 0 and json.loads(res.stdout)["model"] == "mobilenet_v2"
+    assert cli("pick", "--max-madds", "150M", "-m", "mobilenet_v1").returncode == 0
+    res = cli("pick", "vgg16", "--max-madds", "150M", "-m", "mobilenet_v1")
+    assert res.returncode == 2 and "two models given" in res.stderr
+    # --output (-o) for every command that writes; --out is kept for plot and report
+    for flag in ("--output", "-o", "--out"):
+        assert "--output" in cli("plot", "--help").stdout
+        res = cli("plot", "breakdown", flag, str(tmp_path / f"b{flag}.svg"))
+        assert res.returncode == 0, res.stderr
+    # -t is paper's --table only
+    assert "-t" not in cli("profile", "--help").stdout.replace("--t", "")
