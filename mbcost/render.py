@@ -83,6 +83,20 @@ def scaled(n: int, scale: int, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+#: Prefixes for counts people read: 10^3 K, 10^6 M, 10^9 G, 10^12 T.
+_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def human(n: int, digits: int = 2) -> str:
+    """A count scaled per value, for people: 4,064 -> '4.06 K', 568,740,352 ->
+    '568.74 M', 15,470,264,320 -> '15.47 G'; below 1,000 the number itself.
+    (Exact integers stay in the per-layer columns and every machine format.)"""
+    for scale, prefix in _PREFIXES:
+        if abs(n) >= scale:
+            return f"{scaled(n, scale, digits)} {prefix}"
+    return f"{n:,}"
+
+
 def ratio(a: int, b: int) -> float:
     """``a / b`` for counts of any size (int / int is exact and never overflows
     unless the ratio itself does; then it is inf)."""

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from mbcost.analysis import Analysis
 from mbcost.conventions import UNITS, counted_text, fmt_alpha
-from mbcost.render import Column, Document, Table, json_number, ratio, safe_float, scaled
+from mbcost.render import Column, Document, Table, human, json_number, ratio, safe_float
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -49,7 +49,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
-        f"Total: {scaled(t.flops if flops else t.mult_adds, 10**6)} M {amount} · {scaled(t.params, 10**6)} M params "
+        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {human(t.params)} params "
         f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
     ]
     data = analysis.to_dict(unit)
@@ -206,11 +206,14 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
         params_m = ratio(a.total.params, 10**6) if pub else None
         pub_ma = scale * pub["mult_adds_millions"] if pub else None
         pub_p = pub["params_millions"] if pub else None
+        printed = pub.get("_text", {}) if pub else {}
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
                      _times(ma_ratio), _times(p_ratio),
-                     pub["top1"] if pub else None,
-                     pub_ma, round(computed_m - pub_ma, 2) if pub else None,
-                     pub_p, round(params_m - pub_p, 2) if pub else None])
+                     printed.get("top1", pub["top1"]) if pub else None,  # published figures as printed
+                     (printed.get("mult_adds_millions", pub_ma) if scale == 1 else pub_ma) if pub else None,
+                     round(computed_m - pub_ma, 2) if pub else None,
+                     printed.get("params_millions", pub_p) if pub else None,
+                     round(params_m - pub_p, 2) if pub else None])
         models.append({
             "label": e.label, "model": a.model, "alpha": a.to_dict()["alpha"], "resolution": a.resolution,
             "input": a.input.as_list(), "classes": a.config.classes,

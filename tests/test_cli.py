@@ -239,3 +239,18 @@ def test_options_mean_the_same_everywhere(cli, tmp_path):
         assert res.returncode == 0, res.stderr
     # -t is paper's --table only
     assert "-t" not in cli("profile", "--help").stdout.replace("--t", "")
+
+
+def test_totals_for_people_are_scaled_per_value(cli, tmp_path):
+    # Issue 11: 15.47 G rather than 15,470.26 M; 4.03 K params rather than 0.00 M.
+    assert "Total: 15.47 G Mult-Adds · 138.34 M params" in cli("table", "vgg16").stdout
+    spec = tmp_path / "small.spec"
+    spec.write_text("input 8x8x4\nconv 3x3x4x112\n", encoding="utf-8")
+    # 3·3·4·112·8·8 = 258,048 Mult-Adds; 3·3·4·112 = 4,032 weights
+    assert "Total: 258.05 K Mult-Adds · 4.03 K params (weights 4,032;" in cli("table", str(spec)).stdout
+
+
+def test_published_figures_print_as_published(cli):
+    out = cli("compare", "vgg16", "mobilenet").stdout
+    row = next(line for line in out.splitlines() if line.startswith("vgg16"))
+    assert " 15300 " in row and "15300.00" not in row and " 71.5 " in row
