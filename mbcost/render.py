@@ -22,6 +22,9 @@ _EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "
 class Column:
     header: str
     numeric: bool = False
+    #: On a terminal too narrow for the table, columns of lower priority are left
+    #: out first (the first column never is).
+    priority: int = 0
 
 
 @dataclass
@@ -219,23 +222,85 @@ def _latex(doc: Document) -> str:
     return "\n".join(out) + "\n"
 
 
-def _rich_renderables(doc: Document):
+def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
+    """The narrowest a column can be with nothing cut: numbers and names whole,
+    headers and prose folded between words."""
+    col = table.columns[i]
+    if col.numeric or i == 0:
+        header_words = [len(w) for w in col.header.split()]
+        return max([len(r[i]) for r in cells] + header_words + [1])
+    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12
+    return min(12, max([len(w) for t in [col.header] + [r[i] for r in cells] for w in t.split()] + [1]))
+
+
+def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -> dict[int, int]:
+    """Column widths for a table wider than the terminal (empty when it fits):
+    each column at its narrowest (:func:`_least_width`), then the room left given
+    back to the columns up to their natural width, first column first."""
+    natural = {i: max([len(table.columns[i].header)] + [len(r[i]) for r in cells]) for i in keep}
+    overhead = 3 * len(keep) + 1
+    if sum(natural.values()) + overhead <= width:
+        return {}
+    out = {i: _least_width(table, cells, i) for i in keep}
+    room = width - overhead - sum(out.values())
+    prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric]
+    for i in [i for i in keep if i not in prose] + prose:  # headers of numbers whole first, then prose
+        share = max(room, 0) // max(1, len(prose)) if i in prose and len(prose) > 1 and i != prose[-1] else room
+        extra = min(max(share, 0), natural[i] - out[i])
+        out[i] += extra
+        room -= extra
+    return out
+
+
+def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
+    """Which columns to show at a terminal ``width`` so that nothing is cut:
+    numbers and the first column (names) never wrap, other text folds at word
+    boundaries; when even that does not fit, the rightmost text columns, then the
+    rightmost numeric ones, are left out (never the first). Returns the indices
+    kept and the headers left out."""
+    cells = [[cell(v) for v in row] for row in table.rows] + ([[cell(v) for v in table.footer]] if table.footer else [])
+
+    def least(i: int) -> int:
+        return _least_width(table, cells, i)
+
+    keep = list(range(len(table.columns)))
+    need = lambda cols: sum(least(i) + 3 for i in cols) + 1  # padding and a rule per column  # noqa: E731
+    # lowest priority first; among equals prose before numbers, the rightmost first
+    order = sorted(keep[1:], key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
+    dropped = []
+    for i in order:
+        if need(keep) <= width:
+            break
+        keep.remove(i)
+        dropped.append(table.columns[i].header)
+    return keep, dropped
+
+
+def _rich_renderables(doc: Document, width: int = 10**6):
     from rich.table import Table as RichTable
     from rich.text import Text
 
     items = [Text(doc.heading, style="bold")]
     items += [Text(s, style="dim") for s in doc.settings]
     for table in doc.tables:
+        keep, dropped = _fitted(table, width)
+        cells = [[cell(v) for v in row] for row in table.rows] + (
+            [[cell(v) for v in table.footer]] if table.footer else [])
+        widths = _widths(table, cells, keep, width)
         rt = RichTable(title=table.title or None, title_justify="left", title_style="bold",
                        show_footer=table.footer is not None, header_style="bold", footer_style="bold")
-        for i, col in enumerate(table.columns):
+        for i in keep:
+            col = table.columns[i]
             footer = cell(table.footer[i]) if table.footer else ""
             rt.add_column(col.header, justify="right" if col.numeric else "left", footer=footer,
-                          no_wrap=col.numeric)
+                          overflow="fold", width=widths.get(i))
         for row in table.rows:
-            rt.add_row(*(cell(v) for v in row))
+            rt.add_row(*(cell(row[i]) for i in keep))
         items.append(rt)
         items += [Text(n, style="dim") for n in table.notes]
+        if dropped:
+            items.append(Text(f"left out to fit {width} columns: {', '.join(dropped)} (a wider terminal, or "
+                              "--format csv/json/markdown, shows every column)", style="dim"))
     items += [Text(s) for s in doc.summary]
     return items
 
@@ -277,5 +342,5 @@ def print_rich(doc: Document) -> None:
     from rich.console import Console
 
     console = Console(highlight=False)
-    for item in _rich_renderables(doc):
+    for item in _rich_renderables(doc, console.width):
         console.print(item)

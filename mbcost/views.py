@@ -55,19 +55,19 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     data = analysis.to_dict(unit)
     tables = []
     if not by_type_only:
-        columns = [Column("Layer"), Column("Type / Stride"), Column("Filter Shape"), Column("Input Size"),
-                   Column("Output Size"), Column(amount, True)]
+        columns = [Column("Layer"), Column("Type / Stride", priority=1), Column("Filter Shape"),
+                   Column("Input Size", priority=-1), Column("Output Size"), Column(amount, True, priority=3)]
         footer = ["Total", "", "", "", "", t.flops if flops else t.mult_adds]
         if fvcore is not None:
             columns.append(Column("fvcore", True))
             footer.append(scale * sum(fvcore.values()))
-        columns += [Column("Params", True), Column("%", True)]
+        columns += [Column("Params", True, priority=3), Column("%", True, priority=1)]
         footer += [t.params, 100.0]
         if memory is not None:
             columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
             footer += ["", "", "", ""]
         if formula:
-            columns.append(Column("Formula (Mult-Adds)"))
+            columns.append(Column("Formula (Mult-Adds)", priority=2))  # asked for
             footer.append("")
         mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
         rows = []
