@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mbcost.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, params_total
+from mbcost.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, fmt_alpha, params_total
+from mbcost.frames import Framed, Rows
 from mbcost.layers import Instance, Shape
 from mbcost.layers.base import stride_text
 from mbcost.network import Config, Network
@@ -77,7 +78,7 @@ def _pct(part: int, whole: int) -> float:
     return 100 * part / whole if whole else 0.0  # int / int: exact, never overflows for a ratio
 
 
-class CostTable:
+class CostTable(Framed):
     """What every cost table shares, whoever counted it: the stated conventions,
     totals, shares, the breakdown by type and the JSON contract. Subclasses set
     ``model``, ``config``, ``input`` (Shape), ``layers`` (LayerRow) and ``total``."""
@@ -140,7 +141,9 @@ class CostTable:
             for name, (ma, pa) in groups.items()
             if ma or pa
         ]
-        return sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type))
+        return Rows(sorted(shares, key=lambda s: (-s.mult_adds, -s.params, s.type)),
+                    lambda s: {"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": s.mult_adds_pct,
+                               "params": s.params, "params_pct": s.params_pct}, "By layer type")
 
     # -- exports --------------------------------------------------------
     def _header(self, unit: str) -> dict:
@@ -255,31 +258,23 @@ class Analysis(CostTable):
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"formula": row.formula, "line": row.line}
 
-    def to_frame(self):
-        """The per-layer table as a pandas DataFrame (pandas imported here only)."""
-        import pandas as pd
+    def records(self) -> list[dict]:
+        """One row per layer: shapes split into ints, counts as ints (for
+        ``to_frame()``, a notebook, CSV)."""
+        return [
+            {
+                "name": r.name, "kind": r.kind, "type": r.type, "category": r.category,
+                "stride_h": r.stride[0], "stride_w": r.stride[1], "filter": r.filter,
+                "in_h": r.input.h, "in_w": r.input.w, "in_c": r.input.c,
+                "out_h": r.output.h, "out_w": r.output.w, "out_c": r.output.c,
+                "mult_adds": r.mult_adds, "params": r.params, "weights": r.weights, "biases": r.biases,
+                "norm": r.norm, "activations": r.activations, "mult_adds_pct": self.pct(r), "formula": r.formula,
+            }
+            for r in self.layers
+        ]
 
-        return pd.DataFrame(
-            [
-                {
-                    "name": r.name,
-                    "type": r.type_stride,
-                    "category": r.category,
-                    "filter": r.filter,
-                    "input": str(r.input),
-                    "output": str(r.output),
-                    "mult_adds": r.mult_adds,
-                    "params": r.params,
-                    "weights": r.weights,
-                    "biases": r.biases,
-                    "norm": r.norm,
-                    "activations": r.activations,
-                    "mult_adds_pct": self.pct(r),
-                    "formula": r.formula,
-                }
-                for r in self.layers
-            ]
-        )
+    def describe(self) -> str:
+        return f"{self.model} · alpha {fmt_alpha(self.config.alpha)} · input {self.input}"
 
 
 def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.analysis import Analysis, analyze
+from mbcost.conventions import alpha_number
 from mbcost.errors import MbcostError
+from mbcost.frames import Framed
 from mbcost.published import imagenet_result
 from mbcost.zoo import canonical_name, load, looks_like_path
 
@@ -28,10 +30,29 @@ class Entry:
         return self.analysis.model
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Framed):
     entries: list[Entry]
     reference: int
+
+    def records(self) -> list[dict]:
+        """One row per network: counts, ratios to the reference as floats, the
+        published figures (None where there are none)."""
+        out = []
+        for e in self.entries:
+            a, pub = e.analysis, e.published or {}
+            out.append({
+                "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha),
+                "in_h": a.input.h, "in_w": a.input.w, "in_c": a.input.c,
+                "mult_adds": a.total.mult_adds, "params": a.total.params, "activations": a.total.activations,
+                "mult_adds_ratio": float(self.ratio(e, "mult_adds")), "params_ratio": float(self.ratio(e, "params")),
+                "top1_published": pub.get("top1"), "mult_adds_millions_published": pub.get("mult_adds_millions"),
+                "params_millions_published": pub.get("params_millions"),
+            })
+        return out
+
+    def describe(self) -> str:
+        return "Comparison of " + ", ".join(e.label for e in self.entries)
 
     @property
     def ref(self) -> Entry:

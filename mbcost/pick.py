@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import MbcostError
+from mbcost.frames import Framed
 from mbcost.conventions import alpha_number, fmt_alpha
 from mbcost.sweep_grid import parse_grid
 
@@ -151,8 +152,8 @@ class AccuracyModel:
                         f"log-linear in Mult-Adds, alpha {fmt_alpha(w0)}-{fmt_alpha(w1)}{via}")
 
 
-@dataclass
-class PickResult:
+@dataclass(repr=False)
+class PickResult(Framed):
     model: str
     max_mult_adds: int
     max_params: int | None
@@ -162,6 +163,15 @@ class PickResult:
     fits: list[Candidate]  # ranked, best first
     source: str  # where the published accuracy comes from ("" for none)
     range_text: str
+
+    def records(self) -> list[dict]:
+        """Every configuration that fits, ranked."""
+        return [{"rank": i, "alpha": float(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
+                 "params": c.params, "top1": c.accuracy.top1, "top5": c.accuracy.top5, "accuracy": c.accuracy.kind}
+                for i, c in enumerate(self.fits, 1)]
+
+    def describe(self) -> str:
+        return f"{self.model} within {self.max_mult_adds:,} Mult-Adds"
 
     def to_dict(self, top: int | None = None) -> dict:
         shown = self.fits if not top else self.fits[:top]

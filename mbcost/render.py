@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from mbcost.errors import MbcostError
+from mbcost.frames import Framed, snake, unique
 
 FORMATS = ("rich", "csv", "json", "markdown", "latex")
 #: What --output's extension selects (plain text for .txt).
@@ -27,13 +28,21 @@ class Column:
     priority: int = 0
 
 
-@dataclass
-class Table:
+@dataclass(repr=False)
+class Table(Framed):
     title: str
     columns: list[Column]
     rows: list[list] = field(default_factory=list)
     footer: list | None = None
     notes: list[str] = field(default_factory=list)
+
+    def records(self) -> list[dict]:
+        """One dict per row, keyed by the headers in snake_case (made unique)."""
+        keys = unique([snake(c.header) for c in self.columns])
+        return [dict(zip(keys, row)) for row in self.rows]
+
+    def describe(self) -> str:
+        return self.title or "Table"
 
 
 @dataclass

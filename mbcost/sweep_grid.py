@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from mbcost.conventions import COUNT_NAMES, PAPER_ALPHAS, PAPER_RESOLUTIONS, alpha_number, fmt_alpha, params_total
 from mbcost.errors import MbcostError
+from mbcost.frames import Framed
 from mbcost.network import Config, Network
 
 #: The paper's grid (widths of Table 5 x resolutions of Table 6: the 16 released checkpoints).
@@ -143,8 +144,8 @@ class SweepRow(NamedTuple):
         return 2 * self.mult_adds
 
 
-@dataclass
-class SweepResult:
+@dataclass(repr=False)
+class SweepResult(Framed):
     """Mult-Adds and parameters over ``alphas`` × ``resolutions`` (both largest
     first). ``mult_adds[i, j]`` and ``params[i, j]`` are numpy arrays (int64, or
     object holding Python ints if int64 could overflow) at ``alphas[i]``,
@@ -167,6 +168,14 @@ class SweepResult:
     part_rows: list[int] = field(default_factory=list)
     published: dict = field(default_factory=dict)  # (alpha, res) -> checkpoint row
     published_note: str = ""  # which rows carry published accuracy, in words
+
+    def records(self) -> list[dict]:
+        """One row per configuration (alpha descending, then resolution)."""
+        return [{"alpha": float(r.alpha), "resolution": r.resolution, "mult_adds": r.mult_adds, "params": r.params,
+                 "top1_published": r.top1, "top5_published": r.top5} for r in self.rows]
+
+    def describe(self) -> str:
+        return f"{self.model} sweep, {len(self.alphas)} alphas x {len(self.resolutions)} resolutions"
 
     def __len__(self) -> int:
         return len(self.alphas) * len(self.resolutions)

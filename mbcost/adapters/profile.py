@@ -40,6 +40,7 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
+from mbcost.frames import Framed
 from mbcost.graph import Graph
 from mbcost.machine import cpu_name
 from mbcost.memory import MemoryReport, fmt_bytes, memory
@@ -124,8 +125,8 @@ class TypeTiming:
         return self.mult_adds / self.time / 1e9 if self.time > 0 and self.mult_adds else 0.0
 
 
-@dataclass
-class Profile:
+@dataclass(repr=False)
+class Profile(Framed):
     """Measured per-row and end-to-end latency of one evaluation, with its memory."""
 
     analysis: object
@@ -142,6 +143,15 @@ class Profile:
     channels_last: bool = False
     method: str = "isolated"
     torch_version: str = field(default_factory=lambda: torch.__version__)
+
+    def records(self) -> list[dict]:
+        """One row per layer: its Mult-Adds, intensity and measured time (seconds)."""
+        return [{"name": t.name, "category": t.category, "mult_adds": t.mult_adds, "intensity": t.intensity,
+                 "median_s": t.timing.median, "q1_s": t.timing.q1, "q3_s": t.timing.q3, "reps": t.timing.reps,
+                 "time_pct": self.time_pct(t)} for t in self.layers]
+
+    def describe(self) -> str:
+        return f"profile of {self.analysis.model} on {self.device}"
 
     @property
     def memory_format(self) -> str:
