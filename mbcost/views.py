@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from mbcost.analysis import Analysis
 from mbcost.conventions import UNITS, counted_text, fmt_alpha
-from mbcost.render import Column, Document, Table, human, json_number, ratio, safe_float
+from mbcost.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -447,8 +447,10 @@ MEMORY_NOTE = ("memory: rows are units (post ops fused or in place: one output p
                "kB = 1000 bytes; MAC/B = Mult-Adds per byte moved (parameters + inputs + output)")
 
 
-def kb(n: int) -> float:
-    return n / 1000
+def kb(n: int) -> float | str:
+    """Bytes in kB for a table cell: a float, or for a count too large for one
+    (past ~1e308 bytes) its exact decimal text."""
+    return n / 1000 if abs(n) < 10**300 else scaled(n, 1000)
 
 
 def memory_summary(report) -> str:

@@ -24,6 +24,8 @@ def no_traceback(res, code=0):
     ["table"], ["table", "--format", "json"], ["table", "--format", "csv", "--by-type", "--memory"],
     ["table", "--format", "markdown", "--formula"], ["table", "--format", "latex"], ["compare", "SPEC", "mobilenet"],
     ["compare", "SPEC", "mobilenet", "--format", "json"], ["sweep", "SPEC", "--alpha", "1,0.5", "--res", "4,8"],
+    ["table", "--memory", "--res", "64"], ["table", "--memory", "--res", "64", "--format", "csv"],
+    ["table", "--memory", "--res", "64", "--format", "json"],
 ])
 def test_a_309_digit_channel_count_is_counted_exactly(cli, tmp_path, args):
     spec = tmp_path / "big.spec"
@@ -35,8 +37,9 @@ def test_a_309_digit_channel_count_is_counted_exactly(cli, tmp_path, args):
     no_traceback(res)
     if args[0] == "table" and "json" in args:
         total = json.loads(res.stdout)["total"]
-        # conv 3·3·3·N at 4x4 ('same'), FC N·10; weights 27N + 10N
-        assert total["mult_adds"] == 3 * 3 * 3 * BIG * 16 + BIG * 10
+        # conv 3·3·3·N at 4x4 (or --res 64: 64x64; 'same'), FC N·10; weights 27N + 10N
+        side = 64 if "--res" in args else 4
+        assert total["mult_adds"] == 3 * 3 * 3 * BIG * side * side + BIG * 10
         assert total["params"] == 27 * BIG + 10 * BIG
 
 
