@@ -226,7 +226,7 @@ def check(
         alphas = alphas or list(PAPER_ALPHAS)
         resolutions = resolutions or list(PAPER_RESOLUTIONS)
     else:
-        targets = models_ or ["mobilenet_v1"]
+        targets = models_ or [DEFAULT_MODEL]
     from mbcost.adapters import require_torch
 
     require_torch("mbcost check")
@@ -375,7 +375,7 @@ GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop inc
 
 @app.command()
 def sweep(
-    model: str = typer.Argument("mobilenet_v1", help="A built-in model (see 'mbcost models') or a spec file."),
+    model: str = typer.Argument(DEFAULT_MODEL, help="A built-in model (see 'mbcost models') or a spec file."),
     alpha: str = typer.Option("1,0.75,0.5,0.25", "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.05") + "."),
     res: str = typer.Option("224,192,160,128", "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:16").replace("1,0.75,0.5", "224,192") + "."),
     min_depth: int = MIN_DEPTH,
@@ -433,7 +433,7 @@ def pick(
 
 @app.command()
 def profile(
-    model: str = typer.Argument("mobilenet_v1", metavar="[MODEL_OR_SPEC]", help="A built-in model or a spec file."),
+    model: str = typer.Argument(DEFAULT_MODEL, metavar="[MODEL_OR_SPEC]", help="A built-in model or a spec file."),
     alpha: float = ALPHA,
     res: Optional[int] = RES,
     count: str = COUNT,
