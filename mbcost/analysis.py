@@ -34,6 +34,7 @@ class LayerRow:
     params: int
     formula: str
     line: int
+    kernel: tuple[int, int] | None = None  # a conv's or pool's window; None for other kinds
 
     @property
     def activations(self) -> int:
@@ -213,6 +214,22 @@ class CostTable(Framed):
             **self._extra(),
         }
 
+    def records(self) -> list[dict]:
+        """One row per layer: shapes split into ints, counts as ints (for
+        ``to_frame()``, a notebook, CSV)."""
+        return [
+            {
+                "name": r.name, "kind": r.kind, "type": r.type, "category": r.category,
+                "kernel_h": r.kernel[0] if r.kernel else None, "kernel_w": r.kernel[1] if r.kernel else None,
+                "stride_h": r.stride[0], "stride_w": r.stride[1], "filter": r.filter,
+                "in_h": r.input.h, "in_w": r.input.w, "in_c": r.input.c,
+                "out_h": r.output.h, "out_w": r.output.w, "out_c": r.output.c,
+                "mult_adds": r.mult_adds, "params": r.params, "weights": r.weights, "biases": r.biases,
+                "norm": r.norm, "activations": r.activations, "mult_adds_pct": self.pct(r), "formula": r.formula,
+            }
+            for r in self.layers
+        ]
+
 
 class Analysis(CostTable):
     """The cost of one network at one configuration, from the symbolic core."""
@@ -245,6 +262,7 @@ class Analysis(CostTable):
                 params=params_total(weights, biases, norm, config.params),
                 formula=" + ".join(p.formula for p in parts if p.formula),
                 line=inst.layer.stmt.loc.line,
+                kernel=inst.kernel,
             ))
         self.layers: list[LayerRow] = rows
         self.total = self.totals(rows)
@@ -257,21 +275,6 @@ class Analysis(CostTable):
 
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"formula": row.formula, "line": row.line}
-
-    def records(self) -> list[dict]:
-        """One row per layer: shapes split into ints, counts as ints (for
-        ``to_frame()``, a notebook, CSV)."""
-        return [
-            {
-                "name": r.name, "kind": r.kind, "type": r.type, "category": r.category,
-                "stride_h": r.stride[0], "stride_w": r.stride[1], "filter": r.filter,
-                "in_h": r.input.h, "in_w": r.input.w, "in_c": r.input.c,
-                "out_h": r.output.h, "out_w": r.output.w, "out_c": r.output.c,
-                "mult_adds": r.mult_adds, "params": r.params, "weights": r.weights, "biases": r.biases,
-                "norm": r.norm, "activations": r.activations, "mult_adds_pct": self.pct(r), "formula": r.formula,
-            }
-            for r in self.layers
-        ]
 
     def describe(self) -> str:
         return f"{self.model} · alpha {fmt_alpha(self.config.alpha)} · input {self.input}"

@@ -11,6 +11,7 @@ from mbcost.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.frames import Framed
 from mbcost.published import imagenet_result
+from mbcost.render import safe_float
 from mbcost.zoo import canonical_name, load, looks_like_path
 
 #: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
@@ -45,7 +46,8 @@ class Comparison(Framed):
                 "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha),
                 "in_h": a.input.h, "in_w": a.input.w, "in_c": a.input.c,
                 "mult_adds": a.total.mult_adds, "params": a.total.params, "activations": a.total.activations,
-                "mult_adds_ratio": float(self.ratio(e, "mult_adds")), "params_ratio": float(self.ratio(e, "params")),
+                "mult_adds_ratio": safe_float(self.ratio(e, "mult_adds")),
+                "params_ratio": safe_float(self.ratio(e, "params")),
                 "top1_published": pub.get("top1"), "mult_adds_millions_published": pub.get("mult_adds_millions"),
                 "params_millions_published": pub.get("params_millions"),
             })

@@ -38,7 +38,14 @@ class Framed:
         """The rows as a pandas DataFrame (pandas imported here only)."""
         import pandas as pd
 
-        return pd.DataFrame(self.records())
+        rows = self.records()
+        frame = pd.DataFrame(rows)
+        for key in frame.columns:  # ints with gaps (a kernel on conv rows only) stay ints: nullable Int64
+            values = [r.get(key) for r in rows]
+            if None in values and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values) \
+                    and any(v is not None for v in values):
+                frame[key] = pd.array(values, dtype="Int64")
+        return frame
 
     def _repr_html_(self) -> str:
         rows = self.records()

@@ -139,14 +139,29 @@ def publish_folder(staging: Path, folder: Path) -> None:
         raise MbcostError(f"cannot write {folder}: {exc.strerror or exc}") from None
 
 
-def emit(doc, fmt: str, output: str | None) -> None:
-    """Render ``doc`` in ``fmt`` to ``output`` (a file) or to standard output."""
+def emit(doc, fmt: str, output: str | None, comments: bool = False) -> None:
+    """Render ``doc`` in ``fmt`` to ``output`` (a file) or to standard output.
+    A CSV file gets its conventions beside it, in ``NAME-metadata.json`` (W3C
+    CSV on the Web), written before the CSV itself."""
     from mbcost.render import print_rich, render_text
 
     check_output_path(output)
     if output is not None:
-        write_atomic(output, render_text(doc, fmt))
+        if fmt == "csv" and _is_regular_target(output):
+            import json
+
+            from mbcost.render import csv_metadata
+
+            meta = csv_metadata(doc, Path(output).name)
+            write_atomic(f"{output}-metadata.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(output, render_text(doc, fmt, comments))
     elif fmt == "rich":
         print_rich(doc)
     else:
-        sys.stdout.write(render_text(doc, fmt))
+        sys.stdout.write(render_text(doc, fmt, comments))
+
+
+def _is_regular_target(output: str) -> bool:
+    """A file (new, or an existing regular file or a link to one), not a device or FIFO."""
+    target = os.path.realpath(output)
+    return not os.path.exists(target) or stat.S_ISREG(os.stat(target).st_mode)

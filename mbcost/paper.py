@@ -353,6 +353,19 @@ def _cost_rows(rows: list[dict], classes: int = 1000) -> list[Row]:
     return out
 
 
+def _number(printed: str):
+    """A printed figure as a number: '569' -> 569, '4.2' -> 4.2."""
+    text = printed.strip()
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _tidy(label: str, quantity: str, c: Check | None, **extra) -> dict:
+    """One published figure against the computed one, for CSV and to_frame()."""
+    return {"row": label, **extra, "quantity": quantity, "published": _number(c.printed) if c else None,
+            "computed": c.computed if c else None, "delta": c.difference if c else None,
+            "check": c.verdict() if c else ""}
+
+
 def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
     for column in ("madds", "params"):
         judge([getattr(r, column) for r in rows if getattr(r, column) is not None])
@@ -370,7 +383,12 @@ def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
                      round(m.difference, 2) if m else None, m.verdict() if m else r.note,
                      p.printed if p else "", round(p.computed, 3) if p else None,
                      round(p.difference, 3) if p else None, p.verdict() if p else ""])
-    return Table(title, columns, body)
+    tidy = [_tidy(r.label, q, c, top1_published=r.top1) | ({"check": r.note} if c is None else {})
+            for r in rows for q, c in ((f"mult_adds_{_UNIT_WORDS[unit]}", r.madds), ("params_millions", r.params))]
+    return Table(title, columns, body, tidy=tidy)
+
+
+_UNIT_WORDS = {"M": "millions", "B": "billions"}
 
 
 def _imagenet(table: int) -> list[dict]:
@@ -391,7 +409,8 @@ def _table2() -> Table:
     columns = [Column("Type"), Column("% Mult-Adds pub.", priority=2), Column("% computed", True, priority=2),
                Column("Δ", True, priority=-2), Column("check", priority=3), Column("% Params pub.", priority=1),
                Column("% computed", True, priority=1), Column("Δ", True, priority=-2), Column("check", priority=2)]
-    return Table(_TITLES["2"], columns, body,
+    tidy = [_tidy(name, q, c) for name, checks in rows for q, c in zip(("mult_adds_pct", "params_pct"), checks)]
+    return Table(_TITLES["2"], columns, body, tidy=tidy,
                  notes=["Shares of conv + fc Mult-Adds and of weights (the paper's conventions)."])
 
 
@@ -421,7 +440,11 @@ def _table13() -> Table:
     body = [[r["framework"], r["resolution"], r["backbone"], r["map"], r["_text"]["mult_adds_billions"],
              r["_text"]["params_millions"], "not computed: no detection-head specs in the zoo"]
             for r in load("table13_coco")]
-    return Table(_TITLES["13"], columns, body)
+    tidy = [{"row": f"{r['framework']} {r['resolution']} {r['backbone']}", "map_published": r["map"],
+             "quantity": q, "published": _number(r["_text"][q]), "computed": None, "delta": None,
+             "check": "not computed: no detection-head specs in the zoo"}
+            for r in load("table13_coco") for q in ("mult_adds_billions", "params_millions")]
+    return Table(_TITLES["13"], columns, body, tidy=tidy)
 
 
 def _checkpoints() -> Table:

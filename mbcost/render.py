@@ -35,9 +35,15 @@ class Table(Framed):
     rows: list[list] = field(default_factory=list)
     footer: list | None = None
     notes: list[str] = field(default_factory=list)
+    #: The rows for machines (CSV, ``to_frame()``), where the shown cells are not
+    #: already plain values: shapes split into ints, ratios as floats.
+    tidy: list[dict] | None = None
 
     def records(self) -> list[dict]:
-        """One dict per row, keyed by the headers in snake_case (made unique)."""
+        """The tidy rows if given, else one dict per shown row, keyed by the
+        headers in snake_case (made unique)."""
+        if self.tidy is not None:
+            return self.tidy
         keys = unique([snake(c.header) for c in self.columns])
         return [dict(zip(keys, row)) for row in self.rows]
 
@@ -54,7 +60,18 @@ class Document:
     tables: list[Table]
     data: dict
     summary: list[str] = field(default_factory=list)
-    csv_all: bool = False  # CSV: every table (each after a '# title' line), not only the first
+    csv_all: bool = False  # CSV: the rows of every table (a 'table' column first), not only the first
+    #: The CSV's rows where they are none of the tables' (check: every layer of every configuration)
+    csv_rows: list[dict] | None = None
+
+    def records(self) -> list[dict]:
+        """The CSV's rows: ``csv_rows``, else the first table's records, or for
+        ``csv_all`` every table's, each row led by its table's title."""
+        if self.csv_rows is not None:
+            return self.csv_rows
+        if not self.csv_all:
+            return self.tables[0].records() if self.tables else []
+        return [{"table": t.title, **r} for t in self.tables for r in t.records()]
 
 
 def choose_format(fmt: str | None, output: str | None) -> str:
@@ -152,12 +169,13 @@ def cell(value, human: bool = True) -> str:
     return str(value)
 
 
-def render_text(doc: Document, fmt: str) -> str:
-    """Render to a string in a non-interactive format."""
+def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
+    """Render to a string in a non-interactive format (``comments``: CSV with the
+    heading and settings as leading '#' lines)."""
     if fmt == "json":
         return json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        return _csv(doc)
+        return _csv(doc, comments)
     if fmt == "markdown":
         return _markdown(doc)
     if fmt == "latex":
@@ -165,20 +183,69 @@ def render_text(doc: Document, fmt: str) -> str:
     return _plain(doc)
 
 
-def _csv(doc: Document) -> str:
-    """The first table (or, for ``csv_all`` documents, each table after a '# title'
-    line and a blank line), one header row, plain integers; the settings as a
-    leading '#' comment line (pandas: ``read_csv(path, comment='#')``)."""
+def csv_columns(rows: list[dict]) -> list[str]:
+    """Every key of the rows, in first-seen order (tables of a ``csv_all``
+    document may have different columns)."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return list(keys)
+
+
+def csv_value(value) -> str:
+    """A plain value for CSV: integers in full, floats in their shortest exact
+    form, True/False, empty for none; never a thousands separator or a unit."""
+    from fractions import Fraction
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Fraction):
+        value = safe_float(value)
+    if isinstance(value, float):
+        return repr(value) if value == value else ""  # inf stays 'inf' (pandas reads it); NaN is empty
+    return str(value)
+
+
+def _csv(doc: Document, comments: bool = False) -> str:
+    """Tidy CSV: one header row (unique snake_case names), one row per record,
+    numbers as plain numbers. No total row (the JSON has the totals); with
+    ``comments`` the heading and settings come first as '#' lines (pandas:
+    ``read_csv(path, comment='#')``)."""
     buf = io.StringIO()
-    buf.write("# " + " | ".join([doc.heading] + doc.settings) + "\n")
+    if comments:
+        for line in [doc.heading] + doc.settings:
+            buf.write(f"# {line}\n")
+    rows = doc.records()
+    columns = csv_columns(rows)
     writer = csv.writer(buf, lineterminator="\n")
-    for i, table in enumerate(doc.tables if doc.csv_all else doc.tables[:1]):
-        if doc.csv_all:
-            buf.write(("\n" if i else "") + f"# {table.title}\n")
-        writer.writerow([c.header for c in table.columns])
-        for row in table.rows + ([table.footer] if table.footer else []):
-            writer.writerow([cell(v, human=False) for v in row])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(k)) for k in columns])
     return buf.getvalue()
+
+
+def csv_metadata(doc: Document, csv_name: str) -> dict:
+    """The CSV's conventions as a W3C CSV-on-the-Web metadata document (the
+    sidecar ``NAME.csv-metadata.json``): title, settings, column names and types."""
+    rows = doc.records()
+    columns = []
+    for key in csv_columns(rows):
+        values = [r.get(key) for r in rows if r.get(key) is not None]
+        if values and all(isinstance(v, bool) for v in values):
+            kind = "boolean"
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            kind = "integer"
+        elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            kind = "double"
+        else:
+            kind = "string"
+        columns.append({"name": key, "titles": key, "datatype": kind})
+    return {"@context": "http://www.w3.org/ns/csvw", "url": csv_name, "dc:title": doc.heading,
+            "dc:description": doc.settings, "tableSchema": {"columns": columns}}
 
 
 def _md_escape(text: str) -> str:

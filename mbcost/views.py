@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from mbcost.analysis import Analysis
-from mbcost.conventions import UNITS, counted_text, fmt_alpha
+from mbcost.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
@@ -81,14 +81,31 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
             if formula:
                 row.append(r.formula)
             rows.append(row)
-        tables.append(Table("Per layer", columns, rows, footer))
+        tidy = analysis.records()
+        for record, r, m in zip(tidy, analysis.layers, mem_rows):
+            if flops:
+                record["flops"] = r.flops
+            if fvcore is not None:
+                record["fvcore_mult_adds"] = fvcore[r.name]
+            if m is not None:
+                record.update({"in_bytes": m.input_bytes, "out_bytes": m.output_bytes,
+                               "alive_bytes": m.alive_bytes, "weight_bytes": m.weight_bytes,
+                               "mult_adds_per_byte": m.intensity})
+            if not formula:
+                del record["formula"]
+        tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
     shares = analysis.by_type()
+    type_tidy = shares.records()
+    if flops:
+        for record, s_ in zip(type_tidy, shares):
+            record["flops"] = 2 * s_.mult_adds
     tables.append(Table(
         "By layer type",
         [Column("Type"), Column(amount, True), Column(f"% {amount}", True), Column("Params", True),
          Column("% Params", True)],
         [[s.type, 2 * s.mult_adds if flops else s.mult_adds, s.mult_adds_pct, s.params, s.params_pct]
          for s in shares],
+        tidy=type_tidy,
     ))
     if memory is not None:
         settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
@@ -158,8 +175,17 @@ def layer_document(cmp, unit: str = "mult-adds") -> Document:
         for key in ("standard", "depthwise", "pointwise", "separable"):
             data[key]["flops"] = 2 * data[key]["mult_adds"]
     settings = [f"unit: {UNITS[unit]}", "params: weights only (no biases: batch norm follows)"]
+    tidy = [{"layer": "standard", "filter": std.layers[0].filter, "mult_adds": std.total.mult_adds,
+             "params": std.total.params, "formula": std.layers[0].formula}]
+    tidy += [{"layer": r.name, "filter": r.filter, "mult_adds": r.mult_adds, "params": r.params,
+              "formula": r.formula} for r in sep.layers]
+    tidy.append({"layer": "separable", "filter": "", "mult_adds": sep.total.mult_adds, "params": sep.total.params,
+                 "formula": rows[-1][-1]})
+    if flops:
+        for record in tidy:
+            record["flops"] = 2 * record["mult_adds"]
     table = Table("", [Column("Layer"), Column("Filter Shape"), Column(amount, True), Column("Params", True),
-                       Column("Formula (Mult-Adds)")], rows)
+                       Column("Formula (Mult-Adds)")], rows, tidy=tidy)
     return Document(heading, settings, [table], data, summary)
 
 
@@ -169,7 +195,8 @@ def models_document(models: list[tuple[str, str]], aliases: dict[str, str]) -> D
         by_target.setdefault(target, []).append(alias)
     rows = [[name, ", ".join(by_target.get(name, [])), desc] for name, desc in models]
     data = {"models": [{"name": n, "aliases": by_target.get(n, []), "description": d} for n, d in models]}
-    table = Table("", [Column("Model"), Column("Aliases"), Column("Description")], rows)
+    tidy = [{"model": n, "aliases": " ".join(by_target.get(n, [])), "description": d} for n, d in models]
+    table = Table("", [Column("Model"), Column("Aliases"), Column("Description")], rows, tidy=tidy)
     return Document("Built-in models", ["any spec file path works wherever a model name does"], [table], data)
 
 
@@ -238,7 +265,8 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                         "pub. = published (tables/published): " + "; ".join(sorted({
                             f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
                             e.published for e in cmp.entries) else "no published figures for these settings.",
-                        "Δ M = computed − published, in millions."])
+                        "Δ M = computed − published, in millions."],
+                 tidy=_compare_records(cmp, flops))
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -250,11 +278,26 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
         columns += [Column(f"{e.label} % {amount}", True), Column(f"{e.label} % Params", True)]
     type_rows = [[t] + [v for by in shares for v in ((by[t].mult_adds_pct, by[t].params_pct) if t in by else (None, None))]
                  for t in types]
-    breakdown = Table("By layer type", columns, type_rows)
+    breakdown = Table("By layer type", columns, type_rows,
+                      tidy=[{"type": t, "label": e.label, "mult_adds_pct": by[t].mult_adds_pct,
+                             "params_pct": by[t].params_pct} for t in types
+                            for e, by in zip(cmp.entries, shares) if t in by])
     data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
     return Document(heading, settings_lines(first, unit), [main, breakdown], data)
+
+
+def _compare_records(cmp, flops: bool) -> list[dict]:
+    records = cmp.records()
+    for record, e in zip(records, cmp.entries):
+        if flops:
+            record["flops"] = e.analysis.total.flops
+        pub = e.published
+        record["mult_adds_millions_delta"] = (
+            ratio(e.analysis.total.mult_adds, 10**6) - pub["mult_adds_millions"] if pub else None)
+        record["params_millions_delta"] = ratio(e.analysis.total.params, 10**6) - pub["params_millions"] if pub else None
+    return records
 
 
 # -- torch: mbcost check, table --check, table --torch --------------------------
@@ -268,6 +311,15 @@ FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this conven
 
 def _na(value):
     return "n/a" if value is None else value
+
+
+def _check_records(n) -> list[dict]:
+    """One row per layer of one checked configuration."""
+    return [{"model": n.model, "alpha": alpha_number(n.alpha), "in_h": n.input.h, "in_w": n.input.w,
+             "in_c": n.input.c, "layer": r.name, "type": r.type, "out_h": r.output.h, "out_w": r.output.w,
+             "out_c": r.output.c, "symbolic_mult_adds": r.symbolic, "fvcore_mult_adds": r.fvcore,
+             "flop_counter_mult_adds": r.flop_counter, "params": r.params.total,
+             "torch_params": r.torch_params.total, "ok": r.ok, "verdict": r.verdict} for r in n.layers]
 
 
 def check_document(result, *, layers: bool | None = None) -> Document:
@@ -305,12 +357,13 @@ def check_document(result, *, layers: bool | None = None) -> Document:
                  r.torch_params.total, r.verdict] for r in n.layers]
         footer = ["Total", "", "", n.symbolic, n.fvcore, _na(n.flop_counter), n.params.total,
                   n.torch_params.total, "ok" if n.ok else f"{sum(not r.ok for r in n.layers)} differ"]
+        tidy = _check_records(n)
         layer_tables.append(Table(
             n.label,
             [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
              Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
              Column("Verdict")],
-            rows, footer,
+            rows, footer, tidy=tidy,
         ))
     tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
     total_rows = sum(len(n.layers) for n in nets)
@@ -324,7 +377,7 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         summary = ["MISMATCH: " + result.failure_message()]
     summary += [f"Not checked: {n.label}: {n.skipped}" for n in skipped]
     return Document("mbcost check: symbolic vs fvcore vs FlopCounterMode", settings, tables, result.to_dict(),
-                    summary)
+                    summary, csv_rows=[row for n in nets for row in _check_records(n)])
 
 
 def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
@@ -388,7 +441,8 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
     table = Table("Configurations (alpha descending, then resolution)",
                   [Column("Alpha", True), Column("Resolution", True), Column(amount, True), Column("Params", True),
                    Column("Top-1 % (pub.)", True), Column("Top-5 % (pub.)", True)],
-                  rows, notes=[result.published_note])
+                  rows, notes=[result.published_note],
+                  tidy=[dict(r, flops=2 * r["mult_adds"]) if flops else r for r in result.records()])
     heading = (f"{result.model} · sweep of {len(result):,} configuration{'s' if len(result) != 1 else ''} "
                f"({n_a} alpha{'s' if n_a != 1 else ''} × {n_r} resolution{'s' if n_r != 1 else ''})")
     return Document(heading, settings, [table], result.to_dict(unit))
@@ -435,7 +489,8 @@ def pick_document(result, top: int | None = None) -> Document:
         notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
     table = Table("", [Column("#", True), Column("Alpha", True), Column("Resolution", True),
                        Column("Mult-Adds", True), Column("Params", True), Column("Top-1 %", True),
-                       Column("Top-5 %", True), Column("Accuracy")], rows, notes=notes)
+                       Column("Top-5 %", True), Column("Accuracy")], rows, notes=notes,
+                  tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 
 

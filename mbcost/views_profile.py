@@ -50,6 +50,8 @@ def profile_document(prof) -> Document:
         [[t.name, t.category, kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), t.mult_adds,
           t.intensity, t.time * us, t.timing.iqr * us, t.timing.reps, prof.time_pct(t), t.gmacs]
          for t, m in zip(prof.layers, mem.layers)],
+        tidy=[dict(r, in_bytes=m.input_bytes, out_bytes=m.output_bytes, alive_bytes=m.alive_bytes, gmacs=t.gmacs)
+              for r, t, m in zip(prof.records(), prof.layers, mem.layers)],
     )
     peak = mem.peak
     memory_rows = [
@@ -58,7 +60,10 @@ def profile_document(prof) -> Document:
         ["tensors alive at the peak", " + ".join(peak.alive)],
         ["parameters (weights, biases, batch norm)", f"{mem.params:,}"],
     ] + [[f"model size, {d}", fmt_bytes(b)] for d, b in mem.model_sizes.items()]
-    memory_table = Table("Memory", [Column("Quantity"), Column("Value")], memory_rows)
+    memory_table = Table("Memory", [Column("Quantity"), Column("Value")], memory_rows, tidy=[
+        {"input_bytes": mem.input_bytes, "peak_bytes": mem.peak_bytes, "peak_at": peak.name,
+         "alive_at_peak": " + ".join(peak.alive), "params": mem.params,
+         **{f"model_bytes_{d}": b for d, b in mem.model_sizes.items()}}])
     summary = []
     e2e = prof.end_to_end
     if e2e is not None:
@@ -68,6 +73,9 @@ def profile_document(prof) -> Document:
             f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
     else:
         summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
+    problem = prof.inconsistency()
+    if problem:
+        summary.insert(0, "WARNING: " + problem)
     spreads = sorted(t.timing.iqr / t.time for t in prof.layers if t.time > 0)
     if spreads:
         spread = spreads[len(spreads) // 2]
@@ -80,4 +88,5 @@ def profile_document(prof) -> Document:
         summary.append(f"{top.category}: {top.mult_adds_pct:.2f}% of the Mult-Adds, {top.time_pct:.2f}% of the "
                        f"measured time, {top.gmacs:,.1f} GMAC/s")
     summary.append(memory_summary(mem))
-    return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary, csv_all=True)
+    return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary,
+                    csv_rows=per_layer.records())

@@ -36,9 +36,12 @@ def test_every_result_frames_itself():
     assert numeric(sweep, ["alpha", "resolution", "mult_adds", "params"]) and len(sweep) == 4
     picked = pick(150_000_000).to_frame()
     assert numeric(picked, ["rank", "alpha", "resolution", "mult_adds"]) and (picked.mult_adds <= 150_000_000).all()
-    table6 = paper_tables(6)[0].to_frame()
-    assert list(table6.model)[2] == "1.0 MobileNet-160" and "mult_adds_check" in table6.columns
-    assert len(set(table6.columns)) == len(table6.columns)  # the two 'Δ' columns made unique
+    table6 = paper_tables(6)[0].to_frame()  # long: one row per published figure
+    assert numeric(table6, ["published", "computed", "delta", "top1_published"])
+    row = table6[(table6.row == "1.0 MobileNet-160") & (table6.quantity == "mult_adds_millions")].iloc[0]
+    assert row.published == 290 and row.computed == pytest.approx(290_675_200 / 1e6)  # printed 290, 290.68 computed
+    assert row.check != "ok" and row.delta == pytest.approx(0.6752)
+    assert len(set(table6.columns)) == len(table6.columns)
 
 
 def test_reprs_are_short_and_notebooks_get_a_table():

@@ -3,6 +3,8 @@ values derived by hand (mbcost.memory; no torch)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -151,10 +153,10 @@ def test_bad_dtype_is_a_user_error():
 def test_table_memory_columns_and_peak_line(cli):
     out = cli("table", "--memory", "--format", "csv")
     assert out.returncode == 0, out.stderr
-    header = out.stdout.splitlines()[1].split(",")
-    assert header[8:12] == ["In kB (fp32)", "Out kB", "Alive kB", "MAC/B"]
-    first = out.stdout.splitlines()[2].split(",")
-    assert first[0] == "conv1" and float(first[10]) == pytest.approx(4 * 112 * 112 * 32 / 1000 + 602.112, abs=0.01)
+    first = next(csv.DictReader(io.StringIO(out.stdout)))
+    assert first["name"] == "conv1" and int(first["in_bytes"]) == 4 * 224 * 224 * 3
+    assert int(first["alive_bytes"]) == 4 * 112 * 112 * 32 + 4 * 224 * 224 * 3  # its input and output
+    assert int(first["out_bytes"]) == 4 * 112 * 112 * 32
     text = cli("table", "--memory", "--by-type").stdout
     assert "Peak activation memory (fp32): 4.82 MB while conv2 runs (dw1 + conv2 alive)" in text
     assert "fp32 16.93 MB · fp16 8.46 MB · int8 4.23 MB" in text

@@ -3,6 +3,7 @@ layer timed, repetitions as asked, shares adding up). No test asserts a time."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -152,8 +153,9 @@ def test_document_in_every_format(tiny):
     assert len(data["layers"]) == 10 and data["end_to_end"]["reps"] == 3
     assert sum(s["time_pct"] for s in data["by_type"]) == pytest.approx(100.0)
     assert data["memory"]["peak_activation_bytes"] == p.memory.peak_bytes
-    csv = render_text(doc, "csv")
-    assert "# By layer type" in csv and "# Per layer" in csv and "# Memory" in csv
+    rows = list(__import__("csv").DictReader(io.StringIO(render_text(doc, "csv"))))  # one row per layer
+    assert [r["name"] for r in rows] == [r.name for r in tiny.layers]
+    assert all(r["reps"] == "3" for r in rows) and sum(int(r["mult_adds"]) for r in rows) == p.mult_adds
 
 
 def test_cli_profile_json(cli, tmp_path):
@@ -197,3 +199,24 @@ def test_profile_figures_are_deterministic(tiny):
         assert b"<svg" in first
     with pytest.raises(MbcostError):
         roofline_figure("mobilenet_v1", profile=p)
+
+
+def test_inconsistent_measurements_get_a_visible_warning(tiny):
+    import dataclasses
+
+    from mbcost.adapters.profile import Timing
+
+    p = profile(tiny, budget=0, warmup=1, min_reps=3, max_reps=3)
+    rows = [dataclasses.replace(t, timing=Timing((0.01,), 0)) for t in p.layers]  # 10 rows x 10 ms = 100 ms
+    fine = dataclasses.replace(p, layers=rows, end_to_end=Timing((0.09,), 0))
+    assert fine.inconsistency() == ""
+    seen = dataclasses.replace(p, layers=rows, end_to_end=Timing((0.004,), 0))  # 100 ms of rows in a 4 ms pass
+    problem = seen.inconsistency()
+    assert "100.000 ms" in problem and "4.000 ms" in problem and "25.00x" in problem
+    doc = profile_document(seen)
+    assert doc.summary[0].startswith("WARNING: the rows' medians add up to 100.000 ms")
+    pytest.importorskip("matplotlib")
+    from mbcost.profile_plots import timeshare_figure
+
+    fig = timeshare_figure(profile=seen)
+    assert any(t.get_gid() == "warning" and t.get_text().startswith("WARNING") for t in fig.texts)

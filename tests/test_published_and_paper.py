@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+import csv
+
 import json
 from fractions import Fraction
 
@@ -174,7 +178,10 @@ def test_paper_cli(cli):
     assert res.returncode == 0, res.stderr
     (table,) = json.loads(res.stdout)["tables"]
     assert table["title"].startswith("Table 5") and len(table["rows"]) == 4
-    csv_all = cli("paper", "-f", "csv").stdout
-    assert "# Table 2" in csv_all and "# Released checkpoints" in csv_all
+    rows = list(csv.DictReader(io.StringIO(cli("paper", "-f", "csv").stdout)))  # long: one row per figure
+    tables = {r["table"].split(":")[0] for r in rows}
+    assert {"Table 2", "Table 8", "Released checkpoints (TF-Slim, 2018-02-22)"} <= tables
+    vgg = next(r for r in rows if r["row"] == "VGG 16" and r["quantity"] == "mult_adds_millions")
+    assert vgg["published"] == "15300" and int(vgg["computed"].split(".")[0]) == 15470
     bad = cli("paper", "--table", "1")
     assert bad.returncode == 2 and "Table 1 is the architecture" in bad.stderr

@@ -311,12 +311,13 @@ def test_cli_csv_flops_and_output_file(cli, tmp_path):
     res = cli("sweep", "--alpha", "0.25:1:0.05", "--res", "128:224:32", "--flops", "-o", str(out))
     assert res.returncode == 0, res.stderr
     text = out.read_text()
-    assert text.startswith("# mobilenet_v1")
-    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 16 * 4
-    assert rows[0]["Alpha"] == "1" and rows[0]["Resolution"] == "224"
-    assert int(rows[0]["FLOPs"]) == 2 * mobilenet_oracle(1, 224)[0]
-    assert rows[-1]["Alpha"] == "0.25" and int(rows[-1]["FLOPs"]) == 2 * mobilenet_oracle(0.25, 128)[0]
+    assert float(rows[0]["alpha"]) == 1 and rows[0]["resolution"] == "224"
+    assert int(rows[0]["flops"]) == 2 * mobilenet_oracle(1, 224)[0]
+    assert float(rows[-1]["alpha"]) == 0.25 and int(rows[-1]["flops"]) == 2 * mobilenet_oracle(0.25, 128)[0]
+    meta = json.loads((tmp_path / "grid.csv-metadata.json").read_text())  # the conventions beside it
+    assert meta["url"] == "grid.csv" and any("conv, fc" in line for line in meta["dc:description"])
 
 
 def test_cli_count_and_params_options(cli):

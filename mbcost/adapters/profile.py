@@ -172,6 +172,24 @@ class Profile(Framed):
         t = self.end_to_end.median if self.end_to_end else self.layer_sum
         return self.mult_adds / t / 1e9 if t > 0 else 0.0
 
+    #: The sum of the rows' medians and the end-to-end median disagree when one
+    #: is more than this many times the other.
+    INCONSISTENT = 2.0
+
+    def inconsistency(self) -> str:
+        """Why these measurements do not hang together, or "" when they do: the
+        rows, timed alone, should add up to about the whole forward pass."""
+        e2e = self.end_to_end
+        if e2e is None or e2e.median <= 0 or self.layer_sum <= 0:
+            return ""
+        factor = self.layer_sum / e2e.median
+        if 1 / self.INCONSISTENT <= factor <= self.INCONSISTENT:
+            return ""
+        return (f"the rows' medians add up to {self.layer_sum * 1e3:,.3f} ms but the whole network took "
+                f"{e2e.median * 1e3:,.3f} ms end to end ({factor:,.2f}x): the machine's speed changed during the "
+                "run (other load, frequency scaling) or per-call overhead dominates; the time shares may be wrong. "
+                "Re-run with --threads 1, a larger --budget, or --in-context")
+
     def time_pct(self, layer: LayerTiming) -> float:
         total = self.layer_sum
         return 100.0 * layer.time / total if total > 0 else 0.0

@@ -153,6 +153,15 @@ def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
     return name, name, "", (1, 1)
 
 
+def _pair(value) -> tuple[int, int] | None:
+    """A module's kernel_size (3 or (3, 3)) as (kh, kw); None for a 1-d or 3-d one."""
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value
+    return None
+
+
 class TorchAnalysis(CostTable):
     """fvcore's per-module count of a PyTorch model, shaped like an Analysis."""
 
@@ -260,6 +269,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
             filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
             norm=norm, params=params_total(weights, biases, norm, config.params), formula="", line=0,
+            kernel=_pair(getattr(mod, "kernel_size", None)) if not kids else None,
         ))
     all_params = sum(p.numel() for p in model.parameters())
     return TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,

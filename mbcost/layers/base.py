@@ -175,6 +175,11 @@ class Instance:
     #: (topological) order, so it is a DAG any consumer can walk front to back.
     sources: tuple[int, ...] = ()
 
+    @property
+    def kernel(self) -> tuple[int, int] | None:
+        """The window (kh, kw) a conv or pool slides; None for other kinds."""
+        return None
+
     def main_parts(self, count: frozenset) -> list[Part]:
         return []
 

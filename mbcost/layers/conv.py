@@ -95,6 +95,10 @@ class ConvInstance(Instance):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
+    def kernel(self) -> tuple[int, int]:
+        return self.layer.kernel
+
+    @property
     def category(self) -> str:
         kh, kw = self.layer.kernel
         if self.groups == 1:

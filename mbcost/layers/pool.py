@@ -69,6 +69,10 @@ class PoolInstance(Instance):
     window: tuple[int, int] = (1, 1)
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
 
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return self.window
+
     def main_parts(self, count: frozenset) -> list[Part]:
         category = self.layer.type_name
         if "pool" not in count:
