@@ -55,7 +55,8 @@ FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead 
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
 #: The network of the paper, what 'mbcost table' shows when no model is named.
 DEFAULT_MODEL = "mobilenet_v1"
-OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal; a .csv file gets its conventions in NAME.csv-metadata.json beside it.")
+COMMENTS = typer.Option(False, "--comments", help="CSV: the heading and conventions as leading '#' lines (pandas: read_csv(..., comment='#')).")
 
 
 @app.command()
@@ -74,6 +75,7 @@ def table(
     formula: bool = typer.Option(False, "--formula", help="Add each layer's formula with the numbers substituted."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
     check_: bool = typer.Option(False, "--check", help="Add fvcore's count of each layer (needs mbcost[torch]); exit 1 if any differs."),
     torch_model: Optional[str] = typer.Option(None, "--torch", help="Any PyTorch model instead of a spec: pkg.module:factory (needs mbcost[torch])."),
     input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch: N x C x H x W (default 1x3x224x224)."),
@@ -93,7 +95,7 @@ def table(
         raise MbcostError("--dtype goes with --memory")
     if torch_model is not None or input_shape is not None:
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
-        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output)
+        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params)
     report = counts = None
@@ -107,7 +109,7 @@ def table(
         counts = fvcore_rows(analysis.network, analysis.config)
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
                         fvcore=counts)
-    emit(doc, fmt, output)
+    emit(doc, fmt, output, comments)
     if counts is not None:
         from mbcost.views import fvcore_differences
 
@@ -132,7 +134,7 @@ def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, ch
         raise MbcostError("--check applies to specs (a --torch table is fvcore's count already)")
 
 
-def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output) -> int:
+def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False) -> int:
     """``table --torch pkg.module:factory``: any PyTorch model, counted by fvcore per module."""
     from mbcost.adapters import require_torch
     from mbcost.output import emit
@@ -142,7 +144,7 @@ def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output
     from mbcost.adapters.torch_model import analyze_torch
 
     analysis = analyze_torch(target, input_shape, count=count, params=params)
-    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type), fmt, output)
+    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type), fmt, output, comments)
     return 0
 
 
@@ -157,6 +159,7 @@ def layer(
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> None:
     """One layer: standard convolution versus depthwise separable (the paper's Table 7)."""
     from mbcost.output import emit
@@ -165,7 +168,7 @@ def layer(
     from mbcost.views import layer_document
 
     fmt = choose_format(fmt, output)
-    emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), unit_key(flops)), fmt, output)
+    emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -180,6 +183,7 @@ def compare(
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> None:
     """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
     from mbcost.comparison import compare as compare_models
@@ -190,7 +194,7 @@ def compare(
     fmt = choose_format(fmt, output)
     result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
                             params=params)
-    emit(compare_document(result, unit_key(flops)), fmt, output)
+    emit(compare_document(result, unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -206,6 +210,7 @@ def check(
     layers: Optional[bool] = typer.Option(None, "--layers/--no-layers", help="Per-layer tables (default: for a single configuration, and for any that differs)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> int:
     """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
     from mbcost.check import parse_alphas, parse_resolutions
@@ -233,7 +238,7 @@ def check(
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
                            classes=classes, progress=progress)
-    emit(check_document(result, layers=layers), fmt, output)
+    emit(check_document(result, layers=layers), fmt, output, comments)
     if not result.ok:
         sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")
         return 1
@@ -271,6 +276,7 @@ def paper(
     table_: Optional[str] = typer.Option(None, "--table", "-t", help="One table: 2..10, 13 or checkpoints (default: all)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> None:
     """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
     from mbcost.output import emit
@@ -278,11 +284,11 @@ def paper(
     from mbcost.render import choose_format
 
     fmt = choose_format(fmt, output)
-    emit(paper_document(table_), fmt, output)
+    emit(paper_document(table_), fmt, output, comments)
 
 
 @app.command()
-def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT) -> None:
+def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT, comments: bool = COMMENTS) -> None:
     """List the built-in models."""
     from mbcost.output import emit
     from mbcost.render import choose_format
@@ -290,7 +296,7 @@ def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT) -> None:
     from mbcost.zoo import ALIASES, describe_models
 
     fmt = choose_format(fmt, output)
-    emit(models_document(describe_models(), ALIASES), fmt, output)
+    emit(models_document(describe_models(), ALIASES), fmt, output, comments)
 
 
 @app.command()
@@ -301,11 +307,27 @@ def plot(
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
     against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds or params."),
+    dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
+    size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
 ) -> None:
     """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
-    from mbcost.plots import plot as draw
+    from mbcost.plot_style import check_dpi, parse_size
+    from mbcost.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
-    sys.stdout.write(f"wrote {draw(kind, out, model=model, alpha=alpha, resolution=res, against=against)}\n")
+    measured = None
+    if check_kind(kind) in MEASURED_KINDS:
+        check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
+        from mbcost.profile_plots import measured as measure
+
+        with _Bar("timing") as progress:
+            measured = measure(model or DEFAULT_MODEL, alpha, res, progress=progress)
+        problem = measured.inconsistency()
+        if problem:
+            sys.stderr.write(f"mbcost: warning: {problem}\n")
+        model = alpha = res = None
+    path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
+                profile=measured)
+    sys.stdout.write(f"wrote {path}\n")
 
 
 @app.command()
@@ -386,6 +408,7 @@ def sweep(
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> None:
     """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
     from mbcost.output import emit
@@ -396,7 +419,7 @@ def sweep(
     fmt = choose_format(fmt, output)
     result = run_sweep(model, alpha, res, min_depth=min_depth, divisor=divisor, classes=classes, count=count,
                        params=params)
-    emit(sweep_document(result, unit_key(flops)), fmt, output)
+    emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -410,6 +433,7 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> None:
     """Configurations within a budget, best ImageNet accuracy first. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
     from mbcost.output import emit
@@ -426,7 +450,7 @@ def pick(
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res)
-    emit(pick_document(result, top), fmt, output)
+    emit(pick_document(result, top), fmt, output, comments)
 
 
 # -- mbcost profile: measured latency and memory (torch imported inside only) ------------
@@ -447,6 +471,7 @@ def profile(
     in_context: bool = typer.Option(False, "--in-context", help="Time each layer inside whole forward passes instead of alone on its captured inputs (the layers' times then add up to a pass)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    comments: bool = COMMENTS,
 ) -> int:
     """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
     from mbcost.analysis import analyze
@@ -467,7 +492,7 @@ def profile(
                              min_reps=min_reps, max_reps=max(10_000, min_reps), warmup=warmup,
                              channels_last=channels_last, method="in-context" if in_context else "isolated",
                              progress=progress)
-    emit(profile_document(result), fmt, output)
+    emit(profile_document(result), fmt, output, comments)
     return 0
 
 

@@ -6,6 +6,7 @@ helpers. matplotlib is imported inside the functions only."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 from fractions import Fraction
 from pathlib import Path
@@ -87,24 +88,81 @@ def style():
         yield
 
 
+#: ``--size WxH``: the size every figure drawn inside :func:`sized` gets, in inches.
+_SIZE: contextvars.ContextVar = contextvars.ContextVar("mbcost_figure_size", default=None)
+MIN_SIZE, MAX_SIZE = 3.0, 60.0  # inches: smaller cannot hold the titles; larger is not a figure
+
+
+@contextlib.contextmanager
+def sized(size: tuple[float, float] | None):
+    """Figures built inside get ``size`` (width, height in inches) instead of
+    their own default; the layout is computed for that size."""
+    token = _SIZE.set(size)
+    try:
+        yield
+    finally:
+        _SIZE.reset(token)
+
+
+def parse_size(text: str | None) -> tuple[float, float] | None:
+    """``--size 8x5`` (inches, W x H) -> (8.0, 5.0)."""
+    import math
+
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (float(p) for p in parts)
+    except ValueError:
+        raise MbcostError(f"--size '{text}': give width x height in inches, e.g. 8x5") from None
+    if not all(math.isfinite(v) and MIN_SIZE <= v <= MAX_SIZE for v in (w, h)):
+        raise MbcostError(f"--size '{text}': width and height must be {MIN_SIZE:g} to {MAX_SIZE:g} inches")
+    return w, h
+
+
+def check_dpi(dpi: int | None) -> int:
+    """``--dpi``: 50 to 1200 (PNG; SVG and PDF are vector and ignore it)."""
+    if dpi is None:
+        return DPI
+    if not 50 <= dpi <= 1200:
+        raise MbcostError(f"--dpi {dpi}: choose 50 to 1200 (300 for print)")
+    return dpi
+
+
 def new_figure(width: float, height: float, layout: str | None = None):
-    """A Figure on an Agg canvas (no pyplot), at the fixed dpi."""
+    """A Figure on an Agg canvas (no pyplot), at the fixed dpi; its size is the
+    one given, unless :func:`sized` asks for another."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    width, height = _SIZE.get() or (width, height)
     fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def render(fig, fmt: str) -> bytes:
-    """The figure as PNG, SVG or PDF bytes; the same figure gives the same bytes."""
+def render(fig, fmt: str, dpi: int = DPI) -> bytes:
+    """The figure as PNG, SVG or PDF bytes; the same figure gives the same bytes.
+    ``dpi`` sets a PNG's pixels per inch (the figure's size in inches stays)."""
     if fmt not in _METADATA:
         raise MbcostError(f"unknown figure format '{fmt}': choose from {', '.join(_METADATA)}")
     buf = io.BytesIO()
     with style():
-        fig.savefig(buf, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
     return buf.getvalue()
+
+
+def wrap_items(items: list[str], width_in: float, size: float = 8) -> list[str]:
+    """Items joined with ' · ' into lines that fit ``width_in`` inches at font
+    ``size`` points (DejaVu Sans averages about 0.6 of the size per character)."""
+    chars = max(20, int(width_in * 72 / (size * 0.6) * 0.9))
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 3 + len(item) <= chars:
+            lines[-1] += " · " + item
+        else:
+            lines.append(item)
+    return lines
 
 
 def subtitle(fig, lines: list[str], y: float) -> None:
@@ -114,7 +172,7 @@ def subtitle(fig, lines: list[str], y: float) -> None:
 def footer(fig, text: str) -> None:
     """The conventions, under a constrained-layout figure; then the layout is
     computed once and frozen (see :func:`freeze`)."""
-    fig.supxlabel(text, fontsize=8, color="#444444")
+    fig.supxlabel("\n".join(wrap_items(text.split(" · "), fig.get_figwidth())), fontsize=8, color="#444444")
     freeze(fig)
 
 
@@ -139,13 +197,15 @@ def log_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def style_share_axes(ax, ys, labels) -> None:
-    """Horizontal bars of shares (0 to 100%) by layer type, one row per label,
-    with room at the right for the value labels."""
+def style_share_axes(ax, ys, labels, shares=()) -> None:
+    """Horizontal bars of shares by layer type, one row per label; the x axis
+    runs to the largest share (rounded up to 10%), the value labels beside the
+    bars may run past it (the layout makes room)."""
     ax.set_yticks(ys, labels)
     ax.invert_yaxis()
-    ax.set_xlim(0, 125)
-    ax.set_xticks(range(0, 101, 20))
+    top = min(100, 10 * -(-max(shares, default=0) * 1.02 // 10)) or 10  # the largest share, to the next 10%
+    ax.set_xlim(0, top)
+    ax.set_xticks(range(0, int(top) + 1, 20 if top > 50 else 10))
     ax.set_xlabel("share of the network's total (%)")
     ax.set_ylabel("layer type")
     ax.grid(axis="y", visible=False)

@@ -49,7 +49,8 @@ from mbcost.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, par
 from mbcost.plot_labels import place_labels
 from mbcost.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
-                               output_format, render, require_matplotlib, style, style_share_axes, subtitle)
+                               output_format, render, require_matplotlib, style, style_share_axes, subtitle,
+                               wrap_items)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -87,28 +88,37 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None):
     require_matplotlib()
     data = data or tradeoff_data()
     panels = ["madds", "params"] if against == "both" else [against]
+    refs = (", ".join(p.label for p in data.references) + ": published top-1 (paper Tables 8-9)"
+            if data.references else "no reference networks in the zoo yet")
+    notes = [
+        "cost computed by mbcost from the layer specs (not the published figures)",
+        data.counted.replace("Mult-Adds counted for: ", "Mult-Adds: ").replace(", ", " + "),
+        data.params_text,
+        "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
+        refs,
+        "labels: alpha-resolution",
+    ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else [])
     with style():
-        width = 7.0 * len(panels) + 0.6
-        fig = new_figure(width, 7.0)
-        fig.subplots_adjust(left=0.6 / width, right=1 - 0.25 / width, bottom=0.16, top=0.83,
-                            wspace=0.8 / 7.0)
+        fig = new_figure(7.0 * len(panels) + 0.6 if len(panels) > 1 else 9.0, 7.0)
+        width, height = fig.get_figwidth(), fig.get_figheight()
+        lines = wrap_items(notes, width)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for ax, what in zip(axes, panels):
             _tradeoff_panel(ax, what, data)
-        fig.suptitle("MobileNet v1: ImageNet top-1 of the 16 released checkpoints against their computed cost",
-                     fontsize=12, y=0.975)
-        refs = (", ".join(p.label for p in data.references) + ": published top-1 (paper Tables 8-9)"
-                if data.references else "no reference networks in the zoo yet")
-        subtitle(fig, [
-            "cost computed by mbcost from the layer specs (not the published figures) · "
-            + data.counted.replace("Mult-Adds counted for: ", "Mult-Adds: ").replace(", ", " + ")
-            + " · " + data.params_text,
-            "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv) · " + refs
-            + " · labels: alpha-resolution",
-        ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []), y=0.935)
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncols=(len(labels) + 1) // 2, frameon=False,
-                   bbox_to_anchor=(0.5, 0.005))
+        ncols = max(1, min(len(labels), int(width // 4.4)))
+        legend_rows = -(-len(labels) // ncols)
+        title = "MobileNet v1: ImageNet top-1 of the 16 released checkpoints against their computed cost"
+        if width < 11:
+            title = title.replace(" against", "\nagainst")
+        title_lines = title.count("\n") + 1
+        title_in = 0.12 + 0.22 * title_lines  # the top of the subtitle, inches from the top
+        bottom_in = 0.75 + 0.2 * legend_rows
+        fig.subplots_adjust(left=0.75 / width, right=1 - 0.25 / width, bottom=bottom_in / height,
+                            top=1 - (title_in + 0.16 * len(lines) + 0.3) / height, wspace=0.8 / 7.0)
+        fig.suptitle(title, fontsize=12, y=1 - 0.1 / height, va="top")
+        subtitle(fig, lines, y=1 - title_in / height)
+        fig.legend(handles, labels, loc="lower center", ncols=ncols, frameon=False, bbox_to_anchor=(0.5, 0.005))
         for ax, what in zip(axes, panels):
             _tradeoff_labels(ax, what, data)
     return fig
@@ -273,19 +283,19 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
         ax.barh([y + h / 2 for y in ys], pa, height=h, color=PARAMS_COLOR, label="share of parameters",
                 gid="breakdown-params")
         for y, s in zip(ys, shares):
-            ax.text(s.mult_adds_pct + 2.0, y - h / 2, f"{s.mult_adds_pct:.2f}%  ({s.mult_adds / 1e6:,.2f} M)",
-                    va="center", fontsize=7.5)
-            ax.text(s.params_pct + 2.0, y + h / 2, f"{s.params_pct:.2f}%  ({s.params / 1e6:,.3f} M)",
-                    va="center", fontsize=7.5)
+            for value, dy, text in ((s.mult_adds_pct, -h / 2, f"{s.mult_adds_pct:.2f}%  ({s.mult_adds / 1e6:,.2f} M)"),
+                                    (s.params_pct, h / 2, f"{s.params_pct:.2f}%  ({s.params / 1e6:,.3f} M)")):
+                ax.annotate(text, (value, y + dy), xytext=(6, 0), textcoords="offset points", va="center",
+                            fontsize=7.5, annotation_clip=False)
         if published:
             rows = [(y, published[s.type]) for y, s in zip(ys, shares) if s.type in published]
             ax.plot([r["mult_adds_pct"] for _, r in rows], [y - h / 2 for y, _ in rows], "D", color="black",
                     ms=4, label="the paper's Table 2 (as printed)", gid="breakdown-table2")
             ax.plot([r["params_pct"] for _, r in rows], [y + h / 2 for y, _ in rows], "D", color="black", ms=4)
-        style_share_axes(ax, ys, [s.type for s in shares])
+        style_share_axes(ax, ys, [s.type for s in shares], ma + pa)
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("the paper"))
-        fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside right upper",
+        fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside right center",
                    frameon=False)
         t = analysis.total
         ax.set_title(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: "
@@ -296,6 +306,10 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
 
 
 # -- layers -----------------------------------------------------------------------------
+
+#: Above this many rows, the layers figure lays the network out top to bottom.
+DEEP_LAYERS = 60
+
 
 def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Mult-Adds and parameters of each layer, in network order, coloured by type."""
@@ -309,24 +323,40 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     categories = [s.type for s in analysis.by_type()]
     colors = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
     n = len(rows)
+    bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
     with style():
-        fig = new_figure(min(max(9.0, 2.5 + 0.22 * n), 40.0), 7.6, layout="constrained")
-        top, bottom = fig.subplots(2, 1, sharex=True)
-        xs = list(range(n))
-        bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
-        top.bar(xs, [millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
-        bottom.bar(xs, [millions(r.params) for r in rows], color=bar_colors, width=0.75, gid="layers-params")
-        top.set_ylabel("Mult-Adds (millions)")
-        bottom.set_ylabel("Parameters (millions)")
-        bottom.set_xlabel("layer (network order)")
-        bottom.set_xticks(xs, [r.name for r in rows], rotation=90, fontsize=7 if n <= 60 else 5)
-        bottom.set_xlim(-0.7, n - 0.3)
-        for ax in (top, bottom):
-            ax.grid(axis="x", visible=False)
+        if n <= DEEP_LAYERS:  # columns along the depth, names rotated under them
+            fig = new_figure(max(9.0, 2.5 + 0.22 * n), 7.6, layout="constrained")
+            top, bottom = fig.subplots(2, 1, sharex=True)
+            xs = list(range(n))
+            top.bar(xs, [millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
+            bottom.bar(xs, [millions(r.params) for r in rows], color=bar_colors, width=0.75, gid="layers-params")
+            top.set_ylabel("Mult-Adds (millions)")
+            bottom.set_ylabel("Parameters (millions)")
+            bottom.set_xlabel("layer (network order)")
+            bottom.set_xticks(xs, [r.name for r in rows], rotation=90, fontsize=7)
+            bottom.set_xlim(-0.7, n - 0.3)
+            for ax in (top, bottom):
+                ax.grid(axis="x", visible=False)
+        else:  # a deep network: one row per layer, top to bottom, names readable at 7 pt
+            fig = new_figure(11.0, 2.2 + 0.125 * n, layout="constrained")
+            top, bottom = fig.subplots(1, 2, sharey=True)
+            ys = list(range(n))
+            top.barh(ys, [millions(r.mult_adds) for r in rows], color=bar_colors, height=0.75,
+                     gid="layers-mult-adds")
+            bottom.barh(ys, [millions(r.params) for r in rows], color=bar_colors, height=0.75, gid="layers-params")
+            top.set_xlabel("Mult-Adds (millions)")
+            bottom.set_xlabel("Parameters (millions)")
+            top.set_ylabel("layer (network order, first at the top)")
+            top.set_yticks(ys, [r.name for r in rows], fontsize=7)
+            top.set_ylim(n - 0.3, -0.7)
+            for ax in (top, bottom):
+                ax.grid(axis="y", visible=False)
+                ax.xaxis.set_tick_params(labeltop=True)
         t = analysis.total
         top.set_title(f"Mult-Adds per layer (total {t.mult_adds / 1e6:,.2f} M)")
         bottom.set_title(f"Parameters per layer (total {t.params / 1e6:,.3f} M)")
-        fig.legend(handles=[Patch(color=colors[c], label=c) for c in categories], loc="outside right upper",
+        fig.legend(handles=[Patch(color=colors[c], label=c) for c in categories], loc="outside right center",
                    title="layer type", frameon=False)
         fig.suptitle(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: cost along the depth",
                      fontsize=12)
@@ -337,8 +367,9 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both"):
-    """The figure of one kind (see :data:`KINDS`)."""
+           against: str = "both", *, profile=None):
+    """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
+    :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare."""
     kind = check_kind(kind)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
@@ -350,29 +381,47 @@ def figure(kind: str, model: str | None = None, alpha: float | None = None, reso
     if kind in MEASURED_KINDS:
         from mbcost.profile_plots import FIGURES
 
+        if profile is not None:
+            return FIGURES[kind](profile=profile)
         return FIGURES[kind](model or "mobilenet_v1", alpha=alpha, resolution=resolution)
     builder = {"scaling": scaling_figure, "breakdown": breakdown_figure, "layers": layers_figure}[kind]
     return builder(model or "mobilenet_v1", alpha=alpha, resolution=resolution)
 
 
-def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
-         resolution: int | None = None, against: str = "both") -> Path:
-    """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
-    not at all; the format follows the extension (.png, .svg, .pdf)."""
+def check_target(kind: str, out: str | Path | None) -> Path:
+    """The figure's file (default ``KIND.png``), checked before anything is drawn
+    or measured: a known extension, an existing folder."""
     from mbcost.output import check_output_path
 
     kind = check_kind(kind)
     check_output_path(None if out is None else str(out))
     path = Path(out) if out is not None else Path(f"{kind}.png")
+    output_format(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():  # write_atomic checks again
+        raise MbcostError(f"cannot write {path}: folder {folder} does not exist")
+    return path
+
+
+def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
+         resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
+         size: str | tuple[float, float] | None = None, profile=None) -> Path:
+    """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
+    not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
+    a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
+    height) in inches or ``"WxH"``, instead of the figure's own size."""
+    from mbcost.plot_style import check_dpi, parse_size, sized
+
+    path = check_target(kind, out)
     fmt = output_format(path)
     if against not in AGAINST:
         raise MbcostError(f"unknown --against '{against}': choose from {', '.join(AGAINST)}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():  # fail before drawing; write_atomic checks again
-        raise MbcostError(f"cannot write {path}: folder {folder} does not exist")
+    dpi = check_dpi(dpi)
+    size = parse_size(size) if isinstance(size, str) or size is None else parse_size(f"{size[0]}x{size[1]}")
     require_matplotlib()
     from mbcost.output import write_atomic
 
-    data = render(figure(kind, model, alpha, resolution, against), fmt)
+    with sized(size):
+        data = render(figure(kind, model, alpha, resolution, against, profile=profile), fmt, dpi)
     write_atomic(path, data)
     return path

@@ -75,7 +75,7 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
     shares = [s for s in prof.by_type() if s.mult_adds]
     colors = _colors([s.category for s in sorted(shares, key=lambda s: -s.mult_adds)])
     with style():
-        fig = new_figure(9.0, 6.2, layout="constrained")
+        fig = new_figure(13.0, 6.2, layout="constrained")
         ax = fig.subplots()
         for s in sorted(shares, key=lambda s: -s.mult_adds):
             pts = [t for t in points if t.category == s.category]
@@ -102,7 +102,8 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
         ax.set_xlabel("arithmetic intensity: Mult-Adds per byte moved (parameters + inputs + output, fp32)")
         ax.set_ylabel("achieved GMAC/s (median time per layer)")
         ax.set_title(_title(prof), fontsize=8)
-        ax.legend(loc="lower right", fontsize=7.5)
+        fig.legend(loc="outside right center", fontsize=7.5, frameon=False)
+        _warn(fig, prof)
         fig.suptitle("Roofline of the measured layers: achieved throughput against arithmetic intensity",
                      fontsize=12)
         fig.supxlabel("dashed: empirical roofs from this run (not hardware peaks) · one point per layer with "
@@ -127,12 +128,15 @@ def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
         ax.barh([y + h / 2 for y in ys], [s.time_pct for s in shares], height=h, color=TIME_COLOR,
                 label="share of measured time (sum of layer medians)", gid="timeshare-time")
         for y, s in zip(ys, shares):
-            ax.text(s.mult_adds_pct + 1.5, y - h / 2, f"{s.mult_adds_pct:.2f}%", va="center", fontsize=7.5)
-            ax.text(s.time_pct + 1.5, y + h / 2,
-                    f"{s.time_pct:.2f}%  ({s.time * 1e3:,.2f} ms" + (f", {s.gmacs:,.1f} GMAC/s)" if s.gmacs else ")"),
-                    va="center", fontsize=7.5)
-        style_share_axes(ax, ys, [s.category for s in shares])
-        ax.legend(loc="lower right")
+            for value, dy, text in ((s.mult_adds_pct, -h / 2, f"{s.mult_adds_pct:.2f}%"),
+                                    (s.time_pct, h / 2, f"{s.time_pct:.2f}%  ({s.time * 1e3:,.2f} ms"
+                                     + (f", {s.gmacs:,.1f} GMAC/s)" if s.gmacs else ")"))):
+                ax.annotate(text, (value, y + dy), xytext=(6, 0), textcoords="offset points", va="center",
+                            fontsize=7.5, annotation_clip=False)
+        style_share_axes(ax, ys, [s.category for s in shares],
+                         [s.mult_adds_pct for s in shares] + [s.time_pct for s in shares])
+        fig.legend(loc="outside right center", frameon=False)
+        _warn(fig, prof)
         e2e = prof.end_to_end
         total = (f"end to end {e2e.median * 1e3:,.2f} ms (IQR {e2e.iqr * 1e3:,.2f}), layers' sum "
                  f"{prof.layer_sum * 1e3:,.2f} ms" if e2e else f"layers' sum {prof.layer_sum * 1e3:,.2f} ms")
@@ -141,6 +145,16 @@ def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
         fig.supxlabel(f"{prof.analysis.counted_text()} · a row's +bn +relu are timed with it", fontsize=8,
                       color="#444444")
     return fig
+
+
+def _warn(fig, prof) -> None:
+    """The profile's inconsistency, if any, in red at the top of the figure."""
+    problem = prof.inconsistency()
+    if problem:
+        import textwrap
+
+        fig.text(0.01, 0.995, "WARNING: " + "\n".join(textwrap.wrap(problem, 150)), color="#b00000", fontsize=8,
+                 va="top", ha="left", gid="warning")
 
 
 FIGURES = {"roofline": roofline_figure, "timeshare": timeshare_figure}

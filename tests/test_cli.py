@@ -54,14 +54,17 @@ def test_flops_are_labelled_and_doubled(cli):
     assert "FLOPs (2 × Mult-Adds)" in text and f"{2 * mobilenet_oracle(0.5, 160)[0]:,}" in text
 
 
-def test_csv_parses_with_settings_comment(cli):
+def test_csv_is_tidy_and_comments_are_asked_for(cli):
     out = cli(*TABLE, "-f", "csv").stdout
-    first, rest = out.split("\n", 1)
-    assert first.startswith("# mobilenet_v1") and "conv, fc" in first
-    rows = list(csv.DictReader(io.StringIO(rest)))
-    assert rows[-1]["Layer"] == "Total"
-    assert int(rows[-1]["Mult-Adds"]) == mobilenet_oracle(0.5, 160)[0]
-    assert sum(int(r["Mult-Adds"]) for r in rows[:-1]) == int(rows[-1]["Mult-Adds"])
+    assert not out.startswith("#")  # the header row first
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 30 and rows[-1]["name"] == "softmax1"  # one row per layer, no Total row
+    assert sum(int(r["mult_adds"]) for r in rows) == mobilenet_oracle(0.5, 160)[0]
+    assert (rows[0]["in_h"], rows[0]["in_w"], rows[0]["in_c"]) == ("160", "160", "3")
+    commented = cli(*TABLE, "-f", "csv", "--comments").stdout
+    first, rest = commented.split("\n", 1)
+    assert first.startswith("# mobilenet_v1") and any("conv, fc" in line for line in commented.splitlines()[:4])
+    assert [line for line in commented.splitlines() if not line.startswith("#")] == out.splitlines()
 
 
 def test_markdown_and_latex(cli):

@@ -1,0 +1,129 @@
+"""What a reader of a figure sees (issue 11): no text cut at the edges, no
+legend over the plotted data, axes that fit the data; at the default size, at
+sizes asked for with --size, and at 300 dpi."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from mbcost.plot_style import parse_size, render, sized, style  # noqa: E402
+from mbcost.plots import DEEP_LAYERS, figure  # noqa: E402
+
+FIGURES = [
+    ("tradeoff", None, "both"), ("tradeoff", None, "madds"), ("tradeoff", None, "params"),
+    ("scaling", None, "both"), ("breakdown", None, "both"), ("breakdown", "googlenet", "both"),
+    ("layers", None, "both"), ("layers", "googlenet", "both"), ("layers", "inception_v3", "both"),
+]
+
+
+def _texts(fig):
+    """The texts a reader sees: tick labels only of the ticks drawn (matplotlib
+    keeps labels for ticks outside the view, and does not draw them)."""
+    from matplotlib.text import Text
+
+    ticks, drawn = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks.update((tick.label1, tick.label2))
+            for tick in axis._update_ticks():
+                drawn += [label for label in (tick.label1, tick.label2) if label.get_visible()]
+    return [t for t in fig.findobj(Text) if t not in ticks and t.get_visible() and t.get_text().strip()] + \
+        [t for t in drawn if t.get_text().strip()]
+
+
+def _outside(fig) -> list[str]:
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    bad = []
+    for t in _texts(fig):
+        ext = t.get_window_extent(renderer)
+        if ext.x0 < box.x0 - 1 or ext.y0 < box.y0 - 1 or ext.x1 > box.x1 + 1 or ext.y1 > box.y1 + 1:
+            bad.append(t.get_text()[:60])
+    return bad
+
+
+def _legends_over_axes(fig) -> list[str]:
+    renderer = fig.canvas.get_renderer()
+    bad = []
+    for legend in fig.legends:
+        lb = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            if lb.overlaps(ax.get_window_extent(renderer)):
+                bad.append(ax.get_title())
+    return bad
+
+
+def _overlapping_titles(fig) -> list[str]:
+    """The figure's title against its legends (a legend must not sit on the title)."""
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle
+    if title is None:
+        return []
+    tb = title.get_window_extent(renderer)
+    return [legend.get_title().get_text() or "legend" for legend in fig.legends
+            if legend.get_window_extent(renderer).overlaps(tb)]
+
+
+@pytest.mark.parametrize("size", [None, "8x5", "16x9"])
+@pytest.mark.parametrize("kind,model,against", FIGURES, ids=[f"{k}-{m or ''}-{a}" for k, m, a in FIGURES])
+def test_nothing_cut_and_no_legend_on_data(kind, model, against, size):
+    if size == "8x5" and model == "inception_v3":
+        pytest.skip("a 190-layer network does not fit 5 inches of height; its default size grows with depth")
+    with sized(parse_size(size)):
+        fig = figure(kind, model, against=against)
+    with style():  # as render() draws it: tick labels are made at draw time, from the style
+        fig.canvas.draw()
+    assert _outside(fig) == []
+    assert _legends_over_axes(fig) == []
+    assert _overlapping_titles(fig) == []
+
+
+def test_size_and_dpi_reach_the_png():
+    import struct
+
+    with sized((8.0, 5.0)):
+        fig = figure("breakdown")
+    png = render(fig, "png", dpi=300)
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert (width, height) == (2400, 1500)
+
+
+def test_breakdown_axis_fits_the_data():
+    fig = figure("breakdown")  # mobilenet_v1: the largest share is 94.86%
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0, 100)
+    fig = figure("breakdown", "googlenet")  # 60.83%
+    assert fig.axes[0].get_xlim() == (0, 70)
+
+
+def test_deep_network_lays_out_top_to_bottom_with_every_name():
+    from mbcost.analysis import analyze
+
+    names = [r.name for r in analyze("inception_v3").layers]
+    assert len(names) > DEEP_LAYERS
+    fig = figure("layers", "inception_v3")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == names
+    assert min(t.get_fontsize() for t in fig.axes[0].get_yticklabels()) >= 7
+
+
+@pytest.mark.parametrize("text", ["8", "8x", "0x5", "axb", "100x5", "nanx5"])
+def test_bad_size(text):
+    from mbcost.errors import MbcostError
+
+    with pytest.raises(MbcostError, match="--size"):
+        parse_size(text)
+
+
+def test_cli_dpi_and_size(cli, tmp_path):
+    import struct
+
+    out = tmp_path / "b.png"
+    res = cli("plot", "breakdown", "-o", str(out), "--dpi", "300", "--size", "8x5")
+    assert res.returncode == 0, res.stderr
+    assert struct.unpack(">II", out.read_bytes()[16:24]) == (2400, 1500)
+    bad = cli("plot", "breakdown", "-o", str(out), "--dpi", "5")
+    assert bad.returncode == 2 and bad.stderr.startswith("mbcost: error: --dpi 5")
