@@ -221,15 +221,14 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
             ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                    color=color, ms=5, label="the paper's widths (1, 0.75, 0.5, 0.25)")
+                    color=color, ms=5, label="the paper's widths")
             ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
             ax.set_ylabel(unit)
             ax.set_title(f"{name} against width (input {at_res}×{at_res})")
             ax.set_xlim(0, 1.05)
-            ax.set_ylim(bottom=0)
-            ax.legend(loc="upper left")
+            _legend_room(ax)
             # against resolution
             ax = axes[row][1]
             ref = getattr(full.total, what)
@@ -239,23 +238,29 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
                 ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                        color=color, ms=5, label="the paper's resolutions (224, 192, 160, 128)")
+                        color=color, ms=5, label="the paper's resolutions")
             if what == "mult_adds":
                 ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
-                ideal_label = f"ideal: ρ² × value at {full_res} (ρ = r / {full_res})"
+                ideal_label = f"ideal: ρ² × value at {full_res}"
             else:
                 ideal = [millions(ref) for _ in rs]
-                ideal_label = f"ideal: independent of ρ (value at {full_res})"
+                ideal_label = "ideal: independent of ρ"
             ax.plot(rs, ideal, "--", color=IDEAL_COLOR, lw=1.1, label=ideal_label, gid=f"scaling-{what}-res-ideal")
             ax.set_xlabel(f"input resolution (pixels; ρ = r / {full_res})")
             ax.set_ylabel(unit)
             ax.set_title(f"{name} against resolution (α = {float(width):g})")
             ax.set_xlim(0, max(full_res, at_res) * 1.05)
-            ax.set_ylim(bottom=0)
-            ax.legend(loc="upper left")
+            _legend_room(ax)
         fig.suptitle(f"{base.model}: cost against the width multiplier α and the input resolution", fontsize=12)
         footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
     return fig
+
+
+def _legend_room(ax) -> None:
+    """y from 0 with headroom above the data, and the legend where it covers none of it."""
+    top = max((max(line.get_ydata()) for line in ax.get_lines()), default=1.0)
+    ax.set_ylim(0, top * 1.4)
+    ax.legend(loc="best")
 
 
 # -- breakdown --------------------------------------------------------------------------

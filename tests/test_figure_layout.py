@@ -56,6 +56,23 @@ def _legends_over_axes(fig) -> list[str]:
     return bad
 
 
+def _data_under_axes_legends(fig) -> list[str]:
+    """Plotted points (line vertices) that an axes' own legend covers."""
+    renderer = fig.canvas.get_renderer()
+    bad = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        for line in ax.get_lines():
+            for x, y in line.get_transform().transform(line.get_xydata()):
+                if box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1:
+                    bad.append(f"{ax.get_title()}: {line.get_label()}")
+                    break
+    return bad
+
+
 def _overlapping_titles(fig) -> list[str]:
     """The figure's title against its legends (a legend must not sit on the title)."""
     renderer = fig.canvas.get_renderer()
@@ -78,6 +95,7 @@ def test_nothing_cut_and_no_legend_on_data(kind, model, against, size):
         fig.canvas.draw()
     assert _outside(fig) == []
     assert _legends_over_axes(fig) == []
+    assert _data_under_axes_legends(fig) == []
     assert _overlapping_titles(fig) == []
 
 
