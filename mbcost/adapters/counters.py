@@ -69,7 +69,10 @@ _ACT_OPS = ("aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::h
 #: never counted in any convention
 _NEVER_OPS = ("aten::softmax", "aten::log_softmax", "aten::_softmax", "aten::dropout", "aten::feature_dropout",
               "aten::constant_pad_nd", "aten::pad", "aten::flatten", "aten::reshape", "aten::view",
-              "aten::cat", "aten::add", "aten::add_")
+              "aten::cat", "aten::add", "aten::add_",
+              # elementwise products (a squeeze-and-excitation gate), channel shuffle and split: no multiply-adds
+              "aten::mul", "aten::mul_", "aten::transpose", "aten::contiguous", "aten::slice", "aten::chunk",
+              "aten::split", "aten::narrow", "aten::channel_shuffle", "aten::native_channel_shuffle")
 
 
 def _shape(value) -> list[int]:

@@ -1,12 +1,18 @@
 """Layers that keep the shape and cost nothing in the paper's convention: the
-activations ``relu`` and ``relu6`` (which can also follow a conv or fc on its row,
-``+relu``, or through an ``after conv dw: bn relu`` header), ``softmax`` and
-``dropout``. Each is a small kind of its own, made by :func:`elementwise_kind`.
+activations ``relu``, ``relu6`` and the mobile family's ``hswish`` (hard-swish,
+MobileNetV3), ``hsigmoid`` (hard-sigmoid), ``silu`` (swish, EfficientNet) and
+``sigmoid`` (each can also follow a conv or fc on its row, ``+relu``, or through
+an ``after conv dw: bn relu`` header), ``softmax`` and ``dropout``. Each is a
+small kind of its own, made by :func:`elementwise_kind`.
 
-Cost on request: ``--count ...,act`` counts one operation per element for the
-activations. Softmax and dropout are never counted.
+Cost on request: ``--count ...,act`` counts one operation per element for every
+activation, whatever its formula (x·relu6(x+3)/6 is one hard-swish, as ReLU is
+one max): the cost of an activation is a memory pass, not multiply-adds, and
+one per element is what fvcore's and ptflops' activation counts use. Softmax
+and dropout are never counted.
 
-Torch: ``nn.ReLU``, ``nn.ReLU6``, ``nn.Softmax`` over the channels, ``nn.Dropout``.
+Torch: ``nn.ReLU``, ``nn.ReLU6``, ``nn.Hardswish``, ``nn.Hardsigmoid``,
+``nn.SiLU``, ``nn.Sigmoid``, ``nn.Softmax`` over the channels, ``nn.Dropout``.
 """
 
 from __future__ import annotations
@@ -110,6 +116,10 @@ def _torch(factory: str):
 _FACTORIES = {
     "relu": lambda nn, c, stmt: nn.ReLU(),
     "relu6": lambda nn, c, stmt: nn.ReLU6(),
+    "hswish": lambda nn, c, stmt: nn.Hardswish(),
+    "hsigmoid": lambda nn, c, stmt: nn.Hardsigmoid(),
+    "silu": lambda nn, c, stmt: nn.SiLU(),
+    "sigmoid": lambda nn, c, stmt: nn.Sigmoid(),
     "softmax": lambda nn, c, stmt: nn.Softmax(dim=1),
     "dropout": lambda nn, c, stmt: nn.Dropout(float(stmt.options["p"][0]) if stmt and "p" in stmt.options else 0.5),
 }
@@ -130,6 +140,13 @@ def elementwise_kind(name: str, label: str, *, define=_define_plain, post: bool 
 _ACT = KindDoc(mult_adds="H·W·C, only with `--count ...,act`")
 elementwise_kind("relu", "ReLU", post=True, counted="act", torch_class="ReLU", doc=_ACT, rank=70)
 elementwise_kind("relu6", "ReLU6", post=True, counted="act", torch_class="ReLU6", doc=_ACT, rank=71)
+elementwise_kind("hswish", "Hard-swish", keywords=("hswish", "hardswish"), post=True, counted="act",
+                 torch_class="Hardswish", doc=_ACT, rank=72)
+elementwise_kind("hsigmoid", "Hard-sigmoid", keywords=("hsigmoid", "hardsigmoid"), post=True, counted="act",
+                 torch_class="Hardsigmoid", doc=_ACT, rank=73)
+elementwise_kind("silu", "SiLU", keywords=("silu", "swish"), post=True, counted="act", torch_class="SiLU", doc=_ACT,
+                 rank=74)
+elementwise_kind("sigmoid", "Sigmoid", post=True, counted="act", torch_class="Sigmoid", doc=_ACT, rank=75)
 elementwise_kind("softmax", "Softmax", define=_define_softmax, torch_class="Softmax",
                  doc=KindDoc(options="`classifier` (as Table 1 prints it)"), rank=80)
 elementwise_kind("dropout", "Dropout", define=_define_dropout, torch_class="Dropout", doc=KindDoc(options="`p=`"),

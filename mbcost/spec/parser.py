@@ -13,7 +13,7 @@ import re
 
 from mbcost.errors import SpecError
 from mbcost.layers import FLAG_SPELLINGS, KEYWORDS, PHRASES, POST_OPS
-from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
+from mbcost.spec.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
 from mbcost.spec.lexer import Lexer, Param, Token, is_ascii_digits
 
 HEADERS = ("model", "description", "input", "classes", "after", "width")
@@ -159,12 +159,13 @@ class _Parser:
         ops: list[str] = []
         while self.peek().kind == "word":
             tok = self.next()
-            if tok.value not in POST_OPS and tok.value != "none":
+            op = _post_op(tok.value)
+            if op is None and tok.value != "none":
                 raise self.error(
                     f"'{tok.text}' cannot follow a layer; use one of: {', '.join(sorted(POST_OPS))}, none", tok
                 )
-            if tok.value != "none":
-                ops.append(tok.value)
+            if op is not None:
+                ops.append(op)
         if not kinds:
             raise self.error("'after' needs at least one layer type", self.peek())
         for kind in kinds:
@@ -181,6 +182,10 @@ class _Parser:
             self.next()
             self.next()
             tok = self.peek()
+        if tok.kind == "word" and tok.value == "stage" and self.peek(1).kind == "number":
+            if label is not None:
+                raise self.error("a stage cannot have a name", tok)
+            return self.parse_stage(tree)
         if tok.kind == "repeat":
             self.next()
             count = int(tok.value)
@@ -198,14 +203,14 @@ class _Parser:
     def parse_item(self, tree: SpecTree, label: str | None):
         """A layer line, a concat, a residual or a block call."""
         tok = self.peek()
-        if tok.kind == "word" and tok.value == "concat":
+        if tok.kind == "word" and tok.value in ("concat", "add") and self.is_punct(self.peek(1), "{"):
             return self.parse_concat(tree, label)
         if tok.kind == "word" and tok.value == "residual":
             self.next()
             body = self.parse_braced(tree, "a residual")
             return Residual(label, body, Loc(tok.line, tok.col))
         if tok.kind == "word" and tok.value == "branch":
-            raise self.error("'branch' belongs inside 'concat { ... }'", tok)
+            raise self.error("'branch' belongs inside 'concat { ... }' or 'add { ... }'", tok)
         if tok.kind == "word" and tok.value == "block":
             raise self.error("blocks are defined at the top level: 'block NAME(params) { ... }'", tok)
         if tok.kind == "word" and self.is_punct(self.peek(1), "(") and tok.value not in KEYWORDS:
@@ -229,11 +234,21 @@ class _Parser:
             raise self.error(f"{what} needs at least one layer", brace)
         return body
 
+    def parse_stage(self, tree: SpecTree) -> Stage:
+        tok = self.next()
+        count_tok = self.next()
+        count = int(count_tok.value)
+        if not 1 <= count <= MAX_REPEAT:
+            raise self.error(f"a stage has 1 to {MAX_REPEAT} blocks", count_tok)
+        body = self.parse_braced(tree, "a stage")
+        return Stage(count, body[:1], body[1:], Loc(tok.line, tok.col))
+
     def parse_concat(self, tree: SpecTree, label: str | None) -> Concat:
         tok = self.next()
+        op = tok.value
         brace = self.next()
         if not self.is_punct(brace, "{"):
-            raise self.error(f"expected '{{' after 'concat', got {describe(brace)}", brace)
+            raise self.error(f"expected '{{' after '{op}', got {describe(brace)}", brace)
         self.enter(brace)
         branches: list[Branch] = []
         while True:
@@ -247,7 +262,7 @@ class _Parser:
             if inner.kind == "eof":
                 raise self.error("'{' is never closed: missing '}'", brace)
             if inner.kind != "word" or inner.value != "branch":
-                raise self.error(f"expected 'branch' inside 'concat', got {describe(inner)}", inner)
+                raise self.error(f"expected 'branch' inside '{op}', got {describe(inner)}", inner)
             self.next()
             name = None
             after = self.peek()
@@ -261,11 +276,11 @@ class _Parser:
             else:
                 body = [self.parse_statement(tree)]
             branches.append(Branch(name, body, Loc(inner.line, inner.col)))
-        if not branches:
-            raise self.error("'concat' needs at least one branch", tok)
+        if not branches or (op == "add" and len(branches) < 2):
+            raise self.error(f"'{op}' needs at least {'one branch' if op == 'concat' else 'two branches'}", tok)
         self.nesting -= 1
         self.expect_newline()
-        return Concat(label, branches, Loc(tok.line, tok.col))
+        return Concat(label, branches, Loc(tok.line, tok.col), op)
 
     def parse_call(self, label: str | None) -> BlockCall:
         name = self.next()
@@ -364,11 +379,12 @@ class _Parser:
                 stmt.options[key] = (value, Loc(tok.line, tok.col))
             elif self.is_punct(tok, "+"):
                 op = self.next()
-                if op.kind != "word" or op.value not in POST_OPS:
+                kind = _post_op(op.value) if op.kind == "word" else None
+                if kind is None:
                     raise self.error(
                         f"expected one of {', '.join(sorted(POST_OPS))} after '+', got {describe(op)}", op
                     )
-                stmt.post = (stmt.post or ()) + (op.value,)
+                stmt.post = (stmt.post or ()) + (kind,)
                 stmt.post_loc = stmt.post_loc or Loc(tok.line, tok.col)
             elif self.is_punct(tok, "@"):
                 size = self.next()
@@ -415,6 +431,12 @@ class _Parser:
         if sh <= 0 or sw <= 0:
             raise self.error("stride must be positive", tok)
         stmt.stride, stmt.stride_loc = (sh, sw), Loc(tok.line, tok.col)
+
+
+def _post_op(word: str) -> str | None:
+    """The post kind a word spells (``swish`` is ``silu``), or None."""
+    kind = KEYWORDS.get(word, word)
+    return kind if kind in POST_OPS else None
 
 
 def describe(tok: Token) -> str:
