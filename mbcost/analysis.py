@@ -149,6 +149,7 @@ class CostTable(Framed):
     # -- exports --------------------------------------------------------
     def _header(self, unit: str) -> dict:
         return {"model": self.model, "alpha": alpha_number(self.config.alpha), "resolution": self.resolution,
+                "depth_mult": alpha_number(getattr(self.config, "depth_mult", 1)),
                 "input": self.input.as_list(), "unit": unit, "counted": self.counted,
                 "params_convention": self.config.params}
 
@@ -276,17 +277,25 @@ class Analysis(CostTable):
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"formula": row.formula, "line": row.line}
 
+    @property
+    def settings_text(self) -> str:
+        """'mobilenet_v1 · alpha 0.5 · input 160×160×3' (and '· depth 1.2' when deepened)."""
+        depth = f" · depth {fmt_alpha(self.config.depth_mult)}" if self.config.depth_mult != 1 else ""
+        return f"{self.model} · alpha {fmt_alpha(self.config.alpha)}{depth} · input {self.input}"
+
     def describe(self) -> str:
-        return f"{self.model} · alpha {fmt_alpha(self.config.alpha)} · input {self.input}"
+        return self.settings_text
 
 
 def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,
-            classes=None, count=("conv", "fc"), params="weights") -> Analysis:
+            classes=None, count=("conv", "fc"), params="weights", depth_mult=1) -> Analysis:
     """Cost of a network: ``model`` is a zoo name, a spec file path or a
-    :class:`Network`. Example: ``analyze("mobilenet_v1", alpha=0.5, resolution=160)``."""
+    :class:`Network`. Example: ``analyze("mobilenet_v1", alpha=0.5, resolution=160)``;
+    ``analyze("efficientnet_b0", alpha=1.1, depth_mult=1.2, resolution=260)`` is B2.
+    ``depth_mult``: every ``stage N`` of the spec gets ceil(D·N) blocks."""
     from mbcost.zoo import load
 
     network = model if isinstance(model, Network) else load(model)
     config = Config.make(alpha=alpha, resolution=resolution, rho=rho, min_depth=min_depth, divisor=divisor,
-                         classes=classes, count=count, params=params)
+                         classes=classes, count=count, params=params, depth_mult=depth_mult)
     return Analysis(network, config, network.evaluate(config))

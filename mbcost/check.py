@@ -111,10 +111,12 @@ class NetworkCheck:
     unsupported: Counter = field(default_factory=Counter)
     #: why this configuration was not checked (it makes no network), or ""
     skipped: str = ""
+    depth_mult: Fraction = Fraction(1)
 
     @property
     def label(self) -> str:
-        return f"{self.model} · alpha {fmt_alpha(self.alpha)} · input {self.input}"
+        depth = f" · depth {fmt_alpha(self.depth_mult)}" if self.depth_mult != 1 else ""
+        return f"{self.model} · alpha {fmt_alpha(self.alpha)}{depth} · input {self.input}"
 
     @property
     def ok(self) -> bool:
@@ -271,7 +273,7 @@ def check_network(network: Network, config: Config = Config()) -> NetworkCheck:
             torch_params=torch_params[name],
         ))
     return NetworkCheck(network.name, config.alpha, instances[0].input, config.count, rows, fv.device,
-                        fv.unsupported)
+                        fv.unsupported, depth_mult=config.depth_mult)
 
 
 def parse_alphas(text: str | None) -> list[Fraction] | None:
@@ -302,7 +304,7 @@ def parse_resolutions(text: str | None) -> list[int] | None:
 
 def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolutions: Iterable | None = None,
          *, count=PAPER_COUNT, min_depth: int | None = None, divisor: int | None = None,
-         classes: int | None = None) -> list[tuple[Network, Config]]:
+         classes: int | None = None, depth_mult=1) -> list[tuple[Network, Config]]:
     """Every (network, config) to check: each model at each alpha and resolution
     (default: alpha 1 at the spec's own resolution)."""
     from mbcost.zoo import load
@@ -312,7 +314,7 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
     resolutions = list(resolutions) if resolutions is not None else [None]
     return [
         (net, Config.make(alpha=a, resolution=r, count=count, min_depth=min_depth, divisor=divisor,
-                          classes=classes))
+                          classes=classes, depth_mult=depth_mult))
         for net in networks
         for a in alphas
         for r in resolutions
@@ -321,11 +323,12 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
 
 def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable | None = None,
           resolutions: Iterable | None = None, *, count=PAPER_COUNT, min_depth: int | None = None,
-          divisor: int | None = None,
-          classes: int | None = None, progress: Callable[[int, int, str], None] | None = None) -> CheckResult:
+          divisor: int | None = None, classes: int | None = None, depth_mult=1,
+          progress: Callable[[int, int, str], None] | None = None) -> CheckResult:
     """Check every model at every alpha x resolution. ``progress(done, total,
     label)`` is called before each network and once at the end."""
-    jobs = plan(models, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor, classes=classes)
+    jobs = plan(models, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor, classes=classes,
+                depth_mult=depth_mult)
     results, refused = [], []
     for i, (net, config) in enumerate(jobs):
         if progress:
@@ -338,7 +341,7 @@ def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable 
             # resolution, a width that leaves no channels): reported, not checked
             refused.append(exc)
             results.append(NetworkCheck(net.name, config.alpha, net.input_shape(config), config.count, [],
-                                        skipped=str(exc)))
+                                        skipped=str(exc), depth_mult=config.depth_mult))
             continue
         results.append(check_network(net, config))
     if progress:

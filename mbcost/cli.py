@@ -48,6 +48,7 @@ RES = typer.Option(None, "--res", "-r", help="Input resolution in pixels (224, 1
 RHO = typer.Option(None, "--rho", help="Resolution multiplier: a fraction of the spec's input size.")
 MIN_DEPTH = typer.Option(None, "--min-depth", help="Smallest channel count after alpha (0: none; default: the spec's 'width' rule, else 0).")
 DIVISOR = typer.Option(None, "--divisor", help="Round channels after alpha to a multiple of this (1: int(alpha*c); default: the spec's 'width' rule, else 1).")
+DEPTH = typer.Option(1.0, "--depth-mult", "-d", help="Depth multiplier: every 'stage N' of the spec gets ceil(D*N) blocks (EfficientNet's rule; specs with stages: efficientnet_b0, resnet*, mnasnet1_0, shufflenet_v2_*).")
 CLASSES = typer.Option(None, "--classes", help="Number of classes: overrides the classifier's outputs (e.g. 120).")
 COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds count: conv,fc (the paper) plus bn,pool,act.")
 PARAMS = typer.Option("weights", "--params", help="Parameters totalled: weights (the paper), weights+biases, all.")
@@ -65,6 +66,7 @@ def table(
     alpha: float = ALPHA,
     res: Optional[int] = RES,
     rho: Optional[float] = RHO,
+    depth_mult: float = DEPTH,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
@@ -95,9 +97,11 @@ def table(
         raise MbcostError("--dtype goes with --memory")
     if torch_model is not None or input_shape is not None:
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
+        if depth_mult != 1:
+            raise MbcostError("--depth-mult applies to specs with stages, not to --torch")
         return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
-                       divisor=divisor, classes=classes, count=count, params=params)
+                       divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
     report = counts = None
     if memory_:
         from mbcost.memory import memory
@@ -203,6 +207,7 @@ def check(
     all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
     alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multiplier(s), comma-separated (default 1)."),
     res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolution(s), comma-separated (default: the spec's)."),
+    depth_mult: float = DEPTH,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
@@ -237,7 +242,7 @@ def check(
     require_torch("mbcost check")
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
-                           classes=classes, progress=progress)
+                           classes=classes, depth_mult=depth_mult, progress=progress)
     emit(check_document(result, layers=layers), fmt, output, comments)
     if not result.ok:
         sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")

@@ -16,6 +16,7 @@ from mbcost.zoo import canonical_name, load, looks_like_path
 
 #: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
 SETTING_KEYS = {"alpha": "alpha", "res": "resolution", "resolution": "resolution", "rho": "rho",
+                "depth": "depth_mult", "depth_mult": "depth_mult",
                 "classes": "classes", "min_depth": "min_depth", "divisor": "divisor"}
 
 
@@ -81,7 +82,7 @@ def parse_model_arg(arg: str) -> tuple[str, dict]:
                               f"{', '.join(k for k in SETTING_KEYS if k != 'resolution')}")
         target = SETTING_KEYS[key]
         try:
-            settings[target] = float(value) if target in ("alpha", "rho") else int(value)
+            settings[target] = float(value) if target in ("alpha", "rho", "depth_mult") else int(value)
         except ValueError:
             raise MbcostError(f"bad value '{value}' for {key} in '{arg}'") from None
     return name, settings
@@ -91,6 +92,8 @@ def _label(analysis: Analysis, default_res: int) -> str:
     parts = [analysis.model]
     if analysis.alpha != 1 or analysis.resolution != default_res:
         parts.append(f"{analysis.alpha:g}-{analysis.resolution}")
+    if analysis.config.depth_mult != 1:
+        parts.append(f"depth {float(analysis.config.depth_mult):g}")
     if analysis.config.classes is not None:
         parts.append(f"{analysis.config.classes} classes")
     return " ".join(parts)

@@ -20,9 +20,14 @@ from mbcost.conventions import COUNTABLE, PAPER_COUNT, PARAM_CONVENTIONS
 from mbcost.errors import MbcostError, SpecError
 from mbcost.layers import KINDS, Context, Instance, LayerDef, Shape
 from mbcost.layers.merge import MergeDef, merge
-from mbcost.spec.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree
+from mbcost.spec.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
 from mbcost.spec.lexer import Param
 from mbcost.spec.parser import parse_spec
+
+#: A deeper network than this many times its stages is not a network anyone runs
+#: (EfficientNet-B7 is 3.1); the row limit (MAX_LAYERS) bounds it too.
+MAX_DEPTH_MULT = 100
+
 
 def to_fraction(value, what: str) -> Fraction:
     """An exact number from a float, int, string or Fraction ("0.75" -> 3/4)."""
@@ -45,6 +50,8 @@ class Config:
     (see :func:`mbcost.layers.base.scale_channels`). classes: overrides the
     classifier's outputs. count: which operations' Mult-Adds are counted.
     params: which parameters the params column totals (PARAM_CONVENTIONS).
+    depth_mult: the depth multiplier: every ``stage N`` of the spec has ceil(D·N)
+    blocks (EfficientNet's rule); a spec without stages takes only 1.
     """
 
     alpha: Fraction = Fraction(1)
@@ -55,10 +62,11 @@ class Config:
     classes: int | None = None
     count: frozenset = PAPER_COUNT
     params: str = "weights"
+    depth_mult: Fraction = Fraction(1)
 
     @classmethod
     def make(cls, alpha=1, resolution=None, rho=None, min_depth=None, divisor=None, classes=None,
-             count=PAPER_COUNT, params="weights") -> Config:
+             count=PAPER_COUNT, params="weights", depth_mult=1) -> Config:
         """Validate user-given settings into a Config (MbcostError on bad values)."""
         alpha = to_fraction(alpha, "alpha")
         if resolution is not None and rho is not None:
@@ -88,7 +96,10 @@ class Config:
             )
         if params not in PARAM_CONVENTIONS:
             raise MbcostError(f"unknown parameter convention '{params}': choose from {', '.join(PARAM_CONVENTIONS)}")
-        return cls(alpha, resolution, rho, min_depth, divisor, classes, count, params)
+        depth_mult = to_fraction(depth_mult, "the depth multiplier")
+        if depth_mult > MAX_DEPTH_MULT:
+            raise MbcostError(f"the depth multiplier must be at most {MAX_DEPTH_MULT}, got {float(depth_mult):g}")
+        return cls(alpha, resolution, rho, min_depth, divisor, classes, count, params, depth_mult)
 
 
 @dataclass
@@ -114,6 +125,11 @@ class Network:
     tree: SpecTree
     nodes: list = field(default_factory=list)
     nominal: list[Instance] = field(default_factory=list)
+    #: A preset (efficientnet_b2): the base spec's name and its width, depth and
+    #: resolution coefficients, baked in (see :meth:`preset`).
+    preset_of: str | None = None
+    base_alpha: Fraction = Fraction(1)
+    base_depth: Fraction = Fraction(1)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<spec>", name: str | None = None) -> Network:
@@ -166,8 +182,50 @@ class Network:
                 raise MbcostError(f"rho {float(config.rho)} leaves no pixels of the {self.tree.input[0]}-pixel input")
         return Shape(h, w, c)
 
+    @property
+    def has_stages(self) -> bool:
+        return _has_stage(self.tree.body) or any(_has_stage(b.body) for b in self.tree.blocks.values())
+
+    def deepened(self, depth_mult: Fraction) -> Network:
+        """This network with every ``stage N`` made ceil(D·N) blocks deep."""
+        depth_mult = Fraction(depth_mult)
+        if depth_mult == 1:
+            return self
+        if not self.has_stages:
+            raise MbcostError(f"{self.name} has no 'stage N {{ ... }}' to deepen: a depth multiplier other than 1"
+                              " applies to specs that mark their stages (e.g. efficientnet_b0, resnet50)")
+        cache = self.__dict__.setdefault("_deepened", {})
+        if depth_mult not in cache:
+            net = Network(self.tree)
+            net.nodes = _Compiler(self.tree, depth_mult).compile()
+            net.nominal = net._evaluate(net._context(Config(), nominal=True), net.input_shape(Config()), check=False)
+            cache[depth_mult] = net
+        return cache[depth_mult]
+
+    def preset(self, name: str, description: str, alpha=1, depth_mult=1, resolution: int | None = None) -> Network:
+        """This spec at published width, depth and resolution coefficients, as a
+        network of its own (EfficientNet-B2 is B0 at width 1.1, depth 1.2, 260
+        px): its rows, totals and checks are those of ``analyze(base, alpha=...,
+        depth_mult=..., resolution=...)``. Only --res and the conventions apply
+        to a preset; its alpha and depth are its definition."""
+        alpha, depth_mult = Fraction(str(alpha)), Fraction(str(depth_mult))
+        deep = self.deepened(depth_mult)
+        h, w, c = self.tree.input
+        tree = replace(self.tree, name=name, description=description,
+                       input=(resolution, resolution, c) if resolution else (h, w, c))
+        net = Network(tree, nodes=deep.nodes, preset_of=self.name, base_alpha=alpha, base_depth=depth_mult)
+        net.nominal = net._evaluate(net._context(Config(), nominal=False), net.input_shape(Config()), check=False)
+        return net
+
     def evaluate(self, config: Config = Config()) -> list[Instance]:
         """One Instance per layer at ``config`` (shape errors name the layer)."""
+        if self.preset_of is not None and (config.alpha != 1 or config.depth_mult != 1):
+            raise MbcostError(
+                f"{self.name} is {self.preset_of} at alpha {float(self.base_alpha):g}, depth multiplier "
+                f"{float(self.base_depth):g} and {self.tree.input[0]} px: to change its width or depth, give "
+                f"{self.preset_of} --alpha/--depth-mult (and --res) instead")
+        if config.depth_mult != 1:
+            return self.deepened(config.depth_mult).evaluate(replace(config, depth_mult=Fraction(1)))
         if replace(config, count=PAPER_COUNT, params="weights") == Config():
             return self.nominal  # counting conventions do not change shapes
         ctx = self._context(config, nominal=False)
@@ -202,7 +260,7 @@ class Network:
             )
 
     def _context(self, config: Config, nominal: bool) -> Context:
-        return Context(self.tree.source, self.tree.lines, nominal=nominal, alpha=config.alpha,
+        return Context(self.tree.source, self.tree.lines, nominal=nominal, alpha=config.alpha * self.base_alpha,
                        min_depth=self.min_depth(config), divisor=self.divisor(config), classes=config.classes)
 
     def divisor(self, config: Config) -> int:
@@ -246,6 +304,16 @@ def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, che
     return x, src
 
 
+def _has_stage(nodes: list) -> bool:
+    for node in nodes:
+        if isinstance(node, Stage):
+            return True
+        inner = getattr(node, "body", None) or [n for b in getattr(node, "branches", []) for n in b.body]
+        if inner and _has_stage(inner):
+            return True
+    return False
+
+
 def _walk(nodes: list):
     for node in nodes:
         if isinstance(node, ConcatNode):
@@ -280,11 +348,16 @@ class _Scope:
 class _Compiler:
     """Expand repeats and block calls, name every layer, find the classifier."""
 
-    def __init__(self, tree: SpecTree) -> None:
+    def __init__(self, tree: SpecTree, depth_mult: Fraction = Fraction(1)) -> None:
         self.tree = tree
         self.ctx = Context(tree.source, tree.lines)
         self.names: set[str] = set()
         self.depth = 0
+        self.depth_mult = depth_mult
+
+    def stage_count(self, n: int) -> int:
+        """Blocks in a stage of ``n`` at the depth multiplier: ceil(D·n) (EfficientNet's rule)."""
+        return math.ceil(self.depth_mult * n)
 
     def compile(self) -> list:
         self.check_size()
@@ -315,15 +388,19 @@ class _Compiler:
             if isinstance(node, Repeat):
                 for i in range(1, node.count + 1):
                     out += self.body(node.body, scope, env, f"{suffix}_{i}")
+            elif isinstance(node, Stage):
+                for i in range(1, self.stage_count(node.count) + 1):
+                    part = node.first if i == 1 or not node.rest else node.rest
+                    out += self.body(part, scope, env, f"{suffix}_{i}")
             elif isinstance(node, Concat):
-                name = self.name(scope, node.label, "concat", suffix, node.loc)
+                name = self.name(scope, node.label, node.op, suffix, node.loc)
                 branches, names, locs = [], [], []
                 for branch in node.branches:
                     bname = self.name(scope, branch.label, "b", suffix, branch.loc)
                     branches.append(self.body(branch.body, _Scope(bname + "."), env, ""))
                     names.append(bname[len(scope.prefix):])
                     locs.append(branch.loc)
-                out.append(ConcatNode(merge("concat", name, node.loc, names, locs), branches))
+                out.append(ConcatNode(merge(node.op, name, node.loc, names, locs), branches))
             elif isinstance(node, Residual):
                 name = self.name(scope, node.label, "add", suffix, node.loc)
                 out.append(ResidualNode(merge("add", name, node.loc), self.body(node.body, scope, env, suffix)))
@@ -360,6 +437,10 @@ class _Compiler:
             if isinstance(n, Repeat):
                 size, depth = body(n.body)
                 return n.count * size, depth + 1
+            if isinstance(n, Stage):
+                first, d1 = body(n.first)
+                rest, d2 = body(n.rest) if n.rest else (first, d1)
+                return first + (self.stage_count(n.count) - 1) * rest, max(d1, d2) + 1
             if isinstance(n, Concat):
                 inner = [body(b.body) for b in n.branches]
                 return 1 + sum(s for s, _ in inner), 1 + max(d for _, d in inner)
@@ -376,7 +457,8 @@ class _Compiler:
             for n in nodes:
                 size, depth = node(n)
                 if size > MAX_LAYERS:
-                    what = f"a repeat of {n.count}" if isinstance(n, Repeat) else "this construct"
+                    what = (f"a repeat of {n.count}" if isinstance(n, Repeat) else
+                            f"a stage of {self.stage_count(n.count)}" if isinstance(n, Stage) else "this construct")
                     raise self.ctx.error(f"{what} expands to {size:,} layers; a spec may make at most"
                                          f" {MAX_LAYERS:,}", n.loc)
                 if depth > MAX_EXPANDED_DEPTH:

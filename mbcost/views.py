@@ -45,7 +45,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
-    heading = (f"{analysis.model} · alpha {fmt_alpha(analysis.config.alpha)} · input {analysis.input}")
+    heading = getattr(analysis, "settings_text", None) or (
+        f"{analysis.model} · alpha {fmt_alpha(analysis.config.alpha)} · input {analysis.input}")
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
@@ -343,7 +344,8 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
          Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
          Column("Params (torch)", True), Column("Verdict")],
-        [[n.model, fmt_alpha(n.alpha), str(n.input), len(n.layers), n.symbolic, n.fvcore,
+        [[n.model + (f" · depth {fmt_alpha(n.depth_mult)}" if n.depth_mult != 1 else ""), fmt_alpha(n.alpha),
+          str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
           "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] if not n.skipped else
          [n.model, fmt_alpha(n.alpha), str(n.input), 0, None, None, None, None, None,

@@ -51,17 +51,30 @@ def spec_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(tables_dir().glob("*.spec"))}
 
 
+@lru_cache(maxsize=None)
+def presets() -> dict[str, dict]:
+    """Zoo name -> a spec at published coefficients (tables/presets.csv):
+    efficientnet_b1 .. b7 of efficientnet_b0, mnasnet0_5 .. 1_3 of mnasnet1_0."""
+    import csv
+
+    path = tables_dir() / "presets.csv"
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["name"]: row for row in csv.DictReader(fh)}
+
+
 def model_names() -> list[str]:
-    return list(spec_paths())
+    return sorted([*spec_paths(), *presets()])
 
 
 def canonical_name(name: str) -> str:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     paths = spec_paths()
-    if key in paths:
+    if key in paths or key in presets():
         return key
-    choices = list(paths) + list(ALIASES)
+    choices = list(paths) + list(presets()) + list(ALIASES)
     import difflib  # only on this error path
 
     close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5)
@@ -90,6 +103,11 @@ def load(name_or_path: str | Path) -> Network:
 
 @lru_cache(maxsize=None)
 def _load_zoo(name: str) -> Network:
+    preset = presets().get(name)
+    if preset is not None:
+        base = _load_zoo(preset["base"])
+        return base.preset(name, preset["description"], alpha=preset["alpha"], depth_mult=preset["depth_mult"],
+                           resolution=int(preset["resolution"]))
     return Network.from_file(spec_paths()[name])
 
 

@@ -331,7 +331,9 @@ def test_counting_on_meta_equals_counting_on_the_cpu(name):
     everything = {"conv", "fc", "bn", "pool", "act"}
     # The paper's AlexNet has a fixed FC head: it exists only at its own 227x227.
     resolution = None if name == "alexnet" else 128
-    instances = load(name).evaluate(Config.make(alpha=0.25, resolution=resolution))
+    network = load(name)
+    alpha = 1 if network.preset_of else 0.25  # a preset's width is its definition
+    instances = network.evaluate(Config.make(alpha=alpha, resolution=resolution))
     module = build_module(instances)
     meta_fv = fvcore_count(module, (input_tensor(instances),), everything)
     meta_fcm = fcm_count(module, (input_tensor(instances),))

@@ -1,6 +1,8 @@
 """Property: for random valid networks written as spec text (kernel sizes
 including rectangular ones, strides, padding modes, groups including depthwise,
-channel counts, input sizes, alpha, post ops, pools, an FC after a global pool),
+channel counts, input sizes, alpha, post ops, pools, the mobile family's
+squeeze-and-excitation, hard-swish/hard-sigmoid/SiLU/sigmoid, channel shuffle,
+channel split and summed branches, an FC after a global pool),
 every layer's Mult-Adds agree three ways -- symbolic, fvcore, FlopCounterMode --
 and every layer's parameters equal the torch module's.
 
@@ -70,15 +72,40 @@ def networks(draw):
         return f"pad={choice}", (choice, choice)
 
     def post():
-        ops = draw(st.sampled_from(["", "+bn", "+relu", "+bn +relu", "+bn +relu6", "+relu6"]))
+        ops = draw(st.sampled_from(["", "+bn", "+relu", "+bn +relu", "+bn +relu6", "+relu6", "+bn +hswish",
+                                    "+silu", "+bn +hsigmoid", "+sigmoid"]))
         return f" {ops}" if ops else ""
 
     for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["conv", "conv", "dw", "pw", "group", "pool", "pool", "elementwise"]))
+        kind = draw(st.sampled_from(["conv", "conv", "dw", "pw", "group", "pool", "pool", "elementwise", "se",
+                                     "shuffle", "split", "sum"]))
         sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
         stride = f"s{sh}" if sh == sw else f"s{sh}x{sw}"
         if kind == "elementwise":
-            lines.append(draw(st.sampled_from(["bn", "relu", "relu6", "dropout p=0.1"])))
+            lines.append(draw(st.sampled_from(["bn", "relu", "relu6", "dropout p=0.1", "hswish", "hsigmoid",
+                                               "silu", "sigmoid"])))
+            continue
+        if kind == "se":  # S = C // R (at this width), rounded to a multiple of D where given
+            reduce = draw(st.sampled_from([1, 2, 4]))
+            if real // reduce == 0:
+                continue
+            divisor = draw(st.sampled_from(["", " divisor=4", " divisor=8"]))
+            gate = draw(st.sampled_from(["", " gate=hsigmoid"]))
+            act = draw(st.sampled_from(["", " act=silu", " act=hswish"]))
+            lines.append(f"se reduce={reduce}{divisor}{gate}{act}")
+            continue
+        if kind == "shuffle":
+            options = [g for g in (2, 3, 4) if nom % g == 0 and real % g == 0]
+            if options:
+                lines.append(f"shuffle groups={draw(st.sampled_from(options))}")
+            continue
+        if kind == "split":  # ShuffleNetV2's split: two halves, one through an activation, joined again
+            if nom % 2 == 0 and real % 2 == 0:
+                lines += ["concat {", "  branch { split parts=2 take=1 }", "  branch {", "    split parts=2 take=2",
+                          "    hswish", "  }", "}"]
+            continue
+        if kind == "sum":  # summed branches of one shape
+            lines += ["add {", "  branch { relu6 }", "  branch { sigmoid }", "}"]
             continue
         kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
         text, (ph, pw) = padding()

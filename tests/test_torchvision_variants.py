@@ -1,5 +1,6 @@
-"""The zoo's torchvision variants of AlexNet and GoogLeNet against torchvision's
-published figures (tables/published/torchvision.csv) and hand derivation."""
+"""The zoo's torchvision networks (the variants of AlexNet and GoogLeNet, the
+mobile family) against torchvision's published figures
+(tables/published/torchvision.csv) and hand derivation."""
 
 from __future__ import annotations
 
@@ -8,17 +9,23 @@ from conftest import published
 
 import mbcost
 
-ROWS = {r["model"]: r for r in published("torchvision")}
+ROWS = {r["model"]: r for r in published("torchvision")}  # a model's last row (V2 weights where given)
+TWICE_ROUNDED = {"mnasnet0_75"}  # documentation 0.21 = round(metadata 0.215, 2); exact 0.21549...
 
 
 @pytest.mark.parametrize("model", sorted(ROWS))
 def test_params_equal_torchvisions_count_and_mult_adds_its_gflops(model):
     row = ROWS[model]
-    total = mbcost.analyze(model, params="all").total
+    total = mbcost.analyze(model, params="all", resolution=int(row["resolution"])).total  # at the eval crop
     assert total.params == int(row["params"])
-    # torchvision's "GFLOPS" are multiply-accumulates, printed to 2 decimals
+    # torchvision's "GFLOPS" are multiply-accumulates, printed to 2 decimals (docs) or 3 (weights metadata)
     decimals = len(row["gflops"].split(".")[1])
-    assert round(total.mult_adds / 1e9, decimals) == float(row["gflops"])
+    exact = total.mult_adds / 1e9
+    if model in TWICE_ROUNDED:
+        assert round(exact, decimals) != float(row["gflops"])
+        assert round(round(exact, 3), decimals) == float(row["gflops"])
+    else:
+        assert round(exact, decimals) == float(row["gflops"])
 
 
 def test_alexnet_torchvision_by_hand():

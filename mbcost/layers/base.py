@@ -138,6 +138,8 @@ class LayerDef:
         """Declared output channels at this width: classes for the classifier."""
         if self.classifier:
             return ctx.classes if ctx.classes is not None else declared
+        if "fixed" in self.stmt.flags:  # a width the reference keeps at every alpha (MnasNet's last 1280)
+            return declared
         channels = ctx.scale(declared, never_thinner="noshrink" in self.stmt.flags)
         if channels <= 0:
             raise self.fail(

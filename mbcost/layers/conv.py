@@ -12,7 +12,8 @@ Options: ``stride=N|HxW`` (same as ``/ sN``; takes a ``{param}`` in a block),
 norm follows, else yes), ``expand=T`` (conv, pw: T times the input's channels,
 output written ``?``: MobileNetV2's expansion of the rounded input width); flags
 ``logits`` marks the classifier, ``noshrink`` keeps alpha below 1 from thinning
-the layer (its width is max(1, alpha)·N).
+the layer (its width is max(1, alpha)·N), ``fixed`` keeps its width N at every
+alpha (MnasNet's last 1x1 conv, 1280 at every width).
 
 Cost (Mult-Adds), with M input and N output channels, G groups, output Ho x Wo::
 
@@ -148,13 +149,13 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> ConvDef:
         kh, kw, m = stmt.dims
         n = 0
     elif kind == "pw":
-        check_syntax(stmt, ctx, dims=(2, 4), flags=("logits", "noshrink"), options=common + ("groups", "expand"),
+        check_syntax(stmt, ctx, dims=(2, 4), flags=("logits", "noshrink", "fixed"), options=common + ("groups", "expand"),
                      what="a pointwise conv", example="32x64", infer_at={2: (0, 1), 4: (2, 3)} if expand else {2: 0, 4: 2})
         if len(stmt.dims) == 4 and stmt.dims[:2] != (1, 1):
             raise ctx.error("a pointwise conv has a 1x1 kernel", stmt.dims_loc)
         kh, kw, (m, n) = 1, 1, stmt.dims[-2:]
     else:
-        check_syntax(stmt, ctx, dims=(4,), flags=("logits", "noshrink"), options=common + ("groups", "expand"),
+        check_syntax(stmt, ctx, dims=(4,), flags=("logits", "noshrink", "fixed"), options=common + ("groups", "expand"),
                      what="a conv", example="3x3x32x64", infer_at={4: (2, 3)} if expand else {4: 2})
         kh, kw, m, n = stmt.dims
     if expand and n is not None:
@@ -204,7 +205,7 @@ _CONV_OPTIONS = "`pad=`, `dil=`, `bias=`, `stride=`"
 register(Kind(
     "conv", define, rank=10, keywords=("conv", "conv2d"), type_name="Conv", torch_classes=("Conv2d",),
     describe_torch=describe_torch,
-    doc=KindDoc("`Kh x Kw x M x N` (N `?` with `expand=T`)", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`,"
+    doc=KindDoc("`Kh x Kw x M x N` (N `?` with `expand=T`)", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `fixed`,"
                 " `logits`", "N channels (T·M with `expand=T`)",
                 "Kh·Kw·(M/G)·N·Ho·Wo", "Kh·Kw·(M/G)·N", "N"),
 ))
@@ -216,7 +217,7 @@ register(Kind(
 ))
 register(Kind(
     "pw", define, rank=12, keywords=("pw",), phrases=(("conv", "pw"),), type_name="Conv",
-    doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `logits`",
+    doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `fixed`, `logits`",
                 "N channels (T·M with `expand=T`)",
                 "M·N·Ho·Wo / G", "M·N / G", "N"),
 ))

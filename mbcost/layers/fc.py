@@ -53,7 +53,7 @@ class FcInstance(Instance):
 
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> FcDef:
-    check_syntax(stmt, ctx, dims=(2,), flags=("logits", "noshrink"), options=("bias",),
+    check_syntax(stmt, ctx, dims=(2,), flags=("logits", "noshrink", "fixed"), options=("bias",),
                  what="a fully connected layer", example="1024x1000", infer_at={2: 0})
     if stmt.stride not in (None, (1, 1)):
         raise ctx.error("a fully connected layer has stride 1", stmt.stride_loc)
@@ -71,5 +71,5 @@ def describe_torch(module) -> tuple[str, str, str, tuple[int, int]]:
 register(Kind(
     "fc", define, rank=20, keywords=("fc", "linear", "dense"), phrases=(("fully", "connected"),), category=CATEGORY,
     type_name="FC", torch_classes=("Linear",), describe_torch=describe_torch,
-    doc=KindDoc("`M x N`", "`bias=`, `noshrink`, `logits`", "1 x 1 x N; input must be 1 x 1 x M", "M·N", "M·N", "N"),
+    doc=KindDoc("`M x N`", "`bias=`, `noshrink`, `fixed`, `logits`", "1 x 1 x N; input must be 1 x 1 x M", "M·N", "M·N", "N"),
 ))

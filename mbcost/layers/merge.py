@@ -1,6 +1,7 @@
 """Where branches meet: ``concat`` (channels joined; the outputs of a
 ``concat { branch ... }``) and ``add`` (the output of a ``residual { ... }``: input
-plus body). Both are rows of their own in the table.
+plus body; or of ``add { branch ... }``: the branches summed, e.g. a residual
+with a projection shortcut). Both are rows of their own in the table.
 
 They cost nothing: concatenation moves no arithmetic, and the paper's convention
 does not count the residual addition (neither does fvcore's default). Their
@@ -39,6 +40,13 @@ class MergeDef(LayerDef):
                     )
             out = Shape(first.h, first.w, sum(s.c for s in inputs))
             return MergeInstance(self, first, out, (1, 1), " + ".join(str(s.c) for s in inputs), inputs=list(inputs))
+        if self.branch_names:  # add { branch ... }: every branch gives one shape
+            for shape, name, loc in zip(inputs[1:], self.branch_names[1:], self.branch_locs[1:]):
+                if shape != first:
+                    raise ctx.error(
+                        f"{self.name}: branch {name} gives {shape} but branch {self.branch_names[0]} gives"
+                        f" {first}; added branches need identical shapes", loc)
+            return MergeInstance(self, first, first, (1, 1), " + ".join(self.branch_names), inputs=list(inputs))
         body = inputs[1]
         if body != first:
             raise ctx.error(
@@ -75,4 +83,4 @@ def _written_as_construct(stmt, name, ctx):  # pragma: no cover - no keyword rea
 register(Kind("concat", _written_as_construct, rank=90, category="Concat", type_name="Concat",
               doc=KindDoc(mult_adds="never (`concat { branch ... }`)")))
 register(Kind("add", _written_as_construct, rank=91, category="Add", type_name="Add",
-              doc=KindDoc(mult_adds="never (`residual { ... }`: the addition is not counted)")))
+              doc=KindDoc(mult_adds="never (`residual { ... }`, `add { branch ... }`: the addition is not counted)")))

@@ -60,10 +60,25 @@ class Branch:
 @dataclass
 class Concat:
     """``[NAME:] concat { branch {...} branch {...} }``: the branches all take the
-    same input; their outputs are joined along the channels."""
+    same input; their outputs are joined along the channels. ``op`` "add":
+    ``add { branch ... }``, the outputs (of one shape) are summed instead (a
+    residual with a projection shortcut)."""
 
     label: str | None
     branches: list[Branch]
+    loc: Loc
+    op: str = "concat"
+
+
+@dataclass
+class Stage:
+    """``stage N { FIRST REST... }``: a stage of N blocks, the first statement
+    once and the rest N - 1 times (FIRST alone: N times). ``--depth-mult D``
+    makes it ceil(D·N) blocks (EfficientNet's rule)."""
+
+    count: int
+    first: list[Node]
+    rest: list[Node]
     loc: Loc
 
 
@@ -99,7 +114,7 @@ class BlockCall:
     loc: Loc
 
 
-Node = LayerStmt | Repeat | Concat | Residual | BlockCall
+Node = LayerStmt | Repeat | Concat | Residual | BlockCall | Stage
 
 
 @dataclass
