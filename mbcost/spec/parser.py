@@ -379,12 +379,12 @@ class _Parser:
                 stmt.options[key] = (value, Loc(tok.line, tok.col))
             elif self.is_punct(tok, "+"):
                 op = self.next()
-                kind = _post_op(op.value) if op.kind == "word" else None
-                if kind is None:
+                post_kind = _post_op(op.value) if op.kind == "word" else None
+                if post_kind is None:
                     raise self.error(
                         f"expected one of {', '.join(sorted(POST_OPS))} after '+', got {describe(op)}", op
                     )
-                stmt.post = (stmt.post or ()) + (kind,)
+                stmt.post = (stmt.post or ()) + (post_kind,)
                 stmt.post_loc = stmt.post_loc or Loc(tok.line, tok.col)
             elif self.is_punct(tok, "@"):
                 size = self.next()
