@@ -314,6 +314,7 @@ def plot(
     against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds or params."),
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
+    all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
 ) -> None:
     """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
     from mbcost.plot_style import check_dpi, parse_size
@@ -331,7 +332,7 @@ def plot(
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
     path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured)
+                profile=measured, family=all_)
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -405,6 +406,7 @@ def sweep(
     model: str = typer.Argument(DEFAULT_MODEL, help="A built-in model (see 'mbcost models') or a spec file."),
     alpha: str = typer.Option("1,0.75,0.5,0.25", "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.05") + "."),
     res: str = typer.Option("224,192,160,128", "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:16").replace("1,0.75,0.5", "224,192") + "."),
+    depth_mult: str = typer.Option("1", "--depth-mult", "-d", help="Depth multipliers, the third axis (specs with 'stage N'): " + GRID_HELP.format(example="1:2:0.1").replace("1,0.75,0.5", "1,1.1,1.2") + "."),
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
@@ -422,8 +424,15 @@ def sweep(
     from mbcost.views import sweep_document
 
     fmt = choose_format(fmt, output)
-    result = run_sweep(model, alpha, res, min_depth=min_depth, divisor=divisor, classes=classes, count=count,
-                       params=params)
+    conventions = dict(min_depth=min_depth, divisor=divisor, classes=classes, count=count, params=params)
+    if depth_mult.strip() != "1":
+        from mbcost.depth_sweep import sweep_depths
+        from mbcost.views import depth_sweep_document
+
+        emit(depth_sweep_document(sweep_depths(model, alpha, res, depth_mult, **conventions), unit_key(flops)), fmt,
+             output, comments)
+        return
+    result = run_sweep(model, alpha, res, **conventions)
     emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 
@@ -436,11 +445,13 @@ def pick(
     alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Widths to search: " + GRID_HELP.format(example="0.25:1:0.05") + " (default 0.25:1:0.05)."),
     res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions to search, LIST or RANGE (default 128:224:16)."),
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
+    all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
+    family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """Configurations within a budget, best ImageNet accuracy first. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    """Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
     from mbcost.output import emit
     from mbcost.pick import parse_budget
     from mbcost.pick import pick as run_pick
@@ -454,6 +465,15 @@ def pick(
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
+    if all_ or family:
+        if model_arg or model or alpha or res:
+            raise MbcostError("--all/--family rank the families' published configurations: give no model, "
+                              "--alpha or --res with them")
+        from mbcost.family import pick_family
+        from mbcost.views import family_pick_document
+
+        emit(family_pick_document(pick_family(budget, limit, family), top), fmt, output, comments)
+        return
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res)
     emit(pick_document(result, top), fmt, output, comments)
 

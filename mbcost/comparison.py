@@ -10,7 +10,7 @@ from mbcost.analysis import Analysis, analyze
 from mbcost.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.frames import Framed
-from mbcost.published import imagenet_result
+from mbcost.published import imagenet_result, torchvision_result
 from mbcost.render import safe_float
 from mbcost.zoo import canonical_name, load, looks_like_path
 
@@ -88,6 +88,48 @@ def parse_model_arg(arg: str) -> tuple[str, dict]:
     return name, settings
 
 
+def expand_family(arg: str) -> list[str]:
+    """A family's name (``efficientnet``, ``resnet``, ``mnasnet``, ``shufflenet_v2``,
+    ``mobilenet_v3``) stands for its zoo networks; anything else is itself."""
+    from mbcost.zoo import ALIASES, model_names
+
+    key = arg.strip().lower().replace("-", "_")
+    names = model_names()
+    if ":" in arg or looks_like_path(arg) or key in names or key in ALIASES:
+        return [arg]
+    members = [n for n in names if n.startswith(key)]
+    return sorted(members, key=_family_key) if len(members) > 1 else [arg]
+
+
+def _family_key(name: str):
+    import re
+
+    digits = re.findall(r"\d+", name)
+    return [int(d) for d in digits] or [0]
+
+
+def published_check(entry_published: dict, computed_millions: float, what: str) -> str:
+    """'ok' when the computed figure rounds to the published one at its printed
+    precision; else the reading that explains it, or the difference."""
+    from mbcost.paper import within_rounding
+
+    text = entry_published.get("_text", {})
+    if what == "mult_adds" and entry_published.get("mult_adds_unit") == "G":
+        printed, value = text["mult_adds_printed"], Fraction(str(computed_millions)) / 1000
+        if within_rounding(printed, value):
+            return "ok"
+        decimals = len(printed.split(".")[1]) if "." in printed else 0
+        if decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
+            return (f"ok: torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
+                    f"{round(float(value), 3):.3f} -> {printed})")
+        return f"differs: {float(value):.4f} G computed"
+    printed = text.get("mult_adds_millions" if what == "mult_adds" else "params_millions")
+    if printed is None:
+        return ""
+    return "ok" if within_rounding(printed, Fraction(str(computed_millions))) else \
+        "differs at the printed precision (mbcost paper gives the readings of the paper's figures)"
+
+
 def _label(analysis: Analysis, default_res: int) -> str:
     parts = [analysis.model]
     if analysis.alpha != 1 or analysis.resolution != default_res:
@@ -104,6 +146,7 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     ``common`` settings of :func:`mbcost.analyze` overridden per model."""
     if not models:
         raise MbcostError("name at least one model to compare")
+    models = [name for arg in models for name in expand_family(arg)]
     entries = []
     for arg in models:
         name, settings = parse_model_arg(arg)
@@ -112,7 +155,8 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
         label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
-        published = imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
+        published = (imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
+                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes))
         entries.append(Entry(label, arg, analysis, published))
     index = 0
     if reference is not None:

@@ -197,6 +197,22 @@ def log_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def accuracy_axes(ax, xs, accs, xlabel: str, title: str, pad_lo: float, pad_hi: float, margin: int) -> None:
+    """An accuracy-against-cost panel: log x from the costs ``xs`` (padded by
+    ``pad_lo``/``pad_hi`` decades), y from the accuracies, ``margin`` points of
+    headroom, the labels."""
+    import math
+
+    lo, hi = math.log10(min(xs)), math.log10(max(xs))
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** (lo - pad_lo), 10 ** (hi + pad_hi))
+    ax.set_ylim(math.floor(min(accs)) - margin, math.ceil(max(accs)) + margin)
+    log_axis(ax.xaxis)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("ImageNet top-1 accuracy (%)")
+    ax.set_title(title)
+
+
 def style_share_axes(ax, ys, labels, shares=()) -> None:
     """Horizontal bars of shares by layer type, one row per label; the x axis
     runs to the largest share (rounded up to 10%), the value labels beside the

@@ -50,7 +50,7 @@ from mbcost.plot_labels import place_labels
 from mbcost.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items)
+                               wrap_items, accuracy_axes)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -145,17 +145,10 @@ def _tradeoff_panel(ax, what: str, data: TradeoffData) -> None:
         ax.plot([millions(p.cost(what)) for p in data.references], [p.top1 for p in data.references], "s",
                 color=REFERENCE_COLOR, ms=_MARKER_SIZE, zorder=4, gid=f"{what}-references",
                 label="other networks (published top-1)")
-    ax.set_xscale("log")
     costs = [millions(p.cost(what)) for p in points]
-    lo, hi = math.log10(min(costs)), math.log10(max(costs))
-    pad = max(0.25, 0.12 * (hi - lo))
-    ax.set_xlim(10 ** (lo - pad), 10 ** (hi + pad))
-    accs = [p.top1 for p in points]
-    ax.set_ylim(math.floor(min(accs)) - 3, math.ceil(max(accs)) + 3)
-    log_axis(ax.xaxis)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("ImageNet top-1 accuracy (%)")
-    ax.set_title(title)
+    spread = math.log10(max(costs)) - math.log10(min(costs))
+    pad = max(0.25, 0.12 * spread)
+    accuracy_axes(ax, costs, [p.top1 for p in points], xlabel, title, pad, pad, 3)
 
 
 def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
@@ -372,10 +365,19 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both", *, profile=None):
+           against: str = "both", *, profile=None, family: bool = False):
     """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
-    :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare."""
+    :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare;
+    ``family``: the tradeoff of every family (:mod:`mbcost.plot_family`)."""
     kind = check_kind(kind)
+    if family and kind != "tradeoff":
+        raise MbcostError("--all applies to plot tradeoff only (every family of the zoo)")
+    if kind == "tradeoff" and family:
+        if model is not None or alpha is not None or resolution is not None:
+            raise MbcostError("plot tradeoff --all takes no MODEL, --alpha or --res")
+        from mbcost.plot_family import family_tradeoff_figure
+
+        return family_tradeoff_figure(against)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
             raise MbcostError("plot tradeoff takes no MODEL, --alpha or --res: it shows the 16 released "
@@ -410,7 +412,7 @@ def check_target(kind: str, out: str | Path | None) -> Path:
 
 def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
          resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
-         size: str | tuple[float, float] | None = None, profile=None) -> Path:
+         size: str | tuple[float, float] | None = None, profile=None, family: bool = False) -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
     a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
@@ -427,6 +429,6 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
     from mbcost.output import write_atomic
 
     with sized(size):
-        data = render(figure(kind, model, alpha, resolution, against, profile=profile), fmt, dpi)
+        data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family), fmt, dpi)
     write_atomic(path, data)
     return path

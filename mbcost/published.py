@@ -128,6 +128,26 @@ def _value(col: Column, cell: str, path: str, line: int):
     return value
 
 
+def torchvision_result(model: str, alpha: float, resolution: int, classes: int = 1000) -> dict | None:
+    """torchvision's published row for a zoo network at its evaluation crop
+    (the IMAGENET1K_V1 weights), shaped like :func:`imagenet_result`'s: its
+    parameters are every parameter (``params_convention`` "all") and its Mult-Adds
+    the "GFLOPS" (multiply-accumulates) as printed."""
+    if classes != 1000 or abs(alpha - 1) > 1e-9:
+        return None
+    for row in load("torchvision"):
+        if row["model"] == model and row["resolution"] == resolution and row["weights"].endswith("IMAGENET1K_V1"):
+            gflops = row["_text"]["gflops"]
+            return {"top1": row["acc1"], "mult_adds_millions": 1000 * row["gflops"],
+                    "params_millions": row["params"] / 1e6, "label": f"torchvision {row['weights']}",
+                    "source": f"torchvision {row['weights']} (tables/published/torchvision.csv, each row's source)",
+                    "params_convention": "all", "mult_adds_unit": "G",
+                    "_text": {"top1": row["_text"]["acc1"], "mult_adds_millions": f"{gflops} G",
+                              "mult_adds_printed": gflops,
+                              "params_millions": f"{row['params'] / 1e6:.6f}"}}
+    return None
+
+
 def imagenet_result(model: str, alpha: float, resolution: int, classes: int = 1000,
                     default_resolution: int | None = None) -> dict | None:
     """The published ImageNet (or, with 120 classes, Stanford Dogs) row for a

@@ -35,7 +35,13 @@ FIGURES = (
      "paper prints."),
     ("layers", "layers", "Layer by layer",
      "Mult-Adds and parameters of every layer of MobileNet 1.0-224, in network order, coloured by type."),
+    ("family", "family", "The family: the paper's descendants",
+     "ImageNet top-1 of every published configuration of MobileNet v1, MobileNetV2, MobileNetV3, EfficientNet "
+     "B0-B7, MnasNet, ShuffleNetV2, ResNet (and torchvision's AlexNet and GoogLeNet) against the Mult-Adds and "
+     "weights mbcost computes for them, with one Pareto frontier across all families."),
 )
+#: Budgets of the family table: the best published top-1 within each.
+BUDGETS = (50 * 10**6, 100 * 10**6, 300 * 10**6, 600 * 10**6, 1000 * 10**6, 5000 * 10**6)
 #: The comparisons of the paper's Tables 8 and 9 (models missing from the zoo are left out).
 COMPARISONS = (
     ("Comparison with popular models (the paper's Table 8)", ("mobilenet", "vgg16", "googlenet")),
@@ -131,6 +137,32 @@ def _paper_text() -> list[str]:
     return [_demote(render_text(paper_document(), "markdown")).rstrip("\n")]
 
 
+def _family_text() -> list[str]:
+    """The family: the best published configuration within each budget, and every
+    point with its computed cost (``mbcost pick --all``)."""
+    from mbcost.family import family_points, pareto
+
+    points = family_points()
+    out = ["The best published ImageNet top-1 within a Mult-Adds budget, across every family "
+           "(`mbcost pick --all --max-madds 300M`; costs computed, conv + fc Mult-Adds and weights):", ""]
+    rows = []
+    for budget in BUDGETS:
+        fits = [p for p in points if p.mult_adds <= budget]
+        if fits:
+            best = max(fits, key=lambda p: (p.top1, -p.mult_adds))
+            rows.append([f"{budget // 10**6:,} M", f"{best.family} {best.label}", f"{best.top1:.2f}",
+                         _m(best.mult_adds), _m(best.params)])
+    out += _md_table(["Budget", "Best", "Top-1 %", "M Mult-Adds", "M weights"], rows,
+                     [False, False, True, True, True])
+    front = {(p.model, p.label) for p in pareto(points)}
+    out += ["", f"Every point ({len(points)}; * on the Pareto frontier of accuracy against Mult-Adds):", ""]
+    out += _md_table(["Family", "Configuration", "Input", "Top-1 %", "M Mult-Adds", "M weights", "Source"],
+                     [[p.family, p.label + (" *" if (p.model, p.label) in front else ""), str(p.resolution),
+                       f"{p.top1:.2f}", _m(p.mult_adds), _m(p.params), p.source] for p in points],
+                     [False, False, True, True, True, True, False])
+    return out
+
+
 def _comparison_text(models: tuple[str, ...]) -> list[str]:
     from mbcost.comparison import compare, parse_model_arg
     from mbcost.render import render_text
@@ -202,6 +234,10 @@ def report(out: str | Path, *, png: bool = True,
             if kind == "tradeoff":
                 tradeoff["data"] = tradeoff_data()
                 fig = tradeoff_figure("both", tradeoff["data"])
+            elif kind == "family":
+                from mbcost.plot_family import family_tradeoff_figure
+
+                fig = family_tradeoff_figure()
             else:
                 fig = figure(kind)
             write(f"{stem}.svg", render(fig, "svg"))
@@ -216,6 +252,7 @@ def report(out: str | Path, *, png: bool = True,
         steps.append((f"comparison: {', '.join(models)}",
                       lambda i=i, models=models: sections.__setitem__(f"compare{i}", _comparison_text(models))))
     steps.append(("scaling numbers", lambda: sections.__setitem__("scaling", _scaling_text())))
+    steps.append(("the family", lambda: sections.__setitem__("family", _family_text())))
     steps.append(("README.md", lambda: write("README.md", _readme(__version__, sections, tradeoff["data"], png))))
     total = len(steps)
     try:
@@ -259,9 +296,12 @@ def _readme(version: str, sections: dict[str, list[str]], data, png: bool) -> st
     for stem, kind, title, what in FIGURES:
         out += [f"### {title}", "", what, "", f"![{title}]({stem}.svg)", ""]
         links = [f"[SVG]({stem}.svg)"] + ([f"[PNG]({stem}.png)"] if png else [])
-        out += [" · ".join(links) + f" · `mbcost plot {kind} --out {stem}.svg`", ""]
+        command = "tradeoff --all" if kind == "family" else kind
+        out += [" · ".join(links) + f" · `mbcost plot {command} --out {stem}.svg`", ""]
         if kind == "tradeoff":
             out += _tradeoff_text(data) + [""]
+        elif kind == "family":
+            out += sections["family"] + [""]
         elif kind == "scaling":
             out += sections["scaling"] + [""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -61,7 +61,7 @@ def parse_grid(text, what: str = "alpha") -> list:
     values. ``what`` is ``alpha`` (positive numbers, as Fractions) or
     ``resolution`` (positive whole numbers, as ints). Distinct values, largest
     first. Also accepts a list or tuple of values."""
-    if what not in ("alpha", "resolution"):
+    if what not in ("alpha", "resolution", "depth multiplier"):
         raise ValueError(what)
     items = list(text) if isinstance(text, (list, tuple)) else str(text).split(",")
     values: list[Fraction] = []
@@ -86,8 +86,9 @@ def parse_grid(text, what: str = "alpha") -> list:
 
 
 def _example(what: str, is_range: bool) -> str:
-    if what == "alpha":
-        return "0.25:1:0.05" if is_range else "1,0.75,0.5"
+    if what != "resolution":
+        return ("0.25:1:0.05" if is_range else "1,0.75,0.5") if what == "alpha" else ("1:2:0.1" if is_range else
+                                                                                      "1,1.1,1.2")
     return "128:224:16" if is_range else "224,192,160"
 
 

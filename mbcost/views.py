@@ -7,6 +7,7 @@ from fractions import Fraction
 
 from mbcost.analysis import Analysis
 from mbcost.conventions import UNITS, alpha_number, counted_text, fmt_alpha
+from mbcost.comparison import published_check
 from mbcost.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
@@ -227,21 +228,26 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     ref = cmp.ref
     first = ref.analysis
     rows, models = [], []
+    checks = []
     for e in cmp.entries:
         a, pub = e.analysis, e.published
         ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
         computed_m = ratio(scale * a.total.mult_adds, 10**6) if pub else None
-        params_m = ratio(a.total.params, 10**6) if pub else None
+        pub_params = _published_params(a, pub)
+        params_m = ratio(pub_params, 10**6) if pub else None
         pub_ma = scale * pub["mult_adds_millions"] if pub else None
         pub_p = pub["params_millions"] if pub else None
         printed = pub.get("_text", {}) if pub else {}
+        verdict = (f"Mult-Adds {published_check(pub, ratio(a.total.mult_adds, 10**6), 'mult_adds')}; params "
+                   f"{published_check(pub, ratio(pub_params, 10**6), 'params')}") if pub else None
+        checks.append(verdict)
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
                      _times(ma_ratio), _times(p_ratio),
                      printed.get("top1", pub["top1"]) if pub else None,  # published figures as printed
                      (printed.get("mult_adds_millions", pub_ma) if scale == 1 else pub_ma) if pub else None,
                      round(computed_m - pub_ma, 2) if pub else None,
                      printed.get("params_millions", pub_p) if pub else None,
-                     round(params_m - pub_p, 2) if pub else None])
+                     round(params_m - pub_p, 2) if pub else None, verdict])
         models.append({
             "label": e.label, "model": a.model, "alpha": a.to_dict()["alpha"], "resolution": a.resolution,
             "input": a.input.as_list(), "classes": a.config.classes,
@@ -261,12 +267,14 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                             Column("Activations", True), Column(f"{amount} vs ref", True),
                             Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
                             Column(f"M {amount} (pub.)", True), Column("Δ M", True),
-                            Column("M Params (pub.)", True), Column("Δ M", True)], rows,
+                            Column("M Params (pub.)", True), Column("Δ M", True),
+                            Column("Published vs computed", priority=-1)], rows,
                  notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer).",
                         "pub. = published (tables/published): " + "; ".join(sorted({
                             f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
                             e.published for e in cmp.entries) else "no published figures for these settings.",
-                        "Δ M = computed − published, in millions."],
+                        "Δ M = computed − published, in millions; params compared in the publisher's convention "
+                        "(torchvision: every parameter, as --params all)."],
                  tidy=_compare_records(cmp, flops))
     types: list[str] = []
     shares = []
@@ -289,6 +297,13 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     return Document(heading, settings_lines(first, unit), [main, breakdown], data)
 
 
+def _published_params(a, pub) -> int:
+    """The computed parameters in the convention the published figure counts."""
+    if pub and pub.get("params_convention") == "all":
+        return a.total.weights + a.total.biases + a.total.norm
+    return a.total.params
+
+
 def _compare_records(cmp, flops: bool) -> list[dict]:
     records = cmp.records()
     for record, e in zip(records, cmp.entries):
@@ -297,7 +312,8 @@ def _compare_records(cmp, flops: bool) -> list[dict]:
         pub = e.published
         record["mult_adds_millions_delta"] = (
             ratio(e.analysis.total.mult_adds, 10**6) - pub["mult_adds_millions"] if pub else None)
-        record["params_millions_delta"] = ratio(e.analysis.total.params, 10**6) - pub["params_millions"] if pub else None
+        record["params_millions_delta"] = (ratio(_published_params(e.analysis, pub), 10**6) - pub["params_millions"]
+                                           if pub else None)
     return records
 
 
@@ -450,6 +466,23 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
     return Document(heading, settings, [table], result.to_dict(unit))
 
 
+def depth_sweep_document(result, unit: str = "mult-adds") -> Document:
+    """``mbcost sweep --depth-mult LIST``: one row per (depth, alpha, resolution)."""
+    docs = [(d, sweep_document(r, unit)) for d, r in result.sweeps]
+    first = docs[0][1]
+    depths = ", ".join(fmt_alpha(d) for d, _ in result.sweeps)
+    rows = [[fmt_alpha(d)] + row for d, doc in docs for row in doc.tables[0].rows]
+    table = Table("Configurations (depth, then alpha, then resolution, each descending)",
+                  [Column("Depth", True)] + first.tables[0].columns, rows, notes=first.tables[0].notes,
+                  tidy=[dict(r, **({"flops": 2 * r["mult_adds"]} if unit == "flops" else {})) for r in result.records()])
+    sweep0 = result.sweeps[0][1]
+    n_d, n_a, n_r = len(docs), len(sweep0.alphas), len(sweep0.resolutions)
+    heading = (f"{result.model} · sweep of {n_d * n_a * n_r:,} configurations ({n_d} depth multipliers × {n_a} "
+               f"alpha{'s' if n_a != 1 else ''} × {n_r} resolution{'s' if n_r != 1 else ''})")
+    settings = first.settings + [f"depth multipliers: {depths}: every 'stage N' of the spec is ceil(D·N) blocks deep"]
+    return Document(heading, settings, [table], result.to_dict(unit))
+
+
 def pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick``: the configurations within budget, best accuracy first."""
     from mbcost.pick import INTERPOLATION_RULE
@@ -492,6 +525,33 @@ def pick_document(result, top: int | None = None) -> Document:
     table = Table("", [Column("#", True), Column("Alpha", True), Column("Resolution", True),
                        Column("Mult-Adds", True), Column("Params", True), Column("Top-1 %", True),
                        Column("Top-5 %", True), Column("Accuracy")], rows, notes=notes,
+                  tidy=result.records()[:len(shown)])
+    return Document(heading, settings, [table], result.to_dict(top))
+
+
+def family_pick_document(result, top: int | None = None) -> Document:
+    """``mbcost pick --all``: every family's configurations within budget, best top-1 first."""
+    from mbcost.pick import INTERPOLATION_RULE
+
+    shown = result.fits if not top else result.fits[:top]
+    budget = f"{result.max_mult_adds:,} Mult-Adds" + (
+        "" if result.max_params is None else f" and {result.max_params:,} params")
+    heading = f"The family ({', '.join(result.families)}): configurations within {budget}, best top-1 first"
+    settings = [
+        "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
+        f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
+        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid ("
+        + INTERPOLATION_RULE + "); never carried outside a family's published points",
+    ]
+    rows = [[i, p.family, p.model, fmt_alpha(p.alpha), p.resolution, p.mult_adds, p.params, round(p.top1, 2),
+             None if p.top5 is None else round(p.top5, 2), p.accuracy] for i, p in enumerate(shown, start=1)]
+    notes = [f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all)."] \
+        if len(shown) < len(result.fits) else []
+    table = Table("", [Column("#", True), Column("Family", priority=1), Column("Model"), Column("Alpha", True),
+                       Column("Resolution", True), Column("Mult-Adds", True, priority=3), Column("Params", True),
+                       Column("Top-1 %", True, priority=3), Column("Top-5 %", True, priority=-1),
+                       Column("Accuracy", priority=-1)], rows, notes=notes,
                   tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 

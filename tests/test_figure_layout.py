@@ -145,3 +145,12 @@ def test_cli_dpi_and_size(cli, tmp_path):
     assert struct.unpack(">II", out.read_bytes()[16:24]) == (2400, 1500)
     bad = cli("plot", "breakdown", "-o", str(out), "--dpi", "5")
     assert bad.returncode == 2 and bad.stderr.startswith("mbcost: error: --dpi 5")
+
+
+@pytest.mark.parametrize("size", [None, "16x9"])
+def test_family_figure_nothing_cut(size):
+    with sized(parse_size(size)):
+        fig = figure("tradeoff", family=True)
+    with style():
+        fig.canvas.draw()
+    assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []

@@ -216,3 +216,21 @@ def test_presets_are_reachable_from_their_base_and_refuse_other_widths():
     assert mbcost.analyze("efficientnet_b2", resolution=288).input.h == 288  # torchvision's eval crop
     with pytest.raises(MbcostError, match="efficientnet_b0 --alpha/--depth-mult"):
         mbcost.analyze("efficientnet_b2", alpha=0.5)
+
+
+def test_sweep_third_axis_equals_analyze(cli):
+    res = cli("sweep", "efficientnet_b0", "--alpha", "1,1.2", "--res", "224,300", "--depth-mult", "1,1.4", "-f", "json")
+    assert res.returncode == 0, res.stderr
+    import json
+
+    data = json.loads(res.stdout)
+    assert data["depth_mults"] == [1.4, 1]
+    for block in data["sweeps"]:
+        for row in block["rows"]:
+            a = mbcost.analyze("efficientnet_b0", alpha=row["alpha"], resolution=row["resolution"],
+                               depth_mult=block["depth_mult"])
+            assert (row["mult_adds"], row["params"]) == (a.total.mult_adds, a.total.params)
+    b3 = next(r for r in data["sweeps"][0]["rows"] if (r["alpha"], r["resolution"]) == (1.2, 300))
+    assert b3["mult_adds"] == mbcost.analyze("efficientnet_b3").total.mult_adds  # B3 = (1.2, 1.4, 300)
+    text = cli("sweep", "efficientnet_b0", "--alpha", "1", "--res", "224", "--depth-mult", "1,2").stdout
+    assert "sweep of 2 configurations (2 depth multipliers × 1 alpha × 1 resolution)" in text
