@@ -118,7 +118,7 @@ class FamilyPick(Framed):
     families: list[str]
 
     def records(self) -> list[dict]:
-        return [{"rank": i, "family": p.family, "model": p.model, "alpha": float(p.alpha),
+        return [{"rank": i, "family": p.family, "model": p.model, "config": p.label, "alpha": float(p.alpha),
                  "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params, "top1": p.top1,
                  "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(self.fits, 1)]
 
@@ -181,3 +181,64 @@ def _families(names: list[str] | None) -> set[str]:
             raise MbcostError(f"unknown family '{name}': choose from {', '.join(n for _, n in FAMILIES)}")
         out |= match
     return out
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    """One row of a descendant's own paper (tables/published/family_papers.csv)
+    against mbcost's count of the zoo network it describes."""
+
+    family: str
+    label: str
+    model: str  # "" where the zoo has no spec of it (MnasNet-A1)
+    printed_mult_adds: str
+    unit: str  # "M" or "G", as the paper prints it
+    computed_mult_adds: float | None  # in that unit
+    mult_adds_check: str
+    printed_params: str
+    computed_params: float | None  # millions, weights
+    params_check: str
+    top1: float | None
+    source: str
+
+
+def paper_figures() -> list[PaperFigure]:
+    """Each paper figure beside the computed one, judged as ``mbcost paper``
+    judges the MobileNet paper's (rounding at the printed precision, then the
+    readings that fit the whole column: batch norm counted, every operation
+    counted, every parameter counted)."""
+    from mbcost.analysis import analyze
+    from mbcost.paper import Check, Reading, judge
+    from mbcost.published import load
+
+    rows, checks = [], {}
+    for row in load("family_papers"):
+        text = row["_text"]
+        unit = row["mult_adds_unit"].split()[0]
+        scale = Fraction(1000 if unit == "G" else 1) * 10**6
+        top1 = row["top1"] if row["top1"] is not None else (
+            None if row["top1_error"] is None else round(100 - row["top1_error"], 2))
+        madds = params = None
+        if row["model"]:
+            settings = dict(alpha=row["alpha"] or 1, resolution=row["resolution"])
+            a = analyze(row["model"], **settings)
+            every = analyze(row["model"], count="conv,fc,bn,pool,act", params="all", **settings)
+            with_bn = analyze(row["model"], count="conv,fc,bn", **settings).total.mult_adds
+            madds = Check(text["mult_adds_printed"], Fraction(a.total.mult_adds) / scale, [
+                Reading("batch norm counted too", Fraction(with_bn) / scale),
+                Reading("every operation counted (bn, pool, activations)", Fraction(every.total.mult_adds) / scale)],
+                label=row["label"], source=row["source"])
+            checks.setdefault((row["family"], "madds"), []).append(madds)
+            if text["params_millions"]:
+                params = Check(text["params_millions"], Fraction(a.total.weights, 10**6), [
+                    Reading("every parameter (biases, batch norm: --params all)",
+                            Fraction(every.total.params, 10**6))], label=row["label"], source=row["source"])
+                checks.setdefault((row["family"], "params"), []).append(params)
+        rows.append((row, unit, top1, madds, params))
+    for column in checks.values():
+        judge(column)
+    return [PaperFigure(row["family"], row["label"], row["model"] or "", row["_text"]["mult_adds_printed"], unit,
+                        None if m is None else m.computed, "no spec in the zoo" if m is None else m.verdict(),
+                        row["_text"]["params_millions"], None if p is None else p.computed,
+                        "" if p is None else p.verdict(), top1, row["source"])
+            for row, unit, top1, m, p in rows]

@@ -26,6 +26,8 @@ class Column:
     #: On a terminal too narrow for the table, columns of lower priority are left
     #: out first (the first column never is).
     priority: int = 0
+    #: Names that never fold (as the first column's): a model name stays on one line.
+    whole: bool = False
 
 
 @dataclass(repr=False)
@@ -302,7 +304,7 @@ def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
     """The narrowest a column can be with nothing cut: numbers and names whole,
     headers and prose folded between words."""
     col = table.columns[i]
-    if col.numeric or i == 0:
+    if col.numeric or col.whole or i == 0:
         header_words = [len(w) for w in col.header.split()]
         return max([len(r[i]) for r in cells] + header_words + [1])
     # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12
@@ -319,7 +321,7 @@ def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -
         return {}
     out = {i: _least_width(table, cells, i) for i in keep}
     room = width - overhead - sum(out.values())
-    prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric]
+    prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric and not table.columns[i].whole]
     for i in [i for i in keep if i not in prose] + prose:  # headers of numbers whole first, then prose
         share = max(room, 0) // max(1, len(prose)) if i in prose and len(prose) > 1 and i != prose[-1] else room
         extra = min(max(share, 0), natural[i] - out[i])

@@ -541,17 +541,19 @@ def family_pick_document(result, top: int | None = None) -> Document:
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
         "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
-        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid ("
-        + INTERPOLATION_RULE + "); never carried outside a family's published points",
+        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
+        "(the rule of 'mbcost pick'); never carried outside a family's published points",
     ]
-    rows = [[i, p.family, p.model, fmt_alpha(p.alpha), p.resolution, p.mult_adds, p.params, round(p.top1, 2),
-             None if p.top5 is None else round(p.top5, 2), p.accuracy] for i, p in enumerate(shown, start=1)]
+    rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),
+             None if p.top5 is None else round(p.top5, 2), p.family, p.accuracy]
+            for i, p in enumerate(shown, start=1)]
     notes = [f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all)."] \
         if len(shown) < len(result.fits) else []
-    table = Table("", [Column("#", True), Column("Family", priority=1), Column("Model"), Column("Alpha", True),
-                       Column("Resolution", True), Column("Mult-Adds", True, priority=3), Column("Params", True),
-                       Column("Top-1 %", True, priority=3), Column("Top-5 %", True, priority=-1),
-                       Column("Accuracy", priority=-1)], rows, notes=notes,
+    table = Table("", [Column("#", True), Column("Model", priority=4, whole=True), Column("Config", priority=2),
+                       Column("Resolution", True, priority=1), Column("Mult-Adds", True, priority=3),
+                       Column("Params", True, priority=2), Column("Top-1 %", True, priority=4),
+                       Column("Top-5 %", True, priority=-1), Column("Family", priority=-2),
+                       Column("Accuracy", priority=0)], rows, notes=notes,
                   tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 

@@ -90,3 +90,15 @@ def test_plot_tradeoff_all(tmp_path, cli):
     assert again.read_bytes() == out.read_bytes()  # deterministic
     bad = cli("plot", "scaling", "--all")
     assert bad.returncode == 2 and "--all applies to plot tradeoff only" in bad.stderr
+
+
+def test_the_papers_own_figures_are_judged():
+    from mbcost.family import paper_figures
+
+    figures = {f.label: f for f in paper_figures()}
+    assert figures["EfficientNet-B0"].mult_adds_check == "ok"  # 0.386 G computed, 0.39 printed
+    assert figures["ResNet-18"].mult_adds_check == "ok"  # 1.814 G, "1.8 x 10^9"
+    assert figures["ResNet-50"].mult_adds_check.startswith("differs")  # v1 in the paper, v1.5 here: 4.09 G
+    # EfficientNet's parameters are every parameter (biases, batch norm), not weights alone
+    assert figures["EfficientNet-B0"].params_check == "matches every parameter (biases, batch norm: --params all)"
+    assert figures["MnasNet-A1 (1.0)"].mult_adds_check == "no spec in the zoo"

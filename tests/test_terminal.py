@@ -20,6 +20,9 @@ COMMANDS = [
     "paper --table 9",
     "sweep",
     "pick --max-madds 150M",
+    "pick --all --max-madds 300M",
+    "compare efficientnet",
+    "table mobilenet_v3_large",
 ]
 
 
@@ -35,10 +38,17 @@ def on_terminal(args: str, columns: int) -> str:
 @pytest.mark.parametrize("args", COMMANDS)
 def test_nothing_is_cut(args, columns):
     text = on_terminal(args, columns)
-    assert "Total" in text or "Showing" in text or "Configurations" in text or "Table" in text, text[:500]
+    assert any(w in text for w in ("Total", "Showing", "Configurations", "Table", "Comparison")), text[:500]
     assert "\u2026" not in text  # no ellipsis anywhere
     lines = [line for line in text.splitlines() if line.strip()]
     assert max(len(line.rstrip()) for line in lines) <= columns
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_model_names_stay_whole(columns):
+    text = on_terminal("pick --all --max-madds 300M --top 5", columns)
+    for name in ("mobilenet_v3_large", "shufflenet_v2_x1_5", "mnasnet0_75"):
+        assert name in text
 
 
 def test_a_narrow_terminal_says_which_columns_it_left_out():
