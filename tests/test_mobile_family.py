@@ -234,3 +234,21 @@ def test_sweep_third_axis_equals_analyze(cli):
     assert b3["mult_adds"] == mbcost.analyze("efficientnet_b3").total.mult_adds  # B3 = (1.2, 1.4, 300)
     text = cli("sweep", "efficientnet_b0", "--alpha", "1", "--res", "224", "--depth-mult", "1,2").stdout
     assert "sweep of 2 configurations (2 depth multipliers × 1 alpha × 1 resolution)" in text
+
+
+FAMILY = ["mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "mnasnet1_0", "shufflenet_v2_x0_5",
+          "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "resnet18", "resnet34", "resnet50",
+          "resnet101", "resnet152"]
+PRESETS = ["efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+           "efficientnet_b6", "efficientnet_b7", "mnasnet0_5", "mnasnet0_75", "mnasnet1_3"]
+
+
+def test_three_way_check_passes_on_the_family_at_three_settings():
+    """symbolic = fvcore = FlopCounterMode, parameters and shapes, on every new network: at its default, and
+    (the bases) at alpha 0.75 x 192 and alpha 1.3 x 256 with every operation counted, and deepened."""
+    pytest.importorskip("fvcore")
+    from mbcost.check import check
+
+    assert check(FAMILY + PRESETS).ok
+    assert check(FAMILY, alphas=["0.75", "1.3"], resolutions=[192, 256], count=ALL).ok
+    assert check(["efficientnet_b0", "resnet50", "shufflenet_v2_x1_0"], depth_mult="1.5").ok
