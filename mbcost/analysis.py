@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, fmt_alpha, params_total
+from mbcost.errors import MbcostError
 from mbcost.frames import Framed, Rows
 from mbcost.layers import Instance, Shape
 from mbcost.layers.base import stride_text
@@ -299,13 +300,35 @@ class Analysis(CostTable):
         return self.settings_text
 
 
+def _is_torch_module(obj) -> bool:
+    """A ``torch.nn.Module`` instance, told without importing torch."""
+    return any(c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(obj).__mro__)
+
+
 def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,
-            classes=None, count=("conv", "fc"), params="weights", depth_mult=1) -> Analysis:
-    """Cost of a network: ``model`` is a zoo name, a spec file path or a
-    :class:`Network`. Example: ``analyze("mobilenet_v1", alpha=0.5, resolution=160)``;
-    ``analyze("efficientnet_b0", alpha=1.1, depth_mult=1.2, resolution=260)`` is B2.
-    ``depth_mult``: every ``stage N`` of the spec gets ceil(D·N) blocks."""
+            classes=None, count=("conv", "fc"), params=None, depth_mult=1, input_size=None, inputs=None):
+    """Cost of a network: ``model`` is a zoo name, a spec file path, a
+    :class:`Network` or any ``torch.nn.Module``. Example: ``analyze("mobilenet_v1",
+    alpha=0.5, resolution=160)``; ``analyze("efficientnet_b0", alpha=1.1,
+    depth_mult=1.2, resolution=260)`` is B2. ``depth_mult``: every ``stage N`` of
+    the spec gets ceil(D·N) blocks. ``params``: the parameters totalled (default:
+    weights for a spec, the paper's convention; every parameter for a module).
+
+    A module: ``analyze(my_module, input_size=(1, 3, 224, 224))`` (or
+    ``inputs=(tensor, ...)`` for several or non-tensor inputs) counts one forward
+    pass with fvcore per module (needs torch and fvcore) and returns a cost table
+    with the same ``.total``, ``.layers``, ``.by_type()``, ``.to_frame()``."""
     from mbcost.zoo import load
+
+    if _is_torch_module(model):
+        if (alpha, resolution, rho, min_depth, divisor, classes, depth_mult) != (1, None, None, None, None, None, 1):
+            raise MbcostError("alpha, resolution, rho, min_depth, divisor, classes and depth_mult apply to specs; "
+                              "for a torch module give input_size= (or inputs=)")
+        from mbcost.adapters.torch_model import analyze_user_module
+
+        return analyze_user_module(model, input_size, inputs, count=count, params=params)
+    if input_size is not None or inputs is not None:
+        raise MbcostError("input_size= and inputs= apply to a torch module; for a spec give resolution=")
 
     network = model if isinstance(model, Network) else load(model)
     config = Config.make(alpha=alpha, resolution=resolution, rho=rho, min_depth=min_depth, divisor=divisor,

@@ -51,7 +51,7 @@ DIVISOR = typer.Option(None, "--divisor", help="Round channels after alpha to a 
 DEPTH = typer.Option(1.0, "--depth-mult", "-d", help="Depth multiplier: every 'stage N' of the spec gets ceil(D*N) blocks (EfficientNet's rule; specs with stages: efficientnet_b0, resnet*, mnasnet1_0, shufflenet_v2_*).")
 CLASSES = typer.Option(None, "--classes", help="Number of classes: overrides the classifier's outputs (e.g. 120).")
 COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds count: conv,fc (the paper) plus bn,pool,act.")
-PARAMS = typer.Option("weights", "--params", help="Parameters totalled: weights (the paper), weights+biases, all.")
+PARAMS = typer.Option(None, "--params", help="Parameters totalled: weights, weights+biases, all (default: weights for a spec, the paper's convention; all for --torch, as every peer reports a user's model).")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
 #: The network of the paper, what 'mbcost table' shows when no model is named.
@@ -71,7 +71,7 @@ def table(
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
-    params: str = PARAMS,
+    params: Optional[str] = PARAMS,
     flops: bool = FLOPS,
     by_type: bool = typer.Option(False, "--by-type", help="Only the breakdown by layer type (the paper's Table 2)."),
     formula: bool = typer.Option(False, "--formula", help="Add each layer's formula with the numbers substituted."),
@@ -183,7 +183,7 @@ def compare(
     res: Optional[int] = RES,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
-    params: str = PARAMS,
+    params: Optional[str] = PARAMS,
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
@@ -411,7 +411,7 @@ def sweep(
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
-    params: str = PARAMS,
+    params: Optional[str] = PARAMS,
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,

@@ -94,6 +94,7 @@ class Config:
             raise MbcostError(
                 f"cannot count {', '.join(unknown) or 'nothing'}: choose from {', '.join(COUNTABLE)}"
             )
+        params = "weights" if params is None else params  # the paper's convention, for specs
         if params not in PARAM_CONVENTIONS:
             raise MbcostError(f"unknown parameter convention '{params}': choose from {', '.join(PARAM_CONVENTIONS)}")
         depth_mult = to_fraction(depth_mult, "the depth multiplier")

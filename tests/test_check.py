@@ -256,7 +256,11 @@ def test_torch_table_of_a_small_model(user_models, capsys):
     assert rows["5"]["mult_adds"] == 0  # pooling is not counted in the paper's convention
     assert rows["0"]["output"] == [16, 16, 8]
     assert data["total"]["params_breakdown"] == {"weights": 216 + 72 + 128 + 160, "biases": 16 + 10, "norm": 16}
-    assert {s["type"] for s in data["by_type"]} == {"Conv 3×3", "Conv DW 3×3", "Conv 1×1", "Fully Connected"}
+    # a user's model: every parameter by default (what fvcore, ptflops and torchinfo report), so the batch
+    # norm's scale and shift make it a row of the breakdown
+    assert data["params_convention"] == "all" and data["total"]["params"] == 576 + 26 + 16
+    assert {s["type"] for s in data["by_type"]} == {"Conv 3×3", "Conv DW 3×3", "Conv 1×1", "Fully Connected",
+                                                    "BatchNorm"}
 
 
 def test_torch_table_counts_a_modules_own_operators(user_models, capsys):
@@ -270,7 +274,8 @@ def test_torch_table_counts_a_modules_own_operators(user_models, capsys):
 
 
 def test_torch_table_of_the_mobilenet_build_matches_table2(user_models, capsys):
-    assert main(["table", "--torch", "user_models:mobilenet", "--by-type", "--format", "json"]) == 0
+    assert main(["table", "--torch", "user_models:mobilenet", "--by-type", "--params", "weights",
+                 "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     shares = {s["type"]: s for s in data["by_type"]}
     for row in published("table2_by_type"):

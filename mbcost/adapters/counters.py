@@ -294,13 +294,15 @@ def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
 
     FlopCountAnalysis = _flop_count_analysis()
 
-    tensors = list(module.parameters()) + list(module.buffers()) + list(inputs)
+    given = [x for x in inputs if isinstance(x, torch.Tensor)]
+    tensors = list(module.parameters()) + list(module.buffers()) + given
     on_meta = any(t.is_meta for t in tensors)
     if on_meta and not fvcore_meta_ok():
         materialize(module, "cpu")
-        inputs = tuple(torch.zeros(x.shape, dtype=x.dtype) if x.is_meta else x for x in inputs)
+        inputs = tuple(torch.zeros(x.shape, dtype=x.dtype) if isinstance(x, torch.Tensor) and x.is_meta else x
+                       for x in inputs)
         on_meta = False
-    device = "meta" if on_meta else (str(inputs[0].device) if inputs else "cpu")
+    device = "meta" if on_meta else (str(given[0].device) if given else "cpu")
     analysis = _quiet(FlopCountAnalysis(module, inputs))
     analysis.set_op_handle(**fvcore_handles(frozenset(count)))
     with torch.no_grad(), warnings.catch_warnings(), \

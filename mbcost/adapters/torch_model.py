@@ -41,20 +41,65 @@ def parse_input(text: str | None) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def parse_target(target: str) -> tuple[str, str, tuple, dict]:
+    """``pkg.module:factory``, ``path/to/file.py:factory`` or either with
+    arguments, ``pkg.mod:build(width=0.5, classes=10)``: (where, attribute path,
+    args, kwargs). Arguments are Python literals, read with :func:`ast.literal_eval`
+    (never evaluated as code)."""
+    import ast
+
+    where, sep, call = str(target).strip().partition(":")  # a ':' in the arguments stays in them
+    if not sep or not where.strip() or not call.strip():
+        raise MbcostError("--torch takes pkg.module:factory, path/to/file.py:factory, or either with literal "
+                          f"arguments (pkg.mod:build(width=0.5)), got '{target}'")
+    call = call.strip()
+    try:
+        node = ast.parse(call, mode="eval").body
+    except SyntaxError:
+        raise MbcostError(f"--torch '{target}': '{call}' is not a name or a call with literal arguments") from None
+    if isinstance(node, ast.Call):
+        func, args, kwargs = node.func, node.args, node.keywords
+    else:
+        func, args, kwargs = node, [], []
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.insert(0, func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        raise MbcostError(f"--torch '{target}': '{call}' must name the factory (name or name.attr)")
+    parts.insert(0, func.id)
+    try:
+        values = tuple(ast.literal_eval(a) for a in args)
+        named = {k.arg: ast.literal_eval(k.value) for k in kwargs if k.arg is not None}
+    except (ValueError, SyntaxError, TypeError):
+        raise MbcostError(f"--torch '{target}': the arguments must be Python literals (numbers, strings, "
+                          "tuples, lists, dicts, True/False/None), as ast.literal_eval reads them") from None
+    if any(k.arg is None for k in kwargs) or any(isinstance(a, ast.Starred) for a in args):
+        raise MbcostError(f"--torch '{target}': no *args or **kwargs: write the arguments out")
+    return where.strip(), ".".join(parts), values, named
+
+
 def load_factory(target: str):
-    """The object named by ``pkg.module:attr`` (``attr`` may be dotted). The
-    current folder is importable, as for ``python -m``."""
-    module_name, sep, attr = str(target).partition(":")
-    if not sep or not module_name.strip() or not attr.strip() or ":" in attr:
-        raise MbcostError(f"--torch takes pkg.module:factory (e.g. torchvision.models:mobilenet_v2), got '{target}'")
-    module_name, attr = module_name.strip(), attr.strip()
+    """The object named by ``pkg.module:attr`` or ``path/to/file.py:attr``
+    (``attr`` may be dotted). The current folder is importable, as for ``python -m``."""
+    where, attr, _, _ = parse_target(target)
+    module = _import_file(where) if where.endswith(".py") else _import_module(where)
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise MbcostError(f"module '{where}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _import_module(module_name: str):
     added = False
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
         added = True
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise MbcostError(f"cannot import '{module_name}': no module named '{exc.name}'") from None
@@ -67,12 +112,33 @@ def load_factory(target: str):
                 sys.path.remove(cwd)
             except ValueError:
                 pass
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise MbcostError(f"module '{module_name}' has no attribute '{attr}'")
-        obj = getattr(obj, part)
-    return obj
+
+
+def _import_file(path: str):
+    """A Python file as a module (its folder importable while it loads)."""
+    import importlib.util
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise MbcostError(f"--torch: no such Python file: {path}")
+    name = "mbcost_user_" + "".join(c if c.isalnum() else "_" for c in file.stem)
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise MbcostError(f"--torch: cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - the user's file: any error is theirs
+        raise MbcostError(f"importing {path} failed: {_one_line(exc)}") from None
+    finally:
+        try:
+            sys.path.remove(folder)
+        except ValueError:
+            pass
+    return module
 
 
 def _one_line(exc: BaseException) -> str:
@@ -87,11 +153,14 @@ def build_model(target: str):
     from torch import nn
 
     obj = load_factory(target)
+    _, _, args, kwargs = parse_target(target)
     if isinstance(obj, nn.Module):
+        if args or kwargs:
+            raise MbcostError(f"{target}: a module object takes no arguments; name its factory instead")
         model = obj
     elif callable(obj):
         try:
-            model = obj()
+            model = obj(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise MbcostError(f"factory {target} failed: {_one_line(exc)}") from None
     else:
@@ -197,20 +266,45 @@ class TorchAnalysis(CostTable):
 
 
 def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None, *, count=("conv", "fc"),
-                  params: str = "weights") -> TorchAnalysis:
+                  params: str | None = None) -> TorchAnalysis:
     """Cost table of the model ``pkg.module:factory`` builds, at ``input_shape``
-    (default 1x3x224x224), from fvcore's per-module counts."""
+    (default 1x3x224x224), from fvcore's per-module counts. Parameters: every
+    parameter unless ``params`` says otherwise (what every peer reports for a
+    user's model)."""
     from mbcost.adapters import require_torch
 
     require_torch("--torch")
-    config = Config.make(count=count, params=params)
+    config = Config.make(count=count, params=params or "all")
     shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
     model = build_model(target)
     return analyze_module(model, shape, config, name=target)
 
 
-def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "model") -> TorchAnalysis:
-    """:func:`analyze_torch` for a module already built."""
+def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "fc"),
+                        params: str | None = None) -> TorchAnalysis:
+    """``mbcost.analyze(module, input_size=...)``: a module already built, at
+    ``input_size`` (default 1x3x224x224) or on ``inputs`` (a tuple of arguments)."""
+    from mbcost.adapters import require_torch
+
+    require_torch("mbcost.analyze on a torch module")
+    config = Config.make(count=count, params=params or "all")
+    if inputs is not None:
+        inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+        first = next((t for t in inputs if hasattr(t, "shape")), None)
+        shape = tuple(int(d) for d in first.shape) if first is not None else ()
+        return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
+    shape = parse_input(input_size) if isinstance(input_size, str) or input_size is None else \
+        tuple(int(d) for d in input_size)
+    if not shape or any(d <= 0 for d in shape):
+        raise MbcostError(f"input_size must be positive dimensions, batch first (e.g. (1, 3, 224, 224)), got "
+                          f"{input_size!r}")
+    return analyze_module(model, shape, config, name=type(model).__name__)
+
+
+def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "model",
+                   inputs: tuple | None = None) -> TorchAnalysis:
+    """:func:`analyze_torch` for a module already built (``inputs``: the forward
+    pass's arguments, instead of zeros of ``shape``)."""
     import torch
 
     from mbcost.adapters.counters import fvcore_count, param_split
@@ -232,9 +326,9 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     handles = [m.register_forward_hook(hook) for m in names]
     try:
         device = next((t.device for t in model.parameters()), torch.device("cpu"))  # meta stays meta
-        x = torch.zeros(shape, device=device)
+        args = inputs if inputs is not None else (torch.zeros(shape, device=device),)
         try:
-            counts = fvcore_count(model, (x,), config.count)
+            counts = fvcore_count(model, args, config.count)
         except MbcostError:
             raise
         except Exception as exc:  # noqa: BLE001 - the user's forward pass

@@ -1,0 +1,87 @@
+"""Your own model (issue 13, first part): ``mbcost.analyze`` on any nn.Module,
+``--torch`` with a file path and literal factory arguments, every parameter by
+default for a user's model. Expected counts are derived by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import mbcost  # noqa: E402
+from mbcost.errors import MbcostError  # noqa: E402
+
+MODEL = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, width=16, classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.bn = nn.BatchNorm2d(width)
+        self.fc = nn.Linear(width, classes)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
+
+
+def build(width=16, classes=10, **extra):
+    if extra:
+        raise ValueError(f"unknown options {sorted(extra)}")
+    return Net(width, classes)
+'''
+
+
+class Net(torch.nn.Module):
+    def __init__(self, width=16, classes=10):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, width, 3, padding=1)
+        self.fc = torch.nn.Linear(width, classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+def test_analyze_a_module_like_a_spec():
+    a = mbcost.analyze(Net(), input_size=(1, 3, 32, 32))
+    assert [r.name for r in a.layers] == ["conv", "fc"]
+    assert a.total.mult_adds == 3 * 3 * 3 * 16 * 32 * 32 + 16 * 10
+    assert a.config.params == "all" and a.total.params == (3 * 3 * 3 * 16 + 16) + (16 * 10 + 10)
+    assert list(a.to_frame()["mult_adds"]) == [3 * 3 * 3 * 16 * 32 * 32, 16 * 10]
+    assert {s.type for s in a.by_type()} == {"Conv 3×3", "Fully Connected"}
+    weights = mbcost.analyze(Net(), input_size=(1, 3, 32, 32), params="weights")
+    assert weights.total.params == 3 * 3 * 3 * 16 + 16 * 10
+
+
+def test_analyze_with_explicit_inputs_and_errors():
+    b = mbcost.analyze(Net(), inputs=(torch.zeros(2, 3, 8, 8),))  # batch 2
+    assert b.total.mult_adds == 2 * (3 * 3 * 3 * 16 * 8 * 8 + 16 * 10)
+    with pytest.raises(MbcostError, match="apply to specs"):
+        mbcost.analyze(Net(), alpha=0.5)
+    with pytest.raises(MbcostError, match="forward pass failed on input 1x4x8x8"):
+        mbcost.analyze(Net(), input_size=(1, 4, 8, 8))
+    with pytest.raises(MbcostError, match="apply to a torch module"):
+        mbcost.analyze("mobilenet_v1", input_size=(1, 3, 224, 224))
+
+
+def test_torch_option_takes_a_file_and_literal_arguments(cli, tmp_path):
+    path = tmp_path / "my_models.py"
+    path.write_text(MODEL)
+    res = cli("table", "--torch", f"{path}:build(width=8, classes=5)", "--input", "1x3x32x32", "-f", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    rows = {r["name"]: r for r in data["layers"]}
+    assert rows["conv"]["mult_adds"] == 3 * 3 * 3 * 8 * 32 * 32 and rows["fc"]["mult_adds"] == 8 * 5
+    assert data["params_convention"] == "all" and data["total"]["params"] == 224 + 16 + 45
+    for target, message in ((f"{path}:build(width=__import__('os'))", "must be Python literals"),
+                            (f"{path}:build(depth=3)", "factory " + str(path) + ":build(depth=3) failed: ValueError"),
+                            (f"{tmp_path}/missing.py:build", "no such Python file"),
+                            (f"{path}:nothing", "has no attribute 'nothing'")):
+        bad = cli("table", "--torch", target)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+        assert message in bad.stderr, bad.stderr
