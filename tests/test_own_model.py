@@ -85,3 +85,20 @@ def test_torch_option_takes_a_file_and_literal_arguments(cli, tmp_path):
         bad = cli("table", "--torch", target)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
         assert message in bad.stderr, bad.stderr
+
+
+def test_fused_modules_parameters_belong_to_the_module_that_uses_them():
+    class Attend(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.att = torch.nn.MultiheadAttention(8, 2)  # calls F.linear on out_proj.weight: out_proj never runs
+            self.fc = torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(self.att(x, x, x)[0])
+
+    a = mbcost.analyze(Attend(), input_size=(5, 1, 8))  # (L, N, E)
+    rows = {r.name: r for r in a.layers}
+    # in_proj 8 -> 24 and out_proj 8 -> 8: weights 192 + 64, biases 24 + 8, all on the attention's row
+    assert (rows["att"].weights, rows["att"].biases) == (192 + 64, 24 + 8)
+    assert a.uncalled_params == 0 and a.total.params == 192 + 64 + 24 + 8 + 8 * 3 + 3

@@ -231,6 +231,42 @@ def _pair(value) -> tuple[int, int] | None:
     return None
 
 
+def _own_split(module) -> tuple[int, int, int]:
+    """A module's own parameters (not its children's) as weights, biases, norm."""
+    from mbcost.adapters.counters import is_norm
+
+    weights = biases = norm = 0
+    for pname, p in module.named_parameters(recurse=False):
+        if is_norm(module):
+            norm += p.numel()
+        elif pname.endswith("bias"):
+            biases += p.numel()
+        else:
+            weights += p.numel()
+    return weights, biases, norm
+
+
+def _absorbed_params(modules: dict, called: set) -> dict:
+    """Parameters of modules whose forward never ran but whose ancestor's did,
+    credited to the nearest called ancestor: a fused module uses its children's
+    weights directly (nn.MultiheadAttention calls F.linear on out_proj.weight)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for name, module in modules.items():
+        if name in called:
+            continue
+        own = _own_split(module)
+        if not sum(own):
+            continue
+        parent = name
+        while parent:
+            parent = parent.rpartition(".")[0]
+            if parent in called:
+                w, b, n = out.get(parent, (0, 0, 0))
+                out[parent] = (w + own[0], b + own[1], n + own[2])
+                break
+    return out
+
+
 class TorchAnalysis(CostTable):
     """fvcore's per-module count of a PyTorch model, shaped like an Analysis."""
 
@@ -340,6 +376,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
 
     by_module = counts.by_module
     children = {n: [f"{n}.{c}" if n else c for c, _ in m.named_children()] for m, n in names.items()}
+    absorbed = _absorbed_params(modules, set(shapes))
     rows: list[LayerRow] = []
     called_params = 0
     for mod_name in order:
@@ -352,9 +389,10 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             label, category, filt, stride = describe_module(mod)
         else:
             mult_adds = by_module.get(mod_name, 0) - sum(by_module.get(k, 0) for k in kids)
-            own = [p for p in mod.parameters(recurse=False)]
-            weights, biases, norm = sum(p.numel() for p in own), 0, 0
-            if not mult_adds and not weights:
+            weights, biases, norm = _own_split(mod)
+            extra = absorbed.get(mod_name, (0, 0, 0))
+            weights, biases, norm = weights + extra[0], biases + extra[1], norm + extra[2]
+            if not mult_adds and not weights + biases + norm:
                 continue
             label = f"{type(mod).__name__} (own ops)"
             category, filt, stride = label, "", (1, 1)
