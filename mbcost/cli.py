@@ -81,6 +81,7 @@ def table(
     check_: bool = typer.Option(False, "--check", help="Add fvcore's count of each layer (needs mbcost[torch]); exit 1 if any differs."),
     torch_model: Optional[str] = typer.Option(None, "--torch", help="Any PyTorch model instead of a spec: pkg.module:factory (needs mbcost[torch])."),
     input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch: N x C x H x W (default 1x3x224x224)."),
+    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
     memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
 ) -> int:
@@ -95,11 +96,13 @@ def table(
         raise MbcostError("--memory applies to specs (the layers' connections come from the spec), not to --torch")
     if dtype != "fp32" and not memory_:
         raise MbcostError("--dtype goes with --memory")
+    if max_depth is not None and torch_model is None:
+        raise MbcostError("--max-depth goes with --torch (a spec's rows are its own layers)")
     if torch_model is not None or input_shape is not None:
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
         if depth_mult != 1:
             raise MbcostError("--depth-mult applies to specs with stages, not to --torch")
-        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments)
+        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
     report = counts = None
@@ -138,7 +141,8 @@ def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, ch
         raise MbcostError("--check applies to specs (a --torch table is fvcore's count already)")
 
 
-def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False) -> int:
+def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
+                 max_depth=None) -> int:
     """``table --torch pkg.module:factory``: any PyTorch model, counted by fvcore per module."""
     from mbcost.adapters import require_torch
     from mbcost.output import emit
@@ -148,7 +152,10 @@ def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output
     from mbcost.adapters.torch_model import analyze_torch
 
     analysis = analyze_torch(target, input_shape, count=count, params=params)
-    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type), fmt, output, comments)
+    if max_depth is not None:
+        analysis = analysis.rolled(max_depth)
+    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth), fmt,
+         output, comments)
     return 0
 
 

@@ -399,7 +399,7 @@ def check_document(result, *, layers: bool | None = None) -> Document:
 
 
 def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
-                        by_type_only: bool = False) -> Document:
+                        by_type_only: bool = False, max_depth: int | None = None) -> Document:
     """``mbcost table --torch``: the per-layer table and breakdown of any PyTorch
     model, from fvcore's per-module counts."""
     doc = cost_document(analysis, unit=unit, formula=False, by_type_only=by_type_only)
@@ -408,6 +408,9 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
                         "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
                         f"{analysis.device}")
     doc.settings.append(FVCORE_NOTE)
+    if max_depth is not None:
+        doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
+                            " totals and the breakdown by type are the leaf rows'")
     if analysis.unsupported:
         ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
         doc.settings.append(f"operators with no handle, not counted: {ops}")

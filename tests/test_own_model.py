@@ -102,3 +102,30 @@ def test_fused_modules_parameters_belong_to_the_module_that_uses_them():
     # in_proj 8 -> 24 and out_proj 8 -> 8: weights 192 + 64, biases 24 + 8, all on the attention's row
     assert (rows["att"].weights, rows["att"].biases) == (192 + 64, 24 + 8)
     assert a.uncalled_params == 0 and a.total.params == 192 + 64 + 24 + 8 + 8 * 3 + 3
+
+
+DEEP = '''
+from torch import nn
+
+
+def build():
+    def block(c):
+        return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Sequential(block(8), block(8)),
+                         nn.Sequential(block(8)), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+'''
+
+
+def test_max_depth_rolls_rows_up_and_keeps_totals(cli, tmp_path):
+    path = tmp_path / "deep.py"
+    path.write_text(DEEP)
+    full = json.loads(cli("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "-f", "json").stdout)
+    res = cli("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "--max-depth", "1", "-f", "json")
+    assert res.returncode == 0, res.stderr
+    rolled = json.loads(res.stdout)
+    assert [r["name"] for r in rolled["layers"]] == ["0", "1", "2", "3", "4", "5"]
+    one = next(r for r in rolled["layers"] if r["name"] == "1")
+    assert one["mult_adds"] == 2 * 3 * 3 * 8 * 8 * 16 * 16 and one["type"] == "Sequential (6 rows)"
+    assert rolled["total"] == full["total"] and rolled["by_type"] == full["by_type"]
+    bad = cli("table", "mobilenet_v1", "--max-depth", "1")
+    assert bad.returncode == 2 and "--max-depth goes with --torch" in bad.stderr

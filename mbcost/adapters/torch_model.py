@@ -297,6 +297,42 @@ class TorchAnalysis(CostTable):
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"module": row.kind}
 
+    #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
+    leaf_layers: list | None = None
+    #: module name -> class name, for naming rolled-up rows
+    classes: dict | None = None
+
+    def _type_groups(self):
+        return ((r.category, r.mult_adds, r.params) for r in (self.leaf_layers or self.layers))
+
+    def rolled(self, max_depth: int) -> TorchAnalysis:
+        """The rows rolled up the module hierarchy to ``max_depth`` dotted levels
+        (as fvcore's and torchinfo's depth): a module deeper than that is summed
+        into its ancestor at that depth. Totals and the breakdown by type are the
+        leaf rows', unchanged."""
+        import copy
+
+        if max_depth < 1:
+            raise MbcostError(f"--max-depth must be 1 or more, got {max_depth}")
+        groups: dict[str, list[LayerRow]] = {}
+        for r in self.layers:
+            key = r.name if r.name == "(model)" else ".".join(r.name.split(".")[:max_depth])
+            groups.setdefault(key, []).append(r)
+        rows = []
+        for key, members in groups.items():
+            if len(members) == 1 and members[0].name == key:
+                rows.append(members[0])
+                continue
+            cls = (self.classes or {}).get(key, key)
+            w, b, n = (sum(getattr(m, f) for m in members) for f in ("weights", "biases", "norm"))
+            rows.append(LayerRow(
+                name=key, kind=cls, type=f"{cls} ({len(members)} rows)", category=cls, stride=(1, 1), filter="",
+                input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
+                weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0))
+        out = copy.copy(self)
+        out.layers, out.leaf_layers = rows, self.leaf_layers or self.layers
+        return out
+
     def _extra(self) -> dict:
         return {"not_counted_ops": dict(self.unsupported)}
 
@@ -404,5 +440,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             kernel=_pair(getattr(mod, "kernel_size", None)) if not kids else None,
         ))
     all_params = sum(p.numel() for p in model.parameters())
-    return TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
-                         counts.device)
+    result = TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
+                           counts.device)
+    result.classes = {n: type(m).__name__ for n, m in modules.items()}
+    return result
