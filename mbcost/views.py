@@ -534,8 +534,6 @@ def pick_document(result, top: int | None = None) -> Document:
 
 def family_pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick --all``: every family's configurations within budget, best top-1 first."""
-    from mbcost.pick import INTERPOLATION_RULE
-
     shown = result.fits if not top else result.fits[:top]
     budget = f"{result.max_mult_adds:,} Mult-Adds" + (
         "" if result.max_params is None else f" and {result.max_params:,} params")
