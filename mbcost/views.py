@@ -408,6 +408,8 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
                         "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
                         f"{analysis.device}")
     doc.settings.append(FVCORE_NOTE)
+    if getattr(analysis, "build_note", ""):
+        doc.settings.append(analysis.build_note)
     if max_depth is not None:
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")

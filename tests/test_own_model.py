@@ -129,3 +129,29 @@ def test_max_depth_rolls_rows_up_and_keeps_totals(cli, tmp_path):
     assert rolled["total"] == full["total"] and rolled["by_type"] == full["by_type"]
     bad = cli("table", "mobilenet_v1", "--max-depth", "1")
     assert bad.returncode == 2 and "--max-depth goes with --torch" in bad.stderr
+
+
+def test_torch_models_are_built_on_the_meta_device_with_a_cpu_fallback(cli, tmp_path):
+    path = tmp_path / "models.py"
+    path.write_text(MODEL + '''
+
+class NeedsValues(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y * float(y.abs().sum().item() >= 0)  # a value: impossible on the meta device
+
+
+def needs_values():
+    return NeedsValues()
+''')
+    meta = cli("table", "--torch", f"{path}:build", "--input", "1x3x8x8")
+    assert meta.returncode == 0 and "built on the meta device" in meta.stdout, meta.stderr
+    cpu = cli("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8", "-f", "json")
+    assert cpu.returncode == 0, cpu.stderr
+    assert json.loads(cpu.stdout)["total"]["mult_adds"] == 3 * 3 * 3 * 4 * 6 * 6
+    text = cli("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8").stdout
+    assert "built on the CPU: on the meta device" in text and "item()" in text

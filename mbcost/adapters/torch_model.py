@@ -148,8 +148,13 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def build_model(target: str):
-    """The ``nn.Module`` a factory returns (or the module object it names), in eval mode."""
+def build_model(target: str, device: str = "cpu"):
+    """The ``nn.Module`` a factory returns (or the module object it names), in
+    eval mode; ``device="meta"`` calls the factory inside ``torch.device("meta")``,
+    so that its parameters take no memory."""
+    import contextlib
+
+    import torch
     from torch import nn
 
     obj = load_factory(target)
@@ -160,7 +165,8 @@ def build_model(target: str):
         model = obj
     elif callable(obj):
         try:
-            model = obj(*args, **kwargs)
+            with torch.device("meta") if device == "meta" else contextlib.nullcontext():
+                model = obj(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise MbcostError(f"factory {target} failed: {_one_line(exc)}") from None
     else:
@@ -297,6 +303,8 @@ class TorchAnalysis(CostTable):
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"module": row.kind}
 
+    #: how the model was built (meta device, or the CPU and why)
+    build_note: str = ""
     #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
     leaf_layers: list | None = None
     #: module name -> class name, for naming rolled-up rows
@@ -348,8 +356,20 @@ def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None,
     require_torch("--torch")
     config = Config.make(count=count, params=params or "all")
     shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
+    # First on the meta device: no weight is allocated, so a billion-parameter model is counted in seconds
+    # and little memory. A factory or forward pass that needs real tensors (loads weights, calls .item())
+    # is built again on the CPU, and the output says so.
+    try:
+        model = build_model(target, "meta")
+        result = analyze_module(model, shape, config, name=target)
+        result.build_note = "built on the meta device (shapes only: no weight was allocated)"
+        return result
+    except MbcostError as exc:
+        meta_error = str(exc)
     model = build_model(target)
-    return analyze_module(model, shape, config, name=target)
+    result = analyze_module(model, shape, config, name=target)
+    result.build_note = f"built on the CPU: on the meta device {meta_error}"
+    return result
 
 
 def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "fc"),
