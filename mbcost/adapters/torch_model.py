@@ -237,6 +237,12 @@ def _pair(value) -> tuple[int, int] | None:
     return None
 
 
+def _known_kind(module) -> bool:
+    from mbcost.layers import registry
+
+    return registry.kind_of_torch_module(module) is not None
+
+
 def _own_split(module) -> tuple[int, int, int]:
     """A module's own parameters (not its children's) as weights, biases, norm."""
     from mbcost.adapters.counters import is_norm
@@ -450,8 +456,11 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             weights, biases, norm = weights + extra[0], biases + extra[1], norm + extra[2]
             if not mult_adds and not weights + biases + norm:
                 continue
-            label = f"{type(mod).__name__} (own ops)"
-            category, filt, stride = label, "", (1, 1)
+            if _known_kind(mod):  # a conv subclass with a padding child (TF-style 'same'): still a conv
+                label, category, filt, stride = describe_module(mod)
+            else:
+                label = f"{type(mod).__name__} (own ops)"
+                category, filt, stride = label, "", (1, 1)
         called_params += weights + biases + norm
         rows.append(LayerRow(
             name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
