@@ -36,6 +36,17 @@ class LayerRow:
     formula: str
     line: int
     kernel: tuple[int, int] | None = None  # a conv's or pool's window; None for other kinds
+    #: a torch model's tensors in its own layout (N x C x H x W), for display; None for specs (H x W x C)
+    input_dims: tuple[int, ...] | None = None
+    output_dims: tuple[int, ...] | None = None
+
+    @property
+    def input_text(self) -> str:
+        return "×".join(map(str, self.input_dims)) if self.input_dims else str(self.input)
+
+    @property
+    def output_text(self) -> str:
+        return "×".join(map(str, self.output_dims)) if self.output_dims else str(self.output)
 
     @property
     def activations(self) -> int:

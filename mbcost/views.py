@@ -74,7 +74,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
         mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
         rows = []
         for r, m in zip(analysis.layers, mem_rows):
-            row = [r.name, r.type_stride, r.filter, str(r.input), str(r.output), r.flops if flops else r.mult_adds]
+            row = [r.name, r.type_stride, r.filter, r.input_text, r.output_text, r.flops if flops else r.mult_adds]
             if fvcore is not None:
                 row.append(scale * fvcore[r.name])
             row += [r.params, analysis.pct(r)]
@@ -404,6 +404,7 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
     model, from fvcore's per-module counts."""
     doc = cost_document(analysis, unit=unit, formula=False, by_type_only=by_type_only)
     doc.heading = f"{analysis.model} (PyTorch) · input {analysis.input_text}"
+    doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
     doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
                         "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
                         f"{analysis.device}")

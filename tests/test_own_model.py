@@ -155,3 +155,14 @@ def needs_values():
     assert json.loads(cpu.stdout)["total"]["mult_adds"] == 3 * 3 * 3 * 4 * 6 * 6
     text = cli("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8").stdout
     assert "built on the CPU: on the meta device" in text and "item()" in text
+
+
+def test_torch_sizes_are_shown_in_the_models_own_layout(cli, tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(MODEL)
+    text = cli("table", "--torch", f"{path}:build(width=8)", "--input", "1x3x32x32").stdout
+    assert "1×3×32×32" in text and "1×8×32×32" in text and "N×C×H×W" in text
+    data = json.loads(cli("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x16x16", "-f", "json").stdout)
+    conv = next(r for r in data["layers"] if r["name"] == "conv")
+    assert (conv["input_dims"], conv["output_dims"]) == ([2, 3, 16, 16], [2, 8, 16, 16])
+    assert conv["output"] == [16, 16, 8]  # the JSON contract's H, W, C stays

@@ -182,6 +182,11 @@ def _shape(t) -> Shape:
     return _dims_shape(tuple(int(d) for d in getattr(t, "shape", ())))
 
 
+def _dims(t) -> tuple[int, ...] | None:
+    shape = getattr(t, "shape", None)
+    return tuple(int(d) for d in shape) if shape is not None else None
+
+
 def _dims_shape(dims: tuple[int, ...]) -> Shape:
     """A batch-first shape as H x W x C: NCHW maps to (H, W, C), (N, C) to 1 x 1 x C,
     (N, L, C) to 1 x L x C; anything else to 1 x 1 x (all but the batch)."""
@@ -307,7 +312,7 @@ class TorchAnalysis(CostTable):
                 "counted": self.counted, "counter": "fvcore", "params_convention": self.config.params}
 
     def _layer_extra(self, row: LayerRow) -> dict:
-        return {"module": row.kind}
+        return {"module": row.kind, "input_dims": list(row.input_dims or ()), "output_dims": list(row.output_dims or ())}
 
     #: how the model was built (meta device, or the CPU and why)
     build_note: str = ""
@@ -342,7 +347,8 @@ class TorchAnalysis(CostTable):
             rows.append(LayerRow(
                 name=key, kind=cls, type=f"{cls} ({len(members)} rows)", category=cls, stride=(1, 1), filter="",
                 input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
-                weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0))
+                weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0,
+                input_dims=members[0].input_dims, output_dims=members[-1].output_dims))
         out = copy.copy(self)
         out.layers, out.leaf_layers = rows, self.leaf_layers or self.layers
         return out
@@ -413,12 +419,14 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     modules = {n: m for m, n in names.items()}
     order: list[str] = []
     shapes: dict[str, tuple[Shape, Shape]] = {}
+    dims: dict[str, tuple] = {}  # the model's own layout (N x C x H x W), for display
 
     def hook(mod, inputs, output):
         mod_name = names.get(mod)
         if mod_name is None or mod_name in shapes:
             return
         shapes[mod_name] = (_shape(_first_tensor(inputs)), _shape(_first_tensor(output)))
+        dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
         order.append(mod_name)
 
     handles = [m.register_forward_hook(hook) for m in names]
@@ -467,6 +475,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
             norm=norm, params=params_total(weights, biases, norm, config.params), formula="", line=0,
             kernel=_pair(getattr(mod, "kernel_size", None)) if not kids else None,
+            input_dims=dims[mod_name][0], output_dims=dims[mod_name][1],
         ))
     all_params = sum(p.numel() for p in model.parameters())
     result = TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
