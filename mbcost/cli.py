@@ -102,7 +102,8 @@ def table(
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
         if depth_mult != 1:
             raise MbcostError("--depth-mult applies to specs with stages, not to --torch")
-        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth)
+        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
+                            formula)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
     report = counts = None
@@ -142,7 +143,7 @@ def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, ch
 
 
 def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
-                 max_depth=None) -> int:
+                 max_depth=None, formula=False) -> int:
     """``table --torch pkg.module:factory``: any PyTorch model, counted by fvcore per module."""
     from mbcost.adapters import require_torch
     from mbcost.output import emit
@@ -154,8 +155,8 @@ def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output
     analysis = analyze_torch(target, input_shape, count=count, params=params)
     if max_depth is not None:
         analysis = analysis.rolled(max_depth)
-    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth), fmt,
-         output, comments)
+    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
+                             formula=formula), fmt, output, comments)
     return 0
 
 

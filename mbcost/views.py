@@ -402,7 +402,7 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
                         by_type_only: bool = False, max_depth: int | None = None) -> Document:
     """``mbcost table --torch``: the per-layer table and breakdown of any PyTorch
     model, from fvcore's per-module counts."""
-    doc = cost_document(analysis, unit=unit, formula=False, by_type_only=by_type_only)
+    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only)
     doc.heading = f"{analysis.model} (PyTorch) · input {analysis.input_text}"
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
     doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "

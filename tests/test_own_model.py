@@ -166,3 +166,14 @@ def test_torch_sizes_are_shown_in_the_models_own_layout(cli, tmp_path):
     conv = next(r for r in data["layers"] if r["name"] == "conv")
     assert (conv["input_dims"], conv["output_dims"]) == ([2, 3, 16, 16], [2, 8, 16, 16])
     assert conv["output"] == [16, 16, 8]  # the JSON contract's H, W, C stays
+
+
+def test_torch_formula_column(cli, tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(MODEL)
+    data = json.loads(cli("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x32x32", "--formula",
+                          "-f", "json").stdout)
+    rows = {r["name"]: r for r in data["layers"]}
+    # batch 2: N·Kh·Kw·M·N·Ho·Wo and rows·in·out, written out; none where nothing is counted
+    assert rows["conv"]["formula"] == "2·3·3·3·8·32·32" and rows["conv"]["mult_adds"] == 2 * 9 * 3 * 8 * 32 * 32
+    assert rows["fc"]["formula"] == "2·8·10" and rows["bn"]["formula"] == ""

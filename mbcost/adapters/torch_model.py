@@ -242,6 +242,34 @@ def _pair(value) -> tuple[int, int] | None:
     return None
 
 
+def _formula(module, dims, mult_adds: int, count) -> str:
+    """A conv's or linear layer's Mult-Adds with its numbers, from the module's
+    own attributes and the traced sizes -- given only where it equals the count
+    fvcore made (never a formula for a different number)."""
+    from torch import nn
+
+    (inp, out) = dims
+    if not inp or not out or not mult_adds:
+        return ""
+    factors: list[int] = []
+    if isinstance(module, nn.Conv2d) and "conv" in count and len(out) == 4:
+        kh, kw = module.kernel_size
+        factors = [out[0], kh, kw, module.in_channels // module.groups, module.out_channels, out[2], out[3]]
+    elif isinstance(module, nn.Linear) and "fc" in count:
+        rows = 1
+        for d in inp[:-1]:
+            rows *= d
+        factors = [rows, module.in_features, module.out_features]
+    if not factors:
+        return ""
+    if factors[0] == 1:
+        factors = factors[1:]  # batch 1: the paper's form, 3·3·3·32·112·112
+    value = 1
+    for f in factors:
+        value *= f
+    return "·".join(map(str, factors)) if value == mult_adds else ""
+
+
 def _known_kind(module) -> bool:
     from mbcost.layers import registry
 
@@ -312,7 +340,8 @@ class TorchAnalysis(CostTable):
                 "counted": self.counted, "counter": "fvcore", "params_convention": self.config.params}
 
     def _layer_extra(self, row: LayerRow) -> dict:
-        return {"module": row.kind, "input_dims": list(row.input_dims or ()), "output_dims": list(row.output_dims or ())}
+        return {"module": row.kind, "formula": row.formula, "input_dims": list(row.input_dims or ()),
+                "output_dims": list(row.output_dims or ())}
 
     #: how the model was built (meta device, or the CPU and why)
     build_note: str = ""
@@ -473,7 +502,8 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         rows.append(LayerRow(
             name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
             filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
-            norm=norm, params=params_total(weights, biases, norm, config.params), formula="", line=0,
+            norm=norm, params=params_total(weights, biases, norm, config.params),
+            formula=_formula(mod, dims[mod_name], int(mult_adds), config.count), line=0,
             kernel=_pair(getattr(mod, "kernel_size", None)) if not kids else None,
             input_dims=dims[mod_name][0], output_dims=dims[mod_name][1],
         ))
