@@ -234,7 +234,7 @@ def opt_pair(stmt: LayerStmt, key: str, ctx: Context, default: tuple[int, int], 
         return default
     raw, loc = stmt.options[key]
     parts = raw.lower().replace("×", "x").split("x")
-    values = [int(p) for p in parts] if all(is_ascii_digits(p) for p in parts) else []
+    values = [int(p) for p in parts] if all(_whole(p) for p in parts) else []
     if len(values) not in (1, 2) or any(v < minimum for v in values):
         raise ctx.error(f"{key} must be a whole number >= {minimum} or HxW, got '{raw}'", loc)
     return (values[0], values[-1])
@@ -244,9 +244,15 @@ def opt_int(stmt: LayerStmt, key: str, ctx: Context, default: int, *, minimum: i
     if key not in stmt.options:
         return default
     raw, loc = stmt.options[key]
-    if not is_ascii_digits(raw) or int(raw) < minimum:
-        raise ctx.error(f"{key} must be a whole number >= {minimum}, got '{raw}'", loc)
+    if not _whole(raw) or int(raw) < minimum:
+        got = f"{len(raw):,} digits" if len(raw) > 100 else f"'{raw}'"
+        raise ctx.error(f"{key} must be a whole number >= {minimum} (at most 100 digits), got {got}", loc)
     return int(raw)
+
+
+def _whole(text: str) -> bool:
+    """ASCII digits, at most 100 of them (Python refuses to read past 4,300)."""
+    return is_ascii_digits(text) and len(text) <= 100
 
 
 def opt_bool(stmt: LayerStmt, key: str, ctx: Context, default: bool | None) -> bool | None:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mbcost.layers.base import Context, Instance, LayerDef, Shape, check_syntax
+from mbcost.layers.base import Context, Instance, LayerDef, Shape, opt_int
+from mbcost.layers.elementwise import define_shape_keeping
 from mbcost.layers.registry import Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
 
@@ -90,36 +91,22 @@ def _torch_modules():
     return ChannelShuffle, ChannelSlice
 
 
-def _count(stmt: LayerStmt, key: str, ctx: Context, default: int | None = None) -> int:
-    if key not in stmt.options:
-        if default is None:
-            raise ctx.error(f"'{stmt.kind}' needs {key}=N", stmt.loc)
-        return default
-    raw, loc = stmt.options[key]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10**6:
-        raise ctx.error(f"{stmt.kind} {key}= must be a whole number from 1 to 1000000, got '{raw}'", loc)
-    return int(raw)
-
-
-def _plain(stmt: LayerStmt, ctx: Context, options: tuple[str, ...], example: str) -> None:
-    check_syntax(stmt, ctx, dims=(0,), options=options, what=f"'{stmt.kind}'", example=example)
-    if stmt.stride not in (None, (1, 1)):
-        raise ctx.error(f"'{stmt.kind}' has stride 1", stmt.stride_loc)
-    if stmt.post:
-        raise ctx.error(f"nothing can follow '{stmt.kind}' on its row", stmt.post_loc or stmt.loc)
-
-
 def define_shuffle(stmt: LayerStmt, name: str, ctx: Context) -> ShuffleDef:
-    _plain(stmt, ctx, ("groups",), "shuffle groups=2")
-    return ShuffleDef(name=name, stmt=stmt, groups=_count(stmt, "groups", ctx, 2))
+    return define_shape_keeping(stmt, name, ctx, options=("groups",), example="shuffle groups=2",
+                                make=lambda **row: ShuffleDef(**row, groups=opt_int(stmt, "groups", ctx, 2)))
 
 
 def define_split(stmt: LayerStmt, name: str, ctx: Context) -> SplitDef:
-    _plain(stmt, ctx, ("parts", "take"), "split parts=2 take=1")
-    parts, take = _count(stmt, "parts", ctx, 2), _count(stmt, "take", ctx)
-    if take > parts:
-        raise ctx.error(f"split take={take}: there are only {parts} parts", stmt.options["take"][1])
-    return SplitDef(name=name, stmt=stmt, parts=parts, take=take)
+    def make(**row) -> SplitDef:  # after the line's syntax is checked
+        if "take" not in stmt.options:
+            raise ctx.error("'split' needs take=N", stmt.loc)
+        parts, take = opt_int(stmt, "parts", ctx, 2), opt_int(stmt, "take", ctx, 1)
+        if take > parts:
+            raise ctx.error(f"split take={take}: there are only {parts} parts", stmt.options["take"][1])
+        return SplitDef(**row, parts=parts, take=take)
+
+    return define_shape_keeping(stmt, name, ctx, options=("parts", "take"), example="split parts=2 take=1",
+                                make=make)
 
 
 register(Kind(

@@ -70,9 +70,11 @@ class ElementwiseInstance(Instance):
 
 
 def define_shape_keeping(stmt: LayerStmt, name: str, ctx: Context, *, options=(), flags=(),
-                         make=ElementwiseDef) -> LayerDef:
-    """Check a line of a layer that takes no shape and has stride 1."""
-    check_syntax(stmt, ctx, dims=(0,), flags=flags, options=options, what=f"'{stmt.kind}'", example=stmt.kind)
+                         make=ElementwiseDef, example: str = "") -> LayerDef:
+    """Check a line of a layer that takes no shape and has stride 1; ``make``
+    (called after the checks, with ``name``, ``stmt`` and ``post``) builds it."""
+    check_syntax(stmt, ctx, dims=(0,), flags=flags, options=options, what=f"'{stmt.kind}'",
+                 example=example or stmt.kind)
     if stmt.stride not in (None, (1, 1)):
         raise ctx.error(f"'{stmt.kind}' has stride 1", stmt.stride_loc)
     if stmt.post:

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mbcost.layers.base import Context, Instance, LayerDef, Part, Shape, check_syntax, dot, scale_channels
+from mbcost.layers.base import Context, Instance, LayerDef, Part, Shape, dot, opt_int, scale_channels
+from mbcost.layers.elementwise import define_shape_keeping
 from mbcost.layers.registry import Kind, KindDoc, register
 from mbcost.spec.ast import LayerStmt
 
@@ -104,15 +105,6 @@ def _torch_se(c: int, s: int, act: str, gate: str):
     return SqueezeExcite()
 
 
-def _positive(stmt: LayerStmt, key: str, default: int, ctx: Context) -> int:
-    if key not in stmt.options:
-        return default
-    raw, loc = stmt.options[key]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10**6:
-        raise ctx.error(f"se {key}= must be a whole number from 1 to 1000000, got '{raw}'", loc)
-    return int(raw)
-
-
 def _choice(stmt: LayerStmt, key: str, default: str, allowed: tuple[str, ...], ctx: Context) -> str:
     if key not in stmt.options:
         return default
@@ -124,17 +116,14 @@ def _choice(stmt: LayerStmt, key: str, default: str, allowed: tuple[str, ...], c
 
 
 def define(stmt: LayerStmt, name: str, ctx: Context) -> SeDef:
-    check_syntax(stmt, ctx, dims=(0,), options=("reduce", "divisor", "act", "gate"), what="'se'",
-                 example="se reduce=4 divisor=8 gate=hsigmoid")
-    if stmt.stride not in (None, (1, 1)):
-        raise ctx.error("'se' has stride 1", stmt.stride_loc)
-    if stmt.post:
-        raise ctx.error("nothing can follow 'se' on its row: write it as its own layer", stmt.post_loc or stmt.loc)
-    if "reduce" not in stmt.options:
-        raise ctx.error("'se' needs its squeeze rule: reduce=R (S = C // R), e.g. 'se reduce=4'", stmt.loc)
-    return SeDef(name=name, stmt=stmt, post=(), reduce=_positive(stmt, "reduce", 4, ctx),
-                 divisor=_positive(stmt, "divisor", 1, ctx), act=_choice(stmt, "act", "relu", ACTS, ctx),
-                 gate=_choice(stmt, "gate", "sigmoid", GATES, ctx))
+    def make(**row) -> SeDef:  # after the line's syntax is checked
+        if "reduce" not in stmt.options:
+            raise ctx.error("'se' needs its squeeze rule: reduce=R (S = C // R), e.g. 'se reduce=4'", stmt.loc)
+        return SeDef(**row, reduce=opt_int(stmt, "reduce", ctx, 4), divisor=opt_int(stmt, "divisor", ctx, 1),
+                     act=_choice(stmt, "act", "relu", ACTS, ctx), gate=_choice(stmt, "gate", "sigmoid", GATES, ctx))
+
+    return define_shape_keeping(stmt, name, ctx, options=("reduce", "divisor", "act", "gate"),
+                                example="se reduce=4 divisor=8 gate=hsigmoid", make=make)
 
 
 register(Kind(
