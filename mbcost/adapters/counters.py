@@ -382,16 +382,17 @@ def is_norm(module: nn.Module) -> bool:
     return isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm))
 
 
-def param_split(module: nn.Module) -> tuple[int, int, int]:
-    """(weights, biases, norm) of a module and its descendants: normalization
-    layers' parameters are ``norm``; other parameters named ``bias`` are biases;
-    every other parameter is a weight."""
+def param_split(module: nn.Module, recurse: bool = True) -> tuple[int, int, int]:
+    """(weights, biases, norm) of a module and its descendants (``recurse=False``:
+    its own parameters only): normalization layers' parameters are ``norm``;
+    other parameters named ``bias`` (or ``..._bias``, as MultiheadAttention's
+    ``in_proj_bias``) are biases; every other parameter is a weight."""
     weights = biases = norm = 0
-    for sub in module.modules():
+    for sub in module.modules() if recurse else (module,):
         for pname, p in sub.named_parameters(recurse=False):
             if is_norm(sub):
                 norm += p.numel()
-            elif pname == "bias":
+            elif pname == "bias" or pname.endswith("_bias"):
                 biases += p.numel()
             else:
                 weights += p.numel()

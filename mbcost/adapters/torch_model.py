@@ -276,30 +276,17 @@ def _known_kind(module) -> bool:
     return registry.kind_of_torch_module(module) is not None
 
 
-def _own_split(module) -> tuple[int, int, int]:
-    """A module's own parameters (not its children's) as weights, biases, norm."""
-    from mbcost.adapters.counters import is_norm
-
-    weights = biases = norm = 0
-    for pname, p in module.named_parameters(recurse=False):
-        if is_norm(module):
-            norm += p.numel()
-        elif pname.endswith("bias"):
-            biases += p.numel()
-        else:
-            weights += p.numel()
-    return weights, biases, norm
-
-
 def _absorbed_params(modules: dict, called: set) -> dict:
     """Parameters of modules whose forward never ran but whose ancestor's did,
     credited to the nearest called ancestor: a fused module uses its children's
     weights directly (nn.MultiheadAttention calls F.linear on out_proj.weight)."""
+    from mbcost.adapters.counters import param_split
+
     out: dict[str, tuple[int, int, int]] = {}
     for name, module in modules.items():
         if name in called:
             continue
-        own = _own_split(module)
+        own = param_split(module, recurse=False)
         if not sum(own):
             continue
         parent = name
@@ -488,7 +475,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             label, category, filt, stride = describe_module(mod)
         else:
             mult_adds = by_module.get(mod_name, 0) - sum(by_module.get(k, 0) for k in kids)
-            weights, biases, norm = _own_split(mod)
+            weights, biases, norm = param_split(mod, recurse=False)
             extra = absorbed.get(mod_name, (0, 0, 0))
             weights, biases, norm = weights + extra[0], biases + extra[1], norm + extra[2]
             if not mult_adds and not weights + biases + norm:
