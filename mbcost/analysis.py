@@ -161,17 +161,19 @@ class CostTable(Framed):
     # -- exports --------------------------------------------------------
     def _header(self, unit: str) -> dict:
         return {"model": self.model, "alpha": alpha_number(self.config.alpha), "resolution": self.resolution,
-                "depth_mult": alpha_number(getattr(self.config, "depth_mult", 1)),
+                "depth_mult": alpha_number(self.config.depth_mult),
                 **self._preset(),
                 "input": self.input.as_list(), "unit": unit, "counted": self.counted,
                 "params_convention": self.config.params}
 
     def _preset(self) -> dict:
-        net = getattr(self, "network", None)
-        if not getattr(net, "preset_of", None):
-            return {}
-        return {"preset": {"of": net.preset_of, "alpha": alpha_number(net.base_alpha),
-                           "depth_mult": alpha_number(net.base_depth)}}
+        """What a preset network is (Analysis of a zoo preset); nothing otherwise."""
+        return {}
+
+    @property
+    def settings_text(self) -> str:
+        """The heading: 'mobilenet_v1 · alpha 0.5 · input 160×160×3'."""
+        return f"{self.model} · alpha {fmt_alpha(self.config.alpha)} · input {self.input}"
 
     def _layer_extra(self, row: LayerRow) -> dict:
         return {}
@@ -297,11 +299,18 @@ class Analysis(CostTable):
     def _layer_extra(self, row: LayerRow) -> dict:
         return {"formula": row.formula, "line": row.line}
 
+    def _preset(self) -> dict:
+        net = self.network
+        if not net.preset_of:
+            return {}
+        return {"preset": {"of": net.preset_of, "alpha": alpha_number(net.base_alpha),
+                           "depth_mult": alpha_number(net.base_depth)}}
+
     @property
     def settings_text(self) -> str:
         """'mobilenet_v1 · alpha 0.5 · input 160×160×3' (and '· depth 1.2' when deepened)."""
         net = self.network
-        if getattr(net, "preset_of", None):  # efficientnet_b2 is efficientnet_b0 at its coefficients
+        if net.preset_of:  # efficientnet_b2 is efficientnet_b0 at its coefficients
             return (f"{self.model} ({net.preset_of} · alpha {fmt_alpha(net.base_alpha)} · depth "
                     f"{fmt_alpha(net.base_depth)}) · input {self.input}")
         depth = f" · depth {fmt_alpha(self.config.depth_mult)}" if self.config.depth_mult != 1 else ""

@@ -46,8 +46,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
-    heading = getattr(analysis, "settings_text", None) or (
-        f"{analysis.model} · alpha {fmt_alpha(analysis.config.alpha)} · input {analysis.input}")
+    heading = analysis.settings_text
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
