@@ -108,14 +108,15 @@ def _family_key(name: str):
     return [int(d) for d in digits] or [0]
 
 
-def published_check(entry_published: dict, computed_millions: float, what: str) -> str:
-    """'ok' when the computed figure rounds to the published one at its printed
-    precision; else the reading that explains it, or the difference."""
+def published_check(entry_published: dict, count: int, what: str) -> str:
+    """'ok' when the computed ``count`` (Mult-Adds or parameters) rounds to the
+    published figure at its printed precision; else the reading that explains
+    it, or the difference. Exact: the count is divided as a fraction."""
     from mbcost.paper import within_rounding
 
     text = entry_published.get("_text", {})
     if what == "mult_adds" and entry_published.get("mult_adds_unit") == "G":
-        printed, value = text["mult_adds_printed"], Fraction(str(computed_millions)) / 1000
+        printed, value = text["mult_adds_printed"], Fraction(count, 10**9)
         if within_rounding(printed, value):
             return "ok"
         decimals = len(printed.split(".")[1]) if "." in printed else 0
@@ -126,7 +127,7 @@ def published_check(entry_published: dict, computed_millions: float, what: str) 
     printed = text.get("mult_adds_millions" if what == "mult_adds" else "params_millions")
     if printed is None:
         return ""
-    return "ok" if within_rounding(printed, Fraction(str(computed_millions))) else \
+    return "ok" if within_rounding(printed, Fraction(count, 10**6)) else \
         "differs at the printed precision (mbcost paper gives the readings of the paper's figures)"
 
 

@@ -237,8 +237,8 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
         pub_ma = scale * pub["mult_adds_millions"] if pub else None
         pub_p = pub["params_millions"] if pub else None
         printed = pub.get("_text", {}) if pub else {}
-        verdict = (f"Mult-Adds {published_check(pub, ratio(a.total.mult_adds, 10**6), 'mult_adds')}; params "
-                   f"{published_check(pub, ratio(pub_params, 10**6), 'params')}") if pub else None
+        verdict = (f"Mult-Adds {published_check(pub, a.total.mult_adds, 'mult_adds')}; params "
+                   f"{published_check(pub, pub_params, 'params')}") if pub else None
         checks.append(verdict)
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
                      _times(ma_ratio), _times(p_ratio),
