@@ -254,6 +254,85 @@ class CostTable(Framed):
         ]
 
 
+def dims_shape(dims: tuple[int, ...]) -> Shape:
+    """A batch-first shape as H x W x C: NCHW maps to (H, W, C), (N, C) to 1 x 1 x C,
+    (N, L, C) to 1 x L x C; anything else to 1 x 1 x (all but the batch)."""
+    if len(dims) == 4:
+        return Shape(dims[2], dims[3], dims[1])
+    if len(dims) == 3:
+        return Shape(1, dims[1], dims[2])
+    if len(dims) == 2:
+        return Shape(1, 1, dims[1])
+    n = 1
+    for d in dims[1:]:
+        n *= d
+    return Shape(1, 1, n)
+
+
+class ModelTable(CostTable):
+    """A cost table counted from a built model (a torch module, an ONNX graph)
+    rather than a spec: its input is the model's own (N x C x H x W), its rows are
+    the model's modules, and it says which counter made it."""
+
+    #: 'torch' or 'onnx'; the counter's name; the phrase added to what was counted
+    source = ""
+    counter = ""
+    counted_by = ""
+    input_shape: tuple[int, ...] = ()
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(str(d) for d in self.input_shape)
+
+    def counted_text(self) -> str:
+        return super().counted_text() + f" · {self.counted_by}"
+
+    def _header(self, unit: str) -> dict:
+        return {"model": self.model, "source": self.source, "input": list(self.input_shape), "unit": unit,
+                "counted": self.counted, "counter": self.counter, "params_convention": self.config.params}
+
+    def _layer_extra(self, row: LayerRow) -> dict:
+        return {"module": row.kind, "formula": row.formula, "input_dims": list(row.input_dims or ()),
+                "output_dims": list(row.output_dims or ())}
+
+    #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
+    leaf_layers: list | None = None
+    #: module name -> class name, for naming rolled-up rows
+    classes: dict | None = None
+
+    def _type_groups(self):
+        return ((r.category, r.mult_adds, r.params) for r in (self.leaf_layers or self.layers))
+
+    def rolled(self, max_depth: int) -> ModelTable:
+        """The rows rolled up the module hierarchy to ``max_depth`` dotted levels
+        (as fvcore's and torchinfo's depth): a module deeper than that is summed
+        into its ancestor at that depth. Totals and the breakdown by type are the
+        leaf rows', unchanged."""
+        import copy
+
+        if max_depth < 1:
+            raise MbcostError(f"--max-depth must be 1 or more, got {max_depth}")
+        groups: dict[str, list[LayerRow]] = {}
+        for r in self.layers:
+            key = r.name if r.name == "(model)" else ".".join(r.name.split(".")[:max_depth])
+            groups.setdefault(key, []).append(r)
+        rows = []
+        for key, members in groups.items():
+            if len(members) == 1 and members[0].name == key:
+                rows.append(members[0])
+                continue
+            cls = (self.classes or {}).get(key, key)
+            w, b, n = (sum(getattr(m, f) for m in members) for f in ("weights", "biases", "norm"))
+            rows.append(LayerRow(
+                name=key, kind=cls, type=f"{cls} ({len(members)} rows)", category=cls, stride=(1, 1), filter="",
+                input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
+                weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0,
+                input_dims=members[0].input_dims, output_dims=members[-1].output_dims))
+        out = copy.copy(self)
+        out.layers, out.leaf_layers = rows, self.leaf_layers or self.layers
+        return out
+
+
 class Analysis(CostTable):
     """The cost of one network at one configuration, from the symbolic core."""
 
@@ -328,7 +407,9 @@ def _is_torch_module(obj) -> bool:
 def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_depth=None, divisor=None,
             classes=None, count=("conv", "fc"), params=None, depth_mult=1, input_size=None, inputs=None):
     """Cost of a network: ``model`` is a zoo name, a spec file path, a
-    :class:`Network` or any ``torch.nn.Module``. Example: ``analyze("mobilenet_v1",
+    :class:`Network`, any ``torch.nn.Module`` or an ONNX file (``.onnx``: counted
+    from its graph with the ``onnx`` package; ``input_size=`` where its input size
+    is symbolic). Example: ``analyze("mobilenet_v1",
     alpha=0.5, resolution=160)``; ``analyze("efficientnet_b0", alpha=1.1,
     depth_mult=1.2, resolution=260)`` is B2. ``depth_mult``: every ``stage N`` of
     the spec gets ceil(D·N) blocks. ``params``: the parameters totalled (default:
@@ -347,8 +428,21 @@ def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_dep
         from mbcost.adapters.torch_model import analyze_user_module
 
         return analyze_user_module(model, input_size, inputs, count=count, params=params)
+    if isinstance(model, str) and model.lower().endswith(".onnx"):
+        if (alpha, resolution, rho, min_depth, divisor, classes, depth_mult) != (1, None, None, None, None, None, 1):
+            raise MbcostError(f"{model}: an ONNX model is fixed; alpha, resolution and the other settings apply "
+                              f"to specs (mbcost export {model} --output net.spec writes it as one)")
+        if inputs is not None:
+            raise MbcostError("inputs= applies to a torch module; for an ONNX file give input_size=")
+        from mbcost.adapters.onnx_count import analyze_onnx
+        from mbcost.adapters.torch_model import parse_input
+
+        shape = None if input_size is None else (
+            parse_input(input_size) if isinstance(input_size, str) else tuple(int(d) for d in input_size))
+        return analyze_onnx(model, shape, count=count, params=params)
     if input_size is not None or inputs is not None:
-        raise MbcostError("input_size= and inputs= apply to a torch module; for a spec give resolution=")
+        raise MbcostError("input_size= and inputs= apply to a torch module or an ONNX file; for a spec give "
+                          "resolution=")
 
     network = model if isinstance(model, Network) else load(model)
     config = Config.make(alpha=alpha, resolution=resolution, rho=rho, min_depth=min_depth, divisor=divisor,

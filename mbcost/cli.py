@@ -92,17 +92,19 @@ def table(
     from mbcost.views import cost_document
 
     fmt = choose_format(fmt, output)
-    if memory_ and torch_model is not None:
-        raise MbcostError("--memory applies to specs (the layers' connections come from the spec), not to --torch")
     if dtype != "fp32" and not memory_:
         raise MbcostError("--dtype goes with --memory")
-    if max_depth is not None and torch_model is None:
-        raise MbcostError("--max-depth goes with --torch (a spec's rows are its own layers)")
+    onnx_file = model is not None and model.lower().endswith(".onnx")
+    if max_depth is not None and torch_model is None and not onnx_file:
+        raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
+    if onnx_file and torch_model is None:
+        _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
+        return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
+                            formula, onnx=True)
     if torch_model is not None or input_shape is not None:
-        _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model)
-        if depth_mult != 1:
-            raise MbcostError("--depth-mult applies to specs with stages, not to --torch")
-        return _torch_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
+        _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult,
+                             memory_)
+        return _model_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
                             formula)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
@@ -129,30 +131,44 @@ def table(
 
 # -- the torch paths of 'table' (torch and fvcore imported inside only) -------------
 
-def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model) -> None:
+def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult=1,
+                         memory_=False) -> None:
+    """Refuse the spec-only options with --torch or an ONNX file (``torch_model`` 'onnx')."""
+    what = "an ONNX file" if torch_model == "onnx" else "--torch"
     if torch_model is None:
-        raise MbcostError("--input goes with --torch pkg.module:factory")
+        raise MbcostError("--input goes with --torch pkg.module:factory or an ONNX file")
     if model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
     if (alpha != 1.0 or res is not None or rho is not None or min_depth is not None or divisor is not None
-            or classes is not None):
-        raise MbcostError("--alpha, --res, --rho, --min-depth, --divisor and --classes apply to specs; "
-                          "with --torch give --input")
+            or classes is not None or depth_mult != 1):
+        raise MbcostError(f"--alpha, --res, --rho, --depth-mult, --min-depth, --divisor and --classes apply to "
+                          f"specs; with {what} give --input (mbcost export writes a model as a spec to scale it)")
     if check_:
-        raise MbcostError("--check applies to specs (a --torch table is fvcore's count already)")
+        raise MbcostError(f"--check applies to specs (use mbcost check on {what} to compare its counters)")
+    if memory_:
+        raise MbcostError(f"--memory applies to specs, not yet to {what}")
 
 
-def _torch_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
-                 max_depth=None, formula=False) -> int:
-    """``table --torch pkg.module:factory``: any PyTorch model, counted by fvcore per module."""
-    from mbcost.adapters import require_torch
+def _model_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
+                 max_depth=None, formula=False, onnx=False) -> int:
+    """``table --torch pkg.module:factory`` (any PyTorch model, counted by fvcore
+    per module) or ``table model.onnx`` (counted from the ONNX graph)."""
     from mbcost.output import emit
     from mbcost.views import torch_cost_document
 
-    require_torch("--torch")
-    from mbcost.adapters.torch_model import analyze_torch
+    if onnx:
+        from mbcost.adapters.onnx_count import analyze_onnx
+        from mbcost.adapters.torch_model import parse_input
 
-    analysis = analyze_torch(target, input_shape, count=count, params=params)
+        analysis = analyze_onnx(target, parse_input(input_shape) if input_shape else None, count=count,
+                                params=params)
+    else:
+        from mbcost.adapters import require_torch
+
+        require_torch("--torch")
+        from mbcost.adapters.torch_model import analyze_torch
+
+        analysis = analyze_torch(target, input_shape, count=count, params=params)
     if max_depth is not None:
         analysis = analysis.rolled(max_depth)
     emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
@@ -210,6 +226,30 @@ def compare(
 
 
 @app.command()
+def export(
+    model: Optional[str] = typer.Argument(None, help="A built-in model, a spec file or an ONNX file (or --torch)."),
+    output: str = typer.Option(..., "--output", "-o", help="The file to write: .spec or .onnx (the form follows the extension)."),
+    torch_model: Optional[str] = typer.Option(None, "--torch", help="A PyTorch model instead: pkg.module:factory or file.py:factory (needs mbcost[torch,onnx])."),
+    input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch or an ONNX file: 1 x C x H x W (default 1x3x224x224 for --torch)."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    rho: Optional[float] = RHO,
+    depth_mult: float = DEPTH,
+    min_depth: int = MIN_DEPTH,
+    divisor: int = DIVISOR,
+    classes: Optional[int] = CLASSES,
+) -> None:
+    """Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
+    from mbcost.export import export as export_model
+
+    if model is not None and torch_model is not None:
+        raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
+    print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
+                       resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
+                       classes=classes))
+
+
+@app.command()
 def check(
     models_: Optional[list[str]] = typer.Argument(None, metavar="[MODEL_OR_SPEC]...", help="Built-in models or spec files (default: mobilenet_v1)."),
     all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
@@ -248,6 +288,7 @@ def check(
     from mbcost.adapters import require_torch
 
     require_torch("mbcost check")
+    targets = [_onnx_as_spec(t) if t.lower().endswith(".onnx") else t for t in targets]
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
                            classes=classes, depth_mult=depth_mult, progress=progress)
@@ -256,6 +297,19 @@ def check(
         sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")
         return 1
     return 0
+
+
+def _onnx_as_spec(path: str):
+    """``check model.onnx``: the file's graph count must equal, line by line, the
+    spec written from it (an error otherwise); that spec is then checked against
+    fvcore and FlopCounterMode like any other."""
+    from mbcost.export import export_spec
+    from mbcost.network import Network
+
+    written = export_spec(path)
+    sys.stderr.write(f"mbcost: {path}: the ONNX graph's count equals, line by line, the spec written from it "
+                     f"({len(written.modules)} lines); checking that spec on a torch build\n")
+    return Network.from_text(written.text, source=path)
 
 
 class _Progress:

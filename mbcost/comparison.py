@@ -150,6 +150,12 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     models = [name for arg in models for name in expand_family(arg)]
     entries = []
     for arg in models:
+        if arg.lower().endswith(".onnx"):  # a fixed model: counted from its graph, no settings, no published data
+            onnx_common = {k: v for k, v in common.items() if k in ("count", "params")}
+            fixed = {k: v for k, v in common.items() if k not in onnx_common}
+            analysis = analyze(arg, **onnx_common, **{k: v for k, v in fixed.items() if v not in (None, 1)})
+            entries.append(Entry(f"{analysis.model} (ONNX)", arg, analysis, None))
+            continue
         name, settings = parse_model_arg(arg)
         network = load(name)
         analysis = analyze(network, **{**common, **settings})

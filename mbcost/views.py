@@ -248,7 +248,7 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                      printed.get("params_millions", pub_p) if pub else None,
                      round(params_m - pub_p, 2) if pub else None, verdict])
         models.append({
-            "label": e.label, "model": a.model, "alpha": a.to_dict()["alpha"], "resolution": a.resolution,
+            "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha), "resolution": a.resolution,
             "input": a.input.as_list(), "classes": a.config.classes,
             "mult_adds": a.total.mult_adds, **({"flops": a.total.flops} if flops else {}),
             "params": a.total.params, "activations": a.total.activations,
@@ -399,24 +399,34 @@ def check_document(result, *, layers: bool | None = None) -> Document:
 
 def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
                         by_type_only: bool = False, max_depth: int | None = None) -> Document:
-    """``mbcost table --torch``: the per-layer table and breakdown of any PyTorch
-    model, from fvcore's per-module counts."""
+    """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
+    table and breakdown of a built model, from fvcore's per-module counts (or
+    the ONNX graph's)."""
     doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only)
-    doc.heading = f"{analysis.model} (PyTorch) · input {analysis.input_text}"
+    onnx = analysis.source == "onnx"
+    doc.heading = f"{analysis.model} ({'ONNX' if onnx else 'PyTorch'}) · input {analysis.input_text}"
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
-    doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
-                        "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
-                        f"{analysis.device}")
-    doc.settings.append(FVCORE_NOTE)
-    if getattr(analysis, "build_note", ""):
-        doc.settings.append(analysis.build_note)
+    if onnx:
+        doc.settings.append(f"from {analysis.description}")
+        doc.settings.append("rows: the modules named in the graph's node scopes (a torch export), else one per "
+                            "operator; counted per ONNX operator by mbcost's own handles (docs/onnx.md)")
+        if analysis.not_counted:
+            ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
+            doc.settings.append(f"operators no convention counts, counted as nothing: {ops}")
+    else:
+        doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
+                            "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
+                            f"{analysis.device}")
+        doc.settings.append(FVCORE_NOTE)
+        if analysis.build_note:
+            doc.settings.append(analysis.build_note)
     if max_depth is not None:
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")
-    if analysis.unsupported:
+    if not onnx and analysis.unsupported:
         ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
         doc.settings.append(f"operators with no handle, not counted: {ops}")
-    if analysis.uncalled_params:
+    if not onnx and analysis.uncalled_params:
         doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
                             "call and are not in the table")
     return doc

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "fvcore", "matplotlib", "pandas")
+HEAVY = ("torch", "fvcore", "matplotlib", "pandas", "onnx")
 
 SCRIPT = """
 import sys, io, contextlib

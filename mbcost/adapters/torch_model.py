@@ -23,7 +23,7 @@ import importlib
 import os
 import sys
 
-from mbcost.analysis import CostTable, LayerRow
+from mbcost.analysis import LayerRow, ModelTable, dims_shape as _dims_shape
 from mbcost.conventions import params_total
 from mbcost.errors import MbcostError
 from mbcost.layers import Shape
@@ -176,6 +176,46 @@ def build_model(target: str, device: str = "cpu"):
     return model.eval()
 
 
+def available_bytes() -> int | None:
+    """Memory this machine has free now (Linux: MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(target: str, why: str) -> None:
+    """Refuse, in one line, to build ``target`` on the CPU when its parameters
+    and buffers (measured on the meta device) need more than half the memory
+    free now: the build would swap or be killed instead of failing cleanly."""
+    try:
+        meta = build_model(target, "meta")
+    except MbcostError:
+        return  # the factory cannot build on meta: nothing to measure first
+    need = sum(t.numel() * t.element_size() for t in list(meta.parameters()) + list(meta.buffers()))
+    free = available_bytes()
+    if free is not None and need > free // 2:
+        params = sum(p.numel() for p in meta.parameters())
+        raise MbcostError(f"{target} is too big to build on the CPU ({why}): its {params:,} parameters take "
+                          f"{need / 2 ** 30:.1f} GiB and {free / 2 ** 30:.1f} GiB is free; counting it "
+                          "(mbcost table --torch) works on the meta device, without building it")
+
+
+def build_for_export(target: str, input_shape=None):
+    """(model built on the CPU, input shape) for an ONNX export, which needs real
+    tensors; a model too big for this machine is refused first."""
+    shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
+    check_fits(target, "export needs real weights")
+    return build_model(target), shape
+
+
 # -- rows ----------------------------------------------------------------------
 
 def _shape(t) -> Shape:
@@ -185,21 +225,6 @@ def _shape(t) -> Shape:
 def _dims(t) -> tuple[int, ...] | None:
     shape = getattr(t, "shape", None)
     return tuple(int(d) for d in shape) if shape is not None else None
-
-
-def _dims_shape(dims: tuple[int, ...]) -> Shape:
-    """A batch-first shape as H x W x C: NCHW maps to (H, W, C), (N, C) to 1 x 1 x C,
-    (N, L, C) to 1 x L x C; anything else to 1 x 1 x (all but the batch)."""
-    if len(dims) == 4:
-        return Shape(dims[2], dims[3], dims[1])
-    if len(dims) == 3:
-        return Shape(1, dims[1], dims[2])
-    if len(dims) == 2:
-        return Shape(1, 1, dims[1])
-    n = 1
-    for d in dims[1:]:
-        n *= d
-    return Shape(1, 1, n)
 
 
 def _first_tensor(value):
@@ -299,7 +324,7 @@ def _absorbed_params(modules: dict, called: set) -> dict:
     return out
 
 
-class TorchAnalysis(CostTable):
+class TorchAnalysis(ModelTable):
     """fvcore's per-module count of a PyTorch model, shaped like an Analysis."""
 
     def __init__(self, model_name: str, input_shape: tuple[int, ...], config: Config, rows: list[LayerRow],
@@ -315,60 +340,10 @@ class TorchAnalysis(CostTable):
         self.device = device
         self.total = self.totals(rows)
 
-    @property
-    def input_text(self) -> str:
-        return "x".join(str(d) for d in self.input_shape)
-
-    def counted_text(self) -> str:
-        return super().counted_text() + " · counted by fvcore per module"
-
-    def _header(self, unit: str) -> dict:
-        return {"model": self.model, "source": "torch", "input": list(self.input_shape), "unit": unit,
-                "counted": self.counted, "counter": "fvcore", "params_convention": self.config.params}
-
-    def _layer_extra(self, row: LayerRow) -> dict:
-        return {"module": row.kind, "formula": row.formula, "input_dims": list(row.input_dims or ()),
-                "output_dims": list(row.output_dims or ())}
+    source, counter, counted_by = "torch", "fvcore", "counted by fvcore per module"
 
     #: how the model was built (meta device, or the CPU and why)
     build_note: str = ""
-    #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
-    leaf_layers: list | None = None
-    #: module name -> class name, for naming rolled-up rows
-    classes: dict | None = None
-
-    def _type_groups(self):
-        return ((r.category, r.mult_adds, r.params) for r in (self.leaf_layers or self.layers))
-
-    def rolled(self, max_depth: int) -> TorchAnalysis:
-        """The rows rolled up the module hierarchy to ``max_depth`` dotted levels
-        (as fvcore's and torchinfo's depth): a module deeper than that is summed
-        into its ancestor at that depth. Totals and the breakdown by type are the
-        leaf rows', unchanged."""
-        import copy
-
-        if max_depth < 1:
-            raise MbcostError(f"--max-depth must be 1 or more, got {max_depth}")
-        groups: dict[str, list[LayerRow]] = {}
-        for r in self.layers:
-            key = r.name if r.name == "(model)" else ".".join(r.name.split(".")[:max_depth])
-            groups.setdefault(key, []).append(r)
-        rows = []
-        for key, members in groups.items():
-            if len(members) == 1 and members[0].name == key:
-                rows.append(members[0])
-                continue
-            cls = (self.classes or {}).get(key, key)
-            w, b, n = (sum(getattr(m, f) for m in members) for f in ("weights", "biases", "norm"))
-            rows.append(LayerRow(
-                name=key, kind=cls, type=f"{cls} ({len(members)} rows)", category=cls, stride=(1, 1), filter="",
-                input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
-                weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0,
-                input_dims=members[0].input_dims, output_dims=members[-1].output_dims))
-        out = copy.copy(self)
-        out.layers, out.leaf_layers = rows, self.leaf_layers or self.layers
-        return out
-
     def _extra(self) -> dict:
         return {"not_counted_ops": dict(self.unsupported)}
 
@@ -394,6 +369,7 @@ def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None,
         return result
     except MbcostError as exc:
         meta_error = str(exc)
+    check_fits(target, f"on the meta device {meta_error}")
     model = build_model(target)
     result = analyze_module(model, shape, config, name=target)
     result.build_note = f"built on the CPU: on the meta device {meta_error}"

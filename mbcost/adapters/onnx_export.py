@@ -1,0 +1,145 @@
+"""Models written as ONNX: a spec's network (through its torch build) or a
+user's torch model, with ``torch.onnx.export`` (the TorchScript exporter,
+``dynamo=False``: the dynamo exporter needs onnxscript).
+
+What the file holds, so that its count equals the model's:
+
+* batch norm stays a ``BatchNormalization`` node (``do_constant_folding=False``):
+  the exporter's eval-mode folding would merge it into the convolution before it,
+  and the file would no longer have the model's parameters;
+* node names carry the module path (``/layer1/layer1.0/conv1/Conv``), which
+  :func:`mbcost.opgraph.module_of` reads back, so rows are the model's modules;
+* the weights are the model's own for a torch model; for a spec they are
+  PyTorch's default initialisation under ``torch.manual_seed(0)`` (a spec has no
+  trained weights), so the same command writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+from mbcost.errors import MbcostError
+
+#: the ONNX opset written (HardSwish needs 14; 17 has LayerNormalization)
+OPSET = 17
+
+
+def torch_to_onnx(model, args: tuple, what: str) -> bytes:
+    """``model(*args)`` traced and written as ONNX bytes (CPU tensors)."""
+    import torch
+
+    buffer = io.BytesIO()
+    _full_scope_names(model)
+    try:
+        with warnings.catch_warnings(), torch.no_grad(), _silent_stderr():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, args, buffer, dynamo=False, training=torch.onnx.TrainingMode.PRESERVE,
+                              opset_version=OPSET,
+                              input_names=["input"], output_names=["output"])
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; one line names the cause
+        from mbcost.adapters.torch_model import _one_line
+
+        raise MbcostError(f"{what}: torch.onnx.export failed: {_one_line(exc)}") from None
+    finally:
+        model.__dict__.pop("named_modules", None)
+    return _clean_names(buffer.getvalue(), {name for name, _ in model.named_modules()})
+
+
+@contextlib.contextmanager
+def _silent_stderr():
+    """The exporter's C++ side prints the whole TorchScript graph to the process's
+    stderr when it fails; the error is reported in one line instead."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+#: stands for the dots of a module path in the scopes of node names
+SCOPE_DOT = "~"
+
+
+def _full_scope_names(model) -> None:
+    """Make the exporter name each node's scope after its module's full path.
+
+    The TorchScript exporter names a scope by the module's path cut after its
+    last non-numeric atom (``layer1.0.conv1`` -> ``conv1``), so two modules with
+    the same attribute name under different parents share a scope name and the
+    path cannot be read back. It takes the names from ``model.named_modules()``
+    once, so for the export the model's ``named_modules`` gives paths with
+    :data:`SCOPE_DOT` for dots (nothing to cut); :func:`mbcost.opgraph.module_of`
+    turns them back. Removed right after the export."""
+    original = type(model).named_modules.__get__(model)
+
+    def named_modules(*args, **kwargs):
+        for name, module in original(*args, **kwargs):
+            yield name.replace(".", SCOPE_DOT), module
+
+    model.__dict__["named_modules"] = named_modules
+
+
+def _clean_names(data: bytes, modules: set[str]) -> bytes:
+    """Node names with each scope written as its module's full path,
+    ``/layer1/layer1.0/layer1.0.conv1/Conv`` (the exporter's own form, which
+    :func:`mbcost.opgraph.module_of` reads): the stand-in dots turned back, and the
+    ``_N`` the exporter adds to a module's second call removed (the module is the
+    same; the node keeps a suffix of its own)."""
+    import re
+
+    import onnx
+
+    model = onnx.load_model_from_string(data)
+    seen: dict[str, int] = {}
+    for node in model.graph.node:
+        if not node.name.startswith("/"):
+            continue
+        *scopes, op = node.name[1:].split("/")
+        paths = []
+        for scope in scopes:
+            path = scope.replace(SCOPE_DOT, ".")
+            if path not in modules:
+                stripped = re.sub(r"_[0-9]+$", "", path)
+                path = stripped if stripped in modules else path
+            paths.append(path)
+        name = "/" + "/".join(paths + [re.sub(r"_[0-9]+$", "", op)])
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        node.name = name if count == 0 else f"{name}_{count}"
+    return model.SerializeToString()
+
+
+def spec_to_onnx(analysis) -> bytes:
+    """The ONNX bytes of a spec analysis's network at its configuration."""
+    import torch
+
+    from mbcost.adapters import require_torch
+    from mbcost.adapters.torch_modules import build_module, input_tensor
+
+    require_torch("mbcost export to .onnx")
+    instances = analysis.network.evaluate(analysis.config)
+    torch.manual_seed(0)
+    net = build_module(instances, device="cpu", name=analysis.model)
+    return torch_to_onnx(net, (input_tensor(instances, device="cpu"),), analysis.model)
+
+
+def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
+    """A user's model (built on the CPU) at input ``shape`` as ONNX bytes."""
+    import torch
+
+    if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
+        raise MbcostError(f"{what}: the model is on the meta device; ONNX export needs it built on the CPU")
+    return torch_to_onnx(model, (torch.zeros(shape),), what)

@@ -1,0 +1,339 @@
+"""An ONNX file as an :class:`~mbcost.opgraph.OpGraph`, with the ``onnx`` package alone.
+
+``onnx`` reads the protobuf and infers every value's shape
+(``onnx.shape_inference.infer_shapes`` in strict mode, with data propagation,
+so a ``Reshape`` fed by ``Shape``/``Gather`` arithmetic gets its sizes). No
+runtime, no torch. Weights stored outside the file (external data) are not
+loaded: their dims are in the file, which is all a count needs.
+
+Errors are one line (:class:`~mbcost.errors.MbcostError`): a file that does not
+parse as ONNX, a graph whose shapes cannot be inferred, a symbolic input size
+(give ``--input``), an operator of another domain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mbcost.errors import MbcostError
+from mbcost.opgraph import OpGraph, OpNode, module_of
+
+#: Operators whose outputs are sizes, not data: what reads only them (and constants) is shape arithmetic.
+SHAPE_OPS = frozenset({"Shape", "Size"})
+
+#: (argument index -> role) of the parameters each operator reads; other constant arguments are not parameters.
+PARAM_ROLES = {
+    "Conv": {1: "weight", 2: "bias"},
+    "ConvTranspose": {1: "weight", 2: "bias"},
+    "Gemm": {0: "weight", 1: "weight", 2: "bias"},
+    "MatMul": {0: "weight", 1: "weight"},
+    "BatchNormalization": {1: "norm", 2: "norm"},  # 3, 4: running statistics, buffers
+    "LayerNormalization": {1: "norm", 2: "norm"},
+    "GroupNormalization": {1: "norm", 2: "norm"},
+    "InstanceNormalization": {1: "norm", 2: "norm"},
+    "PRelu": {1: "weight"},
+}
+#: elementwise operators whose array operands (more than one element) are parameters: weight, or bias after MatMul
+ELEMENTWISE_PARAMS = frozenset({"Add", "Mul", "Sub", "Div"})
+
+#: the most bytes read from a file (a model's weights are inside it; 2 GiB is protobuf's own limit)
+MAX_BYTES = 2 ** 31
+
+
+def require_onnx(what: str = "reading an ONNX file") -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise MbcostError(f"{what} needs the onnx package: pip install 'mbcost[onnx]'") from None
+
+
+def is_onnx_path(name) -> bool:
+    return str(name).lower().endswith(".onnx")
+
+
+def load_proto(path: str | Path, data: bytes | None = None):
+    """The ModelProto in ``path`` (or in ``data``, bytes that came from ``path``),
+    or one line saying why it is not an ONNX model."""
+    require_onnx()
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    if data is not None:
+        return _parse(onnx, DecodeError, data, path)
+    file = Path(path)
+    if file.is_dir():
+        raise MbcostError(f"{path} is a folder, not an ONNX file")
+    if not file.exists():
+        raise MbcostError(f"no such ONNX file: {path}")
+    if not file.is_file():
+        raise MbcostError(f"{path} is not a regular file (a device, pipe or socket), not an ONNX file")
+    if file.stat().st_size > MAX_BYTES:
+        raise MbcostError(f"{path} is over 2 GiB: ONNX keeps larger weights as external data; save it that way")
+    return _parse(onnx, DecodeError, file.read_bytes(), path)
+
+
+def _parse(onnx, DecodeError, data: bytes, path):
+    try:
+        model = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as exc:
+        raise MbcostError(f"{path} is not an ONNX model (it does not parse as one: {_short(exc)})") from None
+    if not model.ir_version or not model.graph.node:
+        raise MbcostError(f"{path} is not an ONNX model (no IR version or no operators in its graph)")
+    return model
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _dims_of(type_proto) -> tuple | None:
+    """A tensor type's dims: ints, a symbol's name (str) where symbolic; None when unknown."""
+    if not type_proto.HasField("tensor_type") or not type_proto.tensor_type.HasField("shape"):
+        return None
+    out = []
+    for d in type_proto.tensor_type.shape.dim:
+        if d.HasField("dim_value"):
+            out.append(int(d.dim_value))
+        else:
+            out.append(d.dim_param or "?")
+    return tuple(out)
+
+
+def _set_input_dims(model, name: str, dims: tuple[int, ...]) -> None:
+    for value in model.graph.input:
+        if value.name == name:
+            shape = value.type.tensor_type.shape
+            del shape.dim[:]
+            for d in dims:
+                shape.dim.add().dim_value = int(d)
+
+
+def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, data: bytes | None = None) -> OpGraph:
+    """The data operators of the ONNX model at ``path`` (or in ``data``), every
+    value's dims inferred; ``input_shape`` replaces the (single) input's declared dims."""
+    import onnx
+
+    model = load_proto(path, data)
+    graph = model.graph
+    init = {t.name: t for t in graph.initializer}
+    data_inputs = [v for v in graph.input if v.name not in init]
+    if not data_inputs:
+        raise MbcostError(f"{path}: the graph has no input")
+    if input_shape is not None:
+        if len(data_inputs) != 1:
+            raise MbcostError(f"{path}: --input sets one input, but the graph has {len(data_inputs)}: "
+                              f"{', '.join(v.name for v in data_inputs)}")
+        declared = _dims_of(data_inputs[0].type)
+        if declared is not None and len(declared) != len(input_shape):
+            raise MbcostError(f"{path}: --input has {len(input_shape)} dims, the graph's input "
+                              f"'{data_inputs[0].name}' has {len(declared)}")
+        _set_input_dims(model, data_inputs[0].name, input_shape)
+    for v in data_inputs:
+        dims = _dims_of(v.type)
+        if dims is None or any(not isinstance(d, int) or d <= 0 for d in dims):
+            shown = "x".join(str(d) for d in dims) if dims else "unknown"
+            raise MbcostError(f"{path}: input '{v.name}' has size {shown}; give the size with --input "
+                              "(e.g. --input 1x3x224x224)")
+    for node in graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise MbcostError(f"{path}: node '{node.name or node.op_type}' uses operator {node.domain}::"
+                              f"{node.op_type}, which mbcost cannot count (only the standard ONNX domain)")
+    data_names = _data_values(graph, {v.name for v in data_inputs})
+    # parameters: the file's initializers, and Identity copies of them (torch.onnx.export writes each parameter
+    # whose values equal an earlier one's as an Identity of it: a distinct parameter with the same values)
+    param_names = set(init)
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in param_names:
+            param_names.add(node.output[0])
+    model, known = _fold_static(model, data_names, path)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as exc:  # noqa: BLE001 - onnx raises several kinds; all mean the same here
+        raise MbcostError(f"{path}: ONNX shape inference failed: {_short(exc)}") from None
+    init = {t.name: t for t in inferred.graph.initializer}
+
+    dims: dict[str, tuple] = {}
+    for value in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        d = _dims_of(value.type)
+        if d is not None:
+            dims[value.name] = d
+    for name, t in init.items():
+        dims[name] = tuple(int(x) for x in t.dims)
+
+    consts = {name: value.reshape(-1).tolist() for name, value in known.items() if value.size <= 64}
+    alias = {}  # Identity of a parameter -> the parameter (torch exports shared weights that way)
+    data = {v.name for v in data_inputs}
+    nodes: list[OpNode] = []
+    claimed: set[str] = set()  # each initializer is one module's parameter, counted once
+    for index, node in enumerate(inferred.graph.node):
+        name = node.name or f"{node.op_type}_{index}"
+        if node.op_type == "Constant":
+            continue
+        if node.op_type == "Identity" and node.input[0] in param_names:
+            alias[node.output[0]] = alias.get(node.input[0], node.input[0])
+            continue
+        if not any(i in data for i in node.input) or node.op_type in SHAPE_OPS:
+            continue  # constants and shape arithmetic
+        args: list[str | None] = []
+        params = []
+        for k, arg in enumerate(node.input):
+            if arg in data:
+                args.append(arg)
+                continue
+            args.append(None)
+            source = alias.get(arg, arg)
+            if arg not in param_names or source not in init or arg in claimed:
+                continue
+            role = PARAM_ROLES.get(node.op_type, {}).get(k)
+            if role is None and node.op_type in ELEMENTWISE_PARAMS and _numel(init[source].dims) > 1:
+                prev = [n for n in nodes if any(o in node.input for o in n.outputs)]
+                role = "bias" if node.op_type == "Add" and prev and prev[-1].op == "MatMul" else "weight"
+            if role is not None:
+                claimed.add(arg)
+                params.append((k, tuple(int(x) for x in init[source].dims), role))
+        for out in node.output:
+            if out:
+                data.add(out)
+        arg_dims = [_int_dims(dims.get(alias.get(a, a))) if a else None for a in node.input]
+        nodes.append(OpNode(
+            name=name, op=node.op_type, module=module_of(name), inputs=args,
+            outputs=[o for o in node.output if o], attrs={a.name: _attr(a) for a in node.attribute},
+            params=params, arg_dims=arg_dims,
+            consts={k: consts[alias.get(a, a)] for k, a in enumerate(node.input) if alias.get(a, a) in consts},
+        ))
+    value_dims = {}
+    for node in nodes:
+        for v in node.outputs:
+            d = dims.get(v)
+            if d is None or any(not isinstance(x, int) for x in d):
+                raise MbcostError(f"{path}: the size of '{v}' (output of node '{node.name}', {node.op}) could not "
+                                  "be inferred; give a fixed --input")
+            value_dims[v] = d
+    for v in data_inputs:
+        value_dims[v.name] = dims[v.name]
+    producer = model.producer_name + (f" {model.producer_version}" if model.producer_version else "")
+    return OpGraph(name=Path(path).stem, nodes=nodes, dims=value_dims, inputs=[v.name for v in data_inputs],
+                   outputs=[v.name for v in graph.output], source=f"{path} (ONNX, from {producer or 'unknown'})")
+
+
+def _data_values(graph, inputs: set[str]) -> set[str]:
+    """The values computed from the graph's inputs (not through Shape/Size: sizes are static)."""
+    data = set(inputs)
+    for node in graph.node:
+        if node.op_type not in SHAPE_OPS and any(i in data for i in node.input):
+            data.update(o for o in node.output if o)
+    return data
+
+
+#: the most passes of folding (each can fix the sizes the next pass needs)
+_FOLD_PASSES = 20
+
+
+def _fold_static(model, data: set[str], path):
+    """``model`` with its static subgraphs folded into initializers: the size
+    arithmetic exporters write for a pad or a reshape (``Shape`` of a value whose
+    size is known, then ``Gather``, ``Concat``, ``ConstantOfShape``...), evaluated
+    with ONNX's reference evaluator, so that shape inference can size what follows.
+    Returns the model and every static value found (name -> numpy array)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    known = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer
+             if _numel(t.dims) <= 4096 and t.data_location != onnx.TensorProto.EXTERNAL}
+    for _ in range(_FOLD_PASSES):
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        except Exception as exc:  # noqa: BLE001
+            raise MbcostError(f"{path}: ONNX shape inference failed: {_short(exc)}") from None
+        dims = {}
+        for value in list(inferred.graph.value_info) + list(inferred.graph.input):
+            d = _dims_of(value.type)
+            if d is not None and all(isinstance(x, int) for x in d):
+                dims[value.name] = d
+        new = False
+        for node in model.graph.node:
+            if not node.output or node.output[0] in known or node.output[0] in data and node.op_type not in SHAPE_OPS:
+                continue
+            if node.op_type == "Constant":
+                attr = next((a for a in node.attribute if a.name == "value"), None)
+                if attr is not None:
+                    known[node.output[0]] = numpy_helper.to_array(attr.t)
+                    new = True
+                continue
+            if node.op_type in SHAPE_OPS:
+                d = dims.get(node.input[0])
+                if d is None:
+                    continue
+                if node.op_type == "Size":
+                    known[node.output[0]] = np.array(_numel(d), dtype=np.int64)
+                else:
+                    attrs = {a.name: a.i for a in node.attribute}
+                    known[node.output[0]] = np.array(d[attrs.get("start", 0):attrs.get("end", len(d))], np.int64)
+                new = True
+                continue
+            if not all(i == "" or i in known for i in node.input):
+                continue
+            try:
+                values = ReferenceEvaluator(node).run(None, {i: known[i] for i in node.input if i})
+            except Exception:  # noqa: BLE001 - an operator the reference cannot run: leave it to inference
+                continue
+            for name, value in zip(node.output, values):
+                if name:
+                    known[name] = np.asarray(value)
+            new = True
+        if not new:
+            break
+        model = _with_folded(model, known, data)
+    return model, known
+
+
+def _with_folded(model, known: dict, data: set[str]):
+    """A copy of ``model`` whose static nodes (all outputs known, not data) are
+    replaced by initializers holding their values."""
+    import onnx
+    from onnx import numpy_helper
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    keep, added = [], []
+    existing = {t.name for t in out.graph.initializer}
+    for node in out.graph.node:
+        outputs = [o for o in node.output if o]
+        if outputs and all(o in known and o not in data for o in outputs):
+            added.extend(o for o in outputs if o not in existing)
+            continue
+        keep.append(node)
+    del out.graph.node[:]
+    out.graph.node.extend(keep)
+    out.graph.initializer.extend(numpy_helper.from_array(known[name], name) for name in added)
+    return out
+
+
+def _numel(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
+
+
+def _int_dims(d):
+    if d is None or any(not isinstance(x, int) for x in d):
+        return None
+    return tuple(d)
+
+
+def _attr(attr):
+    """An attribute's value as plain Python (ints, floats, strings, lists of them)."""
+    from onnx import helper
+
+    value = helper.get_attribute_value(attr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (list, tuple)):
+        return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
+    if isinstance(value, (int, float, str)):
+        return value
+    return None  # a tensor or graph attribute: not needed to count
