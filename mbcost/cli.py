@@ -105,7 +105,7 @@ def table(
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult,
                              memory_)
         return _model_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
-                            formula)
+                            formula, memory=dtype if memory_ else None)
     analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
                        divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
     report = counts = None
@@ -145,12 +145,12 @@ def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, ch
                           f"specs; with {what} give --input (mbcost export writes a model as a spec to scale it)")
     if check_:
         raise MbcostError(f"--check applies to specs (use mbcost check on {what} to compare its counters)")
-    if memory_:
-        raise MbcostError(f"--memory applies to specs, not yet to {what}")
+    if memory_ and torch_model == "onnx":
+        raise MbcostError("--memory applies to specs and --torch models, not yet to ONNX files")
 
 
 def _model_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
-                 max_depth=None, formula=False, onnx=False) -> int:
+                 max_depth=None, formula=False, onnx=False, memory: str | None = None) -> int:
     """``table --torch pkg.module:factory`` (any PyTorch model, counted by fvcore
     per module) or ``table model.onnx`` (counted from the ONNX graph)."""
     from mbcost.output import emit
@@ -171,8 +171,13 @@ def _model_table(target, input_shape, count, params, flops, by_type, fmt, output
         analysis = analyze_torch(target, input_shape, count=count, params=params)
     if max_depth is not None:
         analysis = analysis.rolled(max_depth)
+    report = None
+    if memory is not None:
+        from mbcost.adapters.torch_trace import torch_memory
+
+        report = torch_memory(analysis, analysis.module, analysis.example_inputs, memory)
     emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
-                             formula=formula), fmt, output, comments)
+                             formula=formula, memory=report), fmt, output, comments)
     return 0
 
 

@@ -398,11 +398,14 @@ def check_document(result, *, layers: bool | None = None) -> Document:
 
 
 def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
-                        by_type_only: bool = False, max_depth: int | None = None) -> Document:
+                        by_type_only: bool = False, max_depth: int | None = None, memory=None) -> Document:
     """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
     table and breakdown of a built model, from fvcore's per-module counts (or
     the ONNX graph's)."""
-    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only)
+    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only, memory=memory)
+    if memory is not None:
+        doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
+                        for s in doc.settings]
     onnx = analysis.source == "onnx"
     doc.heading = f"{analysis.model} ({'ONNX' if onnx else 'PyTorch'}) · input {analysis.input_text}"
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
@@ -577,6 +580,13 @@ def family_pick_document(result, top: int | None = None) -> Document:
 MEMORY_NOTE = ("memory: rows are units (post ops fused or in place: one output per row); a tensor is alive from "
                "its producer until its last consumer has run, the network input and output included; "
                "kB = 1000 bytes; MAC/B = Mult-Adds per byte moved (parameters + inputs + output)")
+
+
+TORCH_MEMORY_NOTE = ("memory: from the traced graph, every call that writes a new tensor is a step (in-place calls "
+                     "and views write none); a tensor is alive from its producer until its last consumer has run, "
+                     "the model's input and output included; a row's In/Out are the tensors it reads from and "
+                     "leaves to other rows, Alive its largest step; kB = 1000 bytes; MAC/B = Mult-Adds per byte "
+                     "moved")
 
 
 def kb(n: int) -> float | str:

@@ -177,3 +177,55 @@ def test_torch_formula_column(cli, tmp_path):
     # batch 2: N·Kh·Kw·M·N·Ho·Wo and rows·in·out, written out; none where nothing is counted
     assert rows["conv"]["formula"] == "2·3·3·3·8·32·32" and rows["conv"]["mult_adds"] == 2 * 9 * 3 * 8 * 32 * 32
     assert rows["fc"]["formula"] == "2·8·10" and rows["bn"]["formula"] == ""
+
+
+# -- --memory for a torch model, from its traced graph -------------------------------------------------------
+
+def _memory(model, shape):
+    from mbcost.adapters.torch_model import analyze_user_module
+    from mbcost.adapters.torch_trace import torch_memory
+
+    a = analyze_user_module(model, shape)
+    return torch_memory(a, a.module, a.example_inputs)
+
+
+def test_memory_of_a_torch_model_by_hand():
+    # input 3·8·8 = 192; conv -> 8·8·8 = 512; ReLU (a new tensor) 512; 1x1 conv -> 4·8·8 = 256 (elements, fp32)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 1))
+    report = _memory(net, (1, 3, 8, 8))
+    assert [m.alive_bytes for m in report.layers] == [4 * (192 + 512), 4 * (512 + 512), 4 * (512 + 256)]
+    assert report.peak_bytes == 4 * 1024 and report.peak.name == "1"
+    assert [m.output_bytes for m in report.layers] == [4 * 512, 4 * 512, 4 * 256]
+    assert report.input_bytes == 4 * 192 and report.params == 3 * 9 * 8 + 8 + 8 * 4 + 4
+
+
+def test_memory_in_place_relu_writes_nothing():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(inplace=True),
+                              torch.nn.Conv2d(8, 4, 1))
+    report = _memory(net, (1, 3, 8, 8))
+    assert report.layers[1].output_bytes == 0
+    assert report.peak_bytes == 4 * (512 + 256) and report.peak.name == "2"
+
+
+def test_memory_residual_keeps_the_block_input_alive():
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Conv2d(4, 4, 3, padding=1)
+            self.b = torch.nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.b(self.a(x))
+
+    report = _memory(Block(), (1, 4, 5, 5))  # every tensor 100 elements
+    # while b runs: x (kept for the addition), a's output, b's output
+    assert {m.name: m.alive_bytes for m in report.layers}["b"] == 4 * 300
+
+
+def test_cli_torch_memory(tmp_path, capsys):
+    from mbcost.cli import main
+
+    (tmp_path / "m.py").write_text(MODEL)
+    assert main(["table", "--torch", f"{tmp_path}/m.py:build", "--memory", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["memory"]["peak_activation_bytes"] > 0 and "alive_bytes" in data["layers"][0]

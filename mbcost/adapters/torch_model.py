@@ -474,4 +474,5 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     result = TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
                            counts.device)
     result.classes = {n: type(m).__name__ for n, m in modules.items()}
+    result.module, result.example_inputs = model, args  # for --memory, which traces it again
     return result
