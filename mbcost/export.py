@@ -100,7 +100,7 @@ def verify(graph, written) -> None:
 
 
 def line_differences(spec, graph, written, count=ALL_GROUPS) -> list:
-    """Lines of a written spec whose count (its analysis' rows, by label) differs
+    """Lines of a written spec whose count (its analysis' rows, by row name) differs
     from the operators of ``graph`` that line holds, counted by the ONNX handles
     (:mod:`mbcost.adapters.onnx_count`). Operators that no line holds must cost
     nothing. Empty: equal line by line."""
@@ -109,9 +109,8 @@ def line_differences(spec, graph, written, count=ALL_GROUPS) -> list:
     zero = (0, 0, 0, 0)
     mine: dict[str, tuple] = {}
     for r in spec.layers:
-        label = r.name.rsplit(".", 1)[-1]
         counts = (r.mult_adds, r.weights, r.biases, r.norm)
-        mine[label] = tuple(a + b for a, b in zip(mine.get(label, zero), counts))
+        mine[r.name] = tuple(a + b for a, b in zip(mine.get(r.name, zero), counts))
     theirs: dict[str, tuple] = {}
     for i, node in enumerate(graph.nodes):
         label = written.owner.get(i, f"(no line: {node.name})")
@@ -130,7 +129,7 @@ def spec_differences(spec, model_table, modules: dict[str, str]) -> list:
     zero = (0,) * len(FIELDS)
     mine: dict[str, tuple] = {}
     for r in spec.layers:
-        module = modules.get(r.name.rsplit(".", 1)[-1], r.name)
+        module = modules.get(r.name, r.name)
         counts = tuple(getattr(r, f) for f in FIELDS)
         mine[module or "(model)"] = tuple(a + b for a, b in zip(mine.get(module or "(model)", zero), counts))
     theirs = roll_up(model_table.layers, mine)

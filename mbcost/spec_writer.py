@@ -39,6 +39,49 @@ MERGES = ("Add", "Concat", "Mul")
 
 
 @dataclass
+class Line:
+    """One layer line: its label, what follows the label, the module it came from."""
+
+    label: str
+    body: str
+    module: str
+
+    @classmethod
+    def parse(cls, text: str, module: str) -> Line:
+        label, _, rest = text.partition(": ")
+        return cls(label, rest.split("  # ")[0], module)
+
+
+@dataclass
+class Group:
+    """``residual { }`` (one unnamed branch), ``add { }`` or ``concat { }``."""
+
+    label: str
+    kind: str
+    module: str
+    branches: list  # (branch name or None, items)
+
+
+@dataclass
+class Call:
+    """A call of a block found by :func:`find_blocks`: the items it stands for, and
+    the block's labels for them (original label -> label in the block)."""
+
+    label: str
+    block: str
+    args: list[int]
+    items: list
+    rename: dict
+
+
+@dataclass
+class Block:
+    name: str
+    params: list[str]
+    lines: list[str]  # the body, as written
+
+
+@dataclass
 class Written:
     """A spec's text and, for each layer label, the module it came from."""
 
@@ -90,9 +133,9 @@ class _Writer:
         where = f"module '{node.module}'" if node.module and node.module != node.name else f"node '{node.name}'"
         return MbcostError(f"cannot write {self.g.name} as a spec: {where}, ONNX {node.op}: {why}")
 
-    def region(self, value: str, end: str, indent: int) -> list[str]:
-        """Statements computing ``end`` from ``value``."""
-        lines: list[str] = []
+    def region(self, value: str, end: str) -> list:
+        """Statements (:class:`Line`, :class:`Group`) computing ``end`` from ``value``."""
+        lines: list = []
         while value != end:
             users = [u for u in self.cons.get(value, []) if self._reaches(u, end)]
             if not users:
@@ -102,12 +145,14 @@ class _Writer:
                 line = self.padded(node) if node.op == "Pad" else self.line(node)
                 value = self.out
                 if line:
-                    lines.append(" " * indent + line)
+                    item = Line.parse(line, node.module)
+                    item.module = self.labels.get(item.label, node.module)  # a folded pad: the conv's module
+                    lines.append(item)
                 continue
             join = self.join_of_within(value, users)
             if join >= len(self.nodes):
                 raise self.fail(self.nodes[users[0]], "its branches never meet again")
-            lines.extend(self.merge(value, self.nodes[join], join, indent))
+            lines.append(self.merge(value, self.nodes[join], join))
             value = self.nodes[join].outputs[0]
         return lines
 
@@ -140,9 +185,8 @@ class _Writer:
         self.done.add(i)
         return self.nodes[i]
 
-    def merge(self, value: str, node: OpNode, index: int, indent: int) -> list[str]:
+    def merge(self, value: str, node: OpNode, index: int):
         self.take(index)
-        pad = " " * indent
         ins = [v for v in node.inputs if v is not None]
         if len(ins) != len(node.inputs) or len(set(ins)) != len(ins):
             raise self.fail(node, "one of its operands is a constant or the same tensor twice")
@@ -153,7 +197,7 @@ class _Writer:
                 raise self.fail(node, "a product of two computed tensors (only an SE gate or SiLU is expressible)")
             chain = self.chain(value, gate)
             self.own(label, chain)
-            return [pad + self.gate_line(node, label, chain)]
+            return Line.parse(self.gate_line(node, label, chain), node.module)
         if node.op == "Concat":
             if int(node.attrs.get("axis", 1)) not in (1, -3) or len(self.g.dims[value]) != 4:
                 raise self.fail(node, "a concatenation along another axis than the channels")
@@ -163,15 +207,13 @@ class _Writer:
                 raise self.fail(node, "an addition of tensors of different sizes (broadcast)")
             if value in ins:
                 other = ins[1 - ins.index(value)]
-                body = self.region(value, other, indent + 2)
-                return [pad + f"{label}: residual {{"] + body + [pad + "}"]
-        out = [pad + f"{label}: {'concat' if node.op == 'Concat' else 'add'} {{"]
+                return Group(label, "residual", node.module, [(None, self.region(value, other))])
+        branches = []
         for k, v in enumerate(ins):
             if v == value:
                 raise self.fail(node, "a branch that is the input itself (write it as a layer the language has)")
-            body = self.region(value, v, indent + 4)
-            out += [pad + f"  branch {label}_b{k + 1} {{"] + body + [pad + "  }"]
-        return out + [pad + "}"]
+            branches.append((f"{label}_b{k + 1}", self.region(value, v)))
+        return Group(label, "concat" if node.op == "Concat" else "add", node.module, branches)
 
     def chain(self, value: str, end: str) -> list[OpNode]:
         """The operators from ``value`` to ``end`` when they are one chain."""
@@ -193,9 +235,7 @@ class _Writer:
 
     # -- lines -------------------------------------------------------------------
     def label(self, node: OpNode) -> str:
-        base = re.sub(r"[^a-z0-9_]", "_", (node.module or node.op).lower()) or "layer"
-        if base[0].isdigit():
-            base = "m" + base
+        base = _mangle(node.module or node.op)
         label, k = base, 1
         while label in self.labels:
             k += 1
@@ -281,7 +321,8 @@ class _Writer:
         if _trimmed(d_in) == _trimmed(d_out) and len(d_in) in (2, 4) and len(d_out) in (2, 4):
             self.drop(label)  # N x C and N x C x 1 x 1: the same 1 x 1 x C in a spec
             return ""
-        if len(d_out) == 2 and d_out[0] == d_in[0]:
+        flat = _trimmed(d_out)
+        if len(flat) == 2 and flat[0] == d_in[0] and flat[1] == _numel(d_in[1:]):
             return f"{label}: flatten{comment}"
         if len(d_out) == 5 and len(d_in) == 4:
             return self.shuffle(node, label, comment)
@@ -412,6 +453,13 @@ class _Writer:
         return f"{label}: se {shape} act={act} gate={gate}{comment}"
 
 
+def _numel(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
 def _trimmed(dims) -> tuple:
     out = list(dims)
     while len(out) > 2 and out[-1] == 1:
@@ -425,6 +473,203 @@ def _divisible(value: int, divisor: int) -> int:
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
+# -- repeated structures as blocks ----------------------------------------------------------------------------
+
+#: the channel numbers of a line's dims, by kind: conv Kh x Kw x M x N, dw Kh x Kw x M, fc M x N
+_CHANNELS = (("conv", re.compile(r"\b(\d+)x(\d+)x(\d+)x(\d+)\b"), (3, 4)),
+             ("dw", re.compile(r"\b(\d+)x(\d+)x(\d+)\b"), (3,)),
+             ("fc", re.compile(r"\b(\d+)x(\d+)\b"), (1, 2)))
+
+
+def _mangle(text: str) -> str:
+    """A module path as a label the parser takes: lower case, '_' for anything
+    else, not a keyword (``conv`` -> ``conv_op``), not starting with a digit."""
+    from mbcost.spec.parser import KEYWORDS, STRUCTURE
+
+    label = re.sub(r"[^a-z0-9_]", "_", text.lower()) or "layer"
+    label = "m" + label if label[0].isdigit() else label
+    return label + "_op" if label in KEYWORDS or label in STRUCTURE else label
+
+
+def _modules(item) -> list[str]:
+    if isinstance(item, Line):
+        return [item.module]
+    return [item.module] + [m for _, items in item.branches for it in items for m in _modules(it)]
+
+
+def _unit(item, depth: int) -> str | None:
+    """The module ``depth`` components deep that holds all of ``item`` (None if none does)."""
+    units = set()
+    for m in _modules(item):
+        parts = m.split(".") if m else []
+        if len(parts) < depth:
+            return None
+        units.add(".".join(parts[:depth]))
+    return units.pop() if len(units) == 1 else None
+
+
+def _template(run: list, unit: str):
+    """(template lines, channel values, rename) of a run of items inside ``unit``."""
+    values: list[int] = []
+    rename: dict[str, str] = {}
+    used: set[str] = set()
+
+    def new_label(item) -> str:
+        rel = item.module[len(unit) + 1:] if item.module.startswith(unit + ".") else ""
+        base = _mangle(rel or (item.kind if isinstance(item, Group) else item.body.split()[0]))
+        label, k = base, 1
+        while label in used:
+            k += 1
+            label = f"{base}_{k}"
+        used.add(label)
+        rename[item.label] = label
+        return label
+
+    def body(text: str) -> str:
+        for kind, pattern, groups in _CHANNELS:
+            if text.split()[0] == kind:
+                match = pattern.search(text)
+                if match:
+                    parts = list(match.groups())
+                    for g in groups:
+                        value = int(parts[g - 1])
+                        if value not in values:
+                            values.append(value)
+                        parts[g - 1] = "{c%d}" % (values.index(value) + 1)
+                    text = text[:match.start()] + "x".join(parts) + text[match.end():]
+                break
+        return text
+
+    lines: list[str] = []
+
+    def walk(items, indent):
+        for item in items:
+            label = new_label(item)
+            if isinstance(item, Line):
+                lines.append(" " * indent + f"{label}: {body(item.body)}")
+                continue
+            lines.append(" " * indent + f"{label}: {item.kind} {{")
+            for k, (bname, sub) in enumerate(item.branches):
+                if bname is None:
+                    walk(sub, indent + 2)
+                else:
+                    rename[bname] = f"{label}_b{k + 1}"
+                    lines.append(" " * (indent + 2) + f"branch {label}_b{k + 1} {{")
+                    walk(sub, indent + 4)
+                    lines.append(" " * (indent + 2) + "}")
+            lines.append(" " * indent + "}")
+
+    walk(run, 2)
+    return tuple(lines), values, rename
+
+
+def find_blocks(items: list) -> tuple[list[Block], list]:
+    """Runs of top-level items that make up one module and whose layers repeat
+    elsewhere (same kinds, strides and options; channels may differ) become one
+    block, called once per module: ``layer1_0: basic_block(64, 64)``. The module
+    depth that covers the most items with repeated blocks is used."""
+    best = (0, 0, None)
+    for depth in range(1, 6):
+        runs: list[tuple[str | None, list]] = []
+        for item in items:
+            unit = _unit(item, depth)
+            if runs and unit is not None and runs[-1][0] == unit:
+                runs[-1][1].append(item)
+            else:
+                runs.append((unit, [item]))
+        found: dict[tuple, list] = {}
+        for unit, run in runs:
+            if unit is not None and (len(run) > 1 or isinstance(run[0], Group)):
+                lines, values, rename = _template(run, unit)
+                found.setdefault(lines, []).append((unit, run, values, rename))
+        covered = sum(len(run) for calls in found.values() if len(calls) > 1 for _, run, _, _ in calls)
+        if covered > best[0]:
+            best = (covered, depth, (runs, found))
+    if best[2] is None:
+        return [], items
+    runs, found = best[2]
+    blocks: list[Block] = []
+    call_of: dict[int, Call] = {}
+    names: set[str] = set()
+    for lines, calls in found.items():
+        if len(calls) < 2:
+            continue
+        unit = calls[0][0]
+        base = next((p for p in reversed(unit.split(".")) if not p.isdigit()), "unit")
+        name, k = f"{_mangle(base)}_block", 1
+        while name in names:
+            k += 1
+            name = f"{_mangle(base)}_block{k}"
+        names.add(name)
+        params = [f"c{i + 1}" for i in range(len(calls[0][2]))]
+        blocks.append(Block(name, params, list(lines)))
+        for unit_, run, values, rename in calls:
+            call_of[id(run[0])] = Call(_mangle(unit_), name, values, run, rename)
+    out: list = []
+    for unit, run in runs:
+        call = call_of.get(id(run[0]))
+        out.extend([call] if call is not None else run)
+    return blocks, out
+
+
+class _Renderer:
+    """Statements as text, and each original label's row name once compiled."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.full: dict[str, str] = {}
+
+    def block(self, block: Block) -> None:
+        self.lines += [f"block {block.name}({', '.join(block.params)}) {{"] + block.lines + ["}", ""]
+
+    def items(self, items: list, prefix: str, indent: int) -> None:
+        pad = " " * indent
+        for item in items:
+            if isinstance(item, Call):
+                self.lines.append(pad + f"{item.label}: {item.block}({', '.join(map(str, item.args))})"
+                                  + _comment(item.label, _call_module(item)))
+                self.names(item.items, prefix + item.label + ".", item.rename)
+            elif isinstance(item, Line):
+                self.lines.append(pad + f"{item.label}: {item.body}" + _comment(item.label, item.module))
+                self.full[item.label] = prefix + item.label
+            else:
+                self.lines.append(pad + f"{item.label}: {item.kind} {{" + _comment(item.label, item.module))
+                self.full[item.label] = prefix + item.label
+                for bname, sub in item.branches:
+                    if bname is None:
+                        self.items(sub, prefix, indent + 2)
+                    else:
+                        self.lines.append(pad + f"  branch {bname} {{")
+                        self.items(sub, prefix + bname + ".", indent + 4)
+                        self.lines.append(pad + "  }")
+                self.lines.append(pad + "}")
+
+    def names(self, items: list, prefix: str, rename: dict) -> None:
+        """Row names of a call's items: the call's label, then the block's labels."""
+        for item in items:
+            label = rename[item.label]
+            self.full[item.label] = prefix + label
+            if isinstance(item, Group):
+                for bname, sub in item.branches:
+                    self.names(sub, prefix if bname is None else prefix + rename[bname] + ".", rename)
+
+
+def _call_module(call: Call) -> str:
+    modules = [m for it in call.items for m in _modules(it)]
+    common = modules[0].split(".")
+    for m in modules[1:]:
+        parts = m.split(".")
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        common = common[:n]
+    return ".".join(common)
+
+
+def _comment(label: str, module: str) -> str:
+    return f"  # {module}" if module and module != label else ""
+
+
 def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Written:
     """``graph`` as spec text (one input, batch 1, N x C x H x W)."""
     if len(graph.inputs) != 1:
@@ -436,7 +681,7 @@ def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Wri
     if len(graph.outputs) != 1:
         raise MbcostError(f"cannot write {graph.name} as a spec: it has {len(graph.outputs)} outputs (a spec has one)")
     writer = _Writer(graph)
-    body = writer.region(graph.inputs[0], graph.outputs[0], 0)
+    items = writer.region(graph.inputs[0], graph.outputs[0])
     left = [n for i, n in enumerate(graph.nodes) if i not in writer.done]
     if left:
         raise writer.fail(left[0], "its output does not reach the model's output (a spec has one output)")
@@ -444,4 +689,12 @@ def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Wri
     header = [f"# {model}: written by mbcost export from {source or graph.source}",
               "# Each label is the module that ran the layer (its path after '#' where the label differs).",
               f"model {model}", f"input {dims[2]}x{dims[3]}x{dims[1]}", ""]
-    return Written("\n".join(header + body) + "\n", dict(writer.labels), dict(writer.owner))
+    blocks, items = find_blocks(items)
+    rendered = _Renderer()
+    for block in blocks:
+        rendered.block(block)
+    rendered.items(items, "", 0)
+    full = rendered.full  # label as written by the writer -> the row name the compiler gives it
+    modules = {full[label]: module for label, module in writer.labels.items() if label in full}
+    owner = {i: full[label] for i, label in writer.owner.items() if label in full}
+    return Written("\n".join(header + rendered.lines) + "\n", modules, owner)
