@@ -28,14 +28,16 @@ def source_graph(model: str | None = None, torch_target: str | None = None, inpu
     require_onnx("mbcost export")
     if torch_target is not None:
         from mbcost.adapters.onnx_export import module_to_onnx
-        from mbcost.adapters.torch_model import build_for_export
+        from mbcost.adapters.torch_model import build_for_export, parse_target
 
         if _settings_given(settings):
             raise MbcostError("--alpha, --res and the other settings apply to specs; with --torch give --input "
                               "(then scale the spec it writes)")
         model_obj, shape = build_for_export(torch_target, input_shape)
         data = module_to_onnx(model_obj, shape, torch_target)
-        return read_graph(torch_target, data=data), f"the torch model {torch_target} at input {_x(shape)}"
+        graph = read_graph(torch_target, data=data)
+        graph.name = parse_target(torch_target)[1].rsplit(".", 1)[-1]  # the factory's name
+        return graph, f"the torch model {torch_target} at input {_x(shape)}"
     if model is None:
         raise MbcostError("mbcost export needs a model: a zoo name, a spec or ONNX file, or --torch pkg.mod:factory")
     if model.lower().endswith(".onnx"):
@@ -170,7 +172,7 @@ def export(output: str, **kwargs) -> str:
         written = export_spec(name=Path(output).stem, **kwargs)
         write_atomic(output, written.text)
         rows = sum(1 for line in written.text.splitlines() if ":" in line and not line.lstrip().startswith("#"))
-        return f"wrote {output}: {rows} labelled lines; checked: its count equals the model's, module by module"
+        return f"wrote {output}: {rows} labelled lines; checked: every line's count equals the model's operators it stands for"
     if suffix == ".onnx":
         data = export_onnx(**kwargs)
         write_atomic(output, data)

@@ -140,6 +140,11 @@ class _Writer:
             users = [u for u in self.cons.get(value, []) if self._reaches(u, end)]
             if not users:
                 raise MbcostError(f"cannot write {self.g.name} as a spec: value '{value}' does not lead to '{end}'")
+            if len(users) == 1 and self.nodes[users[0]].op == "Split" and len(self.nodes[users[0]].outputs) > 1:
+                group = self.split(users[0])
+                lines.append(group)
+                value = self.out
+                continue
             if len(users) == 1 and self.nodes[users[0]].op not in MERGES:
                 node = self.take(users[0])
                 line = self.padded(node) if node.op == "Pad" else self.line(node)
@@ -155,6 +160,44 @@ class _Writer:
             lines.append(self.merge(value, self.nodes[join], join))
             value = self.nodes[join].outputs[0]
         return lines
+
+    def split(self, index: int) -> Group:
+        """A channel split whose parts meet again in a concatenation (ShuffleNetV2's
+        ``x1, x2 = x.chunk(2, dim=1)`` ... ``cat((x1, f(x2)), 1)``): one branch per
+        part, each starting with ``split parts=P take=T``."""
+        node = self.take(index)
+        parts = node.outputs
+        dims = [self.g.dims[o] for o in parts]
+        axis = int(node.attrs.get("axis", 0))
+        if axis % 4 != 1 or len(self.dims_in(node)) != 4 or len(set(dims)) != 1:
+            raise self.fail(node, "a split that is not into equal parts of the channels")
+        join = self.ipdom[index]
+        if join >= len(self.nodes) or self.nodes[join].op != "Concat":
+            raise self.fail(node, "a channel split whose parts do not meet again in a concatenation")
+        concat = self.take(join)
+        if int(concat.attrs.get("axis", 1)) % 4 != 1:
+            raise self.fail(concat, "a concatenation along another axis than the channels")
+        label = self.label(concat)
+        base = _mangle(node.module or "split")
+        branches = []
+        for k, v in enumerate(concat.inputs):
+            if v is None:
+                raise self.fail(concat, "one of its operands is a constant")
+            take = next((j for j, o in enumerate(parts) if o == v or any(self._reaches(u, v) for u in
+                                                                         self.cons.get(o, []))), None)
+            if take is None:
+                raise self.fail(concat, "an input that comes from no part of the split")
+            split_label = f"{base}_take{take + 1}"
+            n = 1
+            while split_label in self.labels:
+                n += 1
+                split_label = f"{base}_take{take + 1}_{n}"
+            self.labels[split_label] = node.module
+            self.owner.setdefault(index, split_label)
+            first = Line(split_label, f"split parts={len(parts)} take={take + 1}", node.module)
+            branches.append((f"{label}_b{k + 1}", [first] + self.region(parts[take], v)))
+        self.out = concat.outputs[0]
+        return Group(label, "concat", concat.module, branches)
 
     def join_of_within(self, value: str, users: list[int]) -> int:
         d = users[0]
@@ -688,7 +731,13 @@ def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Wri
     model = re.sub(r"[^a-z0-9_]", "_", (name or graph.name).lower()) or "model"
     header = [f"# {model}: written by mbcost export from {source or graph.source}",
               "# Each label is the module that ran the layer (its path after '#' where the label differs).",
-              f"model {model}", f"input {dims[2]}x{dims[3]}x{dims[1]}", ""]
+              f"model {model}", f"input {dims[2]}x{dims[3]}x{dims[1]}"]
+    last = next((it for it in reversed(items) if isinstance(it, Line) and it.body.split()[0] in ("fc", "conv", "dw")),
+                None)
+    if last is not None and last.body.startswith("fc "):
+        # the classifier: the last weighted layer, a fully connected one; --alpha leaves its outputs alone
+        header.append(f"classes {last.body.split()[1].split('x')[1]}")
+    header.append("")
     blocks, items = find_blocks(items)
     rendered = _Renderer()
     for block in blocks:

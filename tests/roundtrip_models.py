@@ -120,6 +120,34 @@ def groupnet(width: float = 1.0, classes: int = 10) -> nn.Module:
         nn.Conv2d(out, out, 3, 2, 1, groups=8), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(out, classes))
 
 
+def _shuffle(x, groups: int):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNetV2's stride-1 unit: half the channels pass, half go through
+    1x1, depthwise 3x3, 1x1; concatenated and shuffled."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        b = c // 2
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(b, b, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True),
+            nn.Conv2d(b, b, 3, 1, 1, groups=b, bias=False), nn.BatchNorm2d(b),
+            nn.Conv2d(b, b, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        return _shuffle(torch.cat((x1, self.branch2(x2)), 1), 2)
+
+
+def shufflenetish(width: float = 1.0, classes: int = 10) -> nn.Module:
+    c = _c(48, width)
+    return nn.Sequential(nn.Conv2d(3, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+                         ShuffleUnit(c), ShuffleUnit(c), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, classes))
+
+
 class SelfAttention(nn.Module):
     """Single-head self-attention written out: q, k, v projections, softmax(q·kᵀ/√d)·v."""
 

@@ -59,7 +59,7 @@ def totals(table):
     return t.mult_adds, t.weights, t.biases, t.norm
 
 
-HAND_WRITTEN = ["resnetish", "mobilenetv2ish", "senet", "groupnet"]
+HAND_WRITTEN = ["resnetish", "mobilenetv2ish", "senet", "groupnet", "shufflenetish"]
 
 
 @pytest.mark.parametrize("factory", HAND_WRITTEN)
@@ -92,7 +92,8 @@ def test_third_party_efficientnet_three_routes():
 
 
 @pytest.mark.parametrize("factory, alpha, res", [("resnetish", 0.5, 160), ("mobilenetv2ish", 0.75, 192),
-                                                 ("senet", 0.5, 224), ("groupnet", 1.0, 128)])
+                                                 ("senet", 0.5, 224), ("groupnet", 1.0, 128),
+                                                 ("shufflenetish", 0.5, 160)])
 def test_exported_spec_scales_like_the_model(factory, alpha, res):
     """The spec written at width 1 and 224, analysed at --alpha a --res r, equals
     the torch model built at width a on an r x r input (int(a·c) channels in
@@ -133,6 +134,16 @@ def test_cli_export_torch_to_spec_and_back(tmp_path, capsys):
     torch_table = analyze_torch(f"{MODELS}:senet")
     assert totals(spec) == totals(torch_table)
     assert main(["table", str(out), "--alpha", "0.5", "--res", "160"]) == 0
+
+
+def test_exported_spec_reads_like_a_spec():
+    """Repeated modules are one block called per module; the classifier is stated."""
+    text = export_spec(torch_target=f"{MODELS}:resnetish").text
+    assert "classes 10" in text.splitlines()
+    assert "model resnetish" in text and "_block(c1, c2) {" in text and "residual {" in text
+    shuffle = export_spec(torch_target=f"{MODELS}:shufflenetish").text
+    assert "split parts=2 take=1" in shuffle and "shuffle groups=2" in shuffle
+    assert shuffle.count("_block(24)") == 2  # two units: one block, two calls (24: the branch width)
 
 
 def test_cli_export_onnx_to_spec(tmp_path):
