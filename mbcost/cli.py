@@ -84,6 +84,7 @@ def table(
     max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
     memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
+    latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
 ) -> int:
     """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.analysis import analyze
@@ -101,6 +102,8 @@ def table(
         _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
         return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
                             formula, onnx=True)
+    if latency is not None and (torch_model is not None or onnx_file):
+        raise MbcostError("--latency predicts from a spec's layers: give a built-in model or a spec file")
     if torch_model is not None or input_shape is not None:
         _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult,
                              memory_)
@@ -117,8 +120,14 @@ def table(
         from mbcost.check import fvcore_rows
 
         counts = fvcore_rows(analysis.network, analysis.config)
+    predicted = None
+    if latency is not None:
+        from mbcost.latency import load, predict
+
+        cal = load(latency)
+        predicted = (cal, predict(analysis, cal))
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
-                        fvcore=counts)
+                        fvcore=counts, latency=predicted)
     emit(doc, fmt, output, comments)
     if counts is not None:
         from mbcost.views import fvcore_differences
@@ -252,6 +261,57 @@ def export(
     print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
                        resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
                        classes=classes))
+
+
+@app.command()
+def calibrate(
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="The calibration file to write (.json)."),
+    validate_: Optional[str] = typer.Option(None, "--validate", help="Validate this calibration file on whole zoo networks instead."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Threads (default 1 to calibrate; with --validate, the file's, and another is refused)."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timed calls in all (default 120 to calibrate, 60 to validate)."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", help="torch (default) or onnxruntime."),
+    figure: Optional[str] = typer.Option(None, "--figure", help="With --validate: also draw predicted against measured (PNG, SVG or PDF)."),
+    fmt: Optional[str] = FORMAT,
+    report_output: Optional[str] = typer.Option(None, "--report", help="Write the table to this file too (the format follows the extension)."),
+) -> None:
+    """Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
+    from mbcost.adapters import require_torch
+    from mbcost.output import emit, write_atomic
+    from mbcost.render import choose_format
+
+    if (output is None) == (validate_ is None):
+        raise MbcostError("give --output FILE (calibrate) or --validate FILE (check a calibration), one of them")
+    require_torch("mbcost calibrate")
+    from mbcost.adapters import calibrate as cal_mod
+    from mbcost.views_profile import calibration_document, validation_document
+
+    fmt = choose_format(fmt, report_output)
+    if output is not None:
+        if figure is not None:
+            raise MbcostError("--figure goes with --validate")
+        from mbcost.output import check_output_path
+
+        check_output_path(output)
+        with _Progress() as progress:
+            result = cal_mod.calibrate(runtime=runtime or "torch", threads=threads or 1,
+                                       budget=budget if budget is not None else 120.0, progress=progress)
+        write_atomic(output, result.to_json())
+        emit(calibration_document(result, output), fmt, report_output, False)
+        return
+    from mbcost.latency import load
+
+    cal = load(validate_, runtime=runtime, threads=threads)
+    if figure is not None:
+        from mbcost.output import check_output_path
+
+        check_output_path(figure)
+    with _Progress() as progress:
+        results = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress)
+    if figure is not None:
+        from mbcost.profile_plots import validation_figure
+
+        validation_figure(results, cal, figure)
+    emit(validation_document(cal, results), fmt, report_output, False)
 
 
 @app.command()

@@ -158,3 +158,46 @@ def _warn(fig, prof) -> None:
 
 
 FIGURES = {"roofline": roofline_figure, "timeshare": timeshare_figure}
+
+
+def validation_figure(results: list[dict], cal, out) -> None:
+    """Predicted against measured latency of the validation networks (log-log),
+    with the y = x line and ±10% / ±25% bands; written whole to ``out``."""
+    from pathlib import Path
+
+    from mbcost.output import write_atomic
+    from mbcost.plot_style import footer, log_axis, new_figure, output_format, render, require_matplotlib
+
+    require_matplotlib("mbcost calibrate --figure")
+    fmt = output_format(Path(out))
+    fig = new_figure(7, 5.5, layout="constrained")
+    ax = fig.add_subplot()
+    measured = [r["measured_ms"] for r in results]
+    predicted = [r["predicted_ms"] for r in results]
+    lo, hi = min(measured + predicted) / 1.3, max(measured + predicted) * 1.3
+    line = [lo, hi]
+    ax.plot(line, line, color="#333333", linewidth=1, label="predicted = measured")
+    for band, shade in ((0.25, "#eeeeee"), (0.10, "#d9d9d9")):
+        ax.fill_between(line, [v * (1 - band) for v in line], [v * (1 + band) for v in line], color=shade,
+                        label=f"within ±{band:.0%}", zorder=0)
+    families = sorted({r["model"] for r in results})
+    markers = "osD^v<>ph*"
+    for i, fam in enumerate(families):
+        mine = [r for r in results if r["model"] == fam]
+        ax.scatter([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine], marker=markers[i % 10],
+                   s=28, label=fam, zorder=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    log_axis(ax.xaxis)
+    log_axis(ax.yaxis)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured latency (ms, end to end, median)")
+    ax.set_ylabel("predicted latency (ms, sum of the rows)")
+    errors = sorted(abs(r["error"]) for r in results)
+    n = len(errors)
+    median = errors[n // 2] if n % 2 else (errors[n // 2 - 1] + errors[n // 2]) / 2
+    ax.set_title(f"Predicted against measured: median |error| {median:.1%}, worst {errors[-1]:.1%}", fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
+    footer(fig, f"{cal.machine} · {cal.runtime} · {cal.threads} thread(s) · calibrated {cal.created} · batch 1")
+    write_atomic(out, render(fig, fmt))

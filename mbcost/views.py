@@ -38,11 +38,14 @@ def channel_rule_text(analysis) -> str:
 
 
 def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
-                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None) -> Document:
+                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None,
+                  latency=None) -> Document:
     """The per-layer table (``mbcost table``) and the breakdown by layer type.
     ``memory``: a :class:`~mbcost.memory.MemoryReport` (``--memory``: activation kB
     and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
-    name (``--check``: a column after the symbolic count)."""
+    name (``--check``: a column after the symbolic count); ``latency``: (calibration,
+    predicted seconds per row) (``--latency``: a column, per-layer and total
+    ``latency_ms`` in the JSON, the time by type)."""
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
@@ -67,6 +70,9 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
         if memory is not None:
             columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
             footer += ["", "", "", ""]
+        if latency is not None:
+            columns.append(Column("Pred. ms", True, priority=2))
+            footer.append(1e3 * sum(latency[1]))
         if formula:
             columns.append(Column("Formula (Mult-Adds)", priority=2))  # asked for
             footer.append("")
@@ -79,6 +85,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
             row += [r.params, analysis.pct(r)]
             if m is not None:
                 row += [kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), m.intensity]
+            if latency is not None:
+                row.append(1e3 * latency[1][len(rows)])
             if formula:
                 row.append(r.formula)
             rows.append(row)
@@ -94,6 +102,9 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
                                "mult_adds_per_byte": m.intensity})
             if not formula:
                 del record["formula"]
+        if latency is not None:
+            for record, seconds in zip(tidy, latency[1]):
+                record["latency_ms"] = 1e3 * seconds
         tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
     shares = analysis.by_type()
     type_tidy = shares.records()
@@ -116,6 +127,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
             layer.update({k: v for k, v in m.items() if k != "name"})
         data["memory"] = mem_data
         summary.append(memory_summary(memory))
+    if latency is not None:
+        _add_latency(analysis, latency, settings, tables, data, summary)
     if fvcore is not None:
         differ = fvcore_differences(analysis, fvcore)
         settings.append(FVCORE_NOTE)
@@ -129,6 +142,34 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
         else:
             summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
     return Document(heading, settings, tables, data, summary)
+
+
+def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
+    """``table --latency``: the prediction's source, per-layer and total
+    ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
+    cal, seconds = latency
+    threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
+                default=None)
+    settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {threads} · batch 1 · "
+                    f"calibrated {cal.created}); per-kind models, held-out median error up to "
+                    f"{100 * worst:.0f}% (mbcost calibrate --validate checks whole networks)" if worst is not None
+                    else f"latency: predicted from {cal.source}")
+    for layer, s_ in zip(data.get("layers", []), seconds):
+        layer["latency_ms"] = 1e3 * s_
+    total = 1e3 * sum(seconds)
+    data.setdefault("total", {})["latency_ms"] = total
+    by: dict[str, float] = {}
+    for r, s_ in zip(analysis.layers, seconds):
+        by[r.category] = by.get(r.category, 0.0) + s_
+    order = sorted(by, key=lambda k: -by[k])
+    data["latency_by_type"] = [{"type": k, "latency_ms": 1e3 * by[k], "latency_pct": 100 * by[k] / sum(seconds)
+                                if sum(seconds) else 0.0} for k in order]
+    tables.append(Table("Predicted time by layer type",
+                        [Column("Type"), Column("Pred. ms", True), Column("% Time", True)],
+                        [[k, 1e3 * by[k], 100 * by[k] / sum(seconds) if sum(seconds) else 0.0] for k in order],
+                        ["Total", total, 100.0]))
+    summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch 1, on {cal.machine})")
 
 
 def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:

@@ -90,3 +90,51 @@ def profile_document(prof) -> Document:
     summary.append(memory_summary(mem))
     return Document(heading, settings, [by_type, per_layer, memory_table], prof.to_dict(), summary,
                     csv_rows=per_layer.records())
+
+
+# -- mbcost calibrate ------------------------------------------------------------------------------------------
+
+def calibration_document(cal, path: str) -> Document:
+    """``mbcost calibrate --output FILE``: what was measured and how well each kind's model holds."""
+    threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    settings = [
+        f"measured on {cal.machine} · {cal.runtime} · {threads} · {', '.join(f'{k} {v}' for k, v in cal.versions.items())}"
+        f" · {cal.created} · {cal.seconds_spent:.0f} s",
+        f"{len(cal.samples)} one-layer shapes, each timed in 3 rounds (shuffled; outliers past 3 IQR dropped; "
+        "median of the rounds' medians); every 4th shape of a kind held out of the fit",
+        "forms: linear t = c0 + c1·mult_adds + c2·other + c3·bytes; roofline t = c0 + max(c1·mult_adds, c3·bytes) + "
+        "c2·other; the one with the smaller held-out error is kept",
+    ]
+    if cal.bandwidth_bytes_per_s:
+        settings.append(f"memory bandwidth (32 MiB copy): {cal.bandwidth_bytes_per_s / 1e9:.1f} GB/s · per-call "
+                        f"overhead of a module: {cal.call_overhead_s * 1e6:.1f} µs")
+    rows = [[kind, m.form, m.train, m.heldout, 100 * m.heldout_median_error, 100 * m.heldout_worst_error,
+             100 * m.other_form_error if m.other_form_error is not None else None, m.coef[0] * 1e6]
+            for kind, m in cal.models.items()]
+    table = Table("Models by layer kind",
+                  [Column("Kind"), Column("Form"), Column("Shapes fitted", True), Column("Held out", True),
+                   Column("Held-out median error %", True), Column("Held-out worst error %", True),
+                   Column("Other form's median %", True), Column("c0 (µs)", True)], rows)
+    return Document(f"mbcost calibrate: {path}", settings, [table], cal.to_dict(),
+                    [f"wrote {path}: use it with mbcost table --latency {path}"])
+
+
+def validation_document(cal, results: list[dict]) -> Document:
+    """``mbcost calibrate --validate FILE``: predicted against measured end to end."""
+    errors = sorted(abs(r["error"]) for r in results)
+    median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r["mult_adds"], r["predicted_ms"], r["measured_ms"],
+             100 * r["error"]] for r in results]
+    table = Table("Predicted against measured (end to end, batch 1)",
+                  [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Mult-Adds", True),
+                   Column("Predicted ms", True), Column("Measured ms", True), Column("Error %", True)], rows)
+    threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created}",
+                "measured: the whole network's forward pass, warm-up calls then timed calls, median after dropping "
+                "outliers past 3 IQR; predicted: the sum of its rows' predictions; none of these networks is a "
+                "calibration shape"]
+    data = {"calibration": cal.source, "machine": cal.machine, "runtime": cal.runtime, "threads": cal.threads,
+            "results": results, "median_abs_error": median, "worst_abs_error": errors[-1]}
+    summary = [f"median |error| {100 * median:.1f}%, worst {100 * errors[-1]:.1f}% over {len(results)} networks "
+               "(goal: 10% and 25% at 1 thread)"]
+    return Document("mbcost calibrate --validate", settings, [table], data, summary)

@@ -1,0 +1,250 @@
+"""``mbcost calibrate``: micro-benchmarks of each layer kind on this machine, and
+the validation of the fitted models on whole networks.
+
+Each benchmark is a one-layer spec (``input 28x28x64`` then ``conv 1x1x64x128
++bn +relu``), built as the zoo's rows are built (:mod:`mbcost.adapters.torch_modules`)
+and timed alone with :func:`mbcost.adapters.profile.measure`: warm-up calls, then
+calls until the point's share of the budget is spent (at least 5). The grid is
+run in several rounds, each in its own shuffled order (seeded); in each round
+the samples outside [Q1 - 3·IQR, Q3 + 3·IQR] are dropped and the median taken;
+a shape's time is the median of its rounds' medians. The features of each shape
+come from the spec's analysis (:func:`mbcost.latency.row_features`), so a
+prediction uses exactly what was fitted.
+
+Validation times whole zoo networks end to end (none of them is a benchmark
+shape) and compares the measured median with the sum of the predicted rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import statistics
+import time
+
+import torch
+
+from mbcost.errors import MbcostError
+from mbcost.latency import Calibration, Sample, fit, predict, row_features
+
+#: (kind, spec lines after 'input HxWxC') -> the grid; each entry: (H, C, layer line with {c} and {n})
+_GRID = {
+    "pw": [(h, c, f"conv 1x1x{c}x{n} +bn +relu") for h, c, n in
+           [(56, 32, 64), (56, 64, 64), (28, 64, 128), (28, 128, 128), (14, 128, 256), (14, 256, 256),
+            (7, 256, 512), (7, 512, 512), (7, 512, 1024), (7, 1024, 1024), (28, 24, 144), (14, 96, 576),
+            (56, 16, 96), (112, 16, 32), (14, 576, 96), (7, 960, 160)]],
+    "conv": [(h, c, f"conv / s{s} 3x3x{c}x{n} +bn +relu") for h, c, n, s in
+             [(224, 3, 32, 2), (160, 3, 16, 2), (56, 64, 64, 1), (56, 64, 128, 2), (28, 128, 128, 1),
+              (28, 128, 256, 2), (14, 256, 256, 1), (7, 512, 512, 1), (112, 32, 32, 1), (56, 32, 64, 1),
+              (14, 128, 128, 1), (28, 64, 64, 1)]],
+    "dw": [(h, c, f"dw / s{s} {k}x{k}x{c} +bn +relu") for h, c, k, s in
+           [(112, 32, 3, 1), (112, 64, 3, 2), (56, 128, 3, 1), (56, 128, 3, 2), (28, 256, 3, 1), (28, 256, 3, 2),
+            (14, 512, 3, 1), (14, 512, 3, 2), (7, 1024, 3, 1), (56, 144, 3, 1), (28, 240, 5, 1), (14, 480, 5, 1),
+            (14, 672, 5, 2), (7, 1152, 5, 1), (112, 96, 3, 2), (28, 144, 5, 2)]],
+    "group": [(h, c, f"conv 3x3x{c}x{c} groups={g} +bn +relu") for h, c, g in
+              [(56, 64, 4), (28, 128, 4), (14, 256, 8), (28, 64, 2), (14, 128, 2), (7, 256, 4)]],
+    "fc": [(1, c, f"fc {c}x{n}") for c, n in
+           [(1024, 1000), (1280, 1000), (512, 1000), (2048, 1000), (256, 1000), (1024, 100), (4096, 1000),
+            (768, 10)]],
+    "pool": [(h, c, line) for h, c, line in
+             [(56, 64, "maxpool / s2 3x3 pad=1"), (112, 64, "maxpool / s2 3x3 pad=1"), (55, 96, "maxpool / s2 3x3"),
+              (27, 256, "maxpool / s2 3x3"), (28, 192, "maxpool / s2 3x3 pad=1"), (14, 480, "maxpool / s2 3x3 pad=1"),
+              (35, 288, "avgpool 3x3 pad=1"), (17, 768, "avgpool 3x3 pad=1")]],
+    "gpool": [(h, c, line) for h, c, line in
+              [(7, 1024, "avgpool 7x7 global"), (7, 1280, "avgpool 7x7 global"), (14, 512, "gap"), (28, 256, "gap"),
+               (7, 512, "gap"), (13, 1000, "gap"), (7, 2048, "gap"), (7, 960, "gap")]],
+    "se": [(h, c, f"se reduce=4 act={a} gate={g}") for h, c, a, g in
+           [(112, 32, "silu", "sigmoid"), (56, 96, "silu", "sigmoid"), (28, 144, "silu", "sigmoid"),
+            (14, 480, "silu", "sigmoid"), (7, 1152, "silu", "sigmoid"), (28, 72, "relu", "hsigmoid"),
+            (14, 240, "relu", "hsigmoid"), (7, 576, "relu", "hsigmoid")]],
+    "other": [(h, c, line) for h, c, line in
+              [(112, 32, "relu"), (56, 64, "bn"), (28, 128, "relu6"), (14, 256, "hswish"), (56, 24, "silu"),
+               (7, 1024, "relu"), (28, 40, "bn"), (14, 512, "flatten"), (112, 64, "relu"), (56, 128, "hswish"),
+               (14, 96, "softmax"), (28, 256, "bn")]],
+}
+
+ROUNDS = 3
+
+
+def grid() -> list[tuple[str, str]]:
+    """(kind, one-layer spec text) of every benchmark shape."""
+    out = []
+    for kind, points in _GRID.items():
+        for h, c, line in points:
+            out.append((kind, f"model bench\ninput {h}x{h}x{c}\n{line}\n"))
+    return out
+
+
+def _robust_median(samples) -> float:
+    """The median after dropping samples outside [Q1 - 3·IQR, Q3 + 3·IQR]."""
+    s = sorted(samples)
+    if len(s) < 4:
+        return statistics.median(s)
+    q1, q3 = s[len(s) // 4], s[(3 * len(s)) // 4]
+    low, high = q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)
+    kept = [x for x in s if low <= x <= high] or s
+    return statistics.median(kept)
+
+
+class _TorchRunner:
+    name = "torch"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def prepare(self, analysis):
+        from mbcost.adapters.torch_modules import build_module
+
+        instances = analysis.network.evaluate(analysis.config)
+        torch.manual_seed(0)
+        net = build_module(instances, device="cpu", name=analysis.model)
+        x0 = instances[0].input
+        x = torch.randn(1, x0.c, x0.h, x0.w)
+
+        def run():
+            with torch.inference_mode():
+                net(x)
+        return run
+
+    def versions(self) -> dict:
+        return {"torch": torch.__version__}
+
+
+class _OrtRunner:
+    name = "onnxruntime"
+
+    def __init__(self, threads: int) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise MbcostError("--runtime onnxruntime needs the onnxruntime package: pip install onnxruntime") \
+                from None
+        self.threads = threads
+
+    def prepare(self, analysis):
+        import numpy as np
+        import onnxruntime as ort
+
+        from mbcost.adapters.onnx_export import spec_to_onnx
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(spec_to_onnx(analysis), options, providers=["CPUExecutionProvider"])
+        x0 = analysis.input
+        feed = {session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
+            (1, x0.c, x0.h, x0.w)).astype(np.float32)}
+
+        def run():
+            session.run(None, feed)
+        return run
+
+    def versions(self) -> dict:
+        import onnxruntime
+
+        return {"onnxruntime": onnxruntime.__version__, "torch": torch.__version__}
+
+
+def runner(name: str, threads: int):
+    if name == "torch":
+        return _TorchRunner(threads)
+    if name == "onnxruntime":
+        return _OrtRunner(threads)
+    raise MbcostError(f"unknown runtime '{name}': choose torch or onnxruntime")
+
+
+def _time(run, seconds: float) -> list[float]:
+    from mbcost.adapters.profile import _Timer, measure
+
+    return list(measure(run, _Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
+                        max_reps=5000).samples)
+
+
+def _machine_constants() -> tuple[float, float]:
+    """(memory bandwidth in bytes/s, the per-call overhead of a module in seconds)."""
+    src = torch.empty(8 * 2 ** 20, dtype=torch.float32).normal_()  # 32 MiB
+    dst = torch.empty_like(src)
+    copy = statistics.median(_time(lambda: dst.copy_(src), 0.3))
+    identity = torch.nn.Identity()
+    x = torch.zeros(1)
+    call = statistics.median(_time(lambda: identity(x), 0.1))
+    return 2 * src.numel() * 4 / copy, call
+
+
+def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0, seed: int = 0,
+              progress=None) -> Calibration:
+    """Measure the grid on this machine and fit the models."""
+    from mbcost.analysis import analyze
+    from mbcost.machine import cpu_name
+    from mbcost.network import Network
+
+    if threads < 1:
+        raise MbcostError(f"--threads must be 1 or more, got {threads}")
+    if budget <= 0:
+        raise MbcostError(f"--budget must be positive seconds, got {budget}")
+    run_with = runner(runtime, threads)
+    started = time.perf_counter()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        points = []
+        for kind, text in grid():
+            analysis = analyze(Network.from_text(text, source="<benchmark>"))
+            (found, features), = row_features(analysis)
+            if found != kind:
+                raise AssertionError(f"benchmark {text!r} is a {found} layer, not a {kind} one")
+            points.append((kind, text, analysis, features, run_with.prepare(analysis)))
+        share = budget * 0.9 / (ROUNDS * len(points))
+        medians: list[list[float]] = [[] for _ in points]
+        rng = random.Random(seed)
+        done, total = 0, ROUNDS * len(points)
+        for _ in range(ROUNDS):
+            order = list(range(len(points)))
+            rng.shuffle(order)
+            for i in order:
+                medians[i].append(_robust_median(_time(points[i][4], share)))
+                done += 1
+                if progress:
+                    progress(done, total, points[i][2].layers[0].type)
+        bandwidth, overhead = _machine_constants()
+    finally:
+        torch.set_num_threads(previous)
+    samples = [Sample(kind, features, statistics.median(m), text.splitlines()[-1])
+               for (kind, text, _, features, _), m in zip(points, medians)]
+    return Calibration(machine=cpu_name(), runtime=run_with.name, threads=threads, versions=run_with.versions(),
+                       models=fit(samples), bandwidth_bytes_per_s=bandwidth, call_overhead_s=overhead,
+                       created=datetime.date.today().isoformat(), seconds_spent=time.perf_counter() - started,
+                       samples=samples)
+
+
+#: whole networks for validation: none of them is a benchmark shape
+VALIDATION = [("mobilenet_v1", a, r) for a in (1, 0.75, 0.5, 0.25) for r in (224, 160)] + [
+    ("mobilenet_v2", 1, 224), ("mobilenet_v2", 0.5, 160), ("resnet18", 1, 224), ("efficientnet_b0", 1, 224),
+    ("shufflenet_v2_x1_0", 1, 224), ("mnasnet1_0", 1, 224), ("mobilenet_v3_large", 1, 224),
+    ("squeezenet", 1, 224)]
+
+
+def validate(calibration: Calibration, *, budget: float = 60.0, progress=None) -> list[dict]:
+    """Each validation network: predicted and measured milliseconds (end to end,
+    median), and the relative error."""
+    from mbcost.analysis import analyze
+
+    run_with = runner(calibration.runtime, calibration.threads)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(calibration.threads)
+    out = []
+    try:
+        share = budget / len(VALIDATION)
+        for k, (name, alpha, res) in enumerate(VALIDATION):
+            analysis = analyze(name, alpha=alpha, resolution=res)
+            predicted = sum(predict(analysis, calibration))
+            measured = _robust_median(_time(run_with.prepare(analysis), share))
+            out.append({"model": name, "alpha": alpha, "resolution": res,
+                        "mult_adds": analysis.total.mult_adds, "predicted_ms": predicted * 1e3,
+                        "measured_ms": measured * 1e3, "error": (predicted - measured) / measured})
+            if progress:
+                progress(k + 1, len(VALIDATION), name)
+    finally:
+        torch.set_num_threads(previous)
+    return out

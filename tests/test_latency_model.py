@@ -1,0 +1,152 @@
+"""Predicted latency (issue 14): the fit recovers known models from synthetic
+timings, the calibration file is validated, predictions follow the file's
+coefficients by hand. No test asserts a measured time."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from mbcost.cli import main
+from mbcost.errors import MbcostError
+from mbcost.latency import Calibration, KindModel, Sample, fit, kind_of, load, nnls_relative, row_features
+
+
+def _synthetic(kind, coef, form="linear", n=24, seed=0):
+    rng = random.Random(seed)
+    c0, c1, c2, c3 = coef
+    out = []
+    for _ in range(n):
+        m, o, b = rng.randint(10**5, 10**8), rng.randint(0, 10**6), rng.randint(10**4, 10**7)
+        t = c0 + (max(c1 * m, c3 * b) if form == "roofline" else c1 * m + c3 * b) + c2 * o
+        out.append(Sample(kind, (m, o, b), t))
+    return out
+
+
+def test_fit_recovers_a_linear_model():
+    coef = (2e-5, 1e-10, 3e-11, 2e-11)
+    models = fit(_synthetic("pw", coef))
+    got = models["pw"]
+    assert got.form == "linear" or got.heldout_median_error < 1e-9
+    for a, b in zip(got.coef, coef):
+        assert a == pytest.approx(b, rel=1e-6, abs=1e-15)
+    assert got.heldout_median_error < 1e-9 and got.train + got.heldout == 24
+
+
+def test_fit_recovers_a_roofline_and_says_so():
+    coef = (1e-5, 8e-10, 0.0, 5e-10)
+    samples = _synthetic("dw", coef, form="roofline", n=40, seed=3)
+    got = fit(samples)["dw"]
+    assert got.form == "roofline"
+    assert got.heldout_median_error < 1e-6 < got.other_form_error
+    assert all(got.predict(s.features) == pytest.approx(s.seconds, rel=1e-6) for s in samples)
+
+
+def test_nnls_never_returns_a_negative_coefficient():
+    # t = 1 + x exactly, plus a column that would take a negative weight in plain least squares
+    xs = [(1.0, float(x), float(10 - x) * 0.5) for x in range(1, 10)]
+    ts = [1.0 + x + (0.1 if i % 2 else -0.1) for i, x in enumerate(range(1, 10))]
+    coef = nnls_relative(xs, ts)
+    assert all(c >= 0 for c in coef)
+
+
+def test_kinds():
+    assert kind_of("Conv DW 3×3") == "dw" and kind_of("Conv 1×1") == "pw" and kind_of("Conv 3×3") == "conv"
+    assert kind_of("Group Conv 3×3") == "group" and kind_of("Fully Connected") == "fc"
+    assert kind_of("Avg Pool") == "pool" and kind_of("Avg Pool", global_pool=True) == "gpool"
+    assert kind_of("ReLU") == "other" and kind_of("Squeeze-Excite") == "se"
+
+
+def _calibration(tmp_path, runtime="torch", threads=1, name="machine.json", **changes):
+    models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2)
+              for k in ("pw", "conv", "dw", "fc", "gpool", "other")}
+    cal = Calibration(machine="test CPU", runtime=runtime, threads=threads, versions={"torch": "x"}, models=models,
+                      created="2026-11-22", source="")
+    data = cal.to_dict()
+    data.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_file_round_trip_and_refusals(tmp_path):
+    path = _calibration(tmp_path)
+    cal = load(str(path))
+    assert cal.runtime == "torch" and cal.threads == 1 and cal.models["pw"].coef == (1e-5, 1e-10, 1e-11, 1e-11)
+    with pytest.raises(MbcostError, match="calibrated with 1 thread.*not 4.*--threads 4"):
+        load(str(path), threads=4)
+    with pytest.raises(MbcostError, match="calibrated with torch, not onnxruntime"):
+        load(str(path), runtime="onnxruntime")
+    bad = _calibration(tmp_path, name="old.json", version=99)
+    with pytest.raises(MbcostError, match="version 99"):
+        load(str(bad))
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    with pytest.raises(MbcostError, match="not an mbcost calibration file"):
+        load(str(other))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(MbcostError, match="not JSON"):
+        load(str(broken))
+    data = json.loads(path.read_text())
+    data["models"]["pw"]["coef"] = [1, -2, 0, 0]
+    path.write_text(json.dumps(data))
+    with pytest.raises(MbcostError, match="model for 'pw' is not valid"):
+        load(str(path))
+
+
+def test_table_latency_is_the_files_formula_by_hand(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["table", "mobilenet_v1", "--latency", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    first = data["layers"][0]  # conv 3x3x3x32 s2 +bn +relu at 224: by hand from the file's coefficients
+    mult_adds = 3 * 3 * 3 * 32 * 112 * 112
+    other = 2 * 112 * 112 * 32  # batch norm and ReLU, one per output element each
+    moved = 4 * (3 * 3 * 3 * 32 + 2 * 32 + 224 * 224 * 3 + 112 * 112 * 32)  # weights, BN scale/shift, in, out
+    assert first["latency_ms"] == pytest.approx(1e3 * (1e-5 + 1e-10 * mult_adds + 1e-11 * other + 1e-11 * moved))
+    assert data["total"]["latency_ms"] == pytest.approx(sum(layer["latency_ms"] for layer in data["layers"]))
+    assert sum(t["latency_ms"] for t in data["latency_by_type"]) == pytest.approx(data["total"]["latency_ms"])
+
+
+def test_table_latency_refuses_torch_and_bad_files(tmp_path, capsys):
+    assert main(["table", "--torch", "x:y", "--latency", "m.json"]) == 2
+    assert "--latency predicts from a spec" in capsys.readouterr().err
+    assert main(["table", "--latency", str(tmp_path / "none.json")]) == 2
+    assert "no such calibration file" in capsys.readouterr().err
+
+
+def test_row_features_match_the_analysis():
+    import mbcost
+
+    a = mbcost.analyze("mobilenet_v1", alpha=0.5, resolution=160)
+    feats = row_features(a)
+    assert len(feats) == len(a.layers)
+    assert sum(f[1][0] for f in feats) == a.total.mult_adds  # conv + fc, whatever the analysis counts
+
+
+# -- calibrate and validate, with the clock replaced (the structure, not the times) ------------------------------
+
+def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    from mbcost.adapters import calibrate as cal_mod
+
+    monkeypatch.setattr(cal_mod, "_time", lambda run, seconds: [1e-3] * 9 + [5.0])  # 5 s: an outlier, dropped
+    monkeypatch.setattr(cal_mod, "_machine_constants", lambda: (1e10, 1e-6))
+    out = tmp_path / "m.json"
+    assert main(["calibrate", "--output", str(out), "--budget", "1"]) == 0
+    cal = load(str(out))
+    assert set(cal.models) >= {"pw", "conv", "dw", "fc", "pool", "gpool", "se", "other"}
+    assert cal.threads == 1 and cal.runtime == "torch" and "torch" in cal.versions
+    saved = json.loads(out.read_text())
+    assert len(saved["samples"]) == len(cal_mod.grid()) and all(s["seconds"] == 1e-3 for s in saved["samples"])
+    capsys.readouterr()
+    assert main(["calibrate", "--validate", str(out), "--budget", "1", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["results"]) == len(cal_mod.VALIDATION)
+    assert set(data["results"][0]) == {"model", "alpha", "resolution", "mult_adds", "predicted_ms", "measured_ms",
+                                       "error"}
+    assert data["worst_abs_error"] >= data["median_abs_error"] >= 0
+    assert main(["calibrate", "--validate", str(out), "--threads", "2"]) == 2
+    assert "--threads 2" in capsys.readouterr().err
