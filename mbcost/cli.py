@@ -566,7 +566,9 @@ def sweep(
 @app.command()
 def pick(
     model_arg: Optional[str] = typer.Argument(None, metavar="[MODEL_OR_SPEC]", help="A built-in model or a spec file (default: mobilenet_v1; accuracy is known for mobilenet_v1 only)."),
-    max_madds: str = typer.Option(..., "--max-madds", help="Mult-Adds budget: 150M, 1.5G, 800K or a whole number (K, M, G: 10^3, 10^6, 10^9)."),
+    max_madds: Optional[str] = typer.Option(None, "--max-madds", help="Mult-Adds budget: 150M, 1.5G, 800K or a whole number (K, M, G: 10^3, 10^6, 10^9)."),
+    max_latency: Optional[str] = typer.Option(None, "--max-latency", help="Predicted latency budget: 5ms, 0.5s (needs --latency FILE)."),
+    latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each configuration's predicted latency."),
     max_params: Optional[str] = typer.Option(None, "--max-params", help="Parameter budget (weights), same suffixes: 2M."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="The same as the MODEL argument (kept for scripts)."),
     alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Widths to search: " + GRID_HELP.format(example="0.25:1:0.05") + " (default 0.25:1:0.05)."),
@@ -588,11 +590,22 @@ def pick(
     fmt = choose_format(fmt, output)
     if top < 0:
         raise MbcostError(f"--top must be 0 (all) or more, got {top}")
-    budget = parse_budget(max_madds, "--max-madds")
+    if max_madds is None and max_latency is None:
+        raise MbcostError("give a budget: --max-madds 150M, or --max-latency 5ms with --latency FILE")
+    budget = None if max_madds is None else parse_budget(max_madds, "--max-madds")
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
+    cal = None
+    if latency is not None:
+        from mbcost.latency import load
+
+        cal = load(latency)
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
     if all_ or family:
+        if cal is not None or max_latency is not None:
+            raise MbcostError("--latency and --max-latency apply to one model's grid, not yet to --all/--family")
+        if budget is None:
+            raise MbcostError("--all/--family need --max-madds")
         if model_arg or model or alpha or res:
             raise MbcostError("--all/--family rank the families' published configurations: give no model, "
                               "--alpha or --res with them")
@@ -601,7 +614,8 @@ def pick(
 
         emit(family_pick_document(pick_family(budget, limit, family), top), fmt, output, comments)
         return
-    result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res)
+    result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
+                      max_latency=max_latency, latency=cal)
     emit(pick_document(result, top), fmt, output, comments)
 
 

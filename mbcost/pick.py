@@ -78,6 +78,19 @@ class Candidate:
     mult_adds: int
     params: int
     accuracy: Estimate
+    latency_ms: float | None = None  # predicted (--latency), else None
+
+
+_TIME = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|us|µs)?$", re.IGNORECASE)
+
+
+def parse_time(value, what: str = "--max-latency") -> float:
+    """``5ms`` -> 0.005 (seconds); ``0.5s``; ``800us``; a bare number is milliseconds."""
+    match = _TIME.match(str(value).strip())
+    if not match or float(match.group(1)) <= 0:
+        raise MbcostError(f"{what} must be a positive time like 5ms, 0.5s or 800us, got '{value}'")
+    unit = (match.group(2) or "ms").lower()
+    return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "us": 1e-6, "µs": 1e-6}[unit]
 
 
 def _loglinear(m: int, m0: int, m1: int, v0: float, v1: float) -> float:
@@ -163,11 +176,15 @@ class PickResult(Framed):
     fits: list[Candidate]  # ranked, best first
     source: str  # where the published accuracy comes from ("" for none)
     range_text: str
+    max_latency_ms: float | None = None
+    calibration: object = None  # the latency Calibration, when latency is predicted
+    mult_adds_limited: bool = True  # False: only a latency budget was given (max_mult_adds is then the largest)
 
     def records(self) -> list[dict]:
         """Every configuration that fits, ranked."""
         return [{"rank": i, "alpha": float(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
-                 "params": c.params, "top1": c.accuracy.top1, "top5": c.accuracy.top5, "accuracy": c.accuracy.kind}
+                 "params": c.params, "top1": c.accuracy.top1, "top5": c.accuracy.top5, "accuracy": c.accuracy.kind,
+                 **({"latency_ms": c.latency_ms} if self.calibration is not None else {})}
                 for i, c in enumerate(self.fits, 1)]
 
     def describe(self) -> str:
@@ -181,7 +198,10 @@ class PickResult(Framed):
 
         return {
             "model": self.model,
-            "budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params},
+            "budget": {"max_mult_adds": self.max_mult_adds if self.mult_adds_limited else None,
+                       "max_params": self.max_params,
+                       "max_latency_ms": self.max_latency_ms},
+            "latency_from": getattr(self.calibration, "source", None),
             "counted": ["conv", "fc"],
             "params_convention": "weights",
             "alphas": [alpha_number(a) for a in self.alphas],
@@ -194,7 +214,7 @@ class PickResult(Framed):
             "candidates": [
                 {"rank": i, "alpha": alpha_number(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
                  "params": c.params, "top1": acc(c.accuracy.top1), "top5": acc(c.accuracy.top5),
-                 "accuracy": c.accuracy.kind, "how": c.accuracy.how}
+                 "accuracy": c.accuracy.kind, "how": c.accuracy.how, "latency_ms": c.latency_ms}
                 for i, c in enumerate(shown, start=1)
             ],
         }
@@ -214,15 +234,25 @@ def _rank_key(c: Candidate):
     return (1, -c.mult_adds, c.params, -c.alpha, -c.resolution)
 
 
-def pick(max_mult_adds, max_params=None, *, model="mobilenet_v1", alphas=None, resolutions=None) -> PickResult:
+def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=None, resolutions=None,
+         max_latency=None, latency=None) -> PickResult:
     """The configurations of the grid (default :data:`DEFAULT_ALPHAS` ×
     :data:`DEFAULT_RESOLUTIONS`) with at most ``max_mult_adds`` Mult-Adds (and
-    ``max_params`` parameters), best accuracy first. Budgets: ints or strings
-    with K, M, G suffixes. MbcostError when nothing fits, naming the cheapest."""
+    ``max_params`` parameters; and ``max_latency`` predicted by the calibration
+    ``latency``, a :class:`mbcost.latency.Calibration`), best accuracy first.
+    Budgets: ints or strings with K, M, G suffixes; a time like ``5ms``.
+    MbcostError when nothing fits, naming the cheapest."""
+    if max_mult_adds is None and max_latency is None:
+        raise MbcostError("give a budget: --max-madds, or --max-latency with --latency FILE")
+    if max_latency is not None and latency is None:
+        raise MbcostError("--max-latency needs --latency FILE (a calibration made by mbcost calibrate)")
     from mbcost.sweep_grid import checkpoint_rows, is_builtin_mobilenet, sweep
     from mbcost.zoo import load
 
-    max_mult_adds = parse_budget(max_mult_adds, "the Mult-Adds budget")
+    max_seconds = None if max_latency is None else (
+        max_latency if isinstance(max_latency, float) else parse_time(max_latency))
+    unlimited = max_mult_adds is None
+    max_mult_adds = None if unlimited else parse_budget(max_mult_adds, "the Mult-Adds budget")
     max_params = None if max_params is None else parse_budget(max_params, "the parameter budget")
     network = load(model)
     grid_alphas = parse_grid(DEFAULT_ALPHAS if alphas is None else alphas, "alpha")
@@ -247,12 +277,34 @@ def pick(max_mult_adds, max_params=None, *, model="mobilenet_v1", alphas=None, r
     everything = [Candidate(a, r, madds(a, r), params_table[a_index[a]][r_index[r]], model_acc.estimate(a, r))
                   for a in grid_alphas for r in grid_res]
     fits = [c for c in everything
-            if c.mult_adds <= max_mult_adds and (max_params is None or c.params <= max_params)]
+            if (unlimited or c.mult_adds <= max_mult_adds) and (max_params is None or c.params <= max_params)]
+    if latency is not None:
+        fits = [_with_latency(network, c, latency) for c in fits]
+        if max_seconds is not None:
+            fits = [c for c in fits if c.latency_ms <= 1e3 * max_seconds]
     if not fits:
+        if max_seconds is not None:
+            raise MbcostError(f"nothing fits {1e3 * max_seconds:g} ms predicted on {latency.machine} ({latency.runtime}, "
+                              f"{latency.threads} thread(s)) among the {len(everything)} configurations searched"
+                              + ("" if unlimited else f" within {max_mult_adds:,} Mult-Adds"))
         raise MbcostError(_nothing_fits(everything, max_mult_adds, max_params))
     fits.sort(key=_rank_key)
-    return PickResult(network.name, max_mult_adds, max_params, grid_alphas, grid_res, len(everything), fits,
-                      source, model_acc.range_text)
+    total_budget = max_mult_adds if not unlimited else max(c.mult_adds for c in everything)
+    return PickResult(network.name, total_budget, max_params, grid_alphas, grid_res, len(everything), fits,
+                      source, model_acc.range_text, None if max_seconds is None else 1e3 * max_seconds, latency,
+                      not unlimited)
+
+
+def _with_latency(network, c: Candidate, calibration) -> Candidate:
+    from dataclasses import replace
+
+    from mbcost.analysis import Analysis
+    from mbcost.latency import predict
+    from mbcost.network import Config
+
+    config = Config.make(alpha=c.alpha, resolution=c.resolution)
+    analysis = Analysis(network, config, network.evaluate(config))
+    return replace(c, latency_ms=1e3 * sum(predict(analysis, calibration)))
 
 
 def _nothing_fits(everything: list[Candidate], max_mult_adds: int, max_params: int | None) -> str:

@@ -547,8 +547,10 @@ def pick_document(result, top: int | None = None) -> Document:
     from mbcost.pick import INTERPOLATION_RULE
 
     shown = result.fits if not top else result.fits[:top]
-    budget = f"{result.max_mult_adds:,} Mult-Adds" + (
-        "" if result.max_params is None else f" and {result.max_params:,} params")
+    parts = ([f"{result.max_mult_adds:,} Mult-Adds"] if result.mult_adds_limited else []) + (
+        [] if result.max_params is None else [f"{result.max_params:,} params"]) + (
+        [] if result.max_latency_ms is None else [f"{result.max_latency_ms:g} ms predicted"])
+    budget = " and ".join(parts)
     order = "best accuracy first" if result.source else "largest Mult-Adds first (no published accuracy)"
     heading = f"{result.model}: configurations within {budget}, {order}"
     settings = [
@@ -570,6 +572,13 @@ def pick_document(result, top: int | None = None) -> Document:
 
     rows = [[i, fmt_alpha(c.alpha), c.resolution, c.mult_adds, c.params, acc(c.accuracy.top1),
              acc(c.accuracy.top5), how(c)] for i, c in enumerate(shown, start=1)]
+    cal = result.calibration
+    if cal is not None:
+        for row, c in zip(rows, shown):
+            row.insert(5, c.latency_ms)
+        limit = "" if result.max_latency_ms is None else f"; budget {result.max_latency_ms:g} ms"
+        settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {cal.threads} "
+                        f"thread(s) · batch 1){limit}")
     notes = []
     if result.source:
         notes.append(f"Accuracy: ImageNet top-1/top-5 of the released checkpoints ({result.source}); "
@@ -581,10 +590,11 @@ def pick_document(result, top: int | None = None) -> Document:
                      f"({reason}); ranked after those with one, largest Mult-Adds first.")
     if len(shown) < len(result.fits):
         notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
-    table = Table("", [Column("#", True), Column("Alpha", True), Column("Resolution", True),
-                       Column("Mult-Adds", True), Column("Params", True), Column("Top-1 %", True),
-                       Column("Top-5 %", True), Column("Accuracy")], rows, notes=notes,
-                  tidy=result.records()[:len(shown)])
+    columns = [Column("#", True), Column("Alpha", True), Column("Resolution", True), Column("Mult-Adds", True),
+               Column("Params", True), Column("Top-1 %", True), Column("Top-5 %", True), Column("Accuracy")]
+    if cal is not None:
+        columns.insert(5, Column("Pred. ms", True))
+    table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 
 

@@ -150,3 +150,23 @@ def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
     assert data["worst_abs_error"] >= data["median_abs_error"] >= 0
     assert main(["calibrate", "--validate", str(out), "--threads", "2"]) == 2
     assert "--threads 2" in capsys.readouterr().err
+
+
+def test_pick_by_predicted_latency(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["pick", "--max-latency", "60ms", "--latency", str(path), "--top", "0", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["budget"]["max_latency_ms"] == 60 and data["budget"]["max_mult_adds"] is None
+    got = data["candidates"]
+    assert got and all(c["latency_ms"] <= 60 for c in got)
+    # every configuration of the grid under 60 ms is there: check one against table --latency
+    first = got[0]
+    assert main(["table", "mobilenet_v1", "--alpha", str(first["alpha"]), "--res", str(first["resolution"]),
+                 "--latency", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["latency_ms"] == pytest.approx(first["latency_ms"])
+    assert main(["pick", "--max-latency", "60ms"]) == 2
+    assert "--latency FILE" in capsys.readouterr().err
+    assert main(["pick", "--max-latency", "0.001ms", "--latency", str(path)]) == 2
+    assert "nothing fits" in capsys.readouterr().err
+    assert main(["pick", "--max-latency", "fast", "--latency", str(path)]) == 2
+    assert "like 5ms" in capsys.readouterr().err
