@@ -122,10 +122,10 @@ def table(
         counts = fvcore_rows(analysis.network, analysis.config)
     predicted = None
     if latency is not None:
-        from mbcost.latency import load, predict
+        from mbcost.latency import load, predict_in_network
 
         cal = load(latency)
-        predicted = (cal, predict(analysis, cal))
+        predicted = (cal, predict_in_network(analysis, cal))
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
                         fvcore=counts, latency=predicted)
     emit(doc, fmt, output, comments)

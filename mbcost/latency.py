@@ -233,6 +233,18 @@ class Calibration:
     seconds_spent: float = 0.0
     samples: list[Sample] = field(default_factory=list)
     source: str = ""
+    #: the in-network correction: {"scale", "per_row_s", "networks", "median_error"} (see :func:`fit_network`)
+    network: dict = field(default_factory=dict)
+
+    def network_time(self, rows: list[float]) -> float:
+        """A network's predicted seconds from its rows' isolated predictions."""
+        return sum(self.in_network(rows))
+
+    def in_network(self, rows: list[float]) -> list[float]:
+        """Each row's share of the network's time: scale · isolated + per-row time."""
+        scale = float(self.network.get("scale", 1.0))
+        per_row = float(self.network.get("per_row_s", 0.0))
+        return [scale * t + per_row for t in rows]
 
     def predict_row(self, kind: str, features) -> float:
         model = self.models.get(kind) or self.models.get("other")
@@ -250,6 +262,7 @@ class Calibration:
             "features": list(FEATURES), "forms": {"linear": "c0 + c1*mult_adds + c2*other + c3*bytes",
                                                   "roofline": "c0 + max(c1*mult_adds, c3*bytes) + c2*other"},
             "models": {k: m.to_dict() for k, m in self.models.items()},
+            "network": self.network,
             "heldout_median_error_worst_kind": max(errs) if errs else None,
             "samples": [{"kind": s.kind, "label": s.label, "features": list(s.features), "seconds": s.seconds}
                         for s in self.samples],
@@ -308,7 +321,32 @@ def load(path: str, runtime: str | None = None, threads: int | None = None) -> C
                        versions=dict(data.get("versions") or {}), models=models,
                        bandwidth_bytes_per_s=data.get("bandwidth_bytes_per_s"),
                        call_overhead_s=data.get("call_overhead_s"), created=str(data.get("created", "")),
-                       seconds_spent=float(data.get("seconds_spent") or 0), source=str(path))
+                       seconds_spent=float(data.get("seconds_spent") or 0), source=str(path),
+                       network=_network_part(data.get("network"), path))
+
+
+def _network_part(value, path) -> dict:
+    if value in (None, {}):
+        return {}
+    try:
+        scale, per_row = float(value["scale"]), float(value["per_row_s"])
+        if scale < 0 or per_row < 0 or scale != scale or per_row != per_row:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise MbcostError(f"{path}: the in-network correction is not valid") from None
+    return dict(value)
+
+
+def fit_network(nets: list[tuple[float, int, float]]) -> dict:
+    """The in-network correction from whole networks: (sum of the rows' isolated
+    predictions, rows, measured seconds) each; t = scale · isolated + per_row · rows,
+    both >= 0, by least squares on relative error."""
+    if not nets:
+        return {}
+    scale, per_row = nnls_relative([(p, float(n)) for p, n, _ in nets], [m for _, _, m in nets])
+    errs = sorted(abs(scale * p + per_row * n - m) / m for p, n, m in nets)
+    return {"scale": scale, "per_row_s": per_row, "networks": len(nets), "median_error": _median(errs),
+            "worst_error": errs[-1], "form": "scale * sum(isolated rows) + per_row_s * rows"}
 
 
 # -- prediction --------------------------------------------------------------------------------------------------
@@ -336,5 +374,11 @@ def row_features(analysis) -> list[tuple[str, tuple[int, int, int]]]:
 
 
 def predict(analysis, calibration: Calibration) -> list[float]:
-    """Predicted seconds of every row of ``analysis``."""
+    """Predicted seconds of every row of ``analysis``, alone (isolated, as calibrated)."""
     return [calibration.predict_row(kind, f) for kind, f in row_features(analysis)]
+
+
+def predict_in_network(analysis, calibration: Calibration) -> list[float]:
+    """Each row's predicted seconds inside the network (the in-network correction
+    applied): what ``table --latency`` shows; they add up to the network's."""
+    return calibration.in_network(predict(analysis, calibration))

@@ -299,12 +299,12 @@ def _with_latency(network, c: Candidate, calibration) -> Candidate:
     from dataclasses import replace
 
     from mbcost.analysis import Analysis
-    from mbcost.latency import predict
+    from mbcost.latency import predict_in_network
     from mbcost.network import Config
 
     config = Config.make(alpha=c.alpha, resolution=c.resolution)
     analysis = Analysis(network, config, network.evaluate(config))
-    return replace(c, latency_ms=1e3 * sum(predict(analysis, calibration)))
+    return replace(c, latency_ms=1e3 * sum(predict_in_network(analysis, calibration)))
 
 
 def _nothing_fits(everything: list[Candidate], max_mult_adds: int, max_params: int | None) -> str:

@@ -108,6 +108,11 @@ def calibration_document(cal, path: str) -> Document:
     if cal.bandwidth_bytes_per_s:
         settings.append(f"memory bandwidth (32 MiB copy): {cal.bandwidth_bytes_per_s / 1e9:.1f} GB/s · per-call "
                         f"overhead of a module: {cal.call_overhead_s * 1e6:.1f} µs")
+    net = cal.network
+    if net:
+        settings.append(f"in a network: t = {net['scale']:.3f} × Σ isolated rows + {1e6 * net['per_row_s']:.1f} µs × "
+                        f"rows, fitted on {net['networks']} synthetic networks timed whole (median error "
+                        f"{100 * net['median_error']:.1f}%, worst {100 * net['worst_error']:.1f}%)")
     rows = [[kind, m.form, m.train, m.heldout, 100 * m.heldout_median_error, 100 * m.heldout_worst_error,
              100 * m.other_form_error if m.other_form_error is not None else None, m.coef[0] * 1e6]
             for kind, m in cal.models.items()]
@@ -131,8 +136,8 @@ def validation_document(cal, results: list[dict]) -> Document:
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created}",
                 "measured: the whole network's forward pass, warm-up calls then timed calls, median after dropping "
-                "outliers past 3 IQR; predicted: the sum of its rows' predictions; none of these networks is a "
-                "calibration shape"]
+                "outliers past 3 IQR; predicted: its rows' predictions with the in-network correction; none of "
+                "these networks was measured to calibrate"]
     data = {"calibration": cal.source, "machine": cal.machine, "runtime": cal.runtime, "threads": cal.threads,
             "results": results, "median_abs_error": median, "worst_abs_error": errors[-1]}
     summary = [f"median |error| {100 * median:.1f}%, worst {100 * errors[-1]:.1f}% over {len(results)} networks "

@@ -170,3 +170,20 @@ def test_pick_by_predicted_latency(tmp_path, capsys):
     assert "nothing fits" in capsys.readouterr().err
     assert main(["pick", "--max-latency", "fast", "--latency", str(path)]) == 2
     assert "like 5ms" in capsys.readouterr().err
+
+
+def test_in_network_correction_is_recovered():
+    from mbcost.latency import fit_network
+
+    nets = [(p, n, 1.3 * p + 4e-5 * n) for p, n in [(0.01, 20), (0.002, 12), (0.03, 31), (0.005, 9), (0.02, 25)]]
+    got = fit_network(nets)
+    assert got["scale"] == pytest.approx(1.3) and got["per_row_s"] == pytest.approx(4e-5)
+    assert got["median_error"] < 1e-9
+    cal = Calibration("m", "torch", 1, {}, {}, network=got)
+    assert cal.network_time([0.001, 0.002]) == pytest.approx(1.3 * 0.003 + 2 * 4e-5)
+
+
+def test_a_bad_network_correction_is_refused(tmp_path):
+    path = _calibration(tmp_path, network={"scale": -1, "per_row_s": 0})
+    with pytest.raises(MbcostError, match="in-network correction is not valid"):
+        load(str(path))
