@@ -226,6 +226,7 @@ def compare(
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
+    latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each spec's predicted latency."),
 ) -> None:
     """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
     from mbcost.comparison import compare as compare_models
@@ -234,9 +235,14 @@ def compare(
     from mbcost.views import compare_document
 
     fmt = choose_format(fmt, output)
+    cal = None
+    if latency is not None:
+        from mbcost.latency import load
+
+        cal = load(latency)
     result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
                             params=params)
-    emit(compare_document(result, unit_key(flops)), fmt, output, comments)
+    emit(compare_document(result, unit_key(flops), latency=cal), fmt, output, comments)
 
 
 @app.command()

@@ -152,6 +152,7 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     for arg in models:
         if arg.lower().endswith(".onnx"):  # a fixed model: counted from its graph, no settings, no published data
             onnx_common = {k: v for k, v in common.items() if k in ("count", "params")}
+            onnx_common["params"] = onnx_common.get("params") or "weights"  # the table's convention, as for specs
             fixed = {k: v for k, v in common.items() if k not in onnx_common}
             analysis = analyze(arg, **onnx_common, **{k: v for k, v in fixed.items() if v not in (None, 1)})
             entries.append(Entry(f"{analysis.model} (ONNX)", arg, analysis, None))

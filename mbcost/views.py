@@ -260,8 +260,9 @@ def _sci(value: Fraction) -> str:
     return f"{Context(prec=6).divide(Decimal(value.numerator), Decimal(value.denominator)):.2e}"
 
 
-def compare_document(cmp, unit: str = "mult-adds") -> Document:
-    """``mbcost compare``: models side by side, ratios to the reference, published figures."""
+def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
+    """``mbcost compare``: models side by side, ratios to the reference, published figures;
+    ``latency``: a calibration (``--latency``): each spec's predicted time."""
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
     scale = 2 if flops else 1
@@ -303,8 +304,22 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
         })
-    main = Table("Models", [Column("Model"), Column("Input"), Column(amount, True), Column("Params", True),
-                            Column("Activations", True), Column(f"{amount} vs ref", True),
+    columns = [Column("Model"), Column("Input"), Column(amount, True), Column("Params", True),
+               Column("Activations", True)]
+    tidy = _compare_records(cmp, flops)
+    settings = settings_lines(first, unit)
+    if latency is not None:
+        from mbcost.latency import predict_in_network
+
+        columns.append(Column("Pred. ms", True))
+        for e, row, model, record in zip(cmp.entries, rows, models, tidy):
+            spec = hasattr(getattr(e.analysis, "network", None), "evaluate")
+            ms = 1e3 * sum(predict_in_network(e.analysis, latency)) if spec else None
+            row.insert(5, ms)
+            model["latency_ms"] = record["latency_ms"] = ms
+        settings.append(f"latency: predicted from {latency.source} ({latency.machine} · {latency.runtime} · "
+                        f"{latency.threads} thread(s) · batch 1); none for a model that is not a spec")
+    main = Table("Models", columns + [Column(f"{amount} vs ref", True),
                             Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
                             Column(f"M {amount} (pub.)", True), Column("Δ M", True),
                             Column("M Params (pub.)", True), Column("Δ M", True),
@@ -315,7 +330,7 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                             e.published for e in cmp.entries) else "no published figures for these settings.",
                         "Δ M = computed − published, in millions; params compared in the publisher's convention "
                         "(torchvision: every parameter, as --params all)."],
-                 tidy=_compare_records(cmp, flops))
+                 tidy=tidy)
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -334,7 +349,7 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
-    return Document(heading, settings_lines(first, unit), [main, breakdown], data)
+    return Document(heading, settings, [main, breakdown], data)
 
 
 def _published_params(a, pub) -> int:

@@ -187,3 +187,15 @@ def test_a_bad_network_correction_is_refused(tmp_path):
     path = _calibration(tmp_path, network={"scale": -1, "per_row_s": 0})
     with pytest.raises(MbcostError, match="in-network correction is not valid"):
         load(str(path))
+
+
+def test_compare_shows_each_specs_prediction(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["compare", "mobilenet_v1", "mobilenet_v1:alpha=0.5,res=160", "--latency", str(path),
+                 "--format", "json"]) == 0
+    models = json.loads(capsys.readouterr().out)["models"]
+    assert main(["table", "mobilenet_v1", "--alpha", "0.5", "--res", "160", "--latency", str(path),
+                 "--format", "json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert models[1]["latency_ms"] == pytest.approx(table["total"]["latency_ms"])
+    assert models[0]["latency_ms"] > models[1]["latency_ms"]
