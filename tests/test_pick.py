@@ -180,7 +180,7 @@ def test_cli_json(cli):
     res = cli("pick", "--max-madds", "150M", "--max-params", "2M", "-f", "json", "--top", "0")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
-    assert data["budget"] == {"max_mult_adds": 150_000_000, "max_params": 2_000_000}
+    assert data["budget"] == {"max_mult_adds": 150_000_000, "max_params": 2_000_000, "max_latency_ms": None}
     expected = {(a, r) for a, r in DEFAULT_GRID if M(a, r) <= 150_000_000 and W(a, r) <= 2_000_000}
     assert data["fit"] == data["shown"] == len(expected) and data["considered"] == 112
     got = {(Fraction(str(c["alpha"])), c["resolution"]) for c in data["candidates"]}
@@ -206,7 +206,7 @@ def test_cli_text_says_how(cli):
     (("--max-madds", "150M", "--max-params", "x"), "--max-params must be a count"),
     (("--max-madds", "150M", "--alpha", "0.25:1:-1"), "must be positive"),
     (("--max-madds", "150M", "--top", "-1"), "--top must be 0"),
-    ((), "Missing option '--max-madds'"),
+    ((), "give a budget: --max-madds"),
 ])
 def test_cli_errors_one_line_exit_2(cli, args, message):
     res = cli("pick", *args)

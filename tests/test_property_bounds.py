@@ -14,7 +14,9 @@ from mbcost import analyze
 from mbcost.errors import MbcostError
 from mbcost.network import Network
 
-SECONDS = 10.0  # far above what any accepted spec here takes (a few hundred ms)
+# A bound that catches a blow-up (an expansion that runs for minutes), not a speed test: the largest accepted
+# network (20,000 rows) takes 5-10 s here under tracemalloc, more on a loaded machine (benchmarks/RESULTS.md).
+SECONDS = 30.0
 PEAK_BYTES = 400 * 2**20
 
 OPEN = st.sampled_from(["residual {", "concat {\nbranch {", "2x {", "1000x {", "999x {"])
