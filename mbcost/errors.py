@@ -10,6 +10,23 @@ from __future__ import annotations
 EXIT_USER_ERROR = 2
 
 
+def input_file(path, what: str):
+    """``path`` as a Path when it is a regular file; else one line saying what it
+    is instead: a folder, nothing, or a device, pipe or socket (``what``: "spec
+    file", "ONNX file", ...)."""
+    from pathlib import Path
+
+    file = Path(path)
+    if file.is_dir():
+        raise MbcostError(f"{path} is a folder, not a{'n' if what[0] in 'AEIOU' else ''} {what}")
+    if not file.exists():
+        raise MbcostError(f"no such {what}: {path}")
+    if not file.is_file():
+        raise MbcostError(f"{path} is not a regular file (a device, pipe or socket), not a"
+                          f"{'n' if what[0] in 'AEIOU' else ''} {what}")
+    return file
+
+
 class MbcostError(Exception):
     """A user error: bad option, unknown model, unwritable path, bad spec."""
 

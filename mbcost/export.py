@@ -123,20 +123,12 @@ def line_differences(spec, graph, written, count=ALL_GROUPS) -> list:
 
 
 def spec_differences(spec, model_table, modules: dict[str, str]) -> list:
-    """Rows where a written spec's analysis (rows named by label, mapped to the
-    module each came from) differs from a model's table (torch or ONNX route)
-    rolled up to the same modules. Empty: equal module by module."""
-    from mbcost.rowmatch import FIELDS, roll_up
+    """Rows where a written spec's analysis (its rows mapped to the modules they
+    came from) differs from a model's table (torch or ONNX route) rolled up to
+    the same modules. Empty: equal module by module."""
+    from mbcost.rowmatch import differences
 
-    zero = (0,) * len(FIELDS)
-    mine: dict[str, tuple] = {}
-    for r in spec.layers:
-        module = modules.get(r.name, r.name)
-        counts = tuple(getattr(r, f) for f in FIELDS)
-        mine[module or "(model)"] = tuple(a + b for a, b in zip(mine.get(module or "(model)", zero), counts))
-    theirs = roll_up(model_table.layers, mine)
-    return [(k, mine.get(k, zero), theirs.get(k, zero)) for k in sorted(set(mine) | set(theirs))
-            if mine.get(k, zero) != theirs.get(k, zero)]
+    return differences(spec, model_table, modules)
 
 
 def export_onnx(model: str | None = None, torch_target: str | None = None, input_shape=None, **settings) -> bytes:

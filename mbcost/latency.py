@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, input_file
 
 FORMAT = "mbcost-latency"
 VERSION = 1
@@ -201,19 +202,13 @@ def fit(samples: list[Sample], every: int = 4) -> dict[str, KindModel]:
         for form in FORMS:
             m = KindModel(form, _fit_form(form, train), len(train), len(held), None, None)
             errs = sorted(_errors(m, held))
-            m.heldout_median_error, m.heldout_worst_error = _median(errs), errs[-1]
+            m.heldout_median_error, m.heldout_worst_error = statistics.median(errs), errs[-1]
             candidates.append(m)
         candidates.sort(key=lambda m: m.heldout_median_error)
         best = candidates[0]
         best.other_form_error = candidates[1].heldout_median_error
         models[kind] = best
     return models
-
-
-def _median(values: list[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 # -- the file ------------------------------------------------------------------------------------------------------
@@ -253,7 +248,7 @@ class Calibration:
         return max(0.0, model.predict(features))
 
     def to_dict(self) -> dict:
-        errs = [e for m in self.models.values() for e in (m.heldout_median_error,) if e is not None]
+        errs = [m.heldout_median_error for m in self.models.values() if m.heldout_median_error is not None]
         return {
             "format": FORMAT, "version": VERSION, "machine": self.machine, "runtime": self.runtime,
             "threads": self.threads, "versions": self.versions, "created": self.created,
@@ -281,11 +276,7 @@ def _need(data: dict, key: str, kind, where: str):
 def load(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
     """A calibration file, validated; refused when made for another runtime or
     thread count than the one asked for."""
-    from pathlib import Path
-
-    file = Path(path)
-    if not file.is_file():
-        raise MbcostError(f"no such calibration file: {path}")
+    file = input_file(path, "calibration file")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -345,7 +336,7 @@ def fit_network(nets: list[tuple[float, int, float]]) -> dict:
         return {}
     scale, per_row = nnls_relative([(p, float(n)) for p, n, _ in nets], [m for _, _, m in nets])
     errs = sorted(abs(scale * p + per_row * n - m) / m for p, n, m in nets)
-    return {"scale": scale, "per_row_s": per_row, "networks": len(nets), "median_error": _median(errs),
+    return {"scale": scale, "per_row_s": per_row, "networks": len(nets), "median_error": statistics.median(errs),
             "worst_error": errs[-1], "form": "scale * sum(isolated rows) + per_row_s * rows"}
 
 

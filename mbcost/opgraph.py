@@ -14,6 +14,7 @@ that reads them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -41,10 +42,7 @@ class OpNode:
         """(weights, biases, norm) this operator owns."""
         out = {"weight": 0, "bias": 0, "norm": 0}
         for _, dims, role in self.params:
-            n = 1
-            for d in dims:
-                n *= d
-            out[role] += n
+            out[role] += math.prod(dims)
         return out["weight"], out["bias"], out["norm"]
 
 

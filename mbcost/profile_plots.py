@@ -194,9 +194,10 @@ def validation_figure(results: list[dict], cal, out) -> None:
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured latency (ms, end to end, median)")
     ax.set_ylabel("predicted latency (ms, sum of the rows)")
+    import statistics
+
     errors = sorted(abs(r["error"]) for r in results)
-    n = len(errors)
-    median = errors[n // 2] if n % 2 else (errors[n // 2 - 1] + errors[n // 2]) / 2
+    median = statistics.median(errors)
     ax.set_title(f"Predicted against measured: median |error| {median:.1%}, worst {errors[-1]:.1%}", fontsize=10)
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
     footer(fig, f"{cal.machine} · {cal.runtime} · {cal.threads} thread(s) · calibrated {cal.created} · batch 1")

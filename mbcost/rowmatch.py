@@ -36,16 +36,18 @@ def roll_up(rows, keys) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-def differences(coarse, fine) -> list[tuple[str, tuple, tuple]]:
+def differences(coarse, fine, names: dict[str, str] | None = None) -> list[tuple[str, tuple, tuple]]:
     """Rows where ``fine`` rolled up into ``coarse``'s names differs from
     ``coarse``: (name, coarse's counts, fine's counts); rows that cost nothing on
-    both sides are not compared. Empty: equal row by row."""
+    both sides are not compared. Empty: equal row by row. ``names``: coarse row
+    name -> the name to compare it under (a written spec's rows -> the modules
+    they came from; '' is the top level)."""
     zero = (0,) * len(FIELDS)
     mine = {}
     for r in coarse.layers:
+        key = (names.get(r.name, r.name) if names else r.name) or "(model)"
         counts = tuple(getattr(r, f) for f in FIELDS)
-        prev = mine.get(r.name, zero)
-        mine[r.name] = tuple(a + b for a, b in zip(prev, counts))
+        mine[key] = tuple(a + b for a, b in zip(mine.get(key, zero), counts))
     theirs = roll_up(fine.layers, mine)
     return [(k, mine.get(k, zero), theirs.get(k, zero)) for k in sorted(set(mine) | set(theirs))
             if mine.get(k, zero) != theirs.get(k, zero)]

@@ -28,10 +28,12 @@ anything is written.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from mbcost.errors import MbcostError
+from mbcost.layers.base import scale_channels, stride_text
 from mbcost.opgraph import OpGraph, OpNode
 
 ACTIVATIONS = {"Relu": "relu", "HardSwish": "hswish", "HardSigmoid": "hsigmoid", "Sigmoid": "sigmoid"}
@@ -45,11 +47,6 @@ class Line:
     label: str
     body: str
     module: str
-
-    @classmethod
-    def parse(cls, text: str, module: str) -> Line:
-        label, _, rest = text.partition(": ")
-        return cls(label, rest.split("  # ")[0], module)
 
 
 @dataclass
@@ -114,20 +111,21 @@ class _Writer:
             succ = sorted({c for v in self.nodes[i].outputs for c in self.cons.get(v, [])})
             if not succ or any(v in outputs for v in self.nodes[i].outputs):
                 succ = succ + [n]
-            d = succ[0]
-            for s in succ[1:]:
-                d = self._meet(ipdom, d, s)
-            ipdom[i] = d
+            ipdom[i] = self._meet(ipdom, succ)
         return ipdom
 
     @staticmethod
-    def _meet(ipdom, a: int, b: int) -> int:
-        while a != b:
-            while a < b:
-                a = ipdom[a]
-            while b < a:
-                b = ipdom[b]
-        return a
+    def _meet(ipdom, nodes: list[int]) -> int:
+        """The nearest node that every path from each of ``nodes`` passes through
+        (Cooper, Harvey and Kennedy's intersection: a post-dominator comes later)."""
+        d = nodes[0]
+        for b in nodes[1:]:
+            while d != b:
+                while d < b:
+                    d = ipdom[d]
+                while b < d:
+                    b = ipdom[b]
+        return d
 
     def fail(self, node: OpNode, why: str) -> MbcostError:
         where = f"module '{node.module}'" if node.module and node.module != node.name else f"node '{node.name}'"
@@ -147,14 +145,12 @@ class _Writer:
                 continue
             if len(users) == 1 and self.nodes[users[0]].op not in MERGES:
                 node = self.take(users[0])
-                line = self.padded(node) if node.op == "Pad" else self.line(node)
+                item = self.padded(node) if node.op == "Pad" else self.line(node)
                 value = self.out
-                if line:
-                    item = Line.parse(line, node.module)
-                    item.module = self.labels.get(item.label, node.module)  # a folded pad: the conv's module
+                if item is not None:
                     lines.append(item)
                 continue
-            join = self.join_of_within(value, users)
+            join = self._meet(self.ipdom, users)
             if join >= len(self.nodes):
                 raise self.fail(self.nodes[users[0]], "its branches never meet again")
             lines.append(self.merge(value, self.nodes[join], join))
@@ -199,12 +195,6 @@ class _Writer:
         self.out = concat.outputs[0]
         return Group(label, "concat", concat.module, branches)
 
-    def join_of_within(self, value: str, users: list[int]) -> int:
-        d = users[0]
-        for u in users[1:]:
-            d = self._meet(self.ipdom, d, u)
-        return d
-
     def _reaches(self, start: int, end: str) -> bool:
         target = self.prod.get(end)
         if target is None:
@@ -240,7 +230,7 @@ class _Writer:
                 raise self.fail(node, "a product of two computed tensors (only an SE gate or SiLU is expressible)")
             chain = self.chain(value, gate)
             self.own(label, chain)
-            return Line.parse(self.gate_line(node, label, chain), node.module)
+            return Line(label, self.gate_line(node, chain), node.module)
         if node.op == "Concat":
             if int(node.attrs.get("axis", 1)) not in (1, -3) or len(self.g.dims[value]) != 4:
                 raise self.fail(node, "a concatenation along another axis than the channels")
@@ -300,7 +290,7 @@ class _Writer:
     def dims_in(self, node: OpNode) -> tuple[int, ...]:
         return self.g.dims[next(v for v in node.inputs if v is not None)]
 
-    def padded(self, node: OpNode) -> str:
+    def padded(self, node: OpNode) -> Line:
         """A Pad, folded into the convolution or pooling that reads it."""
         users = self.cons.get(node.outputs[0], [])
         pads = node.consts.get(1)
@@ -312,66 +302,71 @@ class _Writer:
         nxt = self.take(users[0])
         extra = (pads[2], pads[3], pads[6], pads[7])  # top, left, bottom, right
         line = self.line(nxt, extra, self.dims_in(node))
-        self.own(self.owner[self.index[id(nxt)]], [node])
+        self.own(line.label, [node])
         return line
 
-    def line(self, node: OpNode, extra=(0, 0, 0, 0), padded_from=None) -> str:
-        """One operator's layer line ('' for one that is nothing in a spec);
+    def line(self, node: OpNode, extra=(0, 0, 0, 0), padded_from=None) -> Line | None:
+        """One operator's layer line (None for one that is nothing in a spec);
         ``self.out`` is then the value the line computes."""
-        op = node.op
         self.out = node.outputs[0]
         label = self.label(node)
-        comment = f"  # {node.module}" if node.module and node.module != label else ""
+        body = self.body(node, label, extra, padded_from)
+        if body is None:
+            self.drop(label)
+            return None
+        return Line(label, body, node.module)
+
+    def body(self, node: OpNode, label: str, extra, padded_from) -> str | None:
+        """What follows the label on an operator's line (None: nothing in a spec)."""
+        op = node.op
         if op == "Conv":
-            return f"{label}: {self.conv(node, extra, padded_from)}{comment}"
+            return self.conv(node, extra, padded_from)
         if op in ("MaxPool", "AveragePool"):
-            return f"{label}: {self.pool(node, extra, padded_from)}{comment}"
+            return self.pool(node, extra, padded_from)
         if op in ("Gemm", "MatMul"):
-            return f"{label}: {self.fc(node)}{comment}"
+            return self.fc(node)
         if op in ("GlobalAveragePool", "GlobalMaxPool") or op == "ReduceMean" and self._spatial_mean(node):
-            return f"{label}: {'gmp' if op == 'GlobalMaxPool' else 'gap'}{comment}"
+            return "gmp" if op == "GlobalMaxPool" else "gap"
         if op == "BatchNormalization":
-            return f"{label}: bn{comment}"
+            return "bn"
         if op in ACTIVATIONS:
             if op == "HardSigmoid" and (node.attrs.get("alpha"), node.attrs.get("beta")) not in (
                     (None, None), (1 / 6, 0.5)) and abs(node.attrs.get("alpha", 0.2) - 1 / 6) > 1e-6:
                 raise self.fail(node, "a hard sigmoid with other slopes than PyTorch's (x/6 + 1/2)")
-            return f"{label}: {ACTIVATIONS[op]}{comment}"
+            return ACTIVATIONS[op]
         if op == "Clip":
             low, high = node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]
             if (low, high) == (0, 6):
-                return f"{label}: relu6{comment}"
+                return "relu6"
             if (low, high) == (0, None):
-                return f"{label}: relu{comment}"
+                return "relu"
             raise self.fail(node, f"a clip to [{low}, {high}] (only ReLU and ReLU6 are expressible)")
         if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
-            return self.flatten(node, label, comment)
+            return self.flatten(node, label)
         if op == "Slice":
-            return f"{label}: {self.slice(node)}{comment}"
+            return self.slice(node)
         if op == "Softmax":
-            return f"{label}: softmax{comment}"
+            return "softmax"
         if op in ("Dropout", "Identity"):
-            self.drop(label)
-            return ""
+            return None
         raise self.fail(node, "the spec language has no layer for this operator")
 
     def _spatial_mean(self, node: OpNode) -> bool:
         axes = node.attrs.get("axes") or node.consts.get(1)
         return axes is not None and sorted(a % 4 for a in axes) == [2, 3] and len(self.dims_in(node)) == 4
 
-    def flatten(self, node: OpNode, label: str, comment: str) -> str:
+    def flatten(self, node: OpNode, label: str) -> str | None:
         d_in, d_out = self.dims_in(node), self.g.dims[node.outputs[0]]
         if _trimmed(d_in) == _trimmed(d_out) and len(d_in) in (2, 4) and len(d_out) in (2, 4):
-            self.drop(label)  # N x C and N x C x 1 x 1: the same 1 x 1 x C in a spec
-            return ""
+            return None  # N x C and N x C x 1 x 1: the same 1 x 1 x C in a spec
         flat = _trimmed(d_out)
-        if len(flat) == 2 and flat[0] == d_in[0] and flat[1] == _numel(d_in[1:]):
-            return f"{label}: flatten{comment}"
+        if len(flat) == 2 and flat[0] == d_in[0] and flat[1] == math.prod(d_in[1:]):
+            return "flatten"
         if len(d_out) == 5 and len(d_in) == 4:
-            return self.shuffle(node, label, comment)
+            return self.shuffle(node, label)
         raise self.fail(node, f"a reshape from {d_in} to {d_out} (only a flatten to N x features is expressible)")
 
-    def shuffle(self, node: OpNode, label: str, comment: str) -> str:
+    def shuffle(self, node: OpNode, label: str) -> str:
         """Reshape N x C x H x W -> N x G x C/G x H x W, swap axes 1 and 2, reshape
         back: a channel shuffle with G groups."""
         n, c, h, w = self.dims_in(node)
@@ -388,7 +383,7 @@ class _Writer:
             raise self.fail(node, "a reshape to 5 dims that is not a channel shuffle")
         self.own(label, chain)
         self.out = chain[2].outputs[0]
-        return f"{label}: shuffle groups={g}{comment}"
+        return f"shuffle groups={g}"
 
     def slice(self, node: OpNode) -> str:
         """A slice of the channels: split parts=P take=T."""
@@ -412,7 +407,7 @@ class _Writer:
         dh, dw_ = node.attrs.get("dilations") or (1, 1)
         pad = self.padding(node, extra, d_in, (kh, kw), (sh, sw), (dh, dw_))
         bias = "yes" if len(node.inputs) > 2 and (node.inputs[2] is not None or node.arg_dims[2]) else "no"
-        stride = "" if (sh, sw) == (1, 1) else f" / s{sh}" if sh == sw else f" / s{sh}x{sw}"
+        stride = "" if (sh, sw) == (1, 1) else f" / {stride_text((sh, sw))}"
         dil = "" if (dh, dw_) == (1, 1) else f" dil={dh}" if dh == dw_ else f" dil={dh}x{dw_}"
         if g > 1 and g == c:
             mult = "" if m == c else f" mult={m // c}"
@@ -446,7 +441,7 @@ class _Writer:
         pad = self.padding(node, extra, d_in, (kh, kw), (sh, sw), (1, 1))
         pad = "" if pad == " pad=valid" else pad
         ceil = " ceil=yes" if node.attrs.get("ceil_mode") else ""
-        stride = "" if (sh, sw) == (1, 1) else f" / s{sh}" if sh == sw else f" / s{sh}x{sw}"
+        stride = "" if (sh, sw) == (1, 1) else f" / {stride_text((sh, sw))}"
         return f"{kind}{stride} {kh}x{kw}{pad}{ceil}"
 
     def fc(self, node: OpNode) -> str:
@@ -467,11 +462,11 @@ class _Writer:
                 bias = "yes"
         return f"fc {d_in[1]}x{d_out[1]} bias={bias}"
 
-    def gate_line(self, node: OpNode, label: str, chain: list[OpNode]) -> str:
+    def gate_line(self, node: OpNode, chain: list[OpNode]) -> str:
+        """The line of ``x · gate(x)``: ``silu``, or ``se ...`` for a squeeze-and-excitation gate."""
         ops = [n.op for n in chain]
-        comment = f"  # {node.module}" if node.module else ""
         if ops == ["Sigmoid"]:
-            return f"{label}: silu{comment}"
+            return "silu"
         weighted = [n for n in chain if n.op in ("Conv", "Gemm", "MatMul")]
         pools = [n for n in chain if n.op in ("GlobalAveragePool", "ReduceMean")]
         if len(weighted) != 2 or len(pools) != 1 or chain[0] is not pools[0]:
@@ -490,17 +485,10 @@ class _Writer:
         if c % s == 0:
             shape = f"reduce={c // s}"
         else:
-            shape = next((f"reduce={r} divisor=8" for r in (4, 8, 16) if _divisible(c // r, 8) == s), None)
+            shape = next((f"reduce={r} divisor=8" for r in (4, 8, 16) if scale_channels(c // r, 1, 0, 8) == s), None)
             if shape is None:
                 raise self.fail(node, f"a squeeze width {s} of {c} channels, which no reduce= gives")
-        return f"{label}: se {shape} act={act} gate={gate}{comment}"
-
-
-def _numel(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
+        return f"se {shape} act={act} gate={gate}"
 
 
 def _trimmed(dims) -> tuple:
@@ -508,12 +496,6 @@ def _trimmed(dims) -> tuple:
     while len(out) > 2 and out[-1] == 1:
         out.pop()
     return tuple(out)
-
-
-def _divisible(value: int, divisor: int) -> int:
-    """MobileNetV3's _make_divisible (the nearest multiple, never below 90%)."""
-    rounded = max(divisor, (value + divisor // 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 # -- repeated structures as blocks ----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ Mult-Adds share, per-layer timings, memory. (The cost documents are in
 
 from __future__ import annotations
 
+import statistics
+
 from mbcost.conventions import fmt_alpha
 from mbcost.render import Column, Document, Table
 from mbcost.views import MEMORY_NOTE, kb, memory_summary
@@ -127,7 +129,7 @@ def calibration_document(cal, path: str) -> Document:
 def validation_document(cal, results: list[dict]) -> Document:
     """``mbcost calibrate --validate FILE``: predicted against measured end to end."""
     errors = sorted(abs(r["error"]) for r in results)
-    median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    median = statistics.median(errors)
     rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r["mult_adds"], r["predicted_ms"], r["measured_ms"],
              100 * r["error"]] for r in results]
     table = Table("Predicted against measured (end to end, batch 1)",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, input_file
 from mbcost.network import Network
 
 #: Short names users type, case-insensitive.
@@ -90,14 +90,7 @@ def load(name_or_path: str | Path) -> Network:
     """A zoo model by name (or alias), or a spec file by path."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or looks_like_path(text):
-        path = Path(text)
-        if path.is_dir():
-            raise MbcostError(f"{text} is a folder, not a spec file")
-        if not path.exists():
-            raise MbcostError(f"no such spec file: {text}")
-        if not path.is_file():
-            raise MbcostError(f"{text} is not a regular file (a device, pipe or socket), not a spec file")
-        return Network.from_file(path)
+        return Network.from_file(input_file(text, "spec file"))
     return _load_zoo(canonical_name(text))
 
 

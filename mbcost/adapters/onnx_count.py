@@ -30,18 +30,13 @@ error that names it: a count that silently skipped it would be wrong.
 
 from __future__ import annotations
 
+import math
+
 from mbcost.analysis import LayerRow, ModelTable, dims_shape
 from mbcost.conventions import params_total
 from mbcost.errors import MbcostError
 from mbcost.network import Config
 from mbcost.opgraph import OpGraph, OpNode
-
-
-def _prod(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 def _out(node: OpNode, graph: OpGraph) -> tuple[int, ...]:
@@ -60,35 +55,35 @@ def _arg(node: OpNode, graph: OpGraph, k: int) -> tuple[int, ...]:
 
 def conv(node, graph):
     weight = _arg(node, graph, 1)  # M x C/G x Kh x Kw
-    return _prod(_out(node, graph)) * _prod(weight[1:])
+    return math.prod(_out(node, graph)) * math.prod(weight[1:])
 
 
 def gemm(node, graph):
     a = _arg(node, graph, 0)
     k = a[0] if node.attrs.get("transA") else a[-1]
-    return _prod(_out(node, graph)) * k
+    return math.prod(_out(node, graph)) * k
 
 
 def matmul(node, graph):
     a = _arg(node, graph, 0)
-    return _prod(_out(node, graph)) * a[-1]
+    return math.prod(_out(node, graph)) * a[-1]
 
 
 def per_input(node, graph):
-    return _prod(_arg(node, graph, 0))
+    return math.prod(_arg(node, graph, 0))
 
 
 def per_output(node, graph):
-    return _prod(_out(node, graph))
+    return math.prod(_out(node, graph))
 
 
 def window(node, graph):
-    return _prod(node.attrs.get("kernel_shape") or ()) * _prod(_out(node, graph))
+    return math.prod(node.attrs.get("kernel_shape") or ()) * math.prod(_out(node, graph))
 
 
 def norm(node, graph):
     has_scale = len(node.inputs) > 1 and (node.inputs[1] is not None or node.arg_dims[1] is not None)
-    return _prod(_arg(node, graph, 0)) * (5 if has_scale else 4)
+    return math.prod(_arg(node, graph, 0)) * (5 if has_scale else 4)
 
 
 #: op -> (counting group, handle)

@@ -13,9 +13,10 @@ parse as ONNX, a graph whose shapes cannot be inferred, a symbolic input size
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, input_file
 from mbcost.opgraph import OpGraph, OpNode, module_of
 
 #: Operators whose outputs are sizes, not data: what reads only them (and constants) is shape arithmetic.
@@ -60,13 +61,7 @@ def load_proto(path: str | Path, data: bytes | None = None):
 
     if data is not None:
         return _parse(onnx, DecodeError, data, path)
-    file = Path(path)
-    if file.is_dir():
-        raise MbcostError(f"{path} is a folder, not an ONNX file")
-    if not file.exists():
-        raise MbcostError(f"no such ONNX file: {path}")
-    if not file.is_file():
-        raise MbcostError(f"{path} is not a regular file (a device, pipe or socket), not an ONNX file")
+    file = input_file(path, "ONNX file")
     if file.stat().st_size > MAX_BYTES:
         raise MbcostError(f"{path} is over 2 GiB: ONNX keeps larger weights as external data; save it that way")
     return _parse(onnx, DecodeError, file.read_bytes(), path)
@@ -186,7 +181,7 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
             if arg not in param_names or source not in init or arg in claimed:
                 continue
             role = PARAM_ROLES.get(node.op_type, {}).get(k)
-            if role is None and node.op_type in ELEMENTWISE_PARAMS and _numel(init[source].dims) > 1:
+            if role is None and node.op_type in ELEMENTWISE_PARAMS and math.prod(init[source].dims) > 1:
                 prev = [n for n in nodes if any(o in node.input for o in n.outputs)]
                 role = "bias" if node.op_type == "Add" and prev and prev[-1].op == "MatMul" else "weight"
             if role is not None:
@@ -242,7 +237,7 @@ def _fold_static(model, data: set[str], path):
     from onnx.reference import ReferenceEvaluator
 
     known = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer
-             if _numel(t.dims) <= 4096 and t.data_location != onnx.TensorProto.EXTERNAL}
+             if math.prod(t.dims) <= 4096 and t.data_location != onnx.TensorProto.EXTERNAL}
     for _ in range(_FOLD_PASSES):
         try:
             inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
@@ -268,7 +263,7 @@ def _fold_static(model, data: set[str], path):
                 if d is None:
                     continue
                 if node.op_type == "Size":
-                    known[node.output[0]] = np.array(_numel(d), dtype=np.int64)
+                    known[node.output[0]] = np.array(math.prod(d), dtype=np.int64)
                 else:
                     attrs = {a.name: a.i for a in node.attribute}
                     known[node.output[0]] = np.array(d[attrs.get("start", 0):attrs.get("end", len(d))], np.int64)
@@ -310,13 +305,6 @@ def _with_folded(model, known: dict, data: set[str]):
     out.graph.node.extend(keep)
     out.graph.initializer.extend(numpy_helper.from_array(known[name], name) for name in added)
     return out
-
-
-def _numel(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= int(d)
-    return n
 
 
 def _int_dims(d):

@@ -21,6 +21,7 @@ spec's (:mod:`mbcost.memory`, whose liveness rules are used unchanged):
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -94,7 +95,7 @@ def trace(model, args: tuple) -> tuple[list[Call], int, list[int]]:
         from mbcost.adapters.counters import meta_kernels
 
         on_meta = any(isinstance(a, torch.Tensor) and a.is_meta for a in args)
-        with torch.no_grad(), (meta_kernels() if on_meta else _null()), recorder:
+        with torch.no_grad(), (meta_kernels() if on_meta else nullcontext()), recorder:
             out = model(*args)
     finally:
         for h in handles:
@@ -102,14 +103,6 @@ def trace(model, args: tuple) -> tuple[list[Call], int, list[int]]:
     first = next(a for a in args if isinstance(a, torch.Tensor))
     outputs = [recorder.key(t) for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
     return recorder.calls, id(first), outputs
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _row_of(module: str, rows: set[str]) -> str:
