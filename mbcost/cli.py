@@ -444,7 +444,8 @@ def plot(
     out: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
-    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds or params."),
+    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, or latency (predicted: needs --latency FILE)."),
+    latency: Optional[str] = typer.Option(None, "--latency", help="tradeoff --against latency: the calibration file (mbcost calibrate) that predicts each point's time."),
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
@@ -453,7 +454,11 @@ def plot(
     from mbcost.plot_style import check_dpi, parse_size
     from mbcost.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
-    measured = None
+    measured = cal = None
+    if latency is not None:
+        from mbcost.latency import load
+
+        cal = load(latency)
     if check_kind(kind) in MEASURED_KINDS:
         check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
         from mbcost.profile_plots import measured as measure
@@ -465,7 +470,7 @@ def plot(
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
     path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured, family=all_)
+                profile=measured, family=all_, latency=cal)
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -548,6 +553,7 @@ def sweep(
     flops: bool = FLOPS,
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
+    latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each configuration's predicted latency (Pred. ms)."),
     comments: bool = COMMENTS,
 ) -> None:
     """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
@@ -558,14 +564,29 @@ def sweep(
 
     fmt = choose_format(fmt, output)
     conventions = dict(min_depth=min_depth, divisor=divisor, classes=classes, count=count, params=params)
+    cal = None
+    if latency is not None:
+        from mbcost.latency import check_predictable, load
+        from mbcost.sweep_grid import parse_grid
+
+        cal = load(latency)
+        check_predictable(len(parse_grid(alpha, "alpha")) * len(parse_grid(res, "resolution"))
+                          * len(parse_grid(depth_mult, "depth multiplier")))  # before any work
     if depth_mult.strip() != "1":
         from mbcost.depth_sweep import sweep_depths
         from mbcost.views import depth_sweep_document
 
-        emit(depth_sweep_document(sweep_depths(model, alpha, res, depth_mult, **conventions), unit_key(flops)), fmt,
-             output, comments)
+        result = sweep_depths(model, alpha, res, depth_mult, **conventions)
+        if cal is not None:
+            with _Bar("predicting") as progress:
+                for _, one in result.sweeps:
+                    one.with_latency(cal, progress)
+        emit(depth_sweep_document(result, unit_key(flops)), fmt, output, comments)
         return
     result = run_sweep(model, alpha, res, **conventions)
+    if cal is not None:
+        with _Bar("predicting") as progress:
+            result.with_latency(cal, progress)
     emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 
@@ -608,17 +629,14 @@ def pick(
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
     if all_ or family:
-        if cal is not None or max_latency is not None:
-            raise MbcostError("--latency and --max-latency apply to one model's grid, not yet to --all/--family")
-        if budget is None:
-            raise MbcostError("--all/--family need --max-madds")
         if model_arg or model or alpha or res:
             raise MbcostError("--all/--family rank the families' published configurations: give no model, "
                               "--alpha or --res with them")
         from mbcost.family import pick_family
         from mbcost.views import family_pick_document
 
-        emit(family_pick_document(pick_family(budget, limit, family), top), fmt, output, comments)
+        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal)
+        emit(family_pick_document(result, top), fmt, output, comments)
         return
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
                       max_latency=max_latency, latency=cal)

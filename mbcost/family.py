@@ -59,6 +59,7 @@ class FamilyPoint:
     top5: float | None
     accuracy: str  # "published" (or "interpolated": MobileNet v1's grid, in pick only)
     source: str
+    latency_ms: float | None = None  # predicted (a latency calibration), else None
 
 
 def _short(model: str) -> str:
@@ -111,36 +112,70 @@ class FamilyPick(Framed):
     """``pick --all``: every configuration of every family within the budget,
     best published (or, inside MobileNet v1's grid, interpolated) top-1 first."""
 
-    max_mult_adds: int
+    max_mult_adds: int | None  # None: no Mult-Adds budget (a latency budget only)
     max_params: int | None
     fits: list[FamilyPoint]
     considered: int
     families: list[str]
+    max_latency_ms: float | None = None
+    calibration: object = None  # the latency Calibration, when latency is predicted
 
     def records(self) -> list[dict]:
+        latency = self.calibration is not None
         return [{"rank": i, "family": p.family, "model": p.model, "config": p.label, "alpha": float(p.alpha),
-                 "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params, "top1": p.top1,
+                 "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params,
+                 **({"latency_ms": p.latency_ms} if latency else {}), "top1": p.top1,
                  "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(self.fits, 1)]
 
     def describe(self) -> str:
-        return f"the family within {self.max_mult_adds:,} Mult-Adds"
+        return "the family within " + self.budget_text()
+
+    def budget_text(self) -> str:
+        parts = ([] if self.max_mult_adds is None else [f"{self.max_mult_adds:,} Mult-Adds"]) + (
+            [] if self.max_params is None else [f"{self.max_params:,} params"]) + (
+            [] if self.max_latency_ms is None else [f"{self.max_latency_ms:g} ms predicted"])
+        return " and ".join(parts)
 
     def to_dict(self, top: int | None = None) -> dict:
         shown = self.fits if not top else self.fits[:top]
-        return {"budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params},
+        return {"budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params,
+                           "max_latency_ms": self.max_latency_ms},
+                "latency_from": getattr(self.calibration, "source", None),
                 "counted": ["conv", "fc"], "params_convention": "weights", "families": self.families,
                 "considered": self.considered, "fit": len(self.fits), "shown": len(shown),
                 "candidates": [dict(r, source=p.source) for r, p in zip(self.records(), shown)]}
 
 
-def pick_family(max_mult_adds, max_params=None, families: list[str] | None = None) -> FamilyPick:
+def with_latency(points: list[FamilyPoint], calibration) -> list[FamilyPoint]:
+    """The points with their predicted latency (``latency_ms``), each as
+    ``table MODEL --alpha A --res R --latency FILE`` totals it."""
+    from dataclasses import replace
+
+    from mbcost.analysis import analyze
+    from mbcost.latency import predict_in_network
+
+    return [p if p.latency_ms is not None else
+            replace(p, latency_ms=1e3 * sum(predict_in_network(analyze(p.model, alpha=p.alpha,
+                                                                        resolution=p.resolution), calibration)))
+            for p in points]
+
+
+def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None = None, *, max_latency=None,
+                latency=None) -> FamilyPick:
     """The published configurations of every family (or of ``families``: names
     or zoo-name prefixes) within the budget, best top-1 first; MobileNet v1 adds
-    the interpolated widths and resolutions of its grid, as ``pick`` ranks them."""
-    from mbcost.pick import parse_budget, pick
+    the interpolated widths and resolutions of its grid, as ``pick`` ranks them.
+    ``max_latency`` (``5ms``) with ``latency`` (a :class:`mbcost.latency.Calibration`):
+    a budget of predicted time; ``latency`` alone adds each point's prediction."""
+    from mbcost.pick import parse_budget, parse_time, pick
 
-    max_mult_adds = parse_budget(max_mult_adds, "the Mult-Adds budget")
+    if max_mult_adds is None and max_latency is None:
+        raise MbcostError("give a budget: --max-madds, or --max-latency with --latency FILE")
+    if max_latency is not None and latency is None:
+        raise MbcostError("--max-latency needs --latency FILE (a calibration made by mbcost calibrate)")
+    max_mult_adds = None if max_mult_adds is None else parse_budget(max_mult_adds, "the Mult-Adds budget")
     max_params = None if max_params is None else parse_budget(max_params, "the parameter budget")
+    max_seconds = None if max_latency is None else parse_time(max_latency)
     points = family_points()
     wanted = _families(families)
     points = [p for p in points if p.family in wanted]
@@ -148,21 +183,31 @@ def pick_family(max_mult_adds, max_params=None, families: list[str] | None = Non
     if "MobileNet v1" in wanted:
         candidates = [p for p in candidates if p.family != "MobileNet v1"]
         try:
-            grid = pick(max_mult_adds, max_params).fits
+            grid = pick(max_mult_adds, max_params, max_latency=max_seconds, latency=latency).fits
         except MbcostError:
             grid = []
         candidates += [FamilyPoint("MobileNet v1", "mobilenet_v1", f"{fmt_alpha(c.alpha)}-{c.resolution}", c.alpha,
                                    c.resolution, c.mult_adds, c.params, c.accuracy.top1, c.accuracy.top5,
                                    c.accuracy.kind, c.accuracy.how if c.accuracy.kind != "published" else
-                                   "TF-Slim checkpoints (checkpoints.csv)")
+                                   "TF-Slim checkpoints (checkpoints.csv)", c.latency_ms)
                        for c in grid if c.accuracy.top1 is not None]
-    fits = [p for p in candidates if p.mult_adds <= max_mult_adds and (max_params is None or p.params <= max_params)]
+    fits = [p for p in candidates if (max_mult_adds is None or p.mult_adds <= max_mult_adds)
+            and (max_params is None or p.params <= max_params)]
+    if latency is not None:
+        fits = with_latency(fits, latency)
+        if max_seconds is not None:
+            fits = [p for p in fits if p.latency_ms <= 1e3 * max_seconds]
     if not fits:
+        if max_seconds is not None:
+            raise MbcostError(f"nothing in the family fits {1e3 * max_seconds:g} ms predicted on {latency.machine} "
+                              f"({latency.runtime}, {latency.threads} thread(s))"
+                              + ("" if max_mult_adds is None else f" within {max_mult_adds:,} Mult-Adds"))
         cheapest = min(points, key=lambda p: p.mult_adds)
         raise MbcostError(f"nothing in the family fits {max_mult_adds:,} Mult-Adds: the cheapest published "
                           f"configuration is {cheapest.model} {cheapest.label} at {cheapest.mult_adds:,}")
     fits.sort(key=lambda p: (-p.top1, p.mult_adds, p.params, p.model, -p.alpha))
-    return FamilyPick(max_mult_adds, max_params, fits, len(candidates), sorted(wanted, key=_family_order))
+    return FamilyPick(max_mult_adds, max_params, fits, len(candidates), sorted(wanted, key=_family_order),
+                      None if max_seconds is None else 1e3 * max_seconds, latency)
 
 
 def _family_order(name: str) -> int:

@@ -373,3 +373,32 @@ def predict_in_network(analysis, calibration: Calibration) -> list[float]:
     """Each row's predicted seconds inside the network (the in-network correction
     applied): what ``table --latency`` shows; they add up to the network's."""
     return calibration.in_network(predict(analysis, calibration))
+
+
+#: Most configurations one command predicts a latency for: each is one evaluation
+#: of the network (1 to 3 ms for the zoo's), so this bounds the wait to about a minute.
+MAX_PREDICTED = 20_000
+
+
+def network_ms(network, config, calibration: Calibration) -> float:
+    """The predicted milliseconds of ``network`` (a spec's
+    :class:`~mbcost.network.Network`) at ``config``: what ``table --latency``
+    shows as its total."""
+    from mbcost.analysis import Analysis
+
+    analysis = Analysis(network, config, network.evaluate(config))
+    return 1e3 * sum(predict_in_network(analysis, calibration))
+
+
+def check_predictable(configurations: int, what: str = "the grid") -> None:
+    """Refuse, before any work, to predict more than :data:`MAX_PREDICTED` configurations."""
+    if configurations > MAX_PREDICTED:
+        raise MbcostError(f"--latency predicts each configuration on its own: {what} has {configurations:,} "
+                          f"(at most {MAX_PREDICTED:,} with --latency): use a coarser step or a narrower range")
+
+
+def describe(calibration: Calibration) -> str:
+    """Where a prediction comes from, for a document's settings."""
+    threads = f"{calibration.threads} thread{'s' if calibration.threads != 1 else ''}"
+    return (f"latency: predicted from {calibration.source or 'a calibration'} ({calibration.machine} · "
+            f"{calibration.runtime} · {threads} · batch 1), not measured")

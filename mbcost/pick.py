@@ -298,13 +298,11 @@ def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=No
 def _with_latency(network, c: Candidate, calibration) -> Candidate:
     from dataclasses import replace
 
-    from mbcost.analysis import Analysis
-    from mbcost.latency import predict_in_network
+    from mbcost.latency import network_ms
     from mbcost.network import Config
 
-    config = Config.make(alpha=c.alpha, resolution=c.resolution)
-    analysis = Analysis(network, config, network.evaluate(config))
-    return replace(c, latency_ms=1e3 * sum(predict_in_network(analysis, calibration)))
+    return replace(c, latency_ms=network_ms(network, Config.make(alpha=c.alpha, resolution=c.resolution),
+                                            calibration))
 
 
 def _nothing_fits(everything: list[Candidate], max_mult_adds: int, max_params: int | None) -> str:

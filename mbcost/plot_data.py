@@ -30,9 +30,17 @@ class TradeoffPoint:
     published_params_millions: float
     source: str
     reference: bool  # True: another network of the zoo, not a MobileNet checkpoint
+    latency_ms: float | None = None  # predicted from a calibration (with_latency), else None
 
-    def cost(self, what: str) -> int:
+    def cost(self, what: str):
+        """``madds``, ``params`` (integers) or ``latency`` (predicted ms)."""
+        if what == "latency":
+            return self.latency_ms
         return self.mult_adds if what == "madds" else self.params
+
+    def x(self, what: str) -> float:
+        """The point's x in a figure: millions of Mult-Adds or parameters, or ms."""
+        return self.latency_ms if what == "latency" else self.cost(what) / 1e6
 
 
 @dataclass
@@ -43,8 +51,24 @@ class TradeoffData:
     counted: str  # the analyses' counting convention, in words
     params_text: str
 
+    calibration: object = None  # the latency Calibration of the points' latency_ms (with_latency)
+
+    def with_latency(self, calibration) -> TradeoffData:
+        """The same points, each with its predicted latency (as ``table --latency`` totals it)."""
+        from dataclasses import replace
+
+        from mbcost.analysis import analyze
+        from mbcost.latency import predict_in_network
+
+        def timed(p: TradeoffPoint) -> TradeoffPoint:
+            analysis = analyze(p.model, alpha=p.alpha, resolution=p.resolution)
+            return replace(p, latency_ms=1e3 * sum(predict_in_network(analysis, calibration)))
+
+        return replace(self, checkpoints=[timed(p) for p in self.checkpoints],
+                       references=[timed(p) for p in self.references], calibration=calibration)
+
     def frontier(self, what: str) -> list[TradeoffPoint]:
-        """The checkpoints on the Pareto frontier against ``madds`` or ``params``."""
+        """The checkpoints on the Pareto frontier against ``madds``, ``params`` or ``latency``."""
         return pareto_frontier(self.checkpoints, key=lambda p: (p.cost(what), p.top1))
 
 

@@ -12,14 +12,25 @@ from mbcost.plot_style import (CATEGORY_COLORS, accuracy_axes, footer, millions,
 
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">", "h")
 _PANELS = {"madds": ("mult_adds", "Mult-Adds (millions, log scale)", "Accuracy against computation"),
-           "params": ("params", "Parameters (weights, millions, log scale)", "Accuracy against size")}
+           "params": ("params", "Parameters (weights, millions, log scale)", "Accuracy against size"),
+           "latency": ("latency_ms", "Predicted latency (ms, batch 1, log scale)",
+                       "Accuracy against predicted time on this machine")}
 
 
-def family_tradeoff_figure(against: str = "both"):
-    from mbcost.family import FAMILIES, family_points
+def _x(p, key: str) -> float:
+    """A point's x: millions of Mult-Adds or parameters, or predicted ms."""
+    return p.latency_ms if key == "latency_ms" else millions(getattr(p, key))
 
+
+def family_tradeoff_figure(against: str = "both", latency=None):
+    from mbcost.family import FAMILIES, family_points, with_latency
+    from mbcost.plots import check_latency, latency_note
+
+    check_latency(against, latency)
     require_matplotlib()
     points = family_points()
+    if latency is not None:
+        points = with_latency(points, latency)
     families = [name for _, name in FAMILIES if any(p.family == name for p in points)]
     panels = ["madds", "params"] if against == "both" else [against]
     with style():
@@ -29,12 +40,14 @@ def family_tradeoff_figure(against: str = "both"):
             _panel(ax, what, points, families)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right center", frameon=False, title="family")
-        fig.suptitle("The paper's descendants: ImageNet top-1 against computed cost, every family of the zoo",
+        fig.suptitle("The paper's descendants: ImageNet top-1 against "
+                     + ("predicted latency" if latency is not None else "computed cost") + ", every family of the zoo",
                      fontsize=12)
         footer(fig, " · ".join(wrap_items([
             "cost computed by mbcost from the specs: Mult-Adds of conv + fc, weights (the paper's conventions)",
             "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, the others torchvision IMAGENET1K_V1 at "
-            "their evaluation crop", "dashed: the Pareto frontier across all families"], 200)))
+            "their evaluation crop", "dashed: the Pareto frontier across all families"]
+            + ([latency_note(latency)] if latency is not None else []), 200)))
         for ax, what in zip(axes, panels):
             _labels(ax, what, points)
     return fig
@@ -46,13 +59,13 @@ def _panel(ax, what: str, points, families) -> None:
     key, xlabel, title = _PANELS[what]
     for i, family in enumerate(families):
         pts = [p for p in points if p.family == family]
-        ax.plot([millions(getattr(p, key)) for p in pts], [p.top1 for p in pts], MARKERS[i % len(MARKERS)],
+        ax.plot([_x(p, key) for p in pts], [p.top1 for p in pts], MARKERS[i % len(MARKERS)],
                 color=CATEGORY_COLORS[i % len(CATEGORY_COLORS)], ms=6, alpha=0.9, zorder=4,
                 gid=f"family-{what}-{family}".replace(" ", "_"), label=f"{family} ({len(pts)})")
     front = pareto(points, key)
-    ax.plot([millions(getattr(p, key)) for p in front], [p.top1 for p in front], "--", color="black", lw=1.2,
+    ax.plot([_x(p, key) for p in front], [p.top1 for p in front], "--", color="black", lw=1.2,
             zorder=3, gid=f"family-{what}-pareto", label="Pareto frontier (all families)")
-    accuracy_axes(ax, [millions(getattr(p, key)) for p in points], [p.top1 for p in points], xlabel, title,
+    accuracy_axes(ax, [_x(p, key) for p in points], [p.top1 for p in points], xlabel, title,
                   0.12, 0.25, 2)
 
 
@@ -66,9 +79,9 @@ def _labels(ax, what: str, points) -> list:
         pts = [p for p in points if p.family == family]
         labelled += pareto(pts, key) if len(pts) > 8 else pts
     order = sorted(labelled, key=lambda p: (-p.top1, getattr(p, key), p.model, p.label))
-    items = [(millions(getattr(p, key)), p.top1, _text(p), f"family-{what}-label-{p.model}-{p.label}")
+    items = [(_x(p, key), p.top1, _text(p), f"family-{what}-label-{p.model}-{p.label}")
              for p in order]
-    markers = [(millions(getattr(p, key)), p.top1) for p in points]
+    markers = [(_x(p, key), p.top1) for p in points]
     return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7)
 
 

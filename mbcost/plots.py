@@ -62,7 +62,7 @@ KINDS = {
 #: measures new numbers, so these are deterministic for a given profile only.
 from mbcost.profile_plots import KINDS as MEASURED_KINDS  # noqa: E402  (no matplotlib, no torch)
 
-AGAINST = ("both", "madds", "params")
+AGAINST = ("both", "madds", "params", "latency")
 
 
 def check_kind(kind: str) -> str:
@@ -77,16 +77,22 @@ def check_kind(kind: str) -> str:
 _TRADEOFF_AXES = {
     "madds": ("Mult-Adds (millions, log scale)", "Accuracy against computation (cf. the paper's Figure 4)"),
     "params": ("Parameters (millions, log scale)", "Accuracy against size (cf. the paper's Figure 5)"),
+    "latency": ("Predicted latency (ms, batch 1, log scale)", "Accuracy against predicted time on this machine"),
 }
 _MARKER_SIZE = 6.0  # points (diameter)
 
 
-def tradeoff_figure(against: str = "both", data: TradeoffData | None = None):
-    """ImageNet top-1 against computed Mult-Adds and/or parameters."""
+def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, latency=None):
+    """ImageNet top-1 against computed Mult-Adds and/or parameters, or
+    (``against="latency"``) against the latency the calibration ``latency``
+    predicts."""
     if against not in AGAINST:
         raise MbcostError(f"unknown --against '{against}': choose from {', '.join(AGAINST)}")
+    check_latency(against, latency)
     require_matplotlib()
     data = data or tradeoff_data()
+    if latency is not None:
+        data = data.with_latency(latency)
     panels = ["madds", "params"] if against == "both" else [against]
     refs = (", ".join(p.label for p in data.references) + ": published top-1 (paper Tables 8-9)"
             if data.references else "no reference networks in the zoo yet")
@@ -97,7 +103,8 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None):
         "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
         refs,
         "labels: alpha-resolution",
-    ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else [])
+    ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []) + (
+        [latency_note(latency)] if latency is not None else [])
     with style():
         fig = new_figure(7.0 * len(panels) + 0.6 if len(panels) > 1 else 9.0, 7.0)
         width, height = fig.get_figwidth(), fig.get_figheight()
@@ -108,7 +115,8 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None):
         handles, labels = axes[0].get_legend_handles_labels()
         ncols = max(1, min(len(labels), int(width // 4.4)))
         legend_rows = -(-len(labels) // ncols)
-        title = "MobileNet v1: ImageNet top-1 of the 16 released checkpoints against their computed cost"
+        title = ("MobileNet v1: ImageNet top-1 of the 16 released checkpoints against their "
+                 + ("predicted latency" if against == "latency" else "computed cost"))
         if width < 11:
             title = title.replace(" against", "\nagainst")
         title_lines = title.count("\n") + 1
@@ -134,18 +142,18 @@ def _tradeoff_panel(ax, what: str, data: TradeoffData) -> None:
     for alpha in alphas:
         row = sorted((p for p in data.checkpoints if p.alpha == alpha), key=lambda p: p.resolution)
         color = ALPHA_COLORS.get(alpha) or next(extra, "#333333")
-        ax.plot([millions(p.cost(what)) for p in row], [p.top1 for p in row], "-o", color=color, lw=1.0,
+        ax.plot([p.x(what) for p in row], [p.top1 for p in row], "-o", color=color, lw=1.0,
                 ms=_MARKER_SIZE, zorder=4, gid=f"{what}-alpha-{alpha_text(alpha)}",
                 label=f"MobileNet α = {alpha_text(alpha)} (resolution {row[0].resolution} to {row[-1].resolution})")
     front = data.frontier(what)
-    ax.plot([millions(p.cost(what)) for p in front], [p.top1 for p in front], "-", color="black", lw=6,
+    ax.plot([p.x(what) for p in front], [p.top1 for p in front], "-", color="black", lw=6,
             alpha=0.18, solid_capstyle="round", zorder=3, gid=f"{what}-pareto",
             label="Pareto frontier of the checkpoints (best top-1 for the cost)")
     if data.references:
-        ax.plot([millions(p.cost(what)) for p in data.references], [p.top1 for p in data.references], "s",
+        ax.plot([p.x(what) for p in data.references], [p.top1 for p in data.references], "s",
                 color=REFERENCE_COLOR, ms=_MARKER_SIZE, zorder=4, gid=f"{what}-references",
                 label="other networks (published top-1)")
-    costs = [millions(p.cost(what)) for p in points]
+    costs = [p.x(what) for p in points]
     spread = math.log10(max(costs)) - math.log10(min(costs))
     pad = max(0.25, 0.12 * spread)
     accuracy_axes(ax, costs, [p.top1 for p in points], xlabel, title, pad, pad, 3)
@@ -155,10 +163,25 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     points = data.checkpoints + data.references
     # Best first, so the top of each crowded column gets the nearest spot.
     order = sorted(points, key=lambda p: (-p.top1, p.cost(what), p.label))
-    items = [(millions(p.cost(what)), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
+    items = [(p.x(what), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
-    markers = [(millions(p.cost(what)), p.top1) for p in points]
+    markers = [(p.x(what), p.top1) for p in points]
     return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
+
+
+def check_latency(against: str, latency) -> None:
+    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
+    if against == "latency" and latency is None:
+        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
+    if latency is not None and against != "latency":
+        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
+
+
+def latency_note(calibration) -> str:
+    """The figure's line on where the latency comes from."""
+    from mbcost.latency import describe
+
+    return describe(calibration).replace("latency: predicted", "latency predicted")
 
 
 # -- scaling ----------------------------------------------------------------------------
@@ -365,11 +388,14 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both", *, profile=None, family: bool = False):
+           against: str = "both", *, profile=None, family: bool = False, latency=None):
     """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
     :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare;
-    ``family``: the tradeoff of every family (:mod:`mbcost.plot_family`)."""
+    ``family``: the tradeoff of every family (:mod:`mbcost.plot_family`);
+    ``latency``: a :class:`mbcost.latency.Calibration` for ``against="latency"``."""
     kind = check_kind(kind)
+    if latency is not None and kind != "tradeoff":
+        raise MbcostError("--latency applies to plot tradeoff --against latency only")
     if family and kind != "tradeoff":
         raise MbcostError("--all applies to plot tradeoff only (every family of the zoo)")
     if kind == "tradeoff" and family:
@@ -377,12 +403,12 @@ def figure(kind: str, model: str | None = None, alpha: float | None = None, reso
             raise MbcostError("plot tradeoff --all takes no MODEL, --alpha or --res")
         from mbcost.plot_family import family_tradeoff_figure
 
-        return family_tradeoff_figure(against)
+        return family_tradeoff_figure(against, latency)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
             raise MbcostError("plot tradeoff takes no MODEL, --alpha or --res: it shows the 16 released "
                               "MobileNet checkpoints and the reference networks")
-        return tradeoff_figure(against)
+        return tradeoff_figure(against, latency=latency)
     if against != "both":
         raise MbcostError("--against applies to plot tradeoff only")
     if kind in MEASURED_KINDS:
@@ -412,7 +438,7 @@ def check_target(kind: str, out: str | Path | None) -> Path:
 
 def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
          resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
-         size: str | tuple[float, float] | None = None, profile=None, family: bool = False) -> Path:
+         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None) -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
     a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
@@ -423,12 +449,14 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
     fmt = output_format(path)
     if against not in AGAINST:
         raise MbcostError(f"unknown --against '{against}': choose from {', '.join(AGAINST)}")
+    check_latency(against, latency)
     dpi = check_dpi(dpi)
     size = parse_size(size) if isinstance(size, str) or size is None else parse_size(f"{size[0]}x{size[1]}")
     require_matplotlib()
     from mbcost.output import write_atomic
 
     with sized(size):
-        data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family), fmt, dpi)
+        data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family,
+                             latency=latency), fmt, dpi)
     write_atomic(path, data)
     return path

@@ -169,10 +169,33 @@ class SweepResult(Framed):
     part_rows: list[int] = field(default_factory=list)
     published: dict = field(default_factory=dict)  # (alpha, res) -> checkpoint row
     published_note: str = ""  # which rows carry published accuracy, in words
+    calibration: object = None  # a latency Calibration (with_latency), else None
+    latency_ms: dict = field(default_factory=dict)  # (alpha, resolution) -> predicted ms
+
+    def with_latency(self, calibration, progress=None) -> SweepResult:
+        """Each configuration's predicted latency (``sweep --latency``): one
+        evaluation per configuration, as ``table --latency`` totals it."""
+        from dataclasses import replace
+
+        from mbcost.latency import check_predictable, network_ms
+
+        check_predictable(len(self))
+        done = 0
+        for alpha in self.alphas:
+            for res in self.resolutions:
+                config = replace(self.config, alpha=alpha, resolution=(res, res))
+                self.latency_ms[(alpha, res)] = network_ms(self.network, config, calibration)
+                done += 1
+                if progress:
+                    progress(done, len(self), f"{_show(alpha)} x {res}")
+        self.calibration = calibration
+        return self
 
     def records(self) -> list[dict]:
         """One row per configuration (alpha descending, then resolution)."""
+        latency = self.calibration is not None
         return [{"alpha": float(r.alpha), "resolution": r.resolution, "mult_adds": r.mult_adds, "params": r.params,
+                 **({"latency_ms": self.latency_ms[(r.alpha, r.resolution)]} if latency else {}),
                  "top1_published": r.top1, "top5_published": r.top5} for r in self.rows]
 
     def describe(self) -> str:
@@ -233,9 +256,11 @@ class SweepResult(Framed):
             "alphas": [alpha_number(a) for a in self.alphas],
             "resolutions": list(self.resolutions),
             "published_note": self.published_note,
+            **({"latency_from": self.calibration.source} if self.calibration is not None else {}),
             "rows": [
                 {"alpha": alpha_number(r.alpha), "resolution": r.resolution, "mult_adds": r.mult_adds,
                  **({"flops": r.flops} if flops else {}), "params": r.params,
+                 **({"latency_ms": self.latency_ms[(r.alpha, r.resolution)]} if self.calibration is not None else {}),
                  "published": r.published, "top1": r.top1, "top5": r.top5}
                 for r in self.rows
             ],

@@ -317,8 +317,9 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
             ms = 1e3 * sum(predict_in_network(e.analysis, latency)) if spec else None
             row.insert(5, ms)
             model["latency_ms"] = record["latency_ms"] = ms
-        settings.append(f"latency: predicted from {latency.source} ({latency.machine} · {latency.runtime} · "
-                        f"{latency.threads} thread(s) · batch 1); none for a model that is not a spec")
+        from mbcost.latency import describe
+
+        settings.append(describe(latency) + "; none for a model that is not a spec")
     main = Table("Models", columns + [Column(f"{amount} vs ref", True),
                             Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
                             Column(f"M {amount} (pub.)", True), Column("Δ M", True),
@@ -530,9 +531,16 @@ def sweep_document(result, unit: str = "mult-adds") -> Document:
         settings.append(f"channels: min depth {min_depth}, divisor {divisor}"
                         + (f"; {cfg.classes} classes" if cfg.classes is not None else ""))
     rows = [[fmt_alpha(r.alpha), r.resolution, scale * r.mult_adds, r.params, r.top1, r.top5] for r in result.rows]
-    table = Table("Configurations (alpha descending, then resolution)",
-                  [Column("Alpha", True), Column("Resolution", True), Column(amount, True), Column("Params", True),
-                   Column("Top-1 % (pub.)", True), Column("Top-5 % (pub.)", True)],
+    columns = [Column("Alpha", True), Column("Resolution", True), Column(amount, True), Column("Params", True),
+               Column("Top-1 % (pub.)", True), Column("Top-5 % (pub.)", True)]
+    if result.calibration is not None:
+        from mbcost.latency import describe
+
+        settings.append(describe(result.calibration))
+        columns.insert(4, Column("Pred. ms", True))
+        for row, r in zip(rows, result.rows):
+            row.insert(4, result.latency_ms[(r.alpha, r.resolution)])
+    table = Table("Configurations (alpha descending, then resolution)", columns,
                   rows, notes=[result.published_note],
                   tidy=[dict(r, flops=2 * r["mult_adds"]) if flops else r for r in result.records()])
     heading = (f"{result.model} · sweep of {len(result):,} configuration{'s' if len(result) != 1 else ''} "
@@ -591,9 +599,10 @@ def pick_document(result, top: int | None = None) -> Document:
     if cal is not None:
         for row, c in zip(rows, shown):
             row.insert(5, c.latency_ms)
+        from mbcost.latency import describe
+
         limit = "" if result.max_latency_ms is None else f"; budget {result.max_latency_ms:g} ms"
-        settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {cal.threads} "
-                        f"thread(s) · batch 1){limit}")
+        settings.append(describe(cal) + limit)
     notes = []
     if result.source:
         notes.append(f"Accuracy: ImageNet top-1/top-5 of the released checkpoints ({result.source}); "
@@ -616,9 +625,8 @@ def pick_document(result, top: int | None = None) -> Document:
 def family_pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick --all``: every family's configurations within budget, best top-1 first."""
     shown = result.fits if not top else result.fits[:top]
-    budget = f"{result.max_mult_adds:,} Mult-Adds" + (
-        "" if result.max_params is None else f" and {result.max_params:,} params")
-    heading = f"The family ({', '.join(result.families)}): configurations within {budget}, best top-1 first"
+    heading = (f"The family ({', '.join(result.families)}): configurations within {result.budget_text()}, "
+               "best top-1 first")
     settings = [
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
@@ -631,12 +639,19 @@ def family_pick_document(result, top: int | None = None) -> Document:
             for i, p in enumerate(shown, start=1)]
     notes = [f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all)."] \
         if len(shown) < len(result.fits) else []
-    table = Table("", [Column("#", True), Column("Model", priority=4, whole=True), Column("Config", priority=2),
-                       Column("Resolution", True, priority=1), Column("Mult-Adds", True, priority=3),
-                       Column("Params", True, priority=2), Column("Top-1 %", True, priority=4),
-                       Column("Top-5 %", True, priority=-1), Column("Family", priority=-2),
-                       Column("Accuracy", priority=0)], rows, notes=notes,
-                  tidy=result.records()[:len(shown)])
+    columns = [Column("#", True), Column("Model", priority=4, whole=True), Column("Config", priority=2),
+               Column("Resolution", True, priority=1), Column("Mult-Adds", True, priority=3),
+               Column("Params", True, priority=2), Column("Top-1 %", True, priority=4),
+               Column("Top-5 %", True, priority=-1), Column("Family", priority=-2), Column("Accuracy", priority=0)]
+    if result.calibration is not None:
+        from mbcost.latency import describe
+
+        settings.append(describe(result.calibration) + (
+            "" if result.max_latency_ms is None else f"; budget {result.max_latency_ms:g} ms"))
+        columns.insert(6, Column("Pred. ms", True, priority=3))
+        for row, p in zip(rows, shown):
+            row.insert(6, p.latency_ms)
+    table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 
 

@@ -147,6 +147,25 @@ def test_cli_dpi_and_size(cli, tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("mbcost: error: --dpi 5")
 
 
+def _toy_calibration():
+    from mbcost.latency import Calibration, KindModel
+
+    models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2) for k in ("pw", "other")}
+    return Calibration("test CPU", "torch", 1, {}, models, source="machine.json")
+
+
+@pytest.mark.parametrize("size", [None, "8x5", "16x9"])
+@pytest.mark.parametrize("family", [False, True])
+def test_latency_tradeoff_nothing_cut(size, family):
+    if family and size == "8x5":
+        pytest.skip("the family figure is drawn at its own size or larger (as test_family_figure_nothing_cut)")
+    with sized(parse_size(size)):
+        fig = figure("tradeoff", against="latency", family=family, latency=_toy_calibration())
+    with style():
+        fig.canvas.draw()
+    assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []
+
+
 @pytest.mark.parametrize("size", [None, "16x9"])
 def test_family_figure_nothing_cut(size):
     with sized(parse_size(size)):

@@ -199,3 +199,91 @@ def test_compare_shows_each_specs_prediction(tmp_path, capsys):
     table = json.loads(capsys.readouterr().out)
     assert models[1]["latency_ms"] == pytest.approx(table["total"]["latency_ms"])
     assert models[0]["latency_ms"] > models[1]["latency_ms"]
+
+
+# -- sweep, pick --all and the tradeoff figure with a latency column ----------------------------------------------
+
+def test_sweep_latency_column_is_each_configurations_table_total(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["sweep", "--alpha", "1,0.5", "--res", "224,128", "--latency", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["latency_from"] == str(path) and len(data["rows"]) == 4
+    for row in data["rows"]:
+        assert main(["table", "mobilenet_v1", "--alpha", str(row["alpha"]), "--res", str(row["resolution"]),
+                     "--latency", str(path), "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["total"]["latency_ms"] == pytest.approx(row["latency_ms"])
+    # a wider network is slower under any non-negative model: the column is not one value repeated
+    by = {(r["alpha"], r["resolution"]): r["latency_ms"] for r in data["rows"]}
+    assert by[(1, 224)] > by[(0.5, 224)] > by[(0.5, 128)]
+    assert main(["sweep", "--alpha", "1,0.5", "--res", "224,128", "--latency", str(path), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert "latency_ms" in header
+    assert main(["sweep", "--alpha", "1,0.5", "--res", "224", "--format", "csv"]) == 0
+    assert "latency_ms" not in capsys.readouterr().out  # only when asked for
+
+
+def test_sweep_latency_over_depths_and_its_bound(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["sweep", "efficientnet_b0", "--depth-mult", "1,2", "--alpha", "1", "--res", "224",
+                 "--latency", str(path), "--format", "json"]) == 0
+    sweeps = json.loads(capsys.readouterr().out)["sweeps"]
+    ms = {s["depth_mult"]: s["rows"][0]["latency_ms"] for s in sweeps}
+    assert ms[2] > ms[1] > 0
+    assert main(["table", "efficientnet_b0", "--latency", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["latency_ms"] == pytest.approx(ms[1])
+    assert main(["sweep", "--alpha", "0.1:1:0.0001", "--res", "224,192,160", "--latency", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "at most 20,000 with --latency" in err and err.count("\n") == 1
+
+
+def test_pick_all_by_predicted_latency(tmp_path, capsys):
+    path = _calibration(tmp_path)
+    assert main(["pick", "--all", "--max-latency", "40ms", "--latency", str(path), "--top", "0",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["budget"] == {"max_mult_adds": None, "max_params": None, "max_latency_ms": 40}
+    got = data["candidates"]
+    assert got and all(c["latency_ms"] <= 40 for c in got)
+    assert len({c["family"] for c in got}) > 3
+    tops = [c["top1"] for c in got]
+    assert tops == sorted(tops, reverse=True)
+    # a published point of another family: its prediction is table --latency's total at its crop
+    other = next(c for c in got if c["family"] != "MobileNet v1")
+    assert main(["table", other["model"], "--alpha", str(other["alpha"]), "--res", str(other["resolution"]),
+                 "--latency", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["latency_ms"] == pytest.approx(other["latency_ms"])
+    # both budgets at once: each holds
+    assert main(["pick", "--family", "mobilenet_v2", "--max-madds", "100M", "--max-latency", "40ms",
+                 "--latency", str(path), "--top", "0", "--format", "json"]) == 0
+    both = json.loads(capsys.readouterr().out)["candidates"]
+    assert both and all(c["mult_adds"] <= 100_000_000 and c["latency_ms"] <= 40 for c in both)
+    assert main(["pick", "--all", "--max-latency", "0.001ms", "--latency", str(path)]) == 2
+    assert "nothing in the family fits 0.001 ms" in capsys.readouterr().err
+    assert main(["pick", "--all", "--max-latency", "5ms"]) == 2
+    assert "--latency FILE" in capsys.readouterr().err
+
+
+def test_tradeoff_against_latency_plots_the_predictions(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from mbcost.latency import load as load_calibration
+    from mbcost.plots import figure
+
+    path = _calibration(tmp_path)
+    fig = figure("tradeoff", against="latency", latency=load_calibration(str(path)))
+    line = next(li for ax in fig.axes for li in ax.get_lines() if li.get_gid() == "latency-alpha-0.5")
+    xs = list(line.get_xdata())
+    assert main(["table", "mobilenet_v1", "--alpha", "0.5", "--res", "128", "--latency", str(path),
+                 "--format", "json"]) == 0
+    assert xs[0] == pytest.approx(json.loads(capsys.readouterr().out)["total"]["latency_ms"])
+    assert xs == sorted(xs)  # resolution 128 to 224
+    out = tmp_path / "t.svg"
+    assert main(["plot", "tradeoff", "--against", "latency", "--latency", str(path), "-o", str(out)]) == 0
+    first = out.read_bytes()
+    assert main(["plot", "tradeoff", "--against", "latency", "--latency", str(path), "-o", str(out)]) == 0
+    assert out.read_bytes() == first  # deterministic
+    capsys.readouterr()
+    assert main(["plot", "tradeoff", "--against", "latency", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--against latency needs --latency FILE" in capsys.readouterr().err
+    assert main(["plot", "tradeoff", "--latency", str(path), "-o", str(tmp_path / "x.png")]) == 2
+    assert "give --against latency" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
