@@ -652,13 +652,14 @@ def profile(
     res: Optional[int] = RES,
     count: str = COUNT,
     batch: int = typer.Option(1, "--batch", "-b", help="Images per forward pass."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's own choice)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the runtime (default: its own choice; onnxruntime: intra-op threads)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     budget: float = typer.Option(0.2, "--budget", help="Seconds of timed calls per layer (and end to end); the repetitions follow from it."),
     min_reps: int = typer.Option(20, "--min-reps", help="Fewest timed calls per layer."),
     warmup: int = typer.Option(5, "--warmup", help="Untimed calls before timing each layer."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Weights and activations in NHWC memory order (torch.channels_last) instead of torch's default NCHW."),
     in_context: bool = typer.Option(False, "--in-context", help="Time each layer inside whole forward passes instead of alone on its captured inputs (the layers' times then add up to a pass)."),
+    runtime: str = typer.Option("torch", "--runtime", help="torch, or onnxruntime (the network exported to ONNX, run on the CPU with all graph optimizations, timed by onnxruntime's profiler, always in context; needs onnxruntime)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
@@ -674,6 +675,19 @@ def profile(
     from mbcost.adapters import require_torch
 
     require_torch("mbcost profile")
+    runtime = runtime.strip().lower()
+    if runtime not in ("torch", "onnxruntime"):
+        raise MbcostError(f"unknown runtime '{runtime}': choose torch or onnxruntime")
+    if runtime == "onnxruntime":
+        from mbcost.adapters.profile_ort import check_options, profile_ort, require_onnxruntime
+
+        check_options(device, channels_last)
+        require_onnxruntime()
+        with _Bar("timing") as progress:
+            result = profile_ort(analysis, batch=batch, threads=threads, budget=budget, min_reps=min_reps,
+                                 max_reps=max(10_000, min_reps), warmup=warmup, progress=progress)
+        emit(profile_document(result), fmt, output, comments)
+        return 0
     from mbcost.adapters.profile import check_device, profile as run_profile
 
     check_device(device)

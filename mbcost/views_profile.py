@@ -21,14 +21,25 @@ def profile_document(prof) -> Document:
     heading = (f"mbcost profile: {a.model} · alpha {fmt_alpha(a.config.alpha)} · input {a.input} · batch {prof.batch} "
                f"· {prof.device}")
     threads = f", {prof.threads} thread{'s' if prof.threads != 1 else ''}" if prof.threads else ""
+    torch_runtime = prof.runtime == "torch"
+    if torch_runtime:
+        first = (f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · torch {prof.torch_version}"
+                 f" · memory format {prof.memory_format}")
+        how = (f"each row timed alone on its captured inputs: warm-up calls, then per-call timings filling about "
+               f"{prof.budget:g} s (at least {prof.min_reps}, at most {prof.max_reps})" if prof.method == "isolated"
+               else f"each row timed inside whole forward passes (in context): warm-up passes, then passes filling "
+               f"about {prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps})")
+    else:
+        threads = threads or f", {prof.runtime}'s default threads"
+        first = (f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · {prof.runtime_text} · "
+                 f"exported from torch {prof.torch_version}")
+        how = (f"each row timed inside whole forward passes by {prof.runtime}'s profiler (the durations of the nodes "
+               f"the row became, 1 µs resolution, summed per pass): warm-up passes, then passes filling about "
+               f"{prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps}); end to end timed "
+               "around session.run in a second session, without the profiler")
     settings = [
-        f"measured on {prof.device_name}{threads} ({os.cpu_count()} logical CPUs) · torch {prof.torch_version} · "
-        f"memory format {prof.memory_format}",
-        (f"each row timed alone on its captured inputs: warm-up calls, then per-call timings filling about "
-         f"{prof.budget:g} s (at least {prof.min_reps}, at most {prof.max_reps})" if prof.method == "isolated" else
-         f"each row timed inside whole forward passes (in context): warm-up passes, then passes filling about "
-         f"{prof.budget:g} s per row (at least {prof.min_reps}, at most {prof.max_reps})")
-        + "; median and inter-quartile range (IQR) shown, repetitions in Reps; time shares are of the sum of the "
+        first,
+        how + "; median and inter-quartile range (IQR) shown, repetitions in Reps; time shares are of the sum of the "
         "rows' medians",
         a.counted_text() + "; a row's post ops (+bn +relu) are timed with it",
         MEMORY_NOTE + "; fp32",
@@ -75,6 +86,27 @@ def profile_document(prof) -> Document:
             f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
     else:
         summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
+    if prof.fused:
+        into: dict[str, list[str]] = {}
+        for row, target in prof.fused.items():
+            into.setdefault(target, []).append(row)
+        parts = [f"{', '.join(rows)} into {target}" for target, rows in into.items() if target]
+        if parts:
+            summary.append(f"Fused by {prof.runtime}: {'; '.join(parts)} (no node of their own ran: their time is in "
+                           "the row named, theirs shows 0)")
+        if "" in into:
+            summary.append(f"Not run by {prof.runtime}: {', '.join(into[''])} (no node at inference: nothing to time)")
+    if prof.unassigned:
+        ops: dict[str, int] = {}
+        for u in prof.unassigned:
+            ops[u.op or u.name] = ops.get(u.op or u.name, 0) + 1
+        kinds = ", ".join(f"{op} ×{n}" for op, n in ops.items())
+        total = prof.layer_sum + prof.unassigned_time
+        share = f", {100 * prof.unassigned_time / total:.1f}% of all nodes' time" if total > 0 else ""
+        what = "; layout conversions it inserted" if all(op.startswith("Reorder") for op in ops) else ""
+        summary.append(f"In no row: {len(prof.unassigned)} {prof.runtime} node{'s' if len(prof.unassigned) != 1 else ''}"
+                       f" ({kinds}{what}) took {prof.unassigned_time * ms:,.3f} ms per pass"
+                       f"{share}, counted in no row's time")
     problem = prof.inconsistency()
     if problem:
         summary.insert(0, "WARNING: " + problem)

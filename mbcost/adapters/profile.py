@@ -143,6 +143,15 @@ class Profile(Framed):
     channels_last: bool = False
     method: str = "isolated"
     torch_version: str = field(default_factory=lambda: torch.__version__)
+    #: what ran the network: ``torch`` or ``onnxruntime`` (mbcost.adapters.profile_ort)
+    runtime: str = "torch"
+    runtime_version: str = field(default_factory=lambda: torch.__version__)
+    #: how the runtime ran it, in words ("CPUExecutionProvider, graph optimizations: all"); "" for torch
+    runtime_detail: str = ""
+    #: rows none of whose nodes ran on their own -> the row whose node did their work ("" when unknown)
+    fused: dict = field(default_factory=dict)
+    #: the runtime's nodes in no row (onnxruntime's layout reorders), with their median time per pass
+    unassigned: list = field(default_factory=list)
 
     def records(self) -> list[dict]:
         """One row per layer: its Mult-Adds, intensity and measured time (seconds)."""
@@ -156,6 +165,17 @@ class Profile(Framed):
     @property
     def memory_format(self) -> str:
         return "channels-last (NHWC)" if self.channels_last else "contiguous (NCHW, torch's default)"
+
+    @property
+    def runtime_text(self) -> str:
+        """The runtime and its version, ``torch 2.13.0`` or ``onnxruntime 1.32.0 (CPUExecutionProvider, ...)``."""
+        detail = f" ({self.runtime_detail})" if self.runtime_detail else ""
+        return f"{self.runtime} {self.runtime_version}{detail}"
+
+    @property
+    def unassigned_time(self) -> float:
+        """Median time per pass of the runtime's nodes that are in no row (seconds, summed)."""
+        return sum(u.time for u in self.unassigned)
 
     @property
     def layer_sum(self) -> float:
@@ -188,7 +208,7 @@ class Profile(Framed):
         return (f"the rows' medians add up to {self.layer_sum * 1e3:,.3f} ms but the whole network took "
                 f"{e2e.median * 1e3:,.3f} ms end to end ({factor:,.2f}x): the machine's speed changed during the "
                 "run (other load, frequency scaling) or per-call overhead dominates; the time shares may be wrong. "
-                "Re-run with --threads 1, a larger --budget, or --in-context")
+                "Re-run with --threads 1, a larger --budget" + (", or --in-context" if self.runtime == "torch" else ""))
 
     def time_pct(self, layer: LayerTiming) -> float:
         total = self.layer_sum
@@ -223,6 +243,8 @@ class Profile(Framed):
             "memory_format": "channels_last" if self.channels_last else "contiguous",
             "method": self.method,
             "torch_version": self.torch_version,
+            "runtime": self.runtime,
+            "runtime_version": self.runtime_version,
             "timing": {"budget_s_per_layer": self.budget, "min_reps": self.min_reps, "max_reps": self.max_reps},
             "counted": a.counted,
             "end_to_end": self.end_to_end.to_dict() if self.end_to_end else None,
@@ -241,6 +263,9 @@ class Profile(Framed):
                 for s in self.by_type()
             ],
             "memory": self.memory.to_dict(),
+            **({"runtime_detail": self.runtime_detail,
+                "fused_rows": dict(self.fused),
+                "unassigned_nodes": [u.to_dict() for u in self.unassigned]} if self.runtime != "torch" else {}),
         }
 
 
