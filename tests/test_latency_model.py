@@ -287,3 +287,34 @@ def test_tradeoff_against_latency_plots_the_predictions(tmp_path, capsys):
     assert main(["plot", "tradeoff", "--latency", str(path), "-o", str(tmp_path / "x.png")]) == 2
     assert "give --against latency" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from mbcost.adapters import calibrate as cal_mod
+
+    few = [g for g in cal_mod.grid() if g[0] in ("pw", "dw")][::2]
+    monkeypatch.setattr(cal_mod, "grid", lambda: few)
+    monkeypatch.setattr(cal_mod, "chains", lambda seed=0: [
+        "model c\ninput 32x32x8\ndw 3x3x8 +bn +relu\nconv 1x1x8x16 +bn +relu\n"])  # pw and dw rows only
+    runs = []
+
+    def clock(run, seconds):
+        run()  # the onnxruntime session really runs the exported network
+        runs.append(run)
+        return [1e-3] * 5
+
+    monkeypatch.setattr(cal_mod, "_time", clock)
+    monkeypatch.setattr(cal_mod, "_machine_constants", lambda: (1e10, 1e-6))
+    out = tmp_path / "ort.json"
+    assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
+    assert len(runs) == cal_mod.ROUNDS * len(few) + 1
+    cal = load(str(out), runtime="onnxruntime", threads=1)
+    assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and set(cal.models) == {"pw", "dw"}
+    with pytest.raises(MbcostError, match="calibrated with onnxruntime, not torch: calibrate with --runtime torch"):
+        load(str(out), runtime="torch")
+    capsys.readouterr()
+    assert main(["calibrate", "--validate", str(out), "--runtime", "torch"]) == 2
+    err = capsys.readouterr().err
+    assert "not torch" in err and err.count("\n") == 1

@@ -396,6 +396,19 @@ def _check_fits_in_memory(report: MemoryReport, dev: torch.device) -> None:
                           f" but this machine has {fmt_bytes(available)} free: it cannot be measured here")
 
 
+def check_settings(batch: int, threads: int | None, warmup: int, min_reps: int, max_reps: int,
+                   budget: float) -> None:
+    """The timing settings every runtime shares, each refused in one line."""
+    if batch < 1:
+        raise MbcostError(f"batch must be >= 1, got {batch}")
+    if threads is not None and threads < 1:
+        raise MbcostError(f"threads must be >= 1, got {threads}")
+    if warmup < 0 or min_reps < 1 or max_reps < min_reps:
+        raise MbcostError("need warmup >= 0 and 1 <= min_reps <= max_reps")
+    if budget < 0:
+        raise MbcostError(f"the time budget must be >= 0 seconds, got {budget}")
+
+
 def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str = "cpu", warmup: int = 5,
             budget: float = 0.2, min_reps: int = 20, max_reps: int = 10_000, end_to_end: bool = True,
             channels_last: bool = False, method: str = "isolated", seed: int = 0, progress=None) -> Profile:
@@ -411,14 +424,7 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
     times add up to a pass; ``budget`` × the number of rows of passes)."""
     if method not in METHODS:
         raise MbcostError(f"unknown timing method '{method}': choose from {', '.join(METHODS)}")
-    if batch < 1:
-        raise MbcostError(f"batch must be >= 1, got {batch}")
-    if threads is not None and threads < 1:
-        raise MbcostError(f"threads must be >= 1, got {threads}")
-    if warmup < 0 or min_reps < 1 or max_reps < min_reps:
-        raise MbcostError("need warmup >= 0 and 1 <= min_reps <= max_reps")
-    if budget < 0:
-        raise MbcostError(f"the time budget must be >= 0 seconds, got {budget}")
+    check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     dev = check_device(device)
     network = getattr(analysis, "network", None)
     if network is None or not hasattr(network, "evaluate"):

@@ -342,20 +342,13 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
 
     from mbcost.adapters.onnx_export import torch_to_onnx
     from mbcost.adapters.onnx_model import require_onnx
-    from mbcost.adapters.profile import (LayerTiming, Profile, Timing, _check_fits_in_memory, _Timer, device_name,
-                                         measure)
+    from mbcost.adapters.profile import (LayerTiming, Profile, Timing, _check_fits_in_memory, _Timer, check_settings,
+                                         device_name, measure)
     from mbcost.adapters.torch_modules import build_module
     from mbcost.memory import memory
 
     check_options(device, channels_last)
-    if batch < 1:
-        raise MbcostError(f"batch must be >= 1, got {batch}")
-    if threads is not None and threads < 1:
-        raise MbcostError(f"threads must be >= 1, got {threads}")
-    if warmup < 0 or min_reps < 1 or max_reps < min_reps:
-        raise MbcostError("need warmup >= 0 and 1 <= min_reps <= max_reps")
-    if budget < 0:
-        raise MbcostError(f"the time budget must be >= 0 seconds, got {budget}")
+    check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     ort = require_onnxruntime()
     require_onnx("--runtime onnxruntime")
     network = getattr(analysis, "network", None)
