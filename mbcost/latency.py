@@ -228,18 +228,24 @@ class Calibration:
     seconds_spent: float = 0.0
     samples: list[Sample] = field(default_factory=list)
     source: str = ""
-    #: the in-network correction: {"scale", "per_row_s", "networks", "median_error"} (see :func:`fit_network`)
+    #: the in-network correction: {"scale", "per_row_s", "per_byte_s", "networks", "median_error", ...}
+    #: (see :func:`fit_network`)
     network: dict = field(default_factory=dict)
 
-    def network_time(self, rows: list[float]) -> float:
-        """A network's predicted seconds from its rows' isolated predictions."""
-        return sum(self.in_network(rows))
+    def network_time(self, rows: list[float], moved: list[int] | None = None) -> float:
+        """A network's predicted seconds from its rows' isolated predictions (and
+        the bytes each row moves)."""
+        return sum(self.in_network(rows, moved))
 
-    def in_network(self, rows: list[float]) -> list[float]:
-        """Each row's share of the network's time: scale · isolated + per-row time."""
+    def in_network(self, rows: list[float], moved: list[int] | None = None) -> list[float]:
+        """Each row's share of the network's time: scale · isolated + per-row time
+        + per-byte time · the bytes it moves (its weights and inputs, warm in the
+        caches when a layer is timed alone, are not in a network)."""
         scale = float(self.network.get("scale", 1.0))
         per_row = float(self.network.get("per_row_s", 0.0))
-        return [scale * t + per_row for t in rows]
+        per_byte = float(self.network.get("per_byte_s", 0.0))
+        moved = moved if moved is not None else [0] * len(rows)
+        return [scale * t + per_row + per_byte * b for t, b in zip(rows, moved)]
 
     def predict_row(self, kind: str, features) -> float:
         model = self.models.get(kind) or self.models.get("other")
@@ -320,24 +326,27 @@ def _network_part(value, path) -> dict:
     if value in (None, {}):
         return {}
     try:
-        scale, per_row = float(value["scale"]), float(value["per_row_s"])
-        if scale < 0 or per_row < 0 or scale != scale or per_row != per_row:
+        terms = [float(value["scale"]), float(value["per_row_s"]), float(value.get("per_byte_s", 0.0))]
+        if any(t < 0 or t != t or t == math.inf for t in terms):
             raise ValueError
     except (KeyError, TypeError, ValueError):
         raise MbcostError(f"{path}: the in-network correction is not valid") from None
     return dict(value)
 
 
-def fit_network(nets: list[tuple[float, int, float]]) -> dict:
+def fit_network(nets: list[tuple[float, int, int, float]]) -> dict:
     """The in-network correction from whole networks: (sum of the rows' isolated
-    predictions, rows, measured seconds) each; t = scale · isolated + per_row · rows,
-    both >= 0, by least squares on relative error."""
+    predictions, rows, bytes the rows move, measured seconds) each;
+    t = scale · isolated + per_row · rows + per_byte · bytes, all >= 0, by least
+    squares on relative error."""
     if not nets:
         return {}
-    scale, per_row = nnls_relative([(p, float(n)) for p, n, _ in nets], [m for _, _, m in nets])
-    errs = sorted(abs(scale * p + per_row * n - m) / m for p, n, m in nets)
-    return {"scale": scale, "per_row_s": per_row, "networks": len(nets), "median_error": statistics.median(errs),
-            "worst_error": errs[-1], "form": "scale * sum(isolated rows) + per_row_s * rows"}
+    scale, per_row, per_byte = nnls_relative([(p, float(n), float(b)) for p, n, b, _ in nets],
+                                             [m for *_, m in nets])
+    errs = sorted(abs(scale * p + per_row * n + per_byte * b - m) / m for p, n, b, m in nets)
+    return {"scale": scale, "per_row_s": per_row, "per_byte_s": per_byte, "networks": len(nets),
+            "median_error": statistics.median(errs), "worst_error": errs[-1],
+            "form": "scale * sum(isolated rows) + per_row_s * rows + per_byte_s * sum(bytes moved)"}
 
 
 # -- prediction --------------------------------------------------------------------------------------------------
@@ -372,7 +381,9 @@ def predict(analysis, calibration: Calibration) -> list[float]:
 def predict_in_network(analysis, calibration: Calibration) -> list[float]:
     """Each row's predicted seconds inside the network (the in-network correction
     applied): what ``table --latency`` shows; they add up to the network's."""
-    return calibration.in_network(predict(analysis, calibration))
+    features = row_features(analysis)
+    isolated = [calibration.predict_row(kind, f) for kind, f in features]
+    return calibration.in_network(isolated, [f[2] for _, f in features])
 
 
 #: Most configurations one command predicts a latency for: each is one evaluation

@@ -144,8 +144,11 @@ def calibration_document(cal, path: str) -> Document:
                         f"overhead of a module: {cal.call_overhead_s * 1e6:.1f} µs")
     net = cal.network
     if net:
+        per_byte = float(net.get("per_byte_s", 0.0))
+        bytes_term = (f" + {1e12 * per_byte:.1f} ps × bytes moved (1 / {1e-9 / per_byte:.1f} GB/s)" if per_byte > 0
+                      else " + 0 × bytes moved")
         settings.append(f"in a network: t = {net['scale']:.3f} × Σ isolated rows + {1e6 * net['per_row_s']:.1f} µs × "
-                        f"rows, fitted on {net['networks']} synthetic networks timed whole (median error "
+                        f"rows{bytes_term}, fitted on {net['networks']} synthetic networks timed whole (median error "
                         f"{100 * net['median_error']:.1f}%, worst {100 * net['worst_error']:.1f}%)")
     rows = [[kind, m.form, m.train, m.heldout, 100 * m.heldout_median_error, 100 * m.heldout_worst_error,
              100 * m.other_form_error if m.other_form_error is not None else None, m.coef[0] * 1e6]
@@ -169,8 +172,9 @@ def validation_document(cal, results: list[dict]) -> Document:
                    Column("Predicted ms", True), Column("Measured ms", True), Column("Error %", True)], rows)
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created}",
-                "measured: the whole network's forward pass, warm-up calls then timed calls, median after dropping "
-                "outliers past 3 IQR; predicted: its rows' predictions with the in-network correction; none of "
+                "measured: the whole network's forward pass, in 3 rounds over all the networks (each round "
+                "shuffled; warm-up calls then timed calls, median after dropping outliers past 3 IQR; the median of "
+                "the rounds); predicted: its rows' predictions with the in-network correction; none of "
                 "these networks was measured to calibrate"]
     data = {"calibration": cal.source, "machine": cal.machine, "runtime": cal.runtime, "threads": cal.threads,
             "results": results, "median_abs_error": median, "worst_abs_error": errors[-1]}

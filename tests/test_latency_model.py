@@ -108,6 +108,12 @@ def test_table_latency_is_the_files_formula_by_hand(tmp_path, capsys):
     assert first["latency_ms"] == pytest.approx(1e3 * (1e-5 + 1e-10 * mult_adds + 1e-11 * other + 1e-11 * moved))
     assert data["total"]["latency_ms"] == pytest.approx(sum(layer["latency_ms"] for layer in data["layers"]))
     assert sum(t["latency_ms"] for t in data["latency_by_type"]) == pytest.approx(data["total"]["latency_ms"])
+    # with the in-network correction: scale · isolated + per row + per byte moved, by hand
+    corrected = _calibration(tmp_path, name="net.json", network={"scale": 2.0, "per_row_s": 1e-6, "per_byte_s": 1e-12})
+    assert main(["table", "mobilenet_v1", "--latency", str(corrected), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["layers"][0]
+    isolated = 1e-5 + 1e-10 * mult_adds + 1e-11 * other + 1e-11 * moved
+    assert row["latency_ms"] == pytest.approx(1e3 * (2.0 * isolated + 1e-6 + 1e-12 * moved))
 
 
 def test_table_latency_refuses_torch_and_bad_files(tmp_path, capsys):
@@ -175,16 +181,24 @@ def test_pick_by_predicted_latency(tmp_path, capsys):
 def test_in_network_correction_is_recovered():
     from mbcost.latency import fit_network
 
-    nets = [(p, n, 1.3 * p + 4e-5 * n) for p, n in [(0.01, 20), (0.002, 12), (0.03, 31), (0.005, 9), (0.02, 25)]]
+    shapes = [(0.01, 20, 9e6), (0.002, 12, 4e6), (0.03, 31, 8e7), (0.005, 9, 2e7), (0.02, 25, 3e6), (0.004, 40, 5e7)]
+    nets = [(p, n, b, 1.3 * p + 4e-5 * n + 3e-11 * b) for p, n, b in shapes]
     got = fit_network(nets)
     assert got["scale"] == pytest.approx(1.3) and got["per_row_s"] == pytest.approx(4e-5)
+    assert got["per_byte_s"] == pytest.approx(3e-11)
     assert got["median_error"] < 1e-9
     cal = Calibration("m", "torch", 1, {}, {}, network=got)
-    assert cal.network_time([0.001, 0.002]) == pytest.approx(1.3 * 0.003 + 2 * 4e-5)
+    assert cal.network_time([0.001, 0.002], [10**6, 0]) == pytest.approx(1.3 * 0.003 + 2 * 4e-5 + 3e-11 * 10**6)
+    # a file written before the bytes term: no per_byte_s, read as 0
+    old = Calibration("m", "torch", 1, {}, {}, network={"scale": 1.3, "per_row_s": 4e-5})
+    assert old.network_time([0.001, 0.002], [10**6, 0]) == pytest.approx(1.3 * 0.003 + 2 * 4e-5)
 
 
 def test_a_bad_network_correction_is_refused(tmp_path):
     path = _calibration(tmp_path, network={"scale": -1, "per_row_s": 0})
+    with pytest.raises(MbcostError, match="in-network correction is not valid"):
+        load(str(path))
+    path = _calibration(tmp_path, name="b.json", network={"scale": 1, "per_row_s": 0, "per_byte_s": -1e-12})
     with pytest.raises(MbcostError, match="in-network correction is not valid"):
         load(str(path))
 
@@ -309,7 +323,7 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     monkeypatch.setattr(cal_mod, "_machine_constants", lambda: (1e10, 1e-6))
     out = tmp_path / "ort.json"
     assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
-    assert len(runs) == cal_mod.ROUNDS * len(few) + 1
+    assert len(runs) == cal_mod.ROUNDS * (len(few) + 1)  # the shapes and the one network, each round
     cal = load(str(out), runtime="onnxruntime", threads=1)
     assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and set(cal.models) == {"pw", "dw"}
     with pytest.raises(MbcostError, match="calibrated with onnxruntime, not torch: calibrate with --runtime torch"):

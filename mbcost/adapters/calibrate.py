@@ -25,7 +25,7 @@ import time
 import torch
 
 from mbcost.errors import MbcostError
-from mbcost.latency import Calibration, Sample, fit, fit_network, predict, row_features
+from mbcost.latency import Calibration, Sample, fit, fit_network, predict, predict_in_network, row_features
 
 #: (kind, spec lines after 'input HxWxC') -> the grid; each entry: (H, C, layer line with {c} and {n})
 _GRID = {
@@ -66,36 +66,41 @@ _GRID = {
 ROUNDS = 3
 #: synthetic networks timed end to end to fit what isolated layers miss in a network (cold caches, new
 #: tensors, dispatch between rows): none is a zoo network, so validation stays out of sample
-CHAINS = 12
+CHAINS = 20
 
 
 def chains(seed: int = 0) -> list[str]:
-    """Synthetic MobileNet-style networks (spec texts): a strided stem, then
-    random blocks of depthwise, 1x1, squeeze-excite, residual and pooling
-    layers, then a global pool and a classifier."""
+    """Synthetic MobileNet-style networks (spec texts), from as small as
+    MobileNet 0.25-128 to as large as the zoo's 224-pixel networks: a strided
+    stem, then 4 to 16 random blocks (depthwise-separable pairs that may double
+    the width up to a cap of 64 to 1024 channels and halve the map, inverted
+    residuals, squeeze-excite, max pooling, 3×3 convolutions), then a global
+    pool and a classifier."""
     rng = random.Random(seed)
     out = []
     for k in range(CHAINS):
-        side = rng.choice([96, 128, 160, 192])
-        c = rng.choice([16, 24, 32])
+        side = rng.choice([96, 128, 160, 192, 224])
+        c = rng.choice([16, 24, 32, 48])
         act = rng.choice(["relu", "relu6", "hswish"])
+        widest = rng.choice([64, 128, 256, 512, 1024])
         lines = [f"model chain{k}", f"input {side}x{side}x3", f"conv / s2 3x3x3x{c} +bn +{act}"]
         side //= 2
-        for _ in range(rng.randint(4, 9)):
+        for _ in range(rng.randint(4, 16)):
             choice = rng.random()
             t = rng.choice([2, 4, 6])
-            if choice < 0.35:
-                n = rng.choice([c, 2 * c]) if side > 7 else c
-                stride = 2 if side > 7 and rng.random() < 0.4 else 1
+            if choice < 0.45:
+                grow = side > 7 and rng.random() < 0.5
+                n = min(2 * c, widest) if grow else c
+                stride = 2 if grow else 1
                 lines += [f"dw / s{stride} 3x3x{c} +bn +{act}", f"conv 1x1x{c}x{n} +bn +{act}"]
                 c, side = n, (side + stride - 1) // stride
-            elif choice < 0.6:
+            elif choice < 0.7 and c * t <= 1536:
                 lines += ["residual {", f"  conv 1x1x{c}x{c * t} +bn +{act}", f"  dw 3x3x{c * t} +bn +{act}",
                           f"  conv 1x1x{c * t}x{c} +bn", "}"]
-            elif choice < 0.75:
+            elif choice < 0.8 and c * t <= 1536:
                 lines += [f"conv 1x1x{c}x{c * t} +bn +{act}", f"se reduce=4 act={act if act != 'relu6' else 'relu'}",
                           f"conv 1x1x{c * t}x{c} +bn"]
-            elif choice < 0.85 and side > 7:
+            elif choice < 0.88 and side > 7:
                 lines.append("maxpool / s2 3x3 pad=1")
                 side = (side + 1) // 2
             else:
@@ -211,6 +216,26 @@ def _machine_constants() -> tuple[float, float]:
     return 2 * src.numel() * 4 / copy, call
 
 
+def in_rounds(runs: list, seconds: float, rng: random.Random, progress=None, labels=None, total: int | None = None,
+              done: int = 0) -> list[float]:
+    """Each of ``runs`` timed in :data:`ROUNDS` rounds, each round in its own
+    shuffled order, ``seconds`` in all: per round the median after dropping
+    outliers, then the median of the rounds (a slow spell of the machine lands in
+    one round of a few runs, not in every round of one run)."""
+    share = seconds / (ROUNDS * len(runs))
+    medians: list[list[float]] = [[] for _ in runs]
+    total = total or ROUNDS * len(runs)
+    for _ in range(ROUNDS):
+        order = list(range(len(runs)))
+        rng.shuffle(order)
+        for i in order:
+            medians[i].append(_robust_median(_time(runs[i], share)))
+            done += 1
+            if progress:
+                progress(done, total, labels[i] if labels else "")
+    return [statistics.median(m) for m in medians]
+
+
 def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0, seed: int = 0,
               progress=None) -> Calibration:
     """Measure the grid on this machine and fit the models."""
@@ -234,32 +259,24 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
             if found != kind:
                 raise AssertionError(f"benchmark {text!r} is a {found} layer, not a {kind} one")
             points.append((kind, text, analysis, features, run_with.prepare(analysis)))
-        share = budget * 0.8 / (ROUNDS * len(points))
-        medians: list[list[float]] = [[] for _ in points]
         rng = random.Random(seed)
-        done, total = 0, ROUNDS * len(points)
-        for _ in range(ROUNDS):
-            order = list(range(len(points)))
-            rng.shuffle(order)
-            for i in order:
-                medians[i].append(_robust_median(_time(points[i][4], share)))
-                done += 1
-                if progress:
-                    progress(done, total, points[i][2].layers[0].type)
+        texts = chains(seed)
+        total = ROUNDS * (len(points) + len(texts))
+        times = in_rounds([p[4] for p in points], budget * 0.8, rng, progress,
+                          [p[2].layers[0].type for p in points], total)
         bandwidth, overhead = _machine_constants()
-        samples = [Sample(kind, features, statistics.median(m), text.splitlines()[-1])
-                   for (kind, text, _, features, _), m in zip(points, medians)]
+        samples = [Sample(kind, features, seconds, text.splitlines()[-1])
+                   for (kind, text, _, features, _), seconds in zip(points, times)]
         result = Calibration(machine=cpu_name(), runtime=run_with.name, threads=threads,
                              versions=run_with.versions(), models=fit(samples), bandwidth_bytes_per_s=bandwidth,
                              call_overhead_s=overhead, created=datetime.date.today().isoformat(), samples=samples)
-        # the in-network correction, from synthetic networks timed whole: t = scale * sum(rows) + per_row * rows
-        nets = []
-        for text in chains(seed):
-            analysis = analyze(Network.from_text(text, source="<chain>"))
-            isolated = sum(predict(analysis, result))
-            measured = _robust_median(_time(run_with.prepare(analysis), budget * 0.1 / CHAINS))
-            nets.append((isolated, len(analysis.layers), measured))
-        result.network = fit_network(nets)
+        # the in-network correction, from synthetic networks timed whole:
+        # t = scale * sum(rows) + per_row * rows + per_byte * bytes moved
+        analyses = [analyze(Network.from_text(text, source="<chain>")) for text in texts]
+        measured = in_rounds([run_with.prepare(a) for a in analyses], budget * 0.15, rng, progress,
+                             [a.model for a in analyses], total, done=ROUNDS * len(points))
+        result.network = fit_network([(sum(predict(a, result)), len(a.layers), sum(f[2] for _, f in row_features(a)),
+                                       m) for a, m in zip(analyses, measured)])
     finally:
         torch.set_num_threads(previous)
     result.seconds_spent = time.perf_counter() - started
@@ -273,9 +290,9 @@ VALIDATION = [("mobilenet_v1", a, r) for a in (1, 0.75, 0.5, 0.25) for r in (224
     ("squeezenet", 1, 224)]
 
 
-def validate(calibration: Calibration, *, budget: float = 60.0, progress=None) -> list[dict]:
+def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, progress=None) -> list[dict]:
     """Each validation network: predicted and measured milliseconds (end to end,
-    median), and the relative error."""
+    timed in shuffled rounds as the calibration's shapes are), and the relative error."""
     from mbcost.analysis import analyze
 
     run_with = runner(calibration.runtime, calibration.threads)
@@ -283,16 +300,14 @@ def validate(calibration: Calibration, *, budget: float = 60.0, progress=None) -
     torch.set_num_threads(calibration.threads)
     out = []
     try:
-        share = budget / len(VALIDATION)
-        for k, (name, alpha, res) in enumerate(VALIDATION):
-            analysis = analyze(name, alpha=alpha, resolution=res)
-            predicted = calibration.network_time(predict(analysis, calibration))
-            measured = _robust_median(_time(run_with.prepare(analysis), share))
+        analyses = [analyze(name, alpha=alpha, resolution=res) for name, alpha, res in VALIDATION]
+        measured = in_rounds([run_with.prepare(a) for a in analyses], budget, random.Random(seed), progress,
+                             [a.model for a in analyses])
+        for (name, alpha, res), analysis, seconds in zip(VALIDATION, analyses, measured):
+            predicted = sum(predict_in_network(analysis, calibration))
             out.append({"model": name, "alpha": alpha, "resolution": res,
                         "mult_adds": analysis.total.mult_adds, "predicted_ms": predicted * 1e3,
-                        "measured_ms": measured * 1e3, "error": (predicted - measured) / measured})
-            if progress:
-                progress(k + 1, len(VALIDATION), name)
+                        "measured_ms": seconds * 1e3, "error": (predicted - seconds) / seconds})
     finally:
         torch.set_num_threads(previous)
     return out
