@@ -141,7 +141,7 @@ def calibration_document(cal, path: str) -> Document:
     ]
     if cal.bandwidth_bytes_per_s:
         settings.append(f"memory bandwidth (32 MiB copy): {cal.bandwidth_bytes_per_s / 1e9:.1f} GB/s · per-call "
-                        f"overhead of a module: {cal.call_overhead_s * 1e6:.1f} µs")
+                        f"overhead of {cal.runtime} (an identity on one number): {cal.call_overhead_s * 1e6:.1f} µs")
     net = cal.network
     if net:
         per_byte = float(net.get("per_byte_s", 0.0))

@@ -139,7 +139,7 @@ def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
     from mbcost.adapters import calibrate as cal_mod
 
     monkeypatch.setattr(cal_mod, "_time", lambda run, seconds: [1e-3] * 9 + [5.0])  # 5 s: an outlier, dropped
-    monkeypatch.setattr(cal_mod, "_machine_constants", lambda: (1e10, 1e-6))
+    monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "m.json"
     assert main(["calibrate", "--output", str(out), "--budget", "1"]) == 0
     cal = load(str(out))
@@ -320,7 +320,7 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
         return [1e-3] * 5
 
     monkeypatch.setattr(cal_mod, "_time", clock)
-    monkeypatch.setattr(cal_mod, "_machine_constants", lambda: (1e10, 1e-6))
+    monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "ort.json"
     assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
     assert len(runs) == cal_mod.ROUNDS * (len(few) + 1)  # the shapes and the one network, each round
@@ -332,3 +332,6 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     assert main(["calibrate", "--validate", str(out), "--runtime", "torch"]) == 2
     err = capsys.readouterr().err
     assert "not torch" in err and err.count("\n") == 1
+    # the per-call overhead is the runtime's own: a session.run of an identity graph
+    (y,) = cal_mod.runner("onnxruntime", 1).empty_call()()
+    assert y.tolist() == [0.0]

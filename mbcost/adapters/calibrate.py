@@ -153,6 +153,11 @@ class _TorchRunner:
     def versions(self) -> dict:
         return {"torch": torch.__version__}
 
+    def empty_call(self):
+        """The cheapest call: an identity module on one number (the per-call overhead)."""
+        identity, x = torch.nn.Identity(), torch.zeros(1)
+        return lambda: identity(x)
+
 
 class _OrtRunner:
     name = "onnxruntime"
@@ -189,6 +194,22 @@ class _OrtRunner:
 
         return {"onnxruntime": onnxruntime.__version__, "torch": torch.__version__}
 
+    def empty_call(self):
+        """The cheapest call: ``session.run`` of a one-node Identity graph on one number."""
+        import numpy as np
+        import onnxruntime as ort
+        from onnx import TensorProto, helper
+
+        graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = self.threads, 1, 3
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        feed = {"x": np.zeros(1, dtype=np.float32)}
+        return lambda: session.run(None, feed)
+
 
 def runner(name: str, threads: int):
     if name == "torch":
@@ -205,14 +226,12 @@ def _time(run, seconds: float) -> list[float]:
                         max_reps=5000).samples)
 
 
-def _machine_constants() -> tuple[float, float]:
-    """(memory bandwidth in bytes/s, the per-call overhead of a module in seconds)."""
+def _machine_constants(run_with) -> tuple[float, float]:
+    """(memory bandwidth in bytes/s, the runtime's per-call overhead in seconds)."""
     src = torch.empty(8 * 2 ** 20, dtype=torch.float32).normal_()  # 32 MiB
     dst = torch.empty_like(src)
     copy = statistics.median(_time(lambda: dst.copy_(src), 0.3))
-    identity = torch.nn.Identity()
-    x = torch.zeros(1)
-    call = statistics.median(_time(lambda: identity(x), 0.1))
+    call = statistics.median(_time(run_with.empty_call(), 0.1))
     return 2 * src.numel() * 4 / copy, call
 
 
@@ -264,7 +283,7 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
         total = ROUNDS * (len(points) + len(texts))
         times = in_rounds([p[4] for p in points], budget * 0.8, rng, progress,
                           [p[2].layers[0].type for p in points], total)
-        bandwidth, overhead = _machine_constants()
+        bandwidth, overhead = _machine_constants(run_with)
         samples = [Sample(kind, features, seconds, text.splitlines()[-1])
                    for (kind, text, _, features, _), seconds in zip(points, times)]
         result = Calibration(machine=cpu_name(), runtime=run_with.name, threads=threads,
