@@ -85,6 +85,7 @@ def table(
     memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
+    batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
 ) -> int:
     """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.analysis import analyze
@@ -95,6 +96,10 @@ def table(
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
         raise MbcostError("--dtype goes with --memory")
+    if batch != 1 and latency is None:
+        raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
+    if batch < 1:
+        raise MbcostError(f"--batch must be 1 or more, got {batch}")
     onnx_file = model is not None and model.lower().endswith(".onnx")
     if max_depth is not None and torch_model is None and not onnx_file:
         raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
@@ -125,7 +130,7 @@ def table(
         from mbcost.latency import load, predict_in_network
 
         cal = load(latency)
-        predicted = (cal, predict_in_network(analysis, cal))
+        predicted = (cal, predict_in_network(analysis, cal, batch), batch)
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
                         fvcore=counts, latency=predicted)
     emit(doc, fmt, output, comments)

@@ -72,6 +72,7 @@ class Sample:
     features: tuple[int, int, int]
     seconds: float
     label: str = ""
+    batch: int = 1  # images per call (the features are the batch's)
 
 
 # -- fitting ---------------------------------------------------------------------------------------------------
@@ -231,6 +232,10 @@ class Calibration:
     #: the in-network correction: {"scale", "per_row_s", "per_byte_s", "networks", "median_error", ...}
     #: (see :func:`fit_network`)
     network: dict = field(default_factory=dict)
+    #: how the batch-1 models predict what was timed at a larger batch and never fitted:
+    #: {"layers": {"count", "median_error", "worst_error", "mean_signed_error"}, "networks": {...}}
+    #: (:func:`errors_summary` of each)
+    batch_check: dict = field(default_factory=dict)
 
     def network_time(self, rows: list[float], moved: list[int] | None = None) -> float:
         """A network's predicted seconds from its rows' isolated predictions (and
@@ -264,9 +269,10 @@ class Calibration:
                                                   "roofline": "c0 + max(c1*mult_adds, c3*bytes) + c2*other"},
             "models": {k: m.to_dict() for k, m in self.models.items()},
             "network": self.network,
+            "batch_check": self.batch_check,
             "heldout_median_error_worst_kind": max(errs) if errs else None,
-            "samples": [{"kind": s.kind, "label": s.label, "features": list(s.features), "seconds": s.seconds}
-                        for s in self.samples],
+            "samples": [{"kind": s.kind, "label": s.label, "batch": s.batch, "features": list(s.features),
+                         "seconds": s.seconds} for s in self.samples],
         }
 
     def to_json(self) -> str:
@@ -319,7 +325,8 @@ def load(path: str, runtime: str | None = None, threads: int | None = None) -> C
                        bandwidth_bytes_per_s=data.get("bandwidth_bytes_per_s"),
                        call_overhead_s=data.get("call_overhead_s"), created=str(data.get("created", "")),
                        seconds_spent=float(data.get("seconds_spent") or 0), source=str(path),
-                       network=_network_part(data.get("network"), path))
+                       network=_network_part(data.get("network"), path),
+                       batch_check=data["batch_check"] if isinstance(data.get("batch_check"), dict) else {})
 
 
 def _network_part(value, path) -> dict:
@@ -332,6 +339,17 @@ def _network_part(value, path) -> dict:
     except (KeyError, TypeError, ValueError):
         raise MbcostError(f"{path}: the in-network correction is not valid") from None
     return dict(value)
+
+
+def errors_summary(pairs: list[tuple[float, float]]) -> dict:
+    """{"count", "median_error", "worst_error", "mean_signed_error"} of (predicted, measured) pairs: how a
+    model does on what it was not fitted on."""
+    if not pairs:
+        return {}
+    signed = [(p - m) / m for p, m in pairs]
+    errs = sorted(abs(e) for e in signed)
+    return {"count": len(pairs), "median_error": statistics.median(errs), "worst_error": errs[-1],
+            "mean_signed_error": statistics.fmean(signed)}
 
 
 def fit_network(nets: list[tuple[float, int, int, float]]) -> dict:
@@ -351,8 +369,10 @@ def fit_network(nets: list[tuple[float, int, int, float]]) -> dict:
 
 # -- prediction --------------------------------------------------------------------------------------------------
 
-def row_features(analysis) -> list[tuple[str, tuple[int, int, int]]]:
-    """(kind, features) of every row of a spec analysis, whatever it counts."""
+def row_features(analysis, batch: int = 1) -> list[tuple[str, tuple[int, int, int]]]:
+    """(kind, features) of every row of a spec analysis, whatever it counts, for
+    a forward pass of ``batch`` images (Mult-Adds, other work and activations
+    scale with the batch; the weights are read once)."""
     from dataclasses import replace
 
     from mbcost.analysis import Analysis
@@ -365,23 +385,24 @@ def row_features(analysis) -> list[tuple[str, tuple[int, int, int]]]:
     main = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc"}), params="all"), instances)
     every = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc", "bn", "pool", "act"}),
                                   params="all"), instances)
-    report = memory(main, "fp32", instances=instances)
+    report = memory(main, "fp32", batch=batch, instances=instances)
     out = []
     for r, e, m in zip(main.layers, every.layers, report.layers):
         kind = kind_of(r.category, r.output.h == r.output.w == 1 and r.input.h * r.input.w > 1)
-        out.append((kind, (r.mult_adds, e.mult_adds - r.mult_adds, m.moved_bytes)))
+        out.append((kind, (batch * r.mult_adds, batch * (e.mult_adds - r.mult_adds), m.moved_bytes)))
     return out
 
 
-def predict(analysis, calibration: Calibration) -> list[float]:
+def predict(analysis, calibration: Calibration, batch: int = 1) -> list[float]:
     """Predicted seconds of every row of ``analysis``, alone (isolated, as calibrated)."""
-    return [calibration.predict_row(kind, f) for kind, f in row_features(analysis)]
+    return [calibration.predict_row(kind, f) for kind, f in row_features(analysis, batch)]
 
 
-def predict_in_network(analysis, calibration: Calibration) -> list[float]:
+def predict_in_network(analysis, calibration: Calibration, batch: int = 1) -> list[float]:
     """Each row's predicted seconds inside the network (the in-network correction
-    applied): what ``table --latency`` shows; they add up to the network's."""
-    features = row_features(analysis)
+    applied) for a pass of ``batch`` images: what ``table --latency`` shows; they
+    add up to the network's."""
+    features = row_features(analysis, batch)
     isolated = [calibration.predict_row(kind, f) for kind, f in features]
     return calibration.in_network(isolated, [f[2] for _, f in features])
 
@@ -408,8 +429,28 @@ def check_predictable(configurations: int, what: str = "the grid") -> None:
                           f"(at most {MAX_PREDICTED:,} with --latency): use a coarser step or a narrower range")
 
 
-def describe(calibration: Calibration) -> str:
+def batch_caveat(calibration: Calibration, batch: int) -> str:
+    """For a prediction at a batch above 1: the models were fitted at batch 1, and
+    what the file's check of timed batches says."""
+    if batch == 1:
+        return ""
+    checks = calibration.batch_check or {}
+    which = next((w for w in ("networks", "layers") if isinstance(checks.get(w), dict) and checks[w].get("count")),
+                 None)
+    seen = ""
+    if which:
+        c = checks[which]
+        what = "synthetic networks" if which == "networks" else "one-layer shapes"
+        mean = c.get("mean_signed_error", 0.0)
+        seen = (f"; on the {c['count']} batched {what} timed to check this: median error "
+                f"{100 * c['median_error']:.0f}%, worst {100 * c['worst_error']:.0f}%, on average "
+                f"{100 * abs(mean):.0f}% {'low' if mean < 0 else 'high'}")
+    return (f"batch {batch}: the models were fitted at batch 1 and scaled by the batch's work and bytes{seen}; "
+            "calibrate --validate includes batches of 8 and 4")
+
+
+def describe(calibration: Calibration, batch: int = 1) -> str:
     """Where a prediction comes from, for a document's settings."""
     threads = f"{calibration.threads} thread{'s' if calibration.threads != 1 else ''}"
     return (f"latency: predicted from {calibration.source or 'a calibration'} ({calibration.machine} · "
-            f"{calibration.runtime} · {threads} · batch 1), not measured")
+            f"{calibration.runtime} · {threads} · batch {batch}), not measured")

@@ -180,10 +180,13 @@ def validation_figure(results: list[dict], cal, out) -> None:
     for band, shade in ((0.25, "#eeeeee"), (0.10, "#d9d9d9")):
         ax.fill_between(line, [v * (1 - band) for v in line], [v * (1 + band) for v in line], color=shade,
                         label=f"within ±{band:.0%}", zorder=0)
-    families = sorted({r["model"] for r in results})
+    def group(r) -> str:
+        return r["model"] + (f" (batch {r['batch']})" if r.get("batch", 1) != 1 else "")
+
+    families = sorted({group(r) for r in results})
     markers = "osD^v<>ph*"
     for i, fam in enumerate(families):
-        mine = [r for r in results if r["model"] == fam]
+        mine = [r for r in results if group(r) == fam]
         ax.scatter([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine], marker=markers[i % 10],
                    s=28, label=fam, zorder=3)
     ax.set_xscale("log")
@@ -200,5 +203,7 @@ def validation_figure(results: list[dict], cal, out) -> None:
     median = statistics.median(errors)
     ax.set_title(f"Predicted against measured: median |error| {median:.1%}, worst {errors[-1]:.1%}", fontsize=10)
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
-    footer(fig, f"{cal.machine} · {cal.runtime} · {cal.threads} thread(s) · calibrated {cal.created} · batch 1")
+    batches = sorted({r.get("batch", 1) for r in results})
+    footer(fig, f"{cal.machine} · {cal.runtime} · {cal.threads} thread(s) · calibrated {cal.created} · batch "
+                + ", ".join(map(str, batches)))
     write_atomic(out, render(fig, fmt))

@@ -147,18 +147,23 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
 def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
     """``table --latency``: the prediction's source, per-layer and total
     ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
-    cal, seconds = latency
+    cal, seconds, batch = latency if len(latency) == 3 else (*latency, 1)
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
                 default=None)
-    settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {threads} · batch 1 · "
+    settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {threads} · batch {batch} · "
                     f"calibrated {cal.created}); per-kind models, held-out median error up to "
                     f"{100 * worst:.0f}% (mbcost calibrate --validate checks whole networks)" if worst is not None
                     else f"latency: predicted from {cal.source}")
+    if batch != 1:
+        from mbcost.latency import batch_caveat
+
+        settings.append(batch_caveat(cal, batch))
     for layer, s_ in zip(data.get("layers", []), seconds):
         layer["latency_ms"] = 1e3 * s_
     total = 1e3 * sum(seconds)
     data.setdefault("total", {})["latency_ms"] = total
+    data["latency_batch"] = batch
     by: dict[str, float] = {}
     for r, s_ in zip(analysis.layers, seconds):
         by[r.category] = by.get(r.category, 0.0) + s_
@@ -169,7 +174,9 @@ def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
                         [Column("Type"), Column("Pred. ms", True), Column("% Time", True)],
                         [[k, 1e3 * by[k], 100 * by[k] / sum(seconds) if sum(seconds) else 0.0] for k in order],
                         ["Total", total, 100.0]))
-    summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch 1, on {cal.machine})")
+    per_image = f"; {total / batch:.2f} ms per image" if batch != 1 else ""
+    summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch {batch}, on {cal.machine})"
+                   f"{per_image}")
 
 
 def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:

@@ -134,7 +134,8 @@ def calibration_document(cal, path: str) -> Document:
     settings = [
         f"measured on {cal.machine} · {cal.runtime} · {threads} · {', '.join(f'{k} {v}' for k, v in cal.versions.items())}"
         f" · {cal.created} · {cal.seconds_spent:.0f} s",
-        f"{len(cal.samples)} one-layer shapes, each timed in 3 rounds (shuffled; outliers past 3 IQR dropped; "
+        f"{sum(x.batch == 1 for x in cal.samples)} one-layer shapes at batch 1 (fitted) and "
+        f"{sum(x.batch != 1 for x in cal.samples)} at a batch (checks), each timed in 3 rounds (shuffled; outliers past 3 IQR dropped; "
         "median of the rounds' medians); every 4th shape of a kind held out of the fit",
         "forms: linear t = c0 + c1·mult_adds + c2·other + c3·bytes; roofline t = c0 + max(c1·mult_adds, c3·bytes) + "
         "c2·other; the one with the smaller held-out error is kept",
@@ -150,6 +151,14 @@ def calibration_document(cal, path: str) -> Document:
         settings.append(f"in a network: t = {net['scale']:.3f} × Σ isolated rows + {1e6 * net['per_row_s']:.1f} µs × "
                         f"rows{bytes_term}, fitted on {net['networks']} synthetic networks timed whole (median error "
                         f"{100 * net['median_error']:.1f}%, worst {100 * net['worst_error']:.1f}%)")
+    check = cal.batch_check or {}
+    parts = [f"{what}: {c['count']} {'one-layer shapes' if what == 'layers' else 'synthetic networks'}, median error "
+             f"{100 * c['median_error']:.1f}%, worst {100 * c['worst_error']:.1f}%, on average "
+             f"{100 * abs(c['mean_signed_error']):.1f}% {'low' if c['mean_signed_error'] < 0 else 'high'}"
+             for what, c in check.items() if isinstance(c, dict) and c]
+    if parts:
+        settings.append("at a batch of more than one image (timed, never fitted: the batch-1 models predict them) "
+                        + "; ".join(parts))
     rows = [[kind, m.form, m.train, m.heldout, 100 * m.heldout_median_error, 100 * m.heldout_worst_error,
              100 * m.other_form_error if m.other_form_error is not None else None, m.coef[0] * 1e6]
             for kind, m in cal.models.items()]
@@ -165,11 +174,12 @@ def validation_document(cal, results: list[dict]) -> Document:
     """``mbcost calibrate --validate FILE``: predicted against measured end to end."""
     errors = sorted(abs(r["error"]) for r in results)
     median = statistics.median(errors)
-    rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r["mult_adds"], r["predicted_ms"], r["measured_ms"],
-             100 * r["error"]] for r in results]
-    table = Table("Predicted against measured (end to end, batch 1)",
-                  [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Mult-Adds", True),
-                   Column("Predicted ms", True), Column("Measured ms", True), Column("Error %", True)], rows)
+    rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r.get("batch", 1), r["mult_adds"], r["predicted_ms"],
+             r["measured_ms"], 100 * r["error"]] for r in results]
+    table = Table("Predicted against measured (end to end; Mult-Adds per image, times per pass of the batch)",
+                  [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Batch", True),
+                   Column("Mult-Adds", True), Column("Predicted ms", True), Column("Measured ms", True),
+                   Column("Error %", True)], rows)
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created}",
                 "measured: the whole network's forward pass, in 3 rounds over all the networks (each round "

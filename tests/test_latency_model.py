@@ -114,6 +114,23 @@ def test_table_latency_is_the_files_formula_by_hand(tmp_path, capsys):
     row = json.loads(capsys.readouterr().out)["layers"][0]
     isolated = 1e-5 + 1e-10 * mult_adds + 1e-11 * other + 1e-11 * moved
     assert row["latency_ms"] == pytest.approx(1e3 * (2.0 * isolated + 1e-6 + 1e-12 * moved))
+    # a batch of 8: 8 images' work and activations, the weights read once
+    assert main(["table", "mobilenet_v1", "--latency", str(path), "--batch", "8", "--format", "json"]) == 0
+    data8 = json.loads(capsys.readouterr().out)
+    moved8 = 4 * (3 * 3 * 3 * 32 + 2 * 32 + 8 * (224 * 224 * 3 + 112 * 112 * 32))
+    assert data8["latency_batch"] == 8 and data8["total"]["mult_adds"] == data["total"]["mult_adds"]  # per image
+    assert data8["layers"][0]["latency_ms"] == pytest.approx(
+        1e3 * (1e-5 + 1e-10 * 8 * mult_adds + 1e-11 * 8 * other + 1e-11 * moved8))
+    assert main(["table", "--batch", "8"]) == 2
+    assert "--batch goes with --latency" in capsys.readouterr().err
+    # a batch's prediction says it was scaled from batch 1, and what the file's batch check saw
+    checked = _calibration(tmp_path, name="checked.json", batch_check={
+        "networks": {"count": 6, "median_error": 0.12, "worst_error": 0.3, "mean_signed_error": -0.1}})
+    assert main(["table", "mobilenet_v1", "--latency", str(checked), "--batch", "8", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "fitted at batch 1" in out and "6 batched synthetic networks" in out and "10% low" in out
+    assert main(["table", "mobilenet_v1", "--latency", str(checked), "--format", "markdown"]) == 0
+    assert "fitted at batch 1" not in capsys.readouterr().out
 
 
 def test_table_latency_refuses_torch_and_bad_files(tmp_path, capsys):
@@ -147,12 +164,25 @@ def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
     assert cal.threads == 1 and cal.runtime == "torch" and "torch" in cal.versions
     saved = json.loads(out.read_text())
     assert len(saved["samples"]) == len(cal_mod.grid()) and all(s["seconds"] == 1e-3 for s in saved["samples"])
+    # a shape timed at a batch of 8 has 8 images' Mult-Adds: its features are the batch's
+    batched = [s for s in saved["samples"] if s["label"].endswith("(batch 8)") and s["kind"] == "pw"]
+    single = {s["label"]: s for s in saved["samples"]}
+    assert batched
+    # shapes at a batch are not fitted: they check the batch-1 models (and are counted as such)
+    assert saved["batch_check"]["layers"]["count"] == len(cal_mod._BATCHED)
+    assert saved["batch_check"]["networks"]["count"] == cal_mod.BATCHED_CHAINS
+    ones = [s for s in saved["samples"] if s["batch"] == 1]
+    assert sum(m["train"] + m["heldout"] for m in saved["models"].values()) == len(ones)
+    for s in batched:
+        one = single[s["label"].replace(" (batch 8)", "")]
+        assert s["features"][0] == 8 * one["features"][0] and s["features"][2] > one["features"][2]
     capsys.readouterr()
     assert main(["calibrate", "--validate", str(out), "--budget", "1", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["results"]) == len(cal_mod.VALIDATION)
-    assert set(data["results"][0]) == {"model", "alpha", "resolution", "mult_adds", "predicted_ms", "measured_ms",
-                                       "error"}
+    assert set(data["results"][0]) == {"model", "alpha", "resolution", "batch", "mult_adds", "predicted_ms",
+                                       "measured_ms", "error"}
+    assert {r["batch"] for r in data["results"]} > {1}  # a batch of several images is validated too
     assert data["worst_abs_error"] >= data["median_abs_error"] >= 0
     assert main(["calibrate", "--validate", str(out), "--threads", "2"]) == 2
     assert "--threads 2" in capsys.readouterr().err
@@ -323,7 +353,7 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "ort.json"
     assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
-    assert len(runs) == cal_mod.ROUNDS * (len(few) + 1)  # the shapes and the one network, each round
+    assert len(runs) == cal_mod.ROUNDS * (len(few) + 2)  # the shapes, the network at batch 1 and 2, each round
     cal = load(str(out), runtime="onnxruntime", threads=1)
     assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and set(cal.models) == {"pw", "dw"}
     with pytest.raises(MbcostError, match="calibrated with onnxruntime, not torch: calibrate with --runtime torch"):
@@ -335,3 +365,21 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     # the per-call overhead is the runtime's own: a session.run of an identity graph
     (y,) = cal_mod.runner("onnxruntime", 1).empty_call()()
     assert y.tolist() == [0.0]
+
+
+def test_synthetic_networks_span_sizes_and_batches():
+    pytest.importorskip("torch")
+    from mbcost.adapters import calibrate as cal_mod
+    from mbcost.analysis import analyze
+    from mbcost.network import Network
+
+    nets = cal_mod.with_batches([analyze(Network.from_text(t, source="<chain>")) for t in cal_mod.chains(0)])
+    single = [a for a, b in nets if b == 1]
+    batched = [(a, b) for a, b in nets if b > 1]
+    assert len(single) == cal_mod.CHAINS and len(batched) == cal_mod.BATCHED_CHAINS
+    assert {b for _, b in batched} == {2, 4, 8}
+    assert all(b * a.total.mult_adds <= cal_mod.BATCHED_MULT_ADDS for a, b in batched)
+    # from MobileNet 0.25-128's size (14 M Mult-Adds) to beyond MobileNet 1.0-224's (569 M)
+    sizes = sorted(a.total.mult_adds for a in single)
+    assert sizes[0] < 30_000_000 and sizes[-1] > 569_000_000
+    assert any(a.input.h == 224 for a in single) and max(r.output.c for a in single for r in a.layers[:-1]) >= 512

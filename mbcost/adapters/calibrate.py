@@ -25,7 +25,8 @@ import time
 import torch
 
 from mbcost.errors import MbcostError
-from mbcost.latency import Calibration, Sample, fit, fit_network, predict, predict_in_network, row_features
+from mbcost.latency import (Calibration, Sample, errors_summary, fit, fit_network, predict, predict_in_network,
+                            row_features)
 
 #: (kind, spec lines after 'input HxWxC') -> the grid; each entry: (H, C, layer line with {c} and {n})
 _GRID = {
@@ -110,12 +111,39 @@ def chains(seed: int = 0) -> list[str]:
     return out
 
 
-def grid() -> list[tuple[str, str]]:
-    """(kind, one-layer spec text) of every benchmark shape."""
-    out = []
-    for kind, points in _GRID.items():
-        for h, c, line in points:
-            out.append((kind, f"model bench\ninput {h}x{h}x{c}\n{line}\n"))
+#: shapes of the grid timed again at a batch of more than one image: (kind, index in its list, batch)
+_BATCHED = [("pw", 1, 4), ("pw", 3, 8), ("pw", 5, 4), ("pw", 8, 8), ("conv", 2, 4), ("conv", 4, 8),
+            ("dw", 2, 4), ("dw", 6, 8), ("dw", 10, 4), ("fc", 0, 8), ("fc", 1, 32), ("gpool", 0, 8),
+            ("pool", 0, 4), ("se", 2, 4), ("other", 0, 4), ("other", 4, 8)]
+
+
+#: synthetic networks timed again at a batch of 2, 4 or 8 images (so that the correction sees a batch's
+#: larger working set), each at most :data:`BATCHED_MULT_ADDS` Mult-Adds for the batch (a bounded time)
+BATCHED_CHAINS = 6
+BATCHED_MULT_ADDS = 1_200_000_000
+
+
+def with_batches(analyses: list) -> list[tuple[object, int]]:
+    """(analysis, batch) of every synthetic network at batch 1, then the first
+    :data:`BATCHED_CHAINS` that fit the Mult-Adds bound at a batch of 2, 4, 8 in turn."""
+    out = [(a, 1) for a in analyses]
+    batches = [2, 4, 8]
+    for a in analyses:
+        if len(out) == len(analyses) + BATCHED_CHAINS:
+            break
+        batch = batches[(len(out) - len(analyses)) % len(batches)]
+        if batch * a.total.mult_adds <= BATCHED_MULT_ADDS:
+            out.append((a, batch))
+    return out
+
+
+def grid() -> list[tuple[str, str, int]]:
+    """(kind, one-layer spec text, batch) of every benchmark shape."""
+    def text(h, c, line):
+        return f"model bench\ninput {h}x{h}x{c}\n{line}\n"
+
+    out = [(kind, text(*point), 1) for kind, points in _GRID.items() for point in points]
+    out += [(kind, text(*_GRID[kind][i]), batch) for kind, i, batch in _BATCHED]
     return out
 
 
@@ -136,14 +164,14 @@ class _TorchRunner:
     def __init__(self, threads: int) -> None:
         self.threads = threads
 
-    def prepare(self, analysis):
+    def prepare(self, analysis, batch: int = 1):
         from mbcost.adapters.torch_modules import build_module
 
         instances = analysis.network.evaluate(analysis.config)
         torch.manual_seed(0)
         net = build_module(instances, device="cpu", name=analysis.model)
         x0 = instances[0].input
-        x = torch.randn(1, x0.c, x0.h, x0.w)
+        x = torch.randn(batch, x0.c, x0.h, x0.w)
 
         def run():
             with torch.inference_mode():
@@ -170,20 +198,25 @@ class _OrtRunner:
                 from None
         self.threads = threads
 
-    def prepare(self, analysis):
+    def prepare(self, analysis, batch: int = 1):
         import numpy as np
         import onnxruntime as ort
 
-        from mbcost.adapters.onnx_export import spec_to_onnx
+        from mbcost.adapters.onnx_export import torch_to_onnx
+        from mbcost.adapters.torch_modules import build_module
 
+        instances = analysis.network.evaluate(analysis.config)
+        torch.manual_seed(0)
+        net = build_module(instances, device="cpu", name=analysis.model)
+        x0 = analysis.input
+        data = torch_to_onnx(net, (torch.zeros(batch, x0.c, x0.h, x0.w),), analysis.model)  # exported at this batch
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(spec_to_onnx(analysis), options, providers=["CPUExecutionProvider"])
-        x0 = analysis.input
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
-            (1, x0.c, x0.h, x0.w)).astype(np.float32)}
+            (batch, x0.c, x0.h, x0.w)).astype(np.float32)}
 
         def run():
             session.run(None, feed)
@@ -272,30 +305,39 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
     torch.set_num_threads(threads)
     try:
         points = []
-        for kind, text in grid():
+        for kind, text, batch in grid():
             analysis = analyze(Network.from_text(text, source="<benchmark>"))
-            (found, features), = row_features(analysis)
+            (found, features), = row_features(analysis, batch)
             if found != kind:
                 raise AssertionError(f"benchmark {text!r} is a {found} layer, not a {kind} one")
-            points.append((kind, text, analysis, features, run_with.prepare(analysis)))
+            label = text.splitlines()[-1] + (f" (batch {batch})" if batch != 1 else "")
+            points.append((kind, label, analysis, features, run_with.prepare(analysis, batch), batch))
         rng = random.Random(seed)
-        texts = chains(seed)
-        total = ROUNDS * (len(points) + len(texts))
+        nets = with_batches([analyze(Network.from_text(text, source="<chain>")) for text in chains(seed)])
+        total = ROUNDS * (len(points) + len(nets))
         times = in_rounds([p[4] for p in points], budget * 0.8, rng, progress,
                           [p[2].layers[0].type for p in points], total)
         bandwidth, overhead = _machine_constants(run_with)
-        samples = [Sample(kind, features, seconds, text.splitlines()[-1])
-                   for (kind, text, _, features, _), seconds in zip(points, times)]
+        samples = [Sample(kind, features, seconds, label, batch)
+                   for (kind, label, _, features, _, batch), seconds in zip(points, times)]
+        # the models are fitted at batch 1; the shapes timed at a larger batch only check them
         result = Calibration(machine=cpu_name(), runtime=run_with.name, threads=threads,
-                             versions=run_with.versions(), models=fit(samples), bandwidth_bytes_per_s=bandwidth,
+                             versions=run_with.versions(), models=fit([x for x in samples if x.batch == 1]),
+                             bandwidth_bytes_per_s=bandwidth,
                              call_overhead_s=overhead, created=datetime.date.today().isoformat(), samples=samples)
         # the in-network correction, from synthetic networks timed whole:
         # t = scale * sum(rows) + per_row * rows + per_byte * bytes moved
-        analyses = [analyze(Network.from_text(text, source="<chain>")) for text in texts]
-        measured = in_rounds([run_with.prepare(a) for a in analyses], budget * 0.15, rng, progress,
-                             [a.model for a in analyses], total, done=ROUNDS * len(points))
-        result.network = fit_network([(sum(predict(a, result)), len(a.layers), sum(f[2] for _, f in row_features(a)),
-                                       m) for a, m in zip(analyses, measured)])
+        measured = in_rounds([run_with.prepare(a, b) for a, b in nets], budget * 0.15, rng, progress,
+                             [a.model for a, _ in nets], total, done=ROUNDS * len(points))
+        timed = [(sum(predict(a, result, b)), len(a.layers), sum(f[2] for _, f in row_features(a, b)), m, b)
+                 for (a, b), m in zip(nets, measured)]
+        result.network = fit_network([t[:4] for t in timed if t[4] == 1])
+        result.batch_check = {
+            "layers": errors_summary([(result.predict_row(x.kind, x.features), x.seconds)
+                                      for x in samples if x.batch != 1]),
+            "networks": errors_summary([(result.network_time([p / n] * n, [moved / n] * n), m)  # the sums spread evenly
+                                        for p, n, moved, m, b in timed if b != 1]),
+            "note": "timed at a batch of more than one image and not fitted: how the batch-1 models predict them"}
     finally:
         torch.set_num_threads(previous)
     result.seconds_spent = time.perf_counter() - started
@@ -303,10 +345,10 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
 
 
 #: whole networks for validation: none of them is a benchmark shape
-VALIDATION = [("mobilenet_v1", a, r) for a in (1, 0.75, 0.5, 0.25) for r in (224, 160)] + [
-    ("mobilenet_v2", 1, 224), ("mobilenet_v2", 0.5, 160), ("resnet18", 1, 224), ("efficientnet_b0", 1, 224),
-    ("shufflenet_v2_x1_0", 1, 224), ("mnasnet1_0", 1, 224), ("mobilenet_v3_large", 1, 224),
-    ("squeezenet", 1, 224)]
+VALIDATION = [("mobilenet_v1", a, r, 1) for a in (1, 0.75, 0.5, 0.25) for r in (224, 160)] + [
+    ("mobilenet_v2", 1, 224, 1), ("mobilenet_v2", 0.5, 160, 1), ("resnet18", 1, 224, 1), ("efficientnet_b0", 1, 224, 1),
+    ("shufflenet_v2_x1_0", 1, 224, 1), ("mnasnet1_0", 1, 224, 1), ("mobilenet_v3_large", 1, 224, 1),
+    ("squeezenet", 1, 224, 1), ("mobilenet_v1", 0.5, 160, 8), ("mobilenet_v2", 1, 224, 4)]
 
 
 def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, progress=None) -> list[dict]:
@@ -319,12 +361,12 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
     torch.set_num_threads(calibration.threads)
     out = []
     try:
-        analyses = [analyze(name, alpha=alpha, resolution=res) for name, alpha, res in VALIDATION]
-        measured = in_rounds([run_with.prepare(a) for a in analyses], budget, random.Random(seed), progress,
-                             [a.model for a in analyses])
-        for (name, alpha, res), analysis, seconds in zip(VALIDATION, analyses, measured):
-            predicted = sum(predict_in_network(analysis, calibration))
-            out.append({"model": name, "alpha": alpha, "resolution": res,
+        analyses = [analyze(name, alpha=alpha, resolution=res) for name, alpha, res, _ in VALIDATION]
+        measured = in_rounds([run_with.prepare(a, v[3]) for a, v in zip(analyses, VALIDATION)], budget,
+                             random.Random(seed), progress, [a.model for a in analyses])
+        for (name, alpha, res, batch), analysis, seconds in zip(VALIDATION, analyses, measured):
+            predicted = sum(predict_in_network(analysis, calibration, batch))
+            out.append({"model": name, "alpha": alpha, "resolution": res, "batch": batch,
                         "mult_adds": analysis.total.mult_adds, "predicted_ms": predicted * 1e3,
                         "measured_ms": seconds * 1e3, "error": (predicted - seconds) / seconds})
     finally:
