@@ -152,11 +152,10 @@ def with_latency(points: list[FamilyPoint], calibration) -> list[FamilyPoint]:
     from dataclasses import replace
 
     from mbcost.analysis import analyze
-    from mbcost.latency import predict_in_network
+    from mbcost.latency import total_ms
 
     return [p if p.latency_ms is not None else
-            replace(p, latency_ms=1e3 * sum(predict_in_network(analyze(p.model, alpha=p.alpha,
-                                                                        resolution=p.resolution), calibration)))
+            replace(p, latency_ms=total_ms(analyze(p.model, alpha=p.alpha, resolution=p.resolution), calibration))
             for p in points]
 
 

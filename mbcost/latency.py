@@ -412,14 +412,18 @@ def predict_in_network(analysis, calibration: Calibration, batch: int = 1) -> li
 MAX_PREDICTED = 20_000
 
 
+def total_ms(analysis, calibration: Calibration, batch: int = 1) -> float:
+    """A spec analysis's predicted milliseconds for a pass of ``batch`` images:
+    the total ``table --latency`` shows."""
+    return 1e3 * sum(predict_in_network(analysis, calibration, batch))
+
+
 def network_ms(network, config, calibration: Calibration) -> float:
     """The predicted milliseconds of ``network`` (a spec's
-    :class:`~mbcost.network.Network`) at ``config``: what ``table --latency``
-    shows as its total."""
+    :class:`~mbcost.network.Network`) at ``config``."""
     from mbcost.analysis import Analysis
 
-    analysis = Analysis(network, config, network.evaluate(config))
-    return 1e3 * sum(predict_in_network(analysis, calibration))
+    return total_ms(Analysis(network, config, network.evaluate(config)), calibration)
 
 
 def check_predictable(configurations: int, what: str = "the grid") -> None:

@@ -51,21 +51,19 @@ class TradeoffData:
     counted: str  # the analyses' counting convention, in words
     params_text: str
 
-    calibration: object = None  # the latency Calibration of the points' latency_ms (with_latency)
-
     def with_latency(self, calibration) -> TradeoffData:
         """The same points, each with its predicted latency (as ``table --latency`` totals it)."""
         from dataclasses import replace
 
         from mbcost.analysis import analyze
-        from mbcost.latency import predict_in_network
+        from mbcost.latency import total_ms
 
         def timed(p: TradeoffPoint) -> TradeoffPoint:
-            analysis = analyze(p.model, alpha=p.alpha, resolution=p.resolution)
-            return replace(p, latency_ms=1e3 * sum(predict_in_network(analysis, calibration)))
+            return replace(p, latency_ms=total_ms(analyze(p.model, alpha=p.alpha, resolution=p.resolution),
+                                                  calibration))
 
         return replace(self, checkpoints=[timed(p) for p in self.checkpoints],
-                       references=[timed(p) for p in self.references], calibration=calibration)
+                       references=[timed(p) for p in self.references])
 
     def frontier(self, what: str) -> list[TradeoffPoint]:
         """The checkpoints on the Pareto frontier against ``madds``, ``params`` or ``latency``."""

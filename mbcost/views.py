@@ -44,7 +44,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     ``memory``: a :class:`~mbcost.memory.MemoryReport` (``--memory``: activation kB
     and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
     name (``--check``: a column after the symbolic count); ``latency``: (calibration,
-    predicted seconds per row) (``--latency``: a column, per-layer and total
+    predicted seconds per row, batch) (``--latency``: a column, per-layer and total
     ``latency_ms`` in the JSON, the time by type)."""
     flops = unit == "flops"
     scale = 2 if flops else 1
@@ -147,7 +147,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
 def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
     """``table --latency``: the prediction's source, per-layer and total
     ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
-    cal, seconds, batch = latency if len(latency) == 3 else (*latency, 1)
+    cal, seconds, batch = latency
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
                 default=None)
@@ -316,12 +316,12 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
     tidy = _compare_records(cmp, flops)
     settings = settings_lines(first, unit)
     if latency is not None:
-        from mbcost.latency import predict_in_network
+        from mbcost.latency import total_ms
 
         columns.append(Column("Pred. ms", True))
         for e, row, model, record in zip(cmp.entries, rows, models, tidy):
             spec = hasattr(getattr(e.analysis, "network", None), "evaluate")
-            ms = 1e3 * sum(predict_in_network(e.analysis, latency)) if spec else None
+            ms = total_ms(e.analysis, latency) if spec else None
             row.insert(5, ms)
             model["latency_ms"] = record["latency_ms"] = ms
         from mbcost.latency import describe

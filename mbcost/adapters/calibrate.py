@@ -25,8 +25,7 @@ import time
 import torch
 
 from mbcost.errors import MbcostError
-from mbcost.latency import (Calibration, Sample, errors_summary, fit, fit_network, predict, predict_in_network,
-                            row_features)
+from mbcost.latency import Calibration, Sample, errors_summary, fit, fit_network, predict, row_features, total_ms
 
 #: (kind, spec lines after 'input HxWxC') -> the grid; each entry: (H, C, layer line with {c} and {n})
 _GRID = {
@@ -202,19 +201,14 @@ class _OrtRunner:
         import numpy as np
         import onnxruntime as ort
 
-        from mbcost.adapters.onnx_export import torch_to_onnx
-        from mbcost.adapters.torch_modules import build_module
+        from mbcost.adapters.onnx_export import spec_to_onnx
 
-        instances = analysis.network.evaluate(analysis.config)
-        torch.manual_seed(0)
-        net = build_module(instances, device="cpu", name=analysis.model)
-        x0 = analysis.input
-        data = torch_to_onnx(net, (torch.zeros(batch, x0.c, x0.h, x0.w),), analysis.model)  # exported at this batch
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(spec_to_onnx(analysis, batch), options, providers=["CPUExecutionProvider"])
+        x0 = analysis.input
         feed = {session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
             (batch, x0.c, x0.h, x0.w)).astype(np.float32)}
 
@@ -329,14 +323,14 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
         # t = scale * sum(rows) + per_row * rows + per_byte * bytes moved
         measured = in_rounds([run_with.prepare(a, b) for a, b in nets], budget * 0.15, rng, progress,
                              [a.model for a, _ in nets], total, done=ROUNDS * len(points))
-        timed = [(sum(predict(a, result, b)), len(a.layers), sum(f[2] for _, f in row_features(a, b)), m, b)
-                 for (a, b), m in zip(nets, measured)]
-        result.network = fit_network([t[:4] for t in timed if t[4] == 1])
+        ones = [(a, m) for (a, b), m in zip(nets, measured) if b == 1]
+        result.network = fit_network([(sum(predict(a, result)), len(a.layers), sum(f[2] for _, f in row_features(a)), m)
+                                      for a, m in ones])
         result.batch_check = {
             "layers": errors_summary([(result.predict_row(x.kind, x.features), x.seconds)
                                       for x in samples if x.batch != 1]),
-            "networks": errors_summary([(result.network_time([p / n] * n, [moved / n] * n), m)  # the sums spread evenly
-                                        for p, n, moved, m, b in timed if b != 1]),
+            "networks": errors_summary([(total_ms(a, result, b) / 1e3, m)
+                                        for (a, b), m in zip(nets, measured) if b != 1]),
             "note": "timed at a batch of more than one image and not fitted: how the batch-1 models predict them"}
     finally:
         torch.set_num_threads(previous)
@@ -365,10 +359,10 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
         measured = in_rounds([run_with.prepare(a, v[3]) for a, v in zip(analyses, VALIDATION)], budget,
                              random.Random(seed), progress, [a.model for a in analyses])
         for (name, alpha, res, batch), analysis, seconds in zip(VALIDATION, analyses, measured):
-            predicted = sum(predict_in_network(analysis, calibration, batch))
+            predicted = total_ms(analysis, calibration, batch)
             out.append({"model": name, "alpha": alpha, "resolution": res, "batch": batch,
-                        "mult_adds": analysis.total.mult_adds, "predicted_ms": predicted * 1e3,
-                        "measured_ms": seconds * 1e3, "error": (predicted - seconds) / seconds})
+                        "mult_adds": analysis.total.mult_adds, "predicted_ms": predicted,
+                        "measured_ms": seconds * 1e3, "error": (predicted - 1e3 * seconds) / (1e3 * seconds)})
     finally:
         torch.set_num_threads(previous)
     return out

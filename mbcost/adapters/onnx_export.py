@@ -122,8 +122,9 @@ def _clean_names(data: bytes, modules: set[str]) -> bytes:
     return model.SerializeToString()
 
 
-def spec_to_onnx(analysis) -> bytes:
-    """The ONNX bytes of a spec analysis's network at its configuration."""
+def spec_to_onnx(analysis, batch: int = 1) -> bytes:
+    """The ONNX bytes of a spec analysis's network at its configuration, for an
+    input of ``batch`` images."""
     import torch
 
     from mbcost.adapters import require_torch
@@ -133,7 +134,7 @@ def spec_to_onnx(analysis) -> bytes:
     instances = analysis.network.evaluate(analysis.config)
     torch.manual_seed(0)
     net = build_module(instances, device="cpu", name=analysis.model)
-    return torch_to_onnx(net, (input_tensor(instances, device="cpu"),), analysis.model)
+    return torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)
 
 
 def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
