@@ -35,7 +35,7 @@ RESULTS = BENCHMARKS / "RESULTS.md"
 
 def cpu_model() -> str:
     """The CPU's model name, as mbcost's profiler reports it."""
-    from mbcost.machine import cpu_name
+    from mbcost.adapters.machine import cpu_name
 
     return cpu_name()
 

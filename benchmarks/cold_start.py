@@ -35,8 +35,8 @@ FVCORE_ROUTE = """
 import torch
 from fvcore.nn import FlopCountAnalysis
 from mbcost.adapters.torch_modules import build_module
-from mbcost.network import Config
-from mbcost.zoo import load
+from mbcost.core.network import Config
+from mbcost.results.zoo import load
 net = load("mobilenet_v1")
 model = build_module(net.evaluate(Config.make(alpha=0.5, resolution=160)), device="cpu").eval()
 flops = FlopCountAnalysis(model, torch.zeros(1, 3, 160, 160))

@@ -15,7 +15,7 @@ mkdir -p "$out"
 export PYTHONPATH="$repo" PYTHONHASHSEED=0 COLUMNS=200
 cd "$repo"
 run() { local name=$1; shift; python -m mbcost "$@" >"$out/$name.out" 2>"$out/$name.err"; echo "rc=$?" >>"$out/$name.err"; }
-for m in $(python -c "from mbcost.zoo import model_names; print(' '.join(model_names()))"); do
+for m in $(python -c "from mbcost.results.zoo import model_names; print(' '.join(model_names()))"); do
   run "table-$m" table "$m"
   run "table-$m-json" table "$m" --format json
   run "table-$m-csv" table "$m" --format csv

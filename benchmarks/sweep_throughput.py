@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import mbcost
-    from mbcost.sweep_grid import parse_grid, sweep
+    from mbcost.results.sweep_grid import parse_grid, sweep
 
     alphas, resolutions = parse_grid(ALPHAS, "alpha"), parse_grid(RESOLUTIONS, "resolution")
     n = len(alphas) * len(resolutions)

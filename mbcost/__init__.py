@@ -20,23 +20,23 @@ __all__ = ["analyze", "compare", "compare_layer", "sweep", "load", "Network", "C
 def __getattr__(name: str):
     # Lazy: `import mbcost` stays cheap; the CLI imports only what a command needs.
     if name == "analyze":
-        from mbcost.analysis import analyze
+        from mbcost.results.analysis import analyze
 
         return analyze
     if name == "compare":
-        from mbcost.comparison import compare
+        from mbcost.results.comparison import compare
 
         return compare
     if name == "sweep":
-        from mbcost.sweep_grid import sweep
+        from mbcost.results.sweep_grid import sweep
 
         return sweep
     if name == "compare_layer":
-        from mbcost.separable import compare_layer
+        from mbcost.results.separable import compare_layer
 
         return compare_layer
     if name == "load":
-        from mbcost.zoo import load
+        from mbcost.results.zoo import load
 
         return load
     if name in ("Network", "Config"):

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from mbcost.conventions import unit_key
+from mbcost.core.conventions import unit_key
 from mbcost.errors import EXIT_USER_ERROR, MbcostError
 
 app = typer.Typer(
@@ -88,10 +88,10 @@ def table(
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
 ) -> int:
     """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
-    from mbcost.analysis import analyze
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.views import cost_document
+    from mbcost.results.analysis import analyze
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views import cost_document
 
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
@@ -118,16 +118,16 @@ def table(
                        divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
     report = counts = None
     if memory_:
-        from mbcost.memory import memory
+        from mbcost.attachments.memory import memory
 
         report = memory(analysis, dtype)
     if check_:
-        from mbcost.check import fvcore_rows
+        from mbcost.attachments.check import fvcore_rows
 
         counts = fvcore_rows(analysis.network, analysis.config)
     predicted = None
     if latency is not None:
-        from mbcost.latency import load, predict_in_network
+        from mbcost.attachments.latency import load, predict_in_network
 
         cal = load(latency)
         predicted = (cal, predict_in_network(analysis, cal, batch), batch)
@@ -135,7 +135,7 @@ def table(
                         fvcore=counts, latency=predicted)
     emit(doc, fmt, output, comments)
     if counts is not None:
-        from mbcost.views import fvcore_differences
+        from mbcost.documents.views import fvcore_differences
 
         if fvcore_differences(analysis, counts):
             sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
@@ -167,8 +167,8 @@ def _model_table(target, input_shape, count, params, flops, by_type, fmt, output
                  max_depth=None, formula=False, onnx=False, memory: str | None = None) -> int:
     """``table --torch pkg.module:factory`` (any PyTorch model, counted by fvcore
     per module) or ``table model.onnx`` (counted from the ONNX graph)."""
-    from mbcost.output import emit
-    from mbcost.views import torch_cost_document
+    from mbcost.documents.output import emit
+    from mbcost.documents.views import torch_cost_document
 
     if onnx:
         from mbcost.adapters.onnx_count import analyze_onnx
@@ -209,10 +209,10 @@ def layer(
     comments: bool = COMMENTS,
 ) -> None:
     """One layer: standard convolution versus depthwise separable (the paper's Table 7)."""
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.separable import compare_layer
-    from mbcost.views import layer_document
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.results.separable import compare_layer
+    from mbcost.documents.views import layer_document
 
     fmt = choose_format(fmt, output)
     emit(layer_document(compare_layer(k, m, n, df, alpha=alpha, rho=rho), unit_key(flops)), fmt, output, comments)
@@ -234,15 +234,15 @@ def compare(
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each spec's predicted latency."),
 ) -> None:
     """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
-    from mbcost.comparison import compare as compare_models
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.views import compare_document
+    from mbcost.results.comparison import compare as compare_models
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views import compare_document
 
     fmt = choose_format(fmt, output)
     cal = None
     if latency is not None:
-        from mbcost.latency import load
+        from mbcost.attachments.latency import load
 
         cal = load(latency)
     result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
@@ -265,7 +265,7 @@ def export(
     classes: Optional[int] = CLASSES,
 ) -> None:
     """Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
-    from mbcost.export import export as export_model
+    from mbcost.graphs.export import export as export_model
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
@@ -287,20 +287,20 @@ def calibrate(
 ) -> None:
     """Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
     from mbcost.adapters import require_torch
-    from mbcost.output import emit, write_atomic
-    from mbcost.render import choose_format
+    from mbcost.documents.output import emit, write_atomic
+    from mbcost.documents.render import choose_format
 
     if (output is None) == (validate_ is None):
         raise MbcostError("give --output FILE (calibrate) or --validate FILE (check a calibration), one of them")
     require_torch("mbcost calibrate")
     from mbcost.adapters import calibrate as cal_mod
-    from mbcost.views_profile import calibration_document, validation_document
+    from mbcost.documents.views_profile import calibration_document, validation_document
 
     fmt = choose_format(fmt, report_output)
     if output is not None:
         if figure is not None:
             raise MbcostError("--figure goes with --validate")
-        from mbcost.output import check_output_path
+        from mbcost.documents.output import check_output_path
 
         check_output_path(output)
         with _Progress() as progress:
@@ -309,17 +309,17 @@ def calibrate(
         write_atomic(output, result.to_json())
         emit(calibration_document(result, output), fmt, report_output, False)
         return
-    from mbcost.latency import load
+    from mbcost.attachments.latency import load
 
     cal = load(validate_, runtime=runtime, threads=threads)
     if figure is not None:
-        from mbcost.output import check_output_path
+        from mbcost.documents.output import check_output_path
 
         check_output_path(figure)
     with _Progress() as progress:
         results = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress)
     if figure is not None:
-        from mbcost.profile_plots import validation_figure
+        from mbcost.figures.profile_plots import validation_figure
 
         validation_figure(results, cal, figure)
     emit(validation_document(cal, results), fmt, report_output, False)
@@ -342,19 +342,19 @@ def check(
     comments: bool = COMMENTS,
 ) -> int:
     """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
-    from mbcost.check import parse_alphas, parse_resolutions
-    from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
-    from mbcost.check import check as run_check
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.views import check_document
+    from mbcost.attachments.check import parse_alphas, parse_resolutions
+    from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
+    from mbcost.attachments.check import check as run_check
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views import check_document
 
     fmt = choose_format(fmt, output)
     alphas, resolutions = parse_alphas(alpha), parse_resolutions(res)
     if all_:
         if models_:
             raise MbcostError("give model names or --all, not both")
-        from mbcost.zoo import model_names
+        from mbcost.results.zoo import model_names
 
         targets = model_names()
         alphas = alphas or list(PAPER_ALPHAS)
@@ -379,8 +379,8 @@ def _onnx_as_spec(path: str):
     """``check model.onnx``: the file's graph count must equal, line by line, the
     spec written from it (an error otherwise); that spec is then checked against
     fvcore and FlopCounterMode like any other."""
-    from mbcost.export import export_spec
-    from mbcost.network import Network
+    from mbcost.graphs.export import export_spec
+    from mbcost.core.network import Network
 
     written = export_spec(path)
     sys.stderr.write(f"mbcost: {path}: the ONNX graph's count equals, line by line, the spec written from it "
@@ -422,9 +422,9 @@ def paper(
     comments: bool = COMMENTS,
 ) -> None:
     """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
-    from mbcost.output import emit
-    from mbcost.paper import paper_document
-    from mbcost.render import choose_format
+    from mbcost.documents.output import emit
+    from mbcost.results.paper import paper_document
+    from mbcost.documents.render import choose_format
 
     fmt = choose_format(fmt, output)
     emit(paper_document(table_), fmt, output, comments)
@@ -433,10 +433,10 @@ def paper(
 @app.command()
 def models(fmt: Optional[str] = FORMAT, output: Optional[str] = OUTPUT, comments: bool = COMMENTS) -> None:
     """List the built-in models."""
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.views import models_document
-    from mbcost.zoo import ALIASES, describe_models
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views import models_document
+    from mbcost.results.zoo import ALIASES, describe_models
 
     fmt = choose_format(fmt, output)
     emit(models_document(describe_models(), ALIASES), fmt, output, comments)
@@ -456,17 +456,17 @@ def plot(
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
 ) -> None:
     """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
-    from mbcost.plot_style import check_dpi, parse_size
-    from mbcost.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
+    from mbcost.figures.plot_style import check_dpi, parse_size
+    from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
     measured = cal = None
     if latency is not None:
-        from mbcost.latency import load
+        from mbcost.attachments.latency import load
 
         cal = load(latency)
     if check_kind(kind) in MEASURED_KINDS:
         check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
-        from mbcost.profile_plots import measured as measure
+        from mbcost.figures.profile_plots import measured as measure
 
         with _Bar("timing") as progress:
             measured = measure(model or DEFAULT_MODEL, alpha, res, progress=progress)
@@ -485,7 +485,7 @@ def report(
     png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
 ) -> None:
     """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
-    from mbcost.report import run_report
+    from mbcost.figures.report import run_report
 
     run_report(out, png=png)
 
@@ -562,24 +562,24 @@ def sweep(
     comments: bool = COMMENTS,
 ) -> None:
     """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.sweep_grid import sweep as run_sweep
-    from mbcost.views import sweep_document
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.results.sweep_grid import sweep as run_sweep
+    from mbcost.documents.views import sweep_document
 
     fmt = choose_format(fmt, output)
     conventions = dict(min_depth=min_depth, divisor=divisor, classes=classes, count=count, params=params)
     cal = None
     if latency is not None:
-        from mbcost.latency import check_predictable, load
-        from mbcost.sweep_grid import parse_grid
+        from mbcost.attachments.latency import check_predictable, load
+        from mbcost.results.sweep_grid import parse_grid
 
         cal = load(latency)
         check_predictable(len(parse_grid(alpha, "alpha")) * len(parse_grid(res, "resolution"))
                           * len(parse_grid(depth_mult, "depth multiplier")))  # before any work
     if depth_mult.strip() != "1":
-        from mbcost.depth_sweep import sweep_depths
-        from mbcost.views import depth_sweep_document
+        from mbcost.results.depth_sweep import sweep_depths
+        from mbcost.documents.views import depth_sweep_document
 
         result = sweep_depths(model, alpha, res, depth_mult, **conventions)
         if cal is not None:
@@ -613,11 +613,11 @@ def pick(
     comments: bool = COMMENTS,
 ) -> None:
     """Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
-    from mbcost.output import emit
-    from mbcost.pick import parse_budget
-    from mbcost.pick import pick as run_pick
-    from mbcost.render import choose_format
-    from mbcost.views import pick_document
+    from mbcost.documents.output import emit
+    from mbcost.results.pick import parse_budget
+    from mbcost.results.pick import pick as run_pick
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views import pick_document
 
     fmt = choose_format(fmt, output)
     if top < 0:
@@ -628,7 +628,7 @@ def pick(
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
     cal = None
     if latency is not None:
-        from mbcost.latency import load
+        from mbcost.attachments.latency import load
 
         cal = load(latency)
     if model_arg is not None and model is not None and model_arg != model:
@@ -637,8 +637,8 @@ def pick(
         if model_arg or model or alpha or res:
             raise MbcostError("--all/--family rank the families' published configurations: give no model, "
                               "--alpha or --res with them")
-        from mbcost.family import pick_family
-        from mbcost.views import family_pick_document
+        from mbcost.results.family import pick_family
+        from mbcost.documents.views import family_pick_document
 
         result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal)
         emit(family_pick_document(result, top), fmt, output, comments)
@@ -670,10 +670,10 @@ def profile(
     comments: bool = COMMENTS,
 ) -> int:
     """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
-    from mbcost.analysis import analyze
-    from mbcost.output import emit
-    from mbcost.render import choose_format
-    from mbcost.views_profile import profile_document
+    from mbcost.results.analysis import analyze
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views_profile import profile_document
 
     fmt = choose_format(fmt, output)
     analysis = analyze(model, alpha=alpha, resolution=res, count=count)

@@ -10,7 +10,7 @@ import pytest
 
 from mbcost import analyze
 from mbcost.errors import SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 SPEC = "input 5x7x4\nconv 3x3x4x6\nadaptive avgpool 3x2\nflatten\nfc 36x10\n"
 
@@ -79,7 +79,7 @@ def test_the_refusal_is_one_line_and_exit_2(cli):
 
 def test_torch_counters_agree_on_overlapping_windows(tmp_path):
     pytest.importorskip("fvcore")
-    from mbcost.check import check
+    from mbcost.attachments.check import check
 
     path = tmp_path / "ap.spec"
     path.write_text(SPEC, encoding="utf-8")

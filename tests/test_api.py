@@ -10,7 +10,7 @@ import sys
 # module on import, and the second call would fail ("'module' object is not callable").
 SCRIPT = """
 import mbcost
-import mbcost.cli, mbcost.comparison, mbcost.sweep_grid, mbcost.analysis, mbcost.separable, mbcost.zoo, mbcost.pick
+import mbcost.cli, mbcost.results.comparison, mbcost.results.sweep_grid, mbcost.results.analysis, mbcost.results.separable, mbcost.results.zoo, mbcost.results.pick
 for _ in range(2):
     a = mbcost.analyze("mobilenet_v1", alpha=0.5, resolution=160)
     assert (a.total.mult_adds, a.total.params) == (76524800, 1319648), a.total

@@ -6,7 +6,7 @@ import pytest
 
 from mbcost import analyze
 from mbcost.errors import SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 FIRE = """
 input 55x55x96

@@ -20,11 +20,11 @@ pytest.importorskip("fvcore")
 
 from conftest import mobilenet_oracle, published  # noqa: E402
 
-from mbcost.check import check, check_network  # noqa: E402
-from mbcost.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS  # noqa: E402
+from mbcost.attachments.check import check, check_network  # noqa: E402
+from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS  # noqa: E402
 from mbcost.cli import main  # noqa: E402
-from mbcost.network import Config  # noqa: E402
-from mbcost.zoo import load  # noqa: E402
+from mbcost.core.network import Config  # noqa: E402
+from mbcost.results.zoo import load  # noqa: E402
 
 PAPER_GRID = [(a, r) for a in (1, 0.75, 0.5, 0.25) for r in (224, 192, 160, 128)]
 
@@ -100,7 +100,7 @@ def test_check_cli_passes_and_reports(capsys):
 
 
 def test_check_all_covers_every_builtin_model(capsys):
-    from mbcost.zoo import model_names
+    from mbcost.results.zoo import model_names
 
     assert main(["check", "--all", "--alpha", "0.5", "--res", "128", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -166,7 +166,7 @@ def test_table_check_adds_the_fvcore_column(capsys):
 
 
 def test_table_check_exits_1_on_a_difference(monkeypatch, capsys):
-    import mbcost.check as check_module
+    import mbcost.attachments.check as check_module
 
     monkeypatch.setattr(check_module, "fvcore_rows",
                         lambda network, config: {i.layer.name: 7 for i in network.evaluate(config)})
@@ -219,7 +219,7 @@ MODELS = textwrap.dedent('''
 
     def mobilenet():
         from mbcost.adapters.torch_modules import build_module
-        from mbcost.zoo import load
+        from mbcost.results.zoo import load
         return build_module(load("mobilenet_v1").evaluate())  # on the meta device
 
     def broken():
@@ -322,7 +322,7 @@ def test_torch_table_accepts_a_module_instance(user_models, capsys):
 
 # -- the meta device ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name", __import__("mbcost.zoo", fromlist=["model_names"]).model_names())
+@pytest.mark.parametrize("name", __import__("mbcost.results.zoo", fromlist=["model_names"]).model_names())
 def test_counting_on_meta_equals_counting_on_the_cpu(name):
     """Both counters run on the meta device with two of PyTorch's meta kernels
     replaced (mbcost.adapters.counters.meta_kernels); the same module given zero

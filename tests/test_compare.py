@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import mobilenet_oracle
 
-from mbcost.comparison import compare, parse_model_arg
+from mbcost.results.comparison import compare, parse_model_arg
 from mbcost.errors import MbcostError
 
 

@@ -29,9 +29,9 @@ from mbcost.adapters.onnx_model import read_graph  # noqa: E402
 from mbcost.adapters.torch_model import analyze_module, analyze_torch  # noqa: E402
 from mbcost.cli import main  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.export import ALL_GROUPS, export_spec, line_differences, spec_differences  # noqa: E402
-from mbcost.network import Config, Network  # noqa: E402
-from mbcost.rowmatch import differences  # noqa: E402
+from mbcost.graphs.export import ALL_GROUPS, export_spec, line_differences, spec_differences  # noqa: E402
+from mbcost.core.network import Config, Network  # noqa: E402
+from mbcost.graphs.rowmatch import differences  # noqa: E402
 
 HERE = Path(__file__).parent
 MODELS = HERE / "roundtrip_models.py"
@@ -47,7 +47,7 @@ def routes(model: nn.Module, shape=(1, 3, 224, 224), name="model"):
     torch_table = analyze_module(model, shape, EVERY, name=name)
     graph = read_graph(name, data=module_to_onnx(model, shape, name))
     onnx_table = analyze_graph(graph, count=ALL_GROUPS)
-    from mbcost.spec_writer import write_spec
+    from mbcost.graphs.spec_writer import write_spec
 
     written = write_spec(graph, name=name)
     spec = mbcost.analyze(Network.from_text(written.text), count=ALL_GROUPS, params="all")
@@ -116,7 +116,7 @@ def test_attention_is_counted_but_not_written():
     # by hand: stem 16·16·32·(3·4·4); q, k, v, out: 4 · 256·32·32; q·kᵀ and weights·v: 2 · 256·256·32; head
     assert torch_table.total.mult_adds == 256 * 32 * 48 + 4 * 256 * 32 * 32 + 2 * 256 * 256 * 32 + 32 * 10 + \
         32 * 256  # + the mean over 256 positions (pool)
-    from mbcost.spec_writer import write_spec
+    from mbcost.graphs.spec_writer import write_spec
 
     with pytest.raises(MbcostError, match="cannot write attention as a spec"):
         write_spec(graph)

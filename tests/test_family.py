@@ -12,7 +12,7 @@ import pytest
 from conftest import published
 
 from mbcost.errors import MbcostError
-from mbcost.family import family_points, pareto, pick_family
+from mbcost.results.family import family_points, pareto, pick_family
 
 
 def test_points_are_the_published_configurations():
@@ -93,7 +93,7 @@ def test_plot_tradeoff_all(tmp_path, cli):
 
 
 def test_the_papers_own_figures_are_judged():
-    from mbcost.family import paper_figures
+    from mbcost.results.family import paper_figures
 
     figures = {f.label: f for f in paper_figures()}
     assert figures["EfficientNet-B0"].mult_adds_check == "ok"  # 0.386 G computed, 0.39 printed

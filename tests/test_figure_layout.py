@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from mbcost.plot_style import parse_size, render, sized, style  # noqa: E402
-from mbcost.plots import DEEP_LAYERS, figure  # noqa: E402
+from mbcost.figures.plot_style import parse_size, render, sized, style  # noqa: E402
+from mbcost.figures.plots import DEEP_LAYERS, figure  # noqa: E402
 
 FIGURES = [
     ("tradeoff", None, "both"), ("tradeoff", None, "madds"), ("tradeoff", None, "params"),
@@ -118,7 +118,7 @@ def test_breakdown_axis_fits_the_data():
 
 
 def test_deep_network_lays_out_top_to_bottom_with_every_name():
-    from mbcost.analysis import analyze
+    from mbcost.results.analysis import analyze
 
     names = [r.name for r in analyze("inception_v3").layers]
     assert len(names) > DEEP_LAYERS
@@ -148,7 +148,7 @@ def test_cli_dpi_and_size(cli, tmp_path):
 
 
 def _toy_calibration():
-    from mbcost.latency import Calibration, KindModel
+    from mbcost.attachments.latency import Calibration, KindModel
 
     models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2) for k in ("pw", "other")}
     return Calibration("test CPU", "torch", 1, {}, models, source="machine.json")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import mbcost
-from mbcost.paper import paper_tables
-from mbcost.pick import pick
+from mbcost.results.paper import paper_tables
+from mbcost.results.pick import pick
 
 pd = pytest.importorskip("pandas")
 

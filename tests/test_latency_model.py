@@ -11,7 +11,7 @@ import pytest
 
 from mbcost.cli import main
 from mbcost.errors import MbcostError
-from mbcost.latency import Calibration, KindModel, Sample, fit, kind_of, load, nnls_relative, row_features
+from mbcost.attachments.latency import Calibration, KindModel, Sample, fit, kind_of, load, nnls_relative, row_features
 
 
 def _synthetic(kind, coef, form="linear", n=24, seed=0):
@@ -209,7 +209,7 @@ def test_pick_by_predicted_latency(tmp_path, capsys):
 
 
 def test_in_network_correction_is_recovered():
-    from mbcost.latency import fit_network
+    from mbcost.attachments.latency import fit_network
 
     shapes = [(0.01, 20, 9e6), (0.002, 12, 4e6), (0.03, 31, 8e7), (0.005, 9, 2e7), (0.02, 25, 3e6), (0.004, 40, 5e7)]
     nets = [(p, n, b, 1.3 * p + 4e-5 * n + 3e-11 * b) for p, n, b in shapes]
@@ -309,8 +309,8 @@ def test_pick_all_by_predicted_latency(tmp_path, capsys):
 
 def test_tradeoff_against_latency_plots_the_predictions(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from mbcost.latency import load as load_calibration
-    from mbcost.plots import figure
+    from mbcost.attachments.latency import load as load_calibration
+    from mbcost.figures.plots import figure
 
     path = _calibration(tmp_path)
     fig = figure("tradeoff", against="latency", latency=load_calibration(str(path)))
@@ -370,8 +370,8 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
 def test_synthetic_networks_span_sizes_and_batches():
     pytest.importorskip("torch")
     from mbcost.adapters import calibrate as cal_mod
-    from mbcost.analysis import analyze
-    from mbcost.network import Network
+    from mbcost.results.analysis import analyze
+    from mbcost.core.network import Network
 
     nets = cal_mod.with_batches([analyze(Network.from_text(t, source="<chain>")) for t in cal_mod.chains(0)])
     single = [a for a, b in nets if b == 1]

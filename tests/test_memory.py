@@ -1,5 +1,5 @@
 """Activation memory, peak memory, model size and arithmetic intensity against
-values derived by hand (mbcost.memory; no torch)."""
+values derived by hand (mbcost.attachments.memory; no torch)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from mbcost import analyze
 from mbcost.errors import MbcostError
-from mbcost.memory import dtype_bytes, liveness, memory
-from mbcost.network import Network
+from mbcost.attachments.memory import dtype_bytes, liveness, memory
+from mbcost.core.network import Network
 
 CHAIN = """
 input 8x8x3

@@ -12,7 +12,7 @@ import pytest
 
 import mbcost
 from mbcost.errors import MbcostError, SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 ALL = "conv,fc,bn,pool,act"
 
@@ -249,7 +249,7 @@ def test_three_way_check_passes_on_the_family_at_three_settings():
     """symbolic = fvcore = FlopCounterMode, parameters and shapes, on every new network: at its default, and
     (the bases) at alpha 0.75 x 192 and alpha 1.3 x 256 with every operation counted, and deepened."""
     pytest.importorskip("fvcore")
-    from mbcost.check import check
+    from mbcost.attachments.check import check
 
     assert check(FAMILY + PRESETS).ok
     assert check(FAMILY, alphas=["0.75", "1.3"], resolutions=[192, 256], count=ALL).ok

@@ -11,7 +11,7 @@ from conftest import published
 
 import mbcost
 from mbcost.errors import SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 ROWS = published("mobilenet_v2_checkpoints")
 
@@ -82,6 +82,6 @@ def test_expand_needs_a_question_mark_output():
 
 def test_torch_build_agrees_at_other_widths():
     pytest.importorskip("fvcore")
-    from mbcost.check import check
+    from mbcost.attachments.check import check
 
     assert check(["mobilenet_v2"], alphas=["0.35", "1.4"], resolutions=[96]).ok

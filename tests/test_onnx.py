@@ -146,7 +146,7 @@ ZOO = ["mobilenet_v1", "resnet18", "mobilenet_v2", "efficientnet_b0", "mobilenet
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_through_onnx_equals_symbolic(tmp_path, name):
     pytest.importorskip("torch")
-    from mbcost.rowmatch import differences
+    from mbcost.graphs.rowmatch import differences
 
     path = tmp_path / f"{name}.onnx"
     assert main(["export", name, "--alpha", "0.75", "--res", "192", "--output", str(path)]) == 0

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from mbcost.errors import MbcostError, SpecError
-from mbcost.network import Network
-from mbcost.output import TMP_MARK, write_atomic
+from mbcost.core.network import Network
+from mbcost.documents.output import TMP_MARK, write_atomic
 
 
 def test_a_symlink_stays_a_symlink_and_its_target_gets_the_content(tmp_path):
@@ -76,7 +76,7 @@ def test_a_directory_or_device_given_as_a_spec(cli, tmp_path):
 
 def test_the_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    import mbcost.report as report
+    import mbcost.figures.report as report
 
     def broken():
         raise MbcostError("disk full, say")

@@ -20,7 +20,7 @@ def test_wheel_install_ships_specs_and_published_data(tmp_path):
     elsewhere.mkdir()
     script = (
         "import json, mbcost\n"
-        "from mbcost.zoo import tables_dir\n"
+        "from mbcost.results.zoo import tables_dir\n"
         "a = mbcost.analyze('mobilenet_v1', alpha=0.5, resolution=160)\n"
         "print(json.dumps({'file': mbcost.__file__, 'tables': str(tables_dir()),"
         " 'published': sorted(p.name for p in (tables_dir() / 'published').glob('*.csv')),"

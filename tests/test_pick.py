@@ -16,7 +16,7 @@ import pytest
 from conftest import mobilenet_oracle, published
 
 from mbcost.errors import MbcostError
-from mbcost.pick import parse_budget, pick
+from mbcost.results.pick import parse_budget, pick
 
 PUB = {(Fraction(r["alpha"]), int(r["resolution"])): (float(r["top1"]), float(r["top5"]))
        for r in published("checkpoints")}

@@ -15,8 +15,8 @@ pytest.importorskip("matplotlib")
 import mbcost  # noqa: E402
 from mbcost import plots  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.published import load  # noqa: E402
-from mbcost.zoo import model_names  # noqa: E402
+from mbcost.results.published import load  # noqa: E402
+from mbcost.results.zoo import model_names  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ def test_layers_figure_any_model_and_settings():
 def test_files_open_as_images(kind, figures, tmp_path):
     import matplotlib.image
 
-    from mbcost.output import write_atomic
+    from mbcost.documents.output import write_atomic
 
     fig = figures[kind]
     for fmt in ("png", "svg", "pdf"):
@@ -355,7 +355,7 @@ def test_output_format():
 # -- imports ----------------------------------------------------------------------------------
 
 def test_plot_modules_import_matplotlib_lazily():
-    code = ("import sys, mbcost.plots, mbcost.report, mbcost.cli; "
+    code = ("import sys, mbcost.figures.plots, mbcost.figures.report, mbcost.cli; "
             "print(' '.join(m for m in ('matplotlib', 'numpy', 'torch', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -14,9 +14,9 @@ from mbcost import analyze  # noqa: E402
 from mbcost.adapters import profile as profile_mod  # noqa: E402
 from mbcost.adapters.profile import Timing, _quantile, profile  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.network import Network  # noqa: E402
-from mbcost.render import render_text  # noqa: E402
-from mbcost.views_profile import profile_document  # noqa: E402
+from mbcost.core.network import Network  # noqa: E402
+from mbcost.documents.render import render_text  # noqa: E402
+from mbcost.documents.views_profile import profile_document  # noqa: E402
 
 # A chain, a residual and a concat, then a classifier: 10 rows.
 TINY = """
@@ -189,8 +189,8 @@ def test_cli_bad_threads_exit_2(capsys):
 
 def test_profile_figures_are_deterministic(tiny):
     pytest.importorskip("matplotlib")
-    from mbcost.plots import render
-    from mbcost.profile_plots import roofline_figure, timeshare_figure
+    from mbcost.figures.plots import render
+    from mbcost.figures.profile_plots import roofline_figure, timeshare_figure
 
     p = profile(tiny, budget=0, warmup=1, min_reps=3, max_reps=3)
     for make in (roofline_figure, timeshare_figure):
@@ -216,7 +216,7 @@ def test_inconsistent_measurements_get_a_visible_warning(tiny):
     doc = profile_document(seen)
     assert doc.summary[0].startswith("WARNING: the rows' medians add up to 100.000 ms")
     pytest.importorskip("matplotlib")
-    from mbcost.profile_plots import timeshare_figure
+    from mbcost.figures.profile_plots import timeshare_figure
 
     fig = timeshare_figure(profile=seen)
     assert any(t.get_gid() == "warning" and t.get_text().startswith("WARNING") for t in fig.texts)

@@ -18,9 +18,9 @@ from mbcost import analyze  # noqa: E402
 from mbcost.adapters.profile import Timing  # noqa: E402
 from mbcost.adapters.profile_ort import _passes, profile_ort  # noqa: E402
 from mbcost.cli import main  # noqa: E402
-from mbcost.network import Network  # noqa: E402
-from mbcost.render import render_text  # noqa: E402
-from mbcost.views_profile import profile_document  # noqa: E402
+from mbcost.core.network import Network  # noqa: E402
+from mbcost.documents.render import render_text  # noqa: E402
+from mbcost.documents.views_profile import profile_document  # noqa: E402
 
 QUICK = ["--budget", "0.01", "--min-reps", "3", "--warmup", "1", "--threads", "1"]
 

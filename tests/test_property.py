@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from mbcost import analyze
 from mbcost.errors import MbcostError
-from mbcost.layers import KEYWORDS
-from mbcost.network import Network
+from mbcost.kinds import KEYWORDS
+from mbcost.core.network import Network
 
 # Fragments of the language, so that generated text often gets deep into the parser.
 WORDS = sorted(KEYWORDS) + ["input", "model", "classes", "after", "description", "global", "dw", "logits",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mbcost import analyze
 from mbcost.errors import MbcostError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 # A bound that catches a blow-up (an expansion that runs for minutes), not a speed test: the largest accepted
 # network (20,000 rows) takes 5-10 s here under tracemalloc, more on a loaded machine (benchmarks/RESULTS.md).
@@ -82,7 +82,7 @@ def test_chains_of_block_calls_are_bounded(text):
 
 
 def test_the_largest_accepted_network_is_analysed_in_bounded_memory():
-    from mbcost.network import MAX_LAYERS
+    from mbcost.core.network import MAX_LAYERS
 
     per = MAX_LAYERS // 1000
     text = "input 8x8x4\n1000x {\n" + "relu\n" * per + "}\n"

@@ -14,9 +14,9 @@ from conftest import PUBLISHED, mobilenet_oracle
 
 from mbcost import analyze
 from mbcost.errors import MbcostError
-from mbcost.paper import (ROUNDED_UP, TRUNCATED, Check, Reading, gives, judge, paper_tables, printed_unit,
+from mbcost.results.paper import (ROUNDED_UP, TRUNCATED, Check, Reading, gives, judge, paper_tables, printed_unit,
                           significant_digits, within_rounding)
-from mbcost.published import SCHEMAS, load
+from mbcost.results.published import SCHEMAS, load
 
 
 def test_every_published_table_loads_with_sources():

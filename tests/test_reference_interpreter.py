@@ -18,7 +18,7 @@ import reference_interpreter as ref
 
 from mbcost import analyze
 from mbcost.errors import MbcostError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 DW_SPELLINGS = ["dw 3x3x?", "conv dw 3x3x?", "conv 3x3x? dw", "dwconv 3x3x?", "conv2d 3x3x? dw", "dw 5x5x?"]
 AFTER = ["", "after conv dw: bn relu", "after dw: bn relu6", "after conv: bn relu", "after conv dw pw: bn",

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import mbcost.layers  # noqa: F401  (registers every kind)
+import mbcost.kinds  # noqa: F401  (registers every kind)
 from mbcost import analyze
 from mbcost.errors import SpecError
-from mbcost.layers import registry
-from mbcost.network import Network
+from mbcost.kinds import registry
+from mbcost.core.network import Network
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "spec-format.md"
 
@@ -58,7 +58,7 @@ def test_a_spelling_cannot_be_claimed_twice():
 
 
 def test_post_kinds_are_the_ones_that_follow_a_row():
-    assert mbcost.layers.POST_OPS == {"bn", "relu", "relu6", "hswish", "hsigmoid", "silu", "sigmoid"}
+    assert mbcost.kinds.POST_OPS == {"bn", "relu", "relu6", "hswish", "hsigmoid", "silu", "sigmoid"}
     with pytest.raises(SpecError, match="expected one of bn, hsigmoid, hswish, relu, relu6, sigmoid, silu after"):
         Network.from_text("input 8x8x4\nconv 3x3x4x4 +softmax\n")
 

@@ -76,7 +76,7 @@ def test_report_nests_the_paper_document(cli_report):
     readme = (cli_report[0] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The paper's tables, rebuilt\n", 1)[1].split("\n## ", 1)[0]
     try:
-        from mbcost.paper import paper_document  # noqa: F401
+        from mbcost.results.paper import paper_document  # noqa: F401
     except ImportError:
         assert "Not available in this installation" in section
     else:
@@ -85,9 +85,9 @@ def test_report_nests_the_paper_document(cli_report):
 
 
 def test_paper_placeholder_when_module_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "mbcost.paper", None)
+    monkeypatch.setitem(sys.modules, "mbcost.results.paper", None)
     (text,) = report_mod._paper_text()
-    assert "Not available in this installation" in text and "mbcost.paper" in text
+    assert "Not available in this installation" in text and "mbcost.results.paper" in text
 
 
 def test_comparison_leaves_out_models_missing_from_the_zoo():

@@ -9,7 +9,7 @@ import pytest
 
 from mbcost import analyze
 from mbcost.errors import SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 BIG = int("9" * 309)  # a 309-digit channel count: far past a float (1.8e308)
 BIG_SPEC = f"input 4x4x3\nconv 3x3x3x{BIG}\ngap\nfc {BIG}x10\n"

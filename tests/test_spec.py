@@ -11,7 +11,7 @@ from conftest import DATA
 
 from mbcost import analyze
 from mbcost.errors import MbcostError, SpecError
-from mbcost.network import Network
+from mbcost.core.network import Network
 
 
 def costs(text: str, **kw):

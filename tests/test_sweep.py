@@ -20,8 +20,8 @@ from conftest import mobilenet_oracle, published
 
 import mbcost
 from mbcost.errors import MbcostError
-from mbcost.network import Network
-from mbcost.sweep_grid import MAX_AXIS, parse_grid, sweep
+from mbcost.core.network import Network
+from mbcost.results.sweep_grid import MAX_AXIS, parse_grid, sweep
 
 # Branches, a residual, pooling (a non-global window, and a global pool with
 # batch norm after it: a row whose counted parts sit at different positions,
@@ -268,7 +268,7 @@ def test_numpy_only_when_sweeping():
     script = (
         "import sys, io, contextlib\n"
         "from mbcost.cli import main\n"
-        "import mbcost.sweep_grid, mbcost.pick\n"
+        "import mbcost.results.sweep_grid, mbcost.results.pick\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['table', '--alpha', '0.5']) == 0\n"
         "print('numpy' in sys.modules)\n"

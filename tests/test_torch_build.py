@@ -27,8 +27,8 @@ from mbcost.adapters.torch_modules import (  # noqa: E402
     materialize,
 )
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.network import Config, Network  # noqa: E402
-from mbcost.zoo import load, model_names  # noqa: E402
+from mbcost.core.network import Config, Network  # noqa: E402
+from mbcost.results.zoo import load, model_names  # noqa: E402
 
 from conftest import TABLE1_BLOCKS  # noqa: E402
 

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from mbcost.adapters.torch_modules import build_module, input_tensor, materialize  # noqa: E402
-from mbcost.check import check_network  # noqa: E402
-from mbcost.network import Config, Network  # noqa: E402
+from mbcost.attachments.check import check_network  # noqa: E402
+from mbcost.core.network import Config, Network  # noqa: E402
 
 QUARTERS = [Fraction(1), Fraction(3, 4), Fraction(1, 2), Fraction(1, 4)]
 OTHER_ALPHAS = [Fraction(3, 10), Fraction(6, 10), Fraction(13, 10), Fraction(3, 2)]

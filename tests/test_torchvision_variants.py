@@ -62,7 +62,7 @@ def test_aliases(alias, name):
 
 def test_three_way_check_passes():
     pytest.importorskip("fvcore")
-    from mbcost.check import check
+    from mbcost.attachments.check import check
 
     result = check(["alexnet_torchvision", "googlenet_torchvision"], alphas=["1", "0.5"], resolutions=[224, 160])
     assert result.ok and not any(n.skipped for n in result.networks)

@@ -21,7 +21,7 @@ import pytest
 from conftest import TABLE1_BLOCKS, mobilenet_oracle, published
 
 import mbcost
-from mbcost.zoo import canonical_name
+from mbcost.results.zoo import canonical_name
 
 NEW_SPECS = ["conv_mobilenet", "shallow_mobilenet", "vgg16", "alexnet", "googlenet", "squeezenet",
              "inception_v3", "mobilenet_v2"]
@@ -58,7 +58,7 @@ def _imagenet(model):
 
 @pytest.mark.parametrize("name", NEW_SPECS)
 def test_spec_header_cites_its_source_and_declares_the_basics(name):
-    from mbcost.zoo import spec_paths
+    from mbcost.results.zoo import spec_paths
 
     text = spec_paths()[name].read_text(encoding="utf-8")
     head = text.split("\nmodel ")[0]

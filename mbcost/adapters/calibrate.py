@@ -8,7 +8,7 @@ calls until the point's share of the budget is spent (at least 5). The grid is
 run in several rounds, each in its own shuffled order (seeded); in each round
 the samples outside [Q1 - 3·IQR, Q3 + 3·IQR] are dropped and the median taken;
 a shape's time is the median of its rounds' medians. The features of each shape
-come from the spec's analysis (:func:`mbcost.latency.row_features`), so a
+come from the spec's analysis (:func:`mbcost.attachments.latency.row_features`), so a
 prediction uses exactly what was fitted.
 
 Validation times whole zoo networks end to end (none of them is a benchmark
@@ -25,7 +25,7 @@ import time
 import torch
 
 from mbcost.errors import MbcostError
-from mbcost.latency import Calibration, Sample, errors_summary, fit, fit_network, predict, row_features, total_ms
+from mbcost.attachments.latency import Calibration, Sample, errors_summary, fit, fit_network, predict, row_features, total_ms
 
 #: (kind, spec lines after 'input HxWxC') -> the grid; each entry: (H, C, layer line with {c} and {n})
 _GRID = {
@@ -285,9 +285,9 @@ def in_rounds(runs: list, seconds: float, rng: random.Random, progress=None, lab
 def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0, seed: int = 0,
               progress=None) -> Calibration:
     """Measure the grid on this machine and fit the models."""
-    from mbcost.analysis import analyze
-    from mbcost.machine import cpu_name
-    from mbcost.network import Network
+    from mbcost.results.analysis import analyze
+    from mbcost.adapters.machine import cpu_name
+    from mbcost.core.network import Network
 
     if threads < 1:
         raise MbcostError(f"--threads must be 1 or more, got {threads}")
@@ -348,7 +348,7 @@ VALIDATION = [("mobilenet_v1", a, r, 1) for a in (1, 0.75, 0.5, 0.25) for r in (
 def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, progress=None) -> list[dict]:
     """Each validation network: predicted and measured milliseconds (end to end,
     timed in shuffled rounds as the calibration's shapes are), and the relative error."""
-    from mbcost.analysis import analyze
+    from mbcost.results.analysis import analyze
 
     run_with = runner(calibration.runtime, calibration.threads)
     previous = torch.get_num_threads()

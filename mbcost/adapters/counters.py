@@ -1,7 +1,7 @@
 """Independent counts per module: fvcore, PyTorch's FlopCounterMode, parameters.
 
 Both counters are set to mbcost's counting convention (see the docstrings of
-``mbcost/layers/*.py``): ``count`` is the set of operation groups whose Mult-Adds
+``mbcost/kinds/*.py``): ``count`` is the set of operation groups whose Mult-Adds
 are counted (``conv``, ``fc``, ``bn``, ``pool``, ``act``).
 
 fvcore (``FlopCountAnalysis``, one fused multiply-add = 1) traces the module with

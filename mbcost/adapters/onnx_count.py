@@ -1,4 +1,4 @@
-"""Count an :class:`~mbcost.opgraph.OpGraph` (an ONNX model) in mbcost's convention.
+"""Count an :class:`~mbcost.graphs.opgraph.OpGraph` (an ONNX model) in mbcost's convention.
 
 One small handle per ONNX operator (as fvcore keys its handles by aten
 operator), written from the operator's definition in the ONNX specification and
@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import math
 
-from mbcost.analysis import LayerRow, ModelTable, dims_shape
-from mbcost.conventions import params_total
+from mbcost.results.analysis import LayerRow, ModelTable, dims_shape
+from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError
-from mbcost.network import Config
-from mbcost.opgraph import OpGraph, OpNode
+from mbcost.core.network import Config
+from mbcost.graphs.opgraph import OpGraph, OpNode
 
 
 def _out(node: OpNode, graph: OpGraph) -> tuple[int, ...]:

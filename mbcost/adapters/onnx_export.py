@@ -8,7 +8,7 @@ What the file holds, so that its count equals the model's:
   the exporter's eval-mode folding would merge it into the convolution before it,
   and the file would no longer have the model's parameters;
 * node names carry the module path (``/layer1/layer1.0/conv1/Conv``), which
-  :func:`mbcost.opgraph.module_of` reads back, so rows are the model's modules;
+  :func:`mbcost.graphs.opgraph.module_of` reads back, so rows are the model's modules;
 * the weights are the model's own for a torch model; for a spec they are
   PyTorch's default initialisation under ``torch.manual_seed(0)`` (a spec has no
   trained weights), so the same command writes the same bytes.
@@ -81,7 +81,7 @@ def _full_scope_names(model) -> None:
     the same attribute name under different parents share a scope name and the
     path cannot be read back. It takes the names from ``model.named_modules()``
     once, so for the export the model's ``named_modules`` gives paths with
-    :data:`SCOPE_DOT` for dots (nothing to cut); :func:`mbcost.opgraph.module_of`
+    :data:`SCOPE_DOT` for dots (nothing to cut); :func:`mbcost.graphs.opgraph.module_of`
     turns them back. Removed right after the export."""
     original = type(model).named_modules.__get__(model)
 
@@ -95,7 +95,7 @@ def _full_scope_names(model) -> None:
 def _clean_names(data: bytes, modules: set[str]) -> bytes:
     """Node names with each scope written as its module's full path,
     ``/layer1/layer1.0/layer1.0.conv1/Conv`` (the exporter's own form, which
-    :func:`mbcost.opgraph.module_of` reads): the stand-in dots turned back, and the
+    :func:`mbcost.graphs.opgraph.module_of` reads): the stand-in dots turned back, and the
     ``_N`` the exporter adds to a module's second call removed (the module is the
     same; the node keeps a suffix of its own)."""
     import re

@@ -1,4 +1,4 @@
-"""An ONNX file as an :class:`~mbcost.opgraph.OpGraph`, with the ``onnx`` package alone.
+"""An ONNX file as an :class:`~mbcost.graphs.opgraph.OpGraph`, with the ``onnx`` package alone.
 
 ``onnx`` reads the protobuf and infers every value's shape
 (``onnx.shape_inference.infer_shapes`` in strict mode, with data propagation,
@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from mbcost.errors import MbcostError, input_file
-from mbcost.opgraph import OpGraph, OpNode, module_of
+from mbcost.graphs.opgraph import OpGraph, OpNode, module_of
 
 #: Operators whose outputs are sizes, not data: what reads only them (and constants) is shape arithmetic.
 SHAPE_OPS = frozenset({"Shape", "Size"})

@@ -40,10 +40,10 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
-from mbcost.frames import Framed
-from mbcost.graph import Graph
-from mbcost.machine import cpu_name
-from mbcost.memory import MemoryReport, fmt_bytes, memory
+from mbcost.documents.frames import Framed
+from mbcost.core.graph import Graph
+from mbcost.adapters.machine import cpu_name
+from mbcost.attachments.memory import MemoryReport, fmt_bytes, memory
 
 DEVICES = ("cpu", "cuda")
 
@@ -412,7 +412,7 @@ def check_settings(batch: int, threads: int | None, warmup: int, min_reps: int, 
 def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str = "cpu", warmup: int = 5,
             budget: float = 0.2, min_reps: int = 20, max_reps: int = 10_000, end_to_end: bool = True,
             channels_last: bool = False, method: str = "isolated", seed: int = 0, progress=None) -> Profile:
-    """Time every row of ``analysis`` (a spec's :class:`~mbcost.analysis.Analysis`)
+    """Time every row of ``analysis`` (a spec's :class:`~mbcost.results.analysis.Analysis`)
     and the whole forward pass. ``budget``: seconds of timed calls per row (and
     for the end-to-end pass); ``progress(done, total, label)`` is called as rows
     finish. ``channels_last``: weights and activations in NHWC memory order

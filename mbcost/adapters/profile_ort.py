@@ -100,8 +100,8 @@ class _Exported:
     def __init__(self, data: bytes, row_names: list[str]) -> None:
         import onnx
 
-        from mbcost.opgraph import module_of
-        from mbcost.rowmatch import _key
+        from mbcost.graphs.opgraph import module_of
+        from mbcost.graphs.rowmatch import _key
 
         model = onnx.load_model_from_string(data)
         graph = model.graph
@@ -345,7 +345,7 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
     from mbcost.adapters.profile import (LayerTiming, Profile, Timing, _check_fits_in_memory, _Timer, check_settings,
                                          device_name, measure)
     from mbcost.adapters.torch_modules import build_module
-    from mbcost.memory import memory
+    from mbcost.attachments.memory import memory
 
     check_options(device, channels_last)
     check_settings(batch, threads, warmup, min_reps, max_reps, budget)

@@ -4,7 +4,7 @@
 ``FlopCountAnalysis`` on one forward pass at the given input shape (with the
 same handles as ``mbcost check``, :mod:`mbcost.adapters.counters`) and returns
 a :class:`TorchAnalysis`, which has the interface of
-:class:`mbcost.analysis.Analysis` that the table views use:
+:class:`mbcost.results.analysis.Analysis` that the table views use:
 
 * rows: the leaf modules in the order their forward passes finish, plus a row
   ``NAME (own ops)`` for any module whose forward runs counted operators of its
@@ -23,11 +23,11 @@ import importlib
 import os
 import sys
 
-from mbcost.analysis import LayerRow, ModelTable, dims_shape as _dims_shape
-from mbcost.conventions import params_total
+from mbcost.results.analysis import LayerRow, ModelTable, dims_shape as _dims_shape
+from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError
-from mbcost.layers import Shape
-from mbcost.network import Config
+from mbcost.kinds import Shape
+from mbcost.core.network import Config
 
 DEFAULT_INPUT = "1x3x224x224"
 
@@ -249,7 +249,7 @@ def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
     """(type as Table 1 prints it, breakdown category, filter text, stride): the
     labels of the layer kind the module corresponds to (the kinds' registry), or
     its class name."""
-    from mbcost.layers import registry
+    from mbcost.kinds import registry
 
     kind = registry.kind_of_torch_module(module)
     if kind is not None:
@@ -296,7 +296,7 @@ def _formula(module, dims, mult_adds: int, count) -> str:
 
 
 def _known_kind(module) -> bool:
-    from mbcost.layers import registry
+    from mbcost.kinds import registry
 
     return registry.kind_of_torch_module(module) is not None
 

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from mbcost.errors import MbcostError
-from mbcost.graph import Graph, GraphError
+from mbcost.core.graph import Graph, GraphError
 
 
 class Unit(nn.Sequential):
@@ -89,7 +89,7 @@ class Add(nn.Module):
 def unit(inst, role: str, main: nn.Module, pad: nn.Module | None = None) -> nn.Module:
     """A row's module: ``main`` alone, or a :class:`Unit` with the padding and the
     row's post ops (children named after each post kind's role: ``bn``, ``act``)."""
-    from mbcost.layers import KINDS
+    from mbcost.kinds import KINDS
 
     children: OrderedDict[str, nn.Module] = OrderedDict()
     if pad is not None:

@@ -7,7 +7,7 @@ writes and the innermost module running it. That is the graph: each call that
 writes a new tensor is a step, the tensors are its edges.
 
 Conventions (docs/onnx.md states them for users), where they differ from a
-spec's (:mod:`mbcost.memory`, whose liveness rules are used unchanged):
+spec's (:mod:`mbcost.attachments.memory`, whose liveness rules are used unchanged):
 
 * **Calls are the units**, not rows: a conv, its batch norm and its ReLU are
   three steps with three tensors, as PyTorch runs them eagerly. An in-place call
@@ -28,7 +28,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from mbcost.memory import NETWORK_INPUT, LayerMemory, MemoryReport, dtype_bytes, liveness
+from mbcost.attachments.memory import NETWORK_INPUT, LayerMemory, MemoryReport, dtype_bytes, liveness
 
 
 @dataclass

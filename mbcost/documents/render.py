@@ -1,0 +1,424 @@
+"""Formats: one document model, rendered as rich, plain text, CSV, JSON, Markdown
+or LaTeX. Commands build a :class:`Document` (tables of typed cells plus the JSON
+data); this module knows nothing of networks. Rich is imported only to render.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+from mbcost.errors import MbcostError
+from mbcost.documents.frames import Framed, snake, unique
+
+FORMATS = ("rich", "csv", "json", "markdown", "latex")
+#: What --output's extension selects (plain text for .txt).
+_EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".tex": "latex",
+               ".txt": "rich"}
+
+
+@dataclass
+class Column:
+    header: str
+    numeric: bool = False
+    #: On a terminal too narrow for the table, columns of lower priority are left
+    #: out first (the first column never is).
+    priority: int = 0
+    #: Names that never fold (as the first column's): a model name stays on one line.
+    whole: bool = False
+
+
+@dataclass(repr=False)
+class Table(Framed):
+    title: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    footer: list | None = None
+    notes: list[str] = field(default_factory=list)
+    #: The rows for machines (CSV, ``to_frame()``), where the shown cells are not
+    #: already plain values: shapes split into ints, ratios as floats.
+    tidy: list[dict] | None = None
+
+    def records(self) -> list[dict]:
+        """The tidy rows if given, else one dict per shown row, keyed by the
+        headers in snake_case (made unique)."""
+        if self.tidy is not None:
+            return self.tidy
+        keys = unique([snake(c.header) for c in self.columns])
+        return [dict(zip(keys, row)) for row in self.rows]
+
+    def describe(self) -> str:
+        return self.title or "Table"
+
+
+@dataclass
+class Document:
+    """What a command outputs: a heading, settings lines, tables, and the JSON data."""
+
+    heading: str
+    settings: list[str]
+    tables: list[Table]
+    data: dict
+    summary: list[str] = field(default_factory=list)
+    csv_all: bool = False  # CSV: the rows of every table (a 'table' column first), not only the first
+    #: The CSV's rows where they are none of the tables' (check: every layer of every configuration)
+    csv_rows: list[dict] | None = None
+
+    def records(self) -> list[dict]:
+        """The CSV's rows: ``csv_rows``, else the first table's records, or for
+        ``csv_all`` every table's, each row led by its table's title."""
+        if self.csv_rows is not None:
+            return self.csv_rows
+        if not self.csv_all:
+            return self.tables[0].records() if self.tables else []
+        return [{"table": t.title, **r} for t in self.tables for r in t.records()]
+
+
+def choose_format(fmt: str | None, output: str | None) -> str:
+    """The format asked for, else the output file's extension, else rich."""
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise MbcostError(f"unknown format '{fmt}': choose from {', '.join(FORMATS)}")
+        return fmt
+    if output:
+        for ext, name in _EXTENSIONS.items():
+            if output.lower().endswith(ext):
+                return name
+        import os
+
+        if os.path.isdir(output):
+            raise MbcostError(f"cannot write {output}: it is a directory")
+        if not output.startswith("/dev/"):  # a device (/dev/stdout) takes the terminal's format
+            raise MbcostError(f"cannot tell the format of {output} from its extension: use "
+                              f"{', '.join(_EXTENSIONS)}, or give --format ({', '.join(FORMATS)})")
+    return "rich"
+
+
+#: Below this, ``n / scale`` as a float is exact enough and formats as it always has.
+_FLOAT_SAFE = 10**300
+
+
+def scaled(n: int, scale: int, digits: int = 2) -> str:
+    """``n / scale`` with ``digits`` decimals and thousands separators, for a count
+    of any size: a count too large for a float (a 309-digit channel count, alpha
+    1e200) is divided exactly in decimal instead of overflowing."""
+    if abs(n) < _FLOAT_SAFE:
+        return f"{n / scale:,.{digits}f}"
+    from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+    ctx = Context(prec=len(str(abs(n))) + digits + 4)
+    value = ctx.divide(Decimal(n), Decimal(scale)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN, ctx)
+    return f"{value:,.{digits}f}"
+
+
+#: Prefixes for counts people read: 10^3 K, 10^6 M, 10^9 G, 10^12 T.
+_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def human(n: int, digits: int = 2) -> str:
+    """A count scaled per value, for people: 4,064 -> '4.06 K', 568,740,352 ->
+    '568.74 M', 15,470,264,320 -> '15.47 G'; below 1,000 the number itself.
+    (Exact integers stay in the per-layer columns and every machine format.)"""
+    for scale, prefix in _PREFIXES:
+        if abs(n) >= scale:
+            return f"{scaled(n, scale, digits)} {prefix}"
+    return f"{n:,}"
+
+
+def ratio(a: int, b: int) -> float:
+    """``a / b`` for counts of any size (int / int is exact and never overflows
+    unless the ratio itself does; then it is inf)."""
+    try:
+        return a / b
+    except OverflowError:
+        return float("inf") if (a < 0) == (b < 0) else float("-inf")
+
+
+def safe_float(value) -> float:
+    """A Fraction or int as a float, inf where it is too large for one."""
+    from fractions import Fraction
+
+    value = Fraction(value)
+    return ratio(value.numerator, value.denominator)
+
+
+def json_number(value):
+    """A ratio for JSON: a float, or where it is too large for one its decimal
+    text (JSON has no infinity)."""
+    from decimal import Context, Decimal
+    from fractions import Fraction
+
+    number = safe_float(value)
+    if number not in (float("inf"), float("-inf")):
+        return number
+    value = Fraction(value)
+    return f"{Context(prec=17).divide(Decimal(value.numerator), Decimal(value.denominator)):e}"
+
+
+def cell(value, human: bool = True) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if human else str(value)
+    if isinstance(value, float):
+        text = f"{value:.2f}"
+        return "0.00" if text == "-0.00" else text
+    return str(value)
+
+
+def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
+    """Render to a string in a non-interactive format (``comments``: CSV with the
+    heading and settings as leading '#' lines)."""
+    if fmt == "json":
+        return json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(doc, comments)
+    if fmt == "markdown":
+        return _markdown(doc)
+    if fmt == "latex":
+        return _latex(doc)
+    return _plain(doc)
+
+
+def csv_columns(rows: list[dict]) -> list[str]:
+    """Every key of the rows, in first-seen order (tables of a ``csv_all``
+    document may have different columns)."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return list(keys)
+
+
+def csv_value(value) -> str:
+    """A plain value for CSV: integers in full, floats in their shortest exact
+    form, True/False, empty for none; never a thousands separator or a unit."""
+    from fractions import Fraction
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Fraction):
+        value = safe_float(value)
+    if isinstance(value, float):
+        return repr(value) if value == value else ""  # inf stays 'inf' (pandas reads it); NaN is empty
+    return str(value)
+
+
+def _csv(doc: Document, comments: bool = False) -> str:
+    """Tidy CSV: one header row (unique snake_case names), one row per record,
+    numbers as plain numbers. No total row (the JSON has the totals); with
+    ``comments`` the heading and settings come first as '#' lines (pandas:
+    ``read_csv(path, comment='#')``)."""
+    buf = io.StringIO()
+    if comments:
+        for line in [doc.heading] + doc.settings:
+            buf.write(f"# {line}\n")
+    rows = doc.records()
+    columns = csv_columns(rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(k)) for k in columns])
+    return buf.getvalue()
+
+
+def csv_metadata(doc: Document, csv_name: str) -> dict:
+    """The CSV's conventions as a W3C CSV-on-the-Web metadata document (the
+    sidecar ``NAME.csv-metadata.json``): title, settings, column names and types."""
+    rows = doc.records()
+    columns = []
+    for key in csv_columns(rows):
+        values = [r.get(key) for r in rows if r.get(key) is not None]
+        if values and all(isinstance(v, bool) for v in values):
+            kind = "boolean"
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            kind = "integer"
+        elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            kind = "double"
+        else:
+            kind = "string"
+        columns.append({"name": key, "titles": key, "datatype": kind})
+    return {"@context": "http://www.w3.org/ns/csvw", "url": csv_name, "dc:title": doc.heading,
+            "dc:description": doc.settings, "tableSchema": {"columns": columns}}
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown(doc: Document) -> str:
+    out = [f"## {doc.heading}", ""]
+    out += [f"- {s}" for s in doc.settings]
+    out.append("")
+    for table in doc.tables:
+        if table.title:
+            out += [f"### {table.title}", ""]
+        out.append("| " + " | ".join(_md_escape(c.header) for c in table.columns) + " |")
+        out.append("|" + "|".join("---:" if c.numeric else "---" for c in table.columns) + "|")
+        rows = table.rows + ([table.footer] if table.footer else [])
+        for i, row in enumerate(rows):
+            cells = [_md_escape(cell(v)) for v in row]
+            if table.footer and i == len(rows) - 1:
+                cells = [f"**{c}**" if c else c for c in cells]
+            out.append("| " + " | ".join(cells) + " |")
+        out += [""] + [f"{n}" for n in table.notes] + ([""] if table.notes else [])
+    out += [s for s in doc.summary] + ([""] if doc.summary else [])
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "×": r"$\times$", "·": r"$\cdot$", "α": r"$\alpha$", "ρ": r"$\rho$"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _latex(doc: Document) -> str:
+    out = [f"% {_tex(doc.heading)}"] + [f"% {_tex(s)}" for s in doc.settings]
+    for table in doc.tables:
+        spec = "".join("r" if c.numeric else "l" for c in table.columns)
+        out += ["\\begin{table}[t]", "\\centering"]
+        if table.title:
+            out.append(f"\\caption{{{_tex(table.title)}}}")
+        out += [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
+                " & ".join(_tex(c.header) for c in table.columns) + " \\\\", "\\midrule"]
+        for row in table.rows:
+            out.append(" & ".join(_tex(cell(v)) for v in row) + " \\\\")
+        if table.footer:
+            out += ["\\midrule", " & ".join(_tex(cell(v)) for v in table.footer) + " \\\\"]
+        out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
+    """The narrowest a column can be with nothing cut: numbers and names whole,
+    headers and prose folded between words."""
+    col = table.columns[i]
+    if col.numeric or col.whole or i == 0:
+        header_words = [len(w) for w in col.header.split()]
+        return max([len(r[i]) for r in cells] + header_words + [1])
+    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12
+    return min(12, max([len(w) for t in [col.header] + [r[i] for r in cells] for w in t.split()] + [1]))
+
+
+def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -> dict[int, int]:
+    """Column widths for a table wider than the terminal (empty when it fits):
+    each column at its narrowest (:func:`_least_width`), then the room left given
+    back to the columns up to their natural width, first column first."""
+    natural = {i: max([len(table.columns[i].header)] + [len(r[i]) for r in cells]) for i in keep}
+    overhead = 3 * len(keep) + 1
+    if sum(natural.values()) + overhead <= width:
+        return {}
+    out = {i: _least_width(table, cells, i) for i in keep}
+    room = width - overhead - sum(out.values())
+    prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric and not table.columns[i].whole]
+    for i in [i for i in keep if i not in prose] + prose:  # headers of numbers whole first, then prose
+        share = max(room, 0) // max(1, len(prose)) if i in prose and len(prose) > 1 and i != prose[-1] else room
+        extra = min(max(share, 0), natural[i] - out[i])
+        out[i] += extra
+        room -= extra
+    return out
+
+
+def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
+    """Which columns to show at a terminal ``width`` so that nothing is cut:
+    numbers and the first column (names) never wrap, other text folds at word
+    boundaries; when even that does not fit, the rightmost text columns, then the
+    rightmost numeric ones, are left out (never the first). Returns the indices
+    kept and the headers left out."""
+    cells = [[cell(v) for v in row] for row in table.rows] + ([[cell(v) for v in table.footer]] if table.footer else [])
+
+    def least(i: int) -> int:
+        return _least_width(table, cells, i)
+
+    keep = list(range(len(table.columns)))
+    need = lambda cols: sum(least(i) + 3 for i in cols) + 1  # padding and a rule per column  # noqa: E731
+    # lowest priority first; among equals prose before numbers, the rightmost first
+    order = sorted(keep[1:], key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
+    dropped = []
+    for i in order:
+        if need(keep) <= width:
+            break
+        keep.remove(i)
+        dropped.append(table.columns[i].header)
+    return keep, dropped
+
+
+def _rich_renderables(doc: Document, width: int = 10**6):
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    items = [Text(doc.heading, style="bold")]
+    items += [Text(s, style="dim") for s in doc.settings]
+    for table in doc.tables:
+        keep, dropped = _fitted(table, width)
+        cells = [[cell(v) for v in row] for row in table.rows] + (
+            [[cell(v) for v in table.footer]] if table.footer else [])
+        widths = _widths(table, cells, keep, width)
+        rt = RichTable(title=table.title or None, title_justify="left", title_style="bold",
+                       show_footer=table.footer is not None, header_style="bold", footer_style="bold")
+        for i in keep:
+            col = table.columns[i]
+            footer = cell(table.footer[i]) if table.footer else ""
+            rt.add_column(col.header, justify="right" if col.numeric else "left", footer=footer,
+                          overflow="fold", width=widths.get(i))
+        for row in table.rows:
+            rt.add_row(*(cell(row[i]) for i in keep))
+        items.append(rt)
+        items += [Text(n, style="dim") for n in table.notes]
+        if dropped:
+            items.append(Text(f"left out to fit {width} columns: {', '.join(dropped)} (a wider terminal, or "
+                              "--format csv/json/markdown, shows every column)", style="dim"))
+    items += [Text(s) for s in doc.summary]
+    return items
+
+
+def _plain(doc: Document) -> str:
+    """Plain text: aligned columns, no escape codes (what ``rich`` gives when not
+    on a terminal; rich itself is not imported)."""
+    out = [doc.heading] + doc.settings
+    for table in doc.tables:
+        rows = [[cell(v) for v in row] for row in table.rows]
+        footer = [cell(v) for v in table.footer] if table.footer else None
+        headers = [c.header for c in table.columns]
+        widths = [max(len(x) for x in col) for col in zip(headers, *rows, *([footer] if footer else []))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.rjust(w) if col.numeric else c.ljust(w) for c, w, col in zip(cells, widths, table.columns)
+            ).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        out += [""] + ([table.title] if table.title else []) + [line(headers), rule]
+        out += [line(r) for r in rows]
+        if footer:
+            out += [rule, line(footer)]
+        out += table.notes
+    if doc.summary:
+        out += [""] + doc.summary
+    return "\n".join(out) + "\n"
+
+
+def print_rich(doc: Document) -> None:
+    """Print to the terminal with rich (colours unless NO_COLOR is set); plain
+    text when standard output is not a terminal."""
+    import sys
+
+    if not sys.stdout.isatty():
+        sys.stdout.write(_plain(doc))
+        return
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for item in _rich_renderables(doc, console.width):
+        console.print(item)

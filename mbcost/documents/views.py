@@ -1,0 +1,695 @@
+"""Documents for the commands: an analysis (or a layer comparison, or the zoo)
+laid out as tables, with the conventions stated. No terminal, no files here."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from mbcost.results.analysis import Analysis
+from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
+from mbcost.results.comparison import published_check
+from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
+
+
+def settings_lines(analysis: Analysis, unit: str) -> list[str]:
+    lines = [
+        f"unit: {UNITS[unit]}",
+        analysis.counted_text(),
+        analysis.params_text(),
+    ]
+    rule = channel_rule_text(analysis)
+    return lines + ([rule] if rule else [])
+
+
+def channel_rule_text(analysis) -> str:
+    """How channel counts round under alpha, where that is not plain int(alpha·c)."""
+    network = getattr(analysis, "network", None)
+    if network is None:
+        return ""
+    divisor, min_depth = network.divisor(analysis.config), network.min_depth(analysis.config)
+    if divisor == 1 and not min_depth:
+        return ""
+    whose = "the spec's 'width' rule" if (analysis.config.divisor, analysis.config.min_depth) == (None, None) \
+        else "--divisor/--min-depth"
+    parts = [f"nearest multiple of {divisor}, never below 90% of alpha·c" if divisor > 1 else "int(alpha·c)"]
+    if min_depth:
+        parts.append(f"at least {min_depth}")
+    return f"channels under alpha: {', '.join(parts)} ({whose})"
+
+
+def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
+                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None,
+                  latency=None) -> Document:
+    """The per-layer table (``mbcost table``) and the breakdown by layer type.
+    ``memory``: a :class:`~mbcost.attachments.memory.MemoryReport` (``--memory``: activation kB
+    and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
+    name (``--check``: a column after the symbolic count); ``latency``: (calibration,
+    predicted seconds per row, batch) (``--latency``: a column, per-layer and total
+    ``latency_ms`` in the JSON, the time by type)."""
+    flops = unit == "flops"
+    scale = 2 if flops else 1
+    amount = "FLOPs" if flops else "Mult-Adds"
+    heading = analysis.settings_text
+    t = analysis.total
+    settings = settings_lines(analysis, unit)
+    summary = [
+        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {human(t.params)} params "
+        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
+    ]
+    data = analysis.to_dict(unit)
+    tables = []
+    if not by_type_only:
+        columns = [Column("Layer"), Column("Type / Stride", priority=1), Column("Filter Shape"),
+                   Column("Input Size", priority=-1), Column("Output Size"), Column(amount, True, priority=3)]
+        footer = ["Total", "", "", "", "", t.flops if flops else t.mult_adds]
+        if fvcore is not None:
+            columns.append(Column("fvcore", True))
+            footer.append(scale * sum(fvcore.values()))
+        columns += [Column("Params", True, priority=3), Column("%", True, priority=1)]
+        footer += [t.params, 100.0]
+        if memory is not None:
+            columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
+            footer += ["", "", "", ""]
+        if latency is not None:
+            columns.append(Column("Pred. ms", True, priority=2))
+            footer.append(1e3 * sum(latency[1]))
+        if formula:
+            columns.append(Column("Formula (Mult-Adds)", priority=2))  # asked for
+            footer.append("")
+        mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
+        rows = []
+        for r, m in zip(analysis.layers, mem_rows):
+            row = [r.name, r.type_stride, r.filter, r.input_text, r.output_text, r.flops if flops else r.mult_adds]
+            if fvcore is not None:
+                row.append(scale * fvcore[r.name])
+            row += [r.params, analysis.pct(r)]
+            if m is not None:
+                row += [kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), m.intensity]
+            if latency is not None:
+                row.append(1e3 * latency[1][len(rows)])
+            if formula:
+                row.append(r.formula)
+            rows.append(row)
+        tidy = analysis.records()
+        for record, r, m in zip(tidy, analysis.layers, mem_rows):
+            if flops:
+                record["flops"] = r.flops
+            if fvcore is not None:
+                record["fvcore_mult_adds"] = fvcore[r.name]
+            if m is not None:
+                record.update({"in_bytes": m.input_bytes, "out_bytes": m.output_bytes,
+                               "alive_bytes": m.alive_bytes, "weight_bytes": m.weight_bytes,
+                               "mult_adds_per_byte": m.intensity})
+            if not formula:
+                del record["formula"]
+        if latency is not None:
+            for record, seconds in zip(tidy, latency[1]):
+                record["latency_ms"] = 1e3 * seconds
+        tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
+    shares = analysis.by_type()
+    type_tidy = shares.records()
+    if flops:
+        for record, s_ in zip(type_tidy, shares):
+            record["flops"] = 2 * s_.mult_adds
+    tables.append(Table(
+        "By layer type",
+        [Column("Type"), Column(amount, True), Column(f"% {amount}", True), Column("Params", True),
+         Column("% Params", True)],
+        [[s.type, 2 * s.mult_adds if flops else s.mult_adds, s.mult_adds_pct, s.params, s.params_pct]
+         for s in shares],
+        tidy=type_tidy,
+    ))
+    if memory is not None:
+        settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
+                        "batch-norm scale/shift, not folded) × bytes of the dtype")
+        mem_data = memory.to_dict()
+        for layer, m in zip(data.get("layers", []), mem_data.pop("layers")):
+            layer.update({k: v for k, v in m.items() if k != "name"})
+        data["memory"] = mem_data
+        summary.append(memory_summary(memory))
+    if latency is not None:
+        _add_latency(analysis, latency, settings, tables, data, summary)
+    if fvcore is not None:
+        differ = fvcore_differences(analysis, fvcore)
+        settings.append(FVCORE_NOTE)
+        for layer in data.get("layers", []):
+            layer["fvcore_mult_adds"] = fvcore.get(layer["name"])
+        data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
+        if differ:
+            first = next(r for r in analysis.layers if r.name == differ[0])
+            summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
+                           f"{first.mult_adds:,}, fvcore {fvcore[first.name]:,} Mult-Adds")
+        else:
+            summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
+    return Document(heading, settings, tables, data, summary)
+
+
+def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
+    """``table --latency``: the prediction's source, per-layer and total
+    ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
+    cal, seconds, batch = latency
+    threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
+                default=None)
+    settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {threads} · batch {batch} · "
+                    f"calibrated {cal.created}); per-kind models, held-out median error up to "
+                    f"{100 * worst:.0f}% (mbcost calibrate --validate checks whole networks)" if worst is not None
+                    else f"latency: predicted from {cal.source}")
+    if batch != 1:
+        from mbcost.attachments.latency import batch_caveat
+
+        settings.append(batch_caveat(cal, batch))
+    for layer, s_ in zip(data.get("layers", []), seconds):
+        layer["latency_ms"] = 1e3 * s_
+    total = 1e3 * sum(seconds)
+    data.setdefault("total", {})["latency_ms"] = total
+    data["latency_batch"] = batch
+    by: dict[str, float] = {}
+    for r, s_ in zip(analysis.layers, seconds):
+        by[r.category] = by.get(r.category, 0.0) + s_
+    order = sorted(by, key=lambda k: -by[k])
+    data["latency_by_type"] = [{"type": k, "latency_ms": 1e3 * by[k], "latency_pct": 100 * by[k] / sum(seconds)
+                                if sum(seconds) else 0.0} for k in order]
+    tables.append(Table("Predicted time by layer type",
+                        [Column("Type"), Column("Pred. ms", True), Column("% Time", True)],
+                        [[k, 1e3 * by[k], 100 * by[k] / sum(seconds) if sum(seconds) else 0.0] for k in order],
+                        ["Total", total, 100.0]))
+    per_image = f"; {total / batch:.2f} ms per image" if batch != 1 else ""
+    summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch {batch}, on {cal.machine})"
+                   f"{per_image}")
+
+
+def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:
+    """The rows whose fvcore count differs from the symbolic one."""
+    return [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
+
+
+def layer_document(cmp, unit: str = "mult-adds") -> Document:
+    """``mbcost layer``: standard versus depthwise separable, one layer."""
+    flops = unit == "flops"
+    scale = 2 if flops else 1
+    amount = "FLOPs" if flops else "Mult-Adds"
+    std, sep = cmp.standard, cmp.separable
+    rows = [["Standard conv", std.layers[0].filter, scale * std.total.mult_adds, std.total.params,
+             std.layers[0].formula]]
+    for r in sep.layers:
+        rows.append([f"  {r.name}", r.filter, scale * r.mult_adds, r.params, r.formula])
+    rows.append(["Depthwise separable", "", scale * sep.total.mult_adds, sep.total.params,
+                 " + ".join(r.formula for r in sep.layers)])
+    heading = (f"One layer: D_K={cmp.k}, M={cmp.m}, N={cmp.n}, D_F={cmp.df}"
+               f" (alpha {float(cmp.alpha):g}, rho {float(cmp.rho):g})")
+    ratio, bound = cmp.ratio, cmp.bound
+    summary = [
+        f"separable / standard Mult-Adds = {float(ratio):.4f} ({ratio.numerator}/{ratio.denominator}); "
+        f"1/N + 1/D_K² = {float(bound):.4f}; parameters ratio {float(cmp.params_ratio):.4f}; "
+        f"the separable layer costs {float(1 / ratio):.2f}× less"
+    ]
+    data = {
+        "k": cmp.k, "m": cmp.m, "n": cmp.n, "df": cmp.df,
+        "alpha": float(cmp.alpha), "rho": float(cmp.rho), "unit": unit,
+        "counted": ["conv"],
+        "standard": {"mult_adds": std.total.mult_adds, "params": std.total.params,
+                     "formula": std.layers[0].formula},
+        "depthwise": {"mult_adds": sep.layers[0].mult_adds, "params": sep.layers[0].params,
+                      "formula": sep.layers[0].formula},
+        "pointwise": {"mult_adds": sep.layers[1].mult_adds, "params": sep.layers[1].params,
+                      "formula": sep.layers[1].formula},
+        "separable": {"mult_adds": sep.total.mult_adds, "params": sep.total.params},
+        "ratio": float(ratio),
+        "ratio_exact": f"{ratio.numerator}/{ratio.denominator}",
+        "bound": float(bound),
+        "params_ratio": float(cmp.params_ratio),
+    }
+    if flops:
+        for key in ("standard", "depthwise", "pointwise", "separable"):
+            data[key]["flops"] = 2 * data[key]["mult_adds"]
+    settings = [f"unit: {UNITS[unit]}", "params: weights only (no biases: batch norm follows)"]
+    tidy = [{"layer": "standard", "filter": std.layers[0].filter, "mult_adds": std.total.mult_adds,
+             "params": std.total.params, "formula": std.layers[0].formula}]
+    tidy += [{"layer": r.name, "filter": r.filter, "mult_adds": r.mult_adds, "params": r.params,
+              "formula": r.formula} for r in sep.layers]
+    tidy.append({"layer": "separable", "filter": "", "mult_adds": sep.total.mult_adds, "params": sep.total.params,
+                 "formula": rows[-1][-1]})
+    if flops:
+        for record in tidy:
+            record["flops"] = 2 * record["mult_adds"]
+    table = Table("", [Column("Layer"), Column("Filter Shape"), Column(amount, True), Column("Params", True),
+                       Column("Formula (Mult-Adds)")], rows, tidy=tidy)
+    return Document(heading, settings, [table], data, summary)
+
+
+def models_document(models: list[tuple[str, str]], aliases: dict[str, str]) -> Document:
+    by_target: dict[str, list[str]] = {}
+    for alias, target in sorted(aliases.items()):
+        by_target.setdefault(target, []).append(alias)
+    rows = [[name, ", ".join(by_target.get(name, [])), desc] for name, desc in models]
+    data = {"models": [{"name": n, "aliases": by_target.get(n, []), "description": d} for n, d in models]}
+    tidy = [{"model": n, "aliases": " ".join(by_target.get(n, [])), "description": d} for n, d in models]
+    table = Table("", [Column("Model"), Column("Aliases"), Column("Description")], rows, tidy=tidy)
+    return Document("Built-in models", ["any spec file path works wherever a model name does"], [table], data)
+
+
+def _times(ratio) -> str:
+    """A ratio for people: 27.20× above 1, 1/27.2 below."""
+    if ratio == 0:
+        return "0"
+    if ratio >= 1:
+        value = safe_float(ratio)
+        return f"{value:.2f}×" if value != float("inf") else f"{_sci(ratio)}×"
+    inverse = safe_float(1 / ratio)
+    return f"1/{inverse:.1f}" if inverse != float("inf") else f"1/{_sci(1 / ratio)}"
+
+
+def _sci(value: Fraction) -> str:
+    """A ratio too large for a float, in decimal scientific notation."""
+    from decimal import Context, Decimal
+
+    return f"{Context(prec=6).divide(Decimal(value.numerator), Decimal(value.denominator)):.2e}"
+
+
+def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
+    """``mbcost compare``: models side by side, ratios to the reference, published figures;
+    ``latency``: a calibration (``--latency``): each spec's predicted time."""
+    flops = unit == "flops"
+    amount = "FLOPs" if flops else "Mult-Adds"
+    scale = 2 if flops else 1
+    ref = cmp.ref
+    first = ref.analysis
+    rows, models = [], []
+    checks = []
+    for e in cmp.entries:
+        a, pub = e.analysis, e.published
+        ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
+        computed_m = ratio(scale * a.total.mult_adds, 10**6) if pub else None
+        pub_params = _published_params(a, pub)
+        params_m = ratio(pub_params, 10**6) if pub else None
+        pub_ma = scale * pub["mult_adds_millions"] if pub else None
+        pub_p = pub["params_millions"] if pub else None
+        printed = pub.get("_text", {}) if pub else {}
+        verdict = (f"Mult-Adds {published_check(pub, a.total.mult_adds, 'mult_adds')}; params "
+                   f"{published_check(pub, pub_params, 'params')}") if pub else None
+        checks.append(verdict)
+        rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
+                     _times(ma_ratio), _times(p_ratio),
+                     printed.get("top1", pub["top1"]) if pub else None,  # published figures as printed
+                     (printed.get("mult_adds_millions", pub_ma) if scale == 1 else pub_ma) if pub else None,
+                     round(computed_m - pub_ma, 2) if pub else None,
+                     printed.get("params_millions", pub_p) if pub else None,
+                     round(params_m - pub_p, 2) if pub else None, verdict])
+        models.append({
+            "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha), "resolution": a.resolution,
+            "input": a.input.as_list(), "classes": a.config.classes,
+            "mult_adds": a.total.mult_adds, **({"flops": a.total.flops} if flops else {}),
+            "params": a.total.params, "activations": a.total.activations,
+            "mult_adds_ratio": json_number(ma_ratio), "params_ratio": json_number(p_ratio),
+            "published": None if pub is None else {
+                "top1": pub["top1"], "mult_adds_millions": pub["mult_adds_millions"],
+                "params_millions": pub["params_millions"], "label": pub["label"], "source": pub["source"],
+                "mult_adds_millions_diff": round(ratio(a.total.mult_adds, 10**6) - pub["mult_adds_millions"], 4),
+                "params_millions_diff": round(params_m - pub["params_millions"], 4),
+            },
+            "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
+                         "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
+        })
+    columns = [Column("Model"), Column("Input"), Column(amount, True), Column("Params", True),
+               Column("Activations", True)]
+    tidy = _compare_records(cmp, flops)
+    settings = settings_lines(first, unit)
+    if latency is not None:
+        from mbcost.attachments.latency import total_ms
+
+        columns.append(Column("Pred. ms", True))
+        for e, row, model, record in zip(cmp.entries, rows, models, tidy):
+            spec = hasattr(getattr(e.analysis, "network", None), "evaluate")
+            ms = total_ms(e.analysis, latency) if spec else None
+            row.insert(5, ms)
+            model["latency_ms"] = record["latency_ms"] = ms
+        from mbcost.attachments.latency import describe
+
+        settings.append(describe(latency) + "; none for a model that is not a spec")
+    main = Table("Models", columns + [Column(f"{amount} vs ref", True),
+                            Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
+                            Column(f"M {amount} (pub.)", True), Column("Δ M", True),
+                            Column("M Params (pub.)", True), Column("Δ M", True),
+                            Column("Published vs computed", priority=-1)], rows,
+                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer).",
+                        "pub. = published (tables/published): " + "; ".join(sorted({
+                            f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
+                            e.published for e in cmp.entries) else "no published figures for these settings.",
+                        "Δ M = computed − published, in millions; params compared in the publisher's convention "
+                        "(torchvision: every parameter, as --params all)."],
+                 tidy=tidy)
+    types: list[str] = []
+    shares = []
+    for e in cmp.entries:
+        by = {s.type: s for s in e.analysis.by_type()}
+        shares.append(by)
+        types += [t for t in by if t not in types]
+    columns = [Column("Type")]
+    for e in cmp.entries:
+        columns += [Column(f"{e.label} % {amount}", True), Column(f"{e.label} % Params", True)]
+    type_rows = [[t] + [v for by in shares for v in ((by[t].mult_adds_pct, by[t].params_pct) if t in by else (None, None))]
+                 for t in types]
+    breakdown = Table("By layer type", columns, type_rows,
+                      tidy=[{"type": t, "label": e.label, "mult_adds_pct": by[t].mult_adds_pct,
+                             "params_pct": by[t].params_pct} for t in types
+                            for e, by in zip(cmp.entries, shares) if t in by])
+    data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
+            "models": models}
+    heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
+    return Document(heading, settings, [main, breakdown], data)
+
+
+def _published_params(a, pub) -> int:
+    """The computed parameters in the convention the published figure counts."""
+    if pub and pub.get("params_convention") == "all":
+        return a.total.weights + a.total.biases + a.total.norm
+    return a.total.params
+
+
+def _compare_records(cmp, flops: bool) -> list[dict]:
+    records = cmp.records()
+    for record, e in zip(records, cmp.entries):
+        if flops:
+            record["flops"] = e.analysis.total.flops
+        pub = e.published
+        record["mult_adds_millions_delta"] = (
+            ratio(e.analysis.total.mult_adds, 10**6) - pub["mult_adds_millions"] if pub else None)
+        record["params_millions_delta"] = (ratio(_published_params(e.analysis, pub), 10**6) - pub["params_millions"]
+                                           if pub else None)
+    return records
+
+
+# -- torch: mbcost check, table --check, table --torch --------------------------
+# (the documents only; torch is imported by the adapters, never here)
+
+FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
+            "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
+FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this convention (batch norm 1 per element; "
+               "pooling Kh·Kw per output, global H·W·C; activations 1 per element; groups not counted switched off)")
+
+
+def _na(value):
+    return "n/a" if value is None else value
+
+
+def _check_records(n) -> list[dict]:
+    """One row per layer of one checked configuration."""
+    return [{"model": n.model, "alpha": alpha_number(n.alpha), "in_h": n.input.h, "in_w": n.input.w,
+             "in_c": n.input.c, "layer": r.name, "type": r.type, "out_h": r.output.h, "out_w": r.output.w,
+             "out_c": r.output.c, "symbolic_mult_adds": r.symbolic, "fvcore_mult_adds": r.fvcore,
+             "flop_counter_mult_adds": r.flop_counter, "params": r.params.total,
+             "torch_params": r.torch_params.total, "ok": r.ok, "verdict": r.verdict} for r in n.layers]
+
+
+def check_document(result, *, layers: bool | None = None) -> Document:
+    """``mbcost check``: per configuration, each layer's three Mult-Adds counts,
+    parameters and verdict; a summary table across configurations."""
+    nets = result.networks
+    if layers is None:
+        layers = len(nets) == 1
+    devices = sorted({n.fvcore_device for n in nets})
+    settings = [
+        f"unit: {UNITS['mult-adds']} · " + counted_text(result.count),
+        "symbolic: mbcost's formulas · torch build: one module per spec row, named after it, on the meta device",
+        FVCORE_NOTE + (f"; traced on {', '.join(devices)}" + (" with zero weights" if "cpu" in devices else "")
+                       if devices else ""),
+        FCM_NOTE,
+        "params: weights, biases and batch-norm scale/shift compared separately (shown: their sum); "
+        "output shapes of the forward pass compared with the spec's",
+    ]
+    summary_table = Table(
+        "Configurations",
+        [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
+         Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
+         Column("Params (torch)", True), Column("Verdict")],
+        [[n.model + (f" · depth {fmt_alpha(n.depth_mult)}" if n.depth_mult != 1 else ""), fmt_alpha(n.alpha),
+          str(n.input), len(n.layers), n.symbolic, n.fvcore,
+          _na(n.flop_counter), n.params.total, n.torch_params.total,
+          "ok" if n.ok else f"DIFFERS at {n.first_mismatch.name}"] if not n.skipped else
+         [n.model, fmt_alpha(n.alpha), str(n.input), 0, None, None, None, None, None,
+          "not checked: no such network"] for n in nets],
+    )
+    layer_tables = []
+    for n in nets:
+        if not (layers or not n.ok):
+            continue
+        rows = [[r.name, r.type, str(r.output), r.symbolic, r.fvcore, _na(r.flop_counter), r.params.total,
+                 r.torch_params.total, r.verdict] for r in n.layers]
+        footer = ["Total", "", "", n.symbolic, n.fvcore, _na(n.flop_counter), n.params.total,
+                  n.torch_params.total, "ok" if n.ok else f"{sum(not r.ok for r in n.layers)} differ"]
+        tidy = _check_records(n)
+        layer_tables.append(Table(
+            n.label,
+            [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
+             Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
+             Column("Verdict")],
+            rows, footer, tidy=tidy,
+        ))
+    tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
+    total_rows = sum(len(n.layers) for n in nets)
+    skipped = [n for n in nets if n.skipped]
+    checked = len(nets) - len(skipped)
+    if result.ok:
+        which = "The configuration agrees" if checked == 1 else f"All {checked} configurations agree"
+        summary = [f"{which} on every layer ({total_rows} rows): symbolic = fvcore = FlopCounterMode "
+                   "(where it applies); parameters and output shapes equal."]
+    else:
+        summary = ["MISMATCH: " + result.failure_message()]
+    summary += [f"Not checked: {n.label}: {n.skipped}" for n in skipped]
+    return Document("mbcost check: symbolic vs fvcore vs FlopCounterMode", settings, tables, result.to_dict(),
+                    summary, csv_rows=[row for n in nets for row in _check_records(n)])
+
+
+def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
+                        by_type_only: bool = False, max_depth: int | None = None, memory=None) -> Document:
+    """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
+    table and breakdown of a built model, from fvcore's per-module counts (or
+    the ONNX graph's)."""
+    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only, memory=memory)
+    if memory is not None:
+        doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
+                        for s in doc.settings]
+    onnx = analysis.source == "onnx"
+    doc.heading = f"{analysis.model} ({'ONNX' if onnx else 'PyTorch'}) · input {analysis.input_text}"
+    doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
+    if onnx:
+        doc.settings.append(f"from {analysis.description}")
+        doc.settings.append("rows: the modules named in the graph's node scopes (a torch export), else one per "
+                            "operator; counted per ONNX operator by mbcost's own handles (docs/onnx.md)")
+        if analysis.not_counted:
+            ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
+            doc.settings.append(f"operators no convention counts, counted as nothing: {ops}")
+    else:
+        doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
+                            "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
+                            f"{analysis.device}")
+        doc.settings.append(FVCORE_NOTE)
+        if analysis.build_note:
+            doc.settings.append(analysis.build_note)
+    if max_depth is not None:
+        doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
+                            " totals and the breakdown by type are the leaf rows'")
+    if not onnx and analysis.unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
+        doc.settings.append(f"operators with no handle, not counted: {ops}")
+    if not onnx and analysis.uncalled_params:
+        doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
+                            "call and are not in the table")
+    return doc
+
+
+# -- mbcost sweep, mbcost pick --------------------------------------------------------
+
+def _grid_text(values: list) -> str:
+    """``0.25 to 1 step 0.05 (16 values)`` for an arithmetic grid, else the list."""
+
+    def show(v):
+        return fmt_alpha(v) if not isinstance(v, int) else str(v)
+
+    ordered = sorted(values)
+    if len(ordered) > 4:
+        steps = {b - a for a, b in zip(ordered, ordered[1:])}
+        if len(steps) == 1:
+            return f"{show(ordered[0])} to {show(ordered[-1])} step {show(steps.pop())} ({len(ordered)} values)"
+    return ", ".join(show(v) for v in sorted(values, reverse=True))
+
+
+def sweep_document(result, unit: str = "mult-adds") -> Document:
+    """``mbcost sweep``: one row per (alpha, resolution), exact counts, published accuracy where known."""
+    from mbcost.core.conventions import PARAM_CONVENTIONS
+
+    flops = unit == "flops"
+    amount = "FLOPs" if flops else "Mult-Adds"
+    scale = 2 if flops else 1
+    n_a, n_r = len(result.alphas), len(result.resolutions)
+    if result.method == "vectorized":
+        method = (f"method: vectorized, exact: {n_a} + {n_r} network evaluations, Mult-Adds = "
+                  "A·Pᵀ (A: per-part channel terms by alpha, P: positions by resolution) in integers")
+    else:
+        method = f"method: one evaluation per configuration ({result.reason})" if result.reason else \
+            "method: one evaluation per configuration"
+    cfg = result.config
+    settings = [f"unit: {UNITS[unit]}", counted_text(result.config.count),
+                "params: " + PARAM_CONVENTIONS[cfg.params],
+                f"alpha: {_grid_text(result.alphas)} · resolution: {_grid_text(result.resolutions)} px", method]
+    min_depth, divisor = result.network.min_depth(cfg), result.network.divisor(cfg)
+    if min_depth or divisor != 1 or cfg.classes is not None:
+        settings.append(f"channels: min depth {min_depth}, divisor {divisor}"
+                        + (f"; {cfg.classes} classes" if cfg.classes is not None else ""))
+    rows = [[fmt_alpha(r.alpha), r.resolution, scale * r.mult_adds, r.params, r.top1, r.top5] for r in result.rows]
+    columns = [Column("Alpha", True), Column("Resolution", True), Column(amount, True), Column("Params", True),
+               Column("Top-1 % (pub.)", True), Column("Top-5 % (pub.)", True)]
+    if result.calibration is not None:
+        from mbcost.attachments.latency import describe
+
+        settings.append(describe(result.calibration))
+        columns.insert(4, Column("Pred. ms", True))
+        for row, r in zip(rows, result.rows):
+            row.insert(4, result.latency_ms[(r.alpha, r.resolution)])
+    table = Table("Configurations (alpha descending, then resolution)", columns,
+                  rows, notes=[result.published_note],
+                  tidy=[dict(r, flops=2 * r["mult_adds"]) if flops else r for r in result.records()])
+    heading = (f"{result.model} · sweep of {len(result):,} configuration{'s' if len(result) != 1 else ''} "
+               f"({n_a} alpha{'s' if n_a != 1 else ''} × {n_r} resolution{'s' if n_r != 1 else ''})")
+    return Document(heading, settings, [table], result.to_dict(unit))
+
+
+def depth_sweep_document(result, unit: str = "mult-adds") -> Document:
+    """``mbcost sweep --depth-mult LIST``: one row per (depth, alpha, resolution)."""
+    docs = [(d, sweep_document(r, unit)) for d, r in result.sweeps]
+    first = docs[0][1]
+    depths = ", ".join(fmt_alpha(d) for d, _ in result.sweeps)
+    rows = [[fmt_alpha(d)] + row for d, doc in docs for row in doc.tables[0].rows]
+    table = Table("Configurations (depth, then alpha, then resolution, each descending)",
+                  [Column("Depth", True)] + first.tables[0].columns, rows, notes=first.tables[0].notes,
+                  tidy=[dict(r, **({"flops": 2 * r["mult_adds"]} if unit == "flops" else {})) for r in result.records()])
+    sweep0 = result.sweeps[0][1]
+    n_d, n_a, n_r = len(docs), len(sweep0.alphas), len(sweep0.resolutions)
+    heading = (f"{result.model} · sweep of {n_d * n_a * n_r:,} configurations ({n_d} depth multipliers × {n_a} "
+               f"alpha{'s' if n_a != 1 else ''} × {n_r} resolution{'s' if n_r != 1 else ''})")
+    settings = first.settings + [f"depth multipliers: {depths}: every 'stage N' of the spec is ceil(D·N) blocks deep"]
+    return Document(heading, settings, [table], result.to_dict(unit))
+
+
+def pick_document(result, top: int | None = None) -> Document:
+    """``mbcost pick``: the configurations within budget, best accuracy first."""
+    from mbcost.results.pick import INTERPOLATION_RULE
+
+    shown = result.fits if not top else result.fits[:top]
+    parts = ([f"{result.max_mult_adds:,} Mult-Adds"] if result.mult_adds_limited else []) + (
+        [] if result.max_params is None else [f"{result.max_params:,} params"]) + (
+        [] if result.max_latency_ms is None else [f"{result.max_latency_ms:g} ms predicted"])
+    budget = " and ".join(parts)
+    order = "best accuracy first" if result.source else "largest Mult-Adds first (no published accuracy)"
+    heading = f"{result.model}: configurations within {budget}, {order}"
+    settings = [
+        "Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
+        f"searched: alpha {_grid_text(result.alphas)} × resolution {_grid_text(result.resolutions)} px "
+        f"= {result.considered} configurations; {len(result.fits)} fit",
+    ]
+
+    def acc(value):
+        return "-" if value is None else round(value, 2)
+
+    def how(c):
+        e = c.accuracy
+        if e.kind == "published":
+            return "published"
+        if e.kind == "interpolated":
+            return f"interpolated: {e.how}"
+        return "- (see note)"
+
+    rows = [[i, fmt_alpha(c.alpha), c.resolution, c.mult_adds, c.params, acc(c.accuracy.top1),
+             acc(c.accuracy.top5), how(c)] for i, c in enumerate(shown, start=1)]
+    cal = result.calibration
+    if cal is not None:
+        for row, c in zip(rows, shown):
+            row.insert(5, c.latency_ms)
+        from mbcost.attachments.latency import describe
+
+        limit = "" if result.max_latency_ms is None else f"; budget {result.max_latency_ms:g} ms"
+        settings.append(describe(cal) + limit)
+    notes = []
+    if result.source:
+        notes.append(f"Accuracy: ImageNet top-1/top-5 of the released checkpoints ({result.source}); "
+                     + INTERPOLATION_RULE + ".")
+    missing = [c for c in result.fits if c.accuracy.top1 is None]
+    if missing:
+        reason = missing[0].accuracy.how
+        notes.append(f"-: no accuracy for {len(missing)} configuration{'s' if len(missing) != 1 else ''} "
+                     f"({reason}); ranked after those with one, largest Mult-Adds first.")
+    if len(shown) < len(result.fits):
+        notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
+    columns = [Column("#", True), Column("Alpha", True), Column("Resolution", True), Column("Mult-Adds", True),
+               Column("Params", True), Column("Top-1 %", True), Column("Top-5 %", True), Column("Accuracy")]
+    if cal is not None:
+        columns.insert(5, Column("Pred. ms", True))
+    table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
+    return Document(heading, settings, [table], result.to_dict(top))
+
+
+def family_pick_document(result, top: int | None = None) -> Document:
+    """``mbcost pick --all``: every family's configurations within budget, best top-1 first."""
+    shown = result.fits if not top else result.fits[:top]
+    heading = (f"The family ({', '.join(result.families)}): configurations within {result.budget_text()}, "
+               "best top-1 first")
+    settings = [
+        "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
+        f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
+        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
+        "(the rule of 'mbcost pick'); never carried outside a family's published points",
+    ]
+    rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),
+             None if p.top5 is None else round(p.top5, 2), p.family, p.accuracy]
+            for i, p in enumerate(shown, start=1)]
+    notes = [f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all)."] \
+        if len(shown) < len(result.fits) else []
+    columns = [Column("#", True), Column("Model", priority=4, whole=True), Column("Config", priority=2),
+               Column("Resolution", True, priority=1), Column("Mult-Adds", True, priority=3),
+               Column("Params", True, priority=2), Column("Top-1 %", True, priority=4),
+               Column("Top-5 %", True, priority=-1), Column("Family", priority=-2), Column("Accuracy", priority=0)]
+    if result.calibration is not None:
+        from mbcost.attachments.latency import describe
+
+        settings.append(describe(result.calibration) + (
+            "" if result.max_latency_ms is None else f"; budget {result.max_latency_ms:g} ms"))
+        columns.insert(6, Column("Pred. ms", True, priority=3))
+        for row, p in zip(rows, shown):
+            row.insert(6, p.latency_ms)
+    table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
+    return Document(heading, settings, [table], result.to_dict(top))
+
+
+# -- memory and measured latency: table --memory, mbcost profile ----------------
+# (the documents only; the profile's torch code is in mbcost.adapters.profile)
+
+MEMORY_NOTE = ("memory: rows are units (post ops fused or in place: one output per row); a tensor is alive from "
+               "its producer until its last consumer has run, the network input and output included; "
+               "kB = 1000 bytes; MAC/B = Mult-Adds per byte moved (parameters + inputs + output)")
+
+
+TORCH_MEMORY_NOTE = ("memory: from the traced graph, every call that writes a new tensor is a step (in-place calls "
+                     "and views write none); a tensor is alive from its producer until its last consumer has run, "
+                     "the model's input and output included; a row's In/Out are the tensors it reads from and "
+                     "leaves to other rows, Alive its largest step; kB = 1000 bytes; MAC/B = Mult-Adds per byte "
+                     "moved")
+
+
+def kb(n: int) -> float | str:
+    """Bytes in kB for a table cell: a float, or for a count too large for one
+    (past ~1e308 bytes) its exact decimal text."""
+    return n / 1000 if abs(n) < 10**300 else scaled(n, 1000)
+
+
+def memory_summary(report) -> str:
+    """One line: the peak activation memory, where, and the model sizes."""
+    from mbcost.attachments.memory import fmt_bytes
+
+    peak = report.peak
+    sizes = " · ".join(f"{d} {fmt_bytes(b)}" for d, b in report.model_sizes.items())
+    batch = f", batch {report.batch}" if report.batch != 1 else ""
+    return (f"Peak activation memory ({report.dtype}{batch}): {fmt_bytes(report.peak_bytes)} while {peak.name} "
+            f"runs ({' + '.join(peak.alive)} alive); network input {fmt_bytes(report.input_bytes)}; "
+            f"model size ({report.params:,} params): {sizes}")

@@ -1,0 +1,1 @@
+"""Figures (matplotlib on an Agg canvas, imported only here) and the report."""
