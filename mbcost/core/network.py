@@ -21,7 +21,7 @@ from mbcost.errors import MbcostError, SpecError
 from mbcost.kinds import KINDS, Context, Instance, LayerDef, Shape
 from mbcost.kinds.merge import MergeDef, merge
 from mbcost.language.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
-from mbcost.language.lexer import Param
+from mbcost.language.lexer import MAX_SPEC_CHARS, Param
 from mbcost.language.parser import parse_spec
 
 #: A deeper network than this many times its stages is not a network anyone runs
@@ -145,8 +145,13 @@ class Network:
     @classmethod
     def from_file(cls, path: str | Path) -> Network:
         path = Path(path)
+        limit = 4 * MAX_SPEC_CHARS  # UTF-8 takes at most 4 bytes a character
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as file:
+                data = file.read(limit + 1)  # never more: a larger file is refused unread
+            if len(data) > limit:
+                raise MbcostError(f"{path}: a spec is at most {MAX_SPEC_CHARS:,} characters; this file is larger")
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             raise MbcostError(f"{path}: not a UTF-8 text file") from None
         except OSError as exc:
@@ -278,6 +283,13 @@ class Network:
         return out
 
 
+#: The most digits a feature map's size (H·W·C) may have: a row's counts multiply
+#: a map by at most a kernel (two numbers of MAX_DIGITS) and another map, so they
+#: stay below Python's 4,300-digit limit on printing an integer.
+MAX_MAP_DIGITS = 1500
+MAX_MAP_BITS = int(MAX_MAP_DIGITS * 3.3219)
+
+
 def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, check: bool) -> tuple[Shape, int]:
     """Evaluate ``nodes`` from shape ``x`` produced by instance ``src``; append
     the instances to ``out``; return the last output shape and its producer."""
@@ -300,6 +312,10 @@ def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, che
                 )
             inst = node.resolve(x, ctx)
             inst.sources = (src,)
+        if inst.output.numel.bit_length() > MAX_MAP_BITS:
+            digits = int(inst.output.numel.bit_length() * 0.30103) + 1
+            raise inst.layer.fail(ctx, f"its output map has H·W·C of about {digits:,} digits; at most"
+                                       f" {MAX_MAP_DIGITS:,}, so that every count of the network can be printed")
         out.append(inst)
         x, src = inst.output, len(out) - 1
     return x, src
