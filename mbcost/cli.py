@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from mbcost.core.conventions import unit_key
+from mbcost import options
 from mbcost.errors import EXIT_USER_ERROR, MbcostError
 
 app = typer.Typer(
@@ -98,8 +99,7 @@ def table(
         raise MbcostError("--dtype goes with --memory")
     if batch != 1 and latency is None:
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
-    if batch < 1:
-        raise MbcostError(f"--batch must be 1 or more, got {batch}")
+    options.batch(batch)
     onnx_file = model is not None and model.lower().endswith(".onnx")
     if max_depth is not None and torch_model is None and not onnx_file:
         raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
@@ -292,6 +292,7 @@ def calibrate(
 
     if (output is None) == (validate_ is None):
         raise MbcostError("give --output FILE (calibrate) or --validate FILE (check a calibration), one of them")
+    options.threads(threads), options.budget(budget)
     require_torch("mbcost calibrate")
     from mbcost.adapters import calibrate as cal_mod
     from mbcost.documents.views_profile import calibration_document, validation_document
@@ -459,6 +460,7 @@ def plot(
     from mbcost.figures.plot_style import check_dpi, parse_size
     from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
+    options.drawn_alpha(alpha)
     measured = cal = None
     if latency is not None:
         from mbcost.attachments.latency import load
@@ -676,6 +678,9 @@ def profile(
     from mbcost.documents.views_profile import profile_document
 
     fmt = choose_format(fmt, output)
+    options.threads(threads), options.budget(budget, zero=True), options.repetitions(min_reps)
+    options.warmup(warmup)
+    options.batch(batch)
     analysis = analyze(model, alpha=alpha, resolution=res, count=count)
     from mbcost.adapters import require_torch
 
@@ -690,7 +695,7 @@ def profile(
         require_onnxruntime()
         with _Bar("timing") as progress:
             result = profile_ort(analysis, batch=batch, threads=threads, budget=budget, min_reps=min_reps,
-                                 max_reps=max(10_000, min_reps), warmup=warmup, progress=progress)
+                                 max_reps=options.MAX_REPS, warmup=warmup, progress=progress)
         emit(profile_document(result), fmt, output, comments)
         return 0
     from mbcost.adapters.profile import check_device, profile as run_profile
@@ -698,7 +703,7 @@ def profile(
     check_device(device)
     with _Bar("timing") as progress:
         result = run_profile(analysis, batch=batch, threads=threads, device=device, budget=budget,
-                             min_reps=min_reps, max_reps=max(10_000, min_reps), warmup=warmup,
+                             min_reps=min_reps, max_reps=options.MAX_REPS, warmup=warmup,
                              channels_last=channels_last, method="in-context" if in_context else "isolated",
                              progress=progress)
     emit(profile_document(result), fmt, output, comments)

@@ -34,12 +34,15 @@ def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def shown(text: str, limit: int = 40) -> str:
-    """``text`` quoted for a message: long text cut, with its length said."""
-    text = str(text)
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
+def shown(value, limit: int = 40) -> str:
+    """``value`` for a message: text quoted, anything else as Python writes it;
+    long text cut, with its length said."""
+    if not isinstance(value, str):
+        text = repr(value) if not isinstance(value, int) or value.bit_length() < 1000 else "a huge number"
+        return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
 
 
 def whole(text: str, what: str = "a number", *, digits: int = MAX_DIGITS, low: int | None = None,
@@ -87,8 +90,8 @@ def real(text, what: str = "a number", *, low=None, high=None, low_open: bool = 
         except (ValueError, ZeroDivisionError):
             raise NumberError(f"{what} must be a number, got {shown(raw)}") from None
     if low is not None and (value < low or (low_open and value == low)):
-        bound = "greater than" if low_open else "at least"
-        raise NumberError(f"{what} must be {bound} {_fmt(low)}, got {_fmt(value)}")
+        bound = "positive" if low_open and low == 0 else f"{'greater than' if low_open else 'at least'} {_fmt(low)}"
+        raise NumberError(f"{what} must be {bound}, got {_fmt(value)}")
     if high is not None and value > high:
         raise NumberError(f"{what} must be at most {_fmt(high)}, got {_fmt(value)}")
     return value
@@ -98,10 +101,14 @@ def _fmt(value) -> str:
     if isinstance(value, Fraction):
         if value.denominator == 1:
             value = value.numerator
-        else:
-            return f"{float(value):g}" if abs(value) < MAX_SCALE * 10 else "a number past 1e300"
-    if isinstance(value, int):
-        return f"{value:,}" if value.bit_length() < 100 else f"a number of about {value.bit_length() * 3 // 10:,} digits"
+        elif abs(value) < MAX_SCALE * 10:
+            return f"{float(value):g}"
+    if isinstance(value, (int, Fraction)):
+        if abs(value) < 10**15:
+            return f"{value:,}"
+        if abs(value) < MAX_SCALE * 10:
+            return f"{float(value):g}"
+        return f"a number past 1e+300"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

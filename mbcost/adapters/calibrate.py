@@ -289,10 +289,9 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
     from mbcost.adapters.machine import cpu_name
     from mbcost.core.network import Network
 
-    if threads < 1:
-        raise MbcostError(f"--threads must be 1 or more, got {threads}")
-    if budget <= 0:
-        raise MbcostError(f"--budget must be positive seconds, got {budget}")
+    from mbcost import options
+
+    options.threads(threads), options.budget(budget)
     run_with = runner(runtime, threads)
     started = time.perf_counter()
     previous = torch.get_num_threads()

@@ -23,6 +23,7 @@ from mbcost.kinds.merge import MergeDef, merge
 from mbcost.language.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
 from mbcost.language.lexer import MAX_SPEC_CHARS, Param
 from mbcost.language.parser import parse_spec
+from mbcost.options import scale
 
 #: A deeper network than this many times its stages is not a network anyone runs
 #: (EfficientNet-B7 is 3.1); the row limit (MAX_LAYERS) bounds it too.
@@ -30,14 +31,10 @@ MAX_DEPTH_MULT = 100
 
 
 def to_fraction(value, what: str) -> Fraction:
-    """An exact number from a float, int, string or Fraction ("0.75" -> 3/4)."""
-    try:
-        number = Fraction(str(value)) if not isinstance(value, Fraction) else value
-    except (ValueError, ZeroDivisionError):
-        raise MbcostError(f"{what} must be a number, got {value!r}") from None
-    if number <= 0:
-        raise MbcostError(f"{what} must be positive, got {value}")
-    return number
+    """An exact number from a float, int, string or Fraction ("0.75" -> 3/4):
+    finite, positive, at most 10^300 (a width or resolution multiplier no
+    network passes; its counts stay exact and printable)."""
+    return scale(value, what)
 
 
 @dataclass(frozen=True)

@@ -148,12 +148,10 @@ def emit(doc, fmt: str, output: str | None, comments: bool = False) -> None:
     check_output_path(output)
     if output is not None:
         if fmt == "csv" and _is_regular_target(output):
-            import json
-
-            from mbcost.documents.render import csv_metadata
+            from mbcost.documents.render import csv_metadata, strict_json
 
             meta = csv_metadata(doc, Path(output).name)
-            write_atomic(f"{output}-metadata.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(f"{output}-metadata.json", strict_json(meta))
         write_atomic(output, render_text(doc, fmt, comments))
     elif fmt == "rich":
         print_rich(doc)

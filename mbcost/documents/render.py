@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
 from mbcost.errors import MbcostError
@@ -175,7 +176,7 @@ def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
     """Render to a string in a non-interactive format (``comments``: CSV with the
     heading and settings as leading '#' lines)."""
     if fmt == "json":
-        return json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n"
+        return strict_json(doc.data)
     if fmt == "csv":
         return _csv(doc, comments)
     if fmt == "markdown":
@@ -184,6 +185,28 @@ def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
         return _latex(doc)
     return _plain(doc)
 
+
+
+def strict_json(data, **options) -> str:
+    """``data`` as strict JSON (``allow_nan=False``: never ``Infinity`` or ``NaN``,
+    which JSON does not have); a value that is not a finite number is refused in
+    one line naming where it is."""
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, **options) + "\n"
+    except ValueError:
+        raise MbcostError(f"cannot write JSON: {_not_finite_at(data) or 'a value'} is not a finite number") from None
+
+
+def _not_finite_at(data, where: str = "") -> str:
+    """The path of the first float in ``data`` that is not finite ("" if none)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "the value"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, (list, tuple)) else ()
+    for key, value in items:
+        found = _not_finite_at(value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
+        if found:
+            return found
+    return ""
 
 def csv_columns(rows: list[dict]) -> list[str]:
     """Every key of the rows, in first-seen order (tables of a ``csv_all``

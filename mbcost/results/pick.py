@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import MbcostError
+from mbcost.numbers import MAX_REAL_CHARS, shown
 from mbcost.documents.frames import Framed
 from mbcost.core.conventions import alpha_number, fmt_alpha
 from mbcost.results.sweep_grid import parse_grid
@@ -50,10 +51,10 @@ def parse_budget(value, what: str = "budget") -> int:
         number = Fraction(value)
     else:
         text = str(value).strip().replace("_", "")
-        match = _BUDGET.match(text)
+        match = _BUDGET.match(text) if len(text) <= MAX_REAL_CHARS else None
         if not match:
             raise MbcostError(f"{what} must be a count like 150M, 2.5M, 1G or 150000000 "
-                              f"(suffixes K, M, G), got '{value}'")
+                              f"(suffixes K, M, G; at most {MAX_REAL_CHARS} characters), got {shown(value)}")
         number = Fraction(match.group(1)) * _SUFFIX[match.group(2).upper()]
     if number.denominator != 1 or number <= 0:
         raise MbcostError(f"{what} must be a positive whole number, got '{value}'")
@@ -86,9 +87,10 @@ _TIME = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|us|µs)?$", re.IGNORECASE)
 
 def parse_time(value, what: str = "--max-latency") -> float:
     """``5ms`` -> 0.005 (seconds); ``0.5s``; ``800us``; a bare number is milliseconds."""
-    match = _TIME.match(str(value).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise MbcostError(f"{what} must be a positive time like 5ms, 0.5s or 800us, got '{value}'")
+    text = str(value).strip()
+    match = _TIME.match(text) if len(text) <= MAX_REAL_CHARS else None
+    if not match or not 0 < float(match.group(1)) < math.inf:
+        raise MbcostError(f"{what} must be a positive time like 5ms, 0.5s or 800us, got {shown(value)}")
     unit = (match.group(2) or "ms").lower()
     return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "us": 1e-6, "µs": 1e-6}[unit]
 
