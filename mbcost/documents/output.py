@@ -130,6 +130,9 @@ def publish_folder(staging: Path, folder: Path) -> None:
     be: then the whole folder appears at once), replacing files of the same name."""
     try:
         if not os.path.lexists(folder):
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)  # as mkdir would make it (mkdtemp's is 0700)
             os.rename(staging, folder)
             return
         for name in sorted(os.listdir(staging)):
