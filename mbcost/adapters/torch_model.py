@@ -41,22 +41,34 @@ def parse_input(text: str | None) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+#: The longest ``--torch`` text read: a module path, a factory and a few literal
+#: arguments are a few dozen characters.
+MAX_TARGET_CHARS = 1000
+
+
 def parse_target(target: str) -> tuple[str, str, tuple, dict]:
     """``pkg.module:factory``, ``path/to/file.py:factory`` or either with
     arguments, ``pkg.mod:build(width=0.5, classes=10)``: (where, attribute path,
     args, kwargs). Arguments are Python literals, read with :func:`ast.literal_eval`
-    (never evaluated as code)."""
+    (never evaluated as code). The text is at most MAX_TARGET_CHARS long, checked
+    before it is parsed; every failure is one line quoting at most 100 characters."""
     import ast
 
-    where, sep, call = str(target).strip().partition(":")  # a ':' in the arguments stays in them
+    from mbcost.numbers import shown
+
+    text = str(target)
+    if len(text) > MAX_TARGET_CHARS:
+        raise MbcostError(f"--torch {shown(text, 100)} is longer than {MAX_TARGET_CHARS:,} characters")
+    quoted = shown(text.strip(), 100)
+    where, sep, call = text.strip().partition(":")  # a ':' in the arguments stays in them
     if not sep or not where.strip() or not call.strip():
         raise MbcostError("--torch takes pkg.module:factory, path/to/file.py:factory, or either with literal "
-                          f"arguments (pkg.mod:build(width=0.5)), got '{target}'")
+                          f"arguments (pkg.mod:build(width=0.5)), got {quoted}")
     call = call.strip()
     try:
         node = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        raise MbcostError(f"--torch '{target}': '{call}' is not a name or a call with literal arguments") from None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
+        raise MbcostError(f"--torch {quoted}: not a name or a call with literal arguments") from None
     if isinstance(node, ast.Call):
         func, args, kwargs = node.func, node.args, node.keywords
     else:
@@ -66,16 +78,16 @@ def parse_target(target: str) -> tuple[str, str, tuple, dict]:
         parts.insert(0, func.attr)
         func = func.value
     if not isinstance(func, ast.Name):
-        raise MbcostError(f"--torch '{target}': '{call}' must name the factory (name or name.attr)")
+        raise MbcostError(f"--torch {quoted}: the part after ':' must name the factory (name or name.attr)")
     parts.insert(0, func.id)
     try:
         values = tuple(ast.literal_eval(a) for a in args)
         named = {k.arg: ast.literal_eval(k.value) for k in kwargs if k.arg is not None}
-    except (ValueError, SyntaxError, TypeError):
-        raise MbcostError(f"--torch '{target}': the arguments must be Python literals (numbers, strings, "
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        raise MbcostError(f"--torch {quoted}: the arguments must be Python literals (numbers, strings, "
                           "tuples, lists, dicts, True/False/None), as ast.literal_eval reads them") from None
     if any(k.arg is None for k in kwargs) or any(isinstance(a, ast.Starred) for a in args):
-        raise MbcostError(f"--torch '{target}': no *args or **kwargs: write the arguments out")
+        raise MbcostError(f"--torch {quoted}: no *args or **kwargs: write the arguments out")
     return where.strip(), ".".join(parts), values, named
 
 
