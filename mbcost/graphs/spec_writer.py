@@ -134,8 +134,9 @@ class _Writer:
     def region(self, value: str, end: str) -> list:
         """Statements (:class:`Line`, :class:`Group`) computing ``end`` from ``value``."""
         lines: list = []
+        reach = self._reaching(end, self.prod.get(value, -1) + 1)  # once per region: linear, not per step
         while value != end:
-            users = [u for u in self.cons.get(value, []) if self._reaches(u, end)]
+            users = [u for u in self.cons.get(value, []) if u in reach]
             if not users:
                 raise MbcostError(f"cannot write {self.g.name} as a spec: value '{value}' does not lead to '{end}'")
             if len(users) == 1 and self.nodes[users[0]].op == "Split" and len(self.nodes[users[0]].outputs) > 1:
@@ -194,6 +195,22 @@ class _Writer:
             branches.append((f"{label}_b{k + 1}", [first] + self.region(parts[take], v)))
         self.out = concat.outputs[0]
         return Group(label, "concat", concat.module, branches)
+
+    def _reaching(self, end: str, low: int) -> set[int]:
+        """The operators numbered ``low`` or later from which ``end`` can be
+        reached (a walk back from its producer; indices are in execution order,
+        so no path from them passes below ``low``)."""
+        target = self.prod.get(end)
+        if target is None:
+            return set()
+        seen, stack = {target}, [target]
+        while stack:
+            for v in self.nodes[stack.pop()].inputs:
+                p = self.prod.get(v) if v is not None else None
+                if p is not None and p >= low and p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
 
     def _reaches(self, start: int, end: str) -> bool:
         target = self.prod.get(end)
