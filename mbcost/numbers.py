@@ -58,6 +58,19 @@ def whole(text: str, what: str = "a number", *, digits: int = MAX_DIGITS, low: i
     return in_range(value, what, low, high)
 
 
+def whole_value(value: int, what: str) -> int:
+    """An int given as a number (a command-line option) held to MAX_DIGITS digits,
+    as if it had been read from text."""
+    bits = abs(value).bit_length()
+    if bits >= MAX_DIGITS * 3.32:  # near the limit or past it: count the digits
+        if bits > 14_000:  # past what Python prints (4,300 digits)
+            raise NumberError(f"{what} has about {int(bits * 0.30103):,} digits; at most {MAX_DIGITS:,}")
+        digits = len(str(abs(value)))
+        if digits > MAX_DIGITS:
+            raise NumberError(f"{what} has {digits:,} digits; at most {MAX_DIGITS:,}")
+    return value
+
+
 def in_range(value, what: str, low=None, high=None):
     """``value`` when ``low <= value <= high`` (either may be None)."""
     if low is not None and value < low:

@@ -35,6 +35,11 @@ CPUS = os.cpu_count()
     (["profile", "--budget", "1e9"], "--budget must be a number of seconds from 0 to 86,400 (a day), got 1e+09"),
     (["profile", "--batch", "0"], "--batch must be 1 to 65,536"),
     (["table", "--latency", "x.json", "--batch", "100000"], "--batch must be 1 to 65,536"),
+    (["table", "--res", "9" * 4000], "resolution has 4,000 digits; at most 400"),
+    (["table", "--classes", "9" * 4000], "classes has 4,000 digits; at most 400"),
+    (["table", "--min-depth", "9" * 4000], "minimum depth has 4,000 digits; at most 400"),
+    (["layer", "--m", "9" * 4000, "--n", "9" * 4000, "--df", "1"], "m has 4,000 digits; at most 400"),
+    (["plot", "layers", "--dpi", "9" * 4000, "-o", "x.png"], "--dpi of 4000 digits: choose 50 to 1200"),
 ])
 def test_out_of_range_options_are_one_line(capsys, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

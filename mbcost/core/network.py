@@ -23,6 +23,7 @@ from mbcost.kinds.merge import MergeDef, merge
 from mbcost.language.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
 from mbcost.language.lexer import MAX_SPEC_CHARS, Param
 from mbcost.language.parser import parse_spec
+from mbcost.numbers import NumberError, whole_value
 from mbcost.options import scale
 
 #: A deeper network than this many times its stages is not a network anyone runs
@@ -66,6 +67,14 @@ class Config:
              count=PAPER_COUNT, params="weights", depth_mult=1) -> Config:
         """Validate user-given settings into a Config (MbcostError on bad values)."""
         alpha = to_fraction(alpha, "alpha")
+        try:
+            for value, what in ((resolution, "resolution"), (min_depth, "minimum depth"), (divisor, "divisor"),
+                                (classes, "classes")):
+                for v in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(v, int):
+                        whole_value(v, what)
+        except NumberError as exc:
+            raise MbcostError(str(exc)) from None
         if resolution is not None and rho is not None:
             raise MbcostError("give a resolution or rho, not both")
         if resolution is not None:

@@ -125,7 +125,8 @@ def check_dpi(dpi: int | None) -> int:
     if dpi is None:
         return DPI
     if not 50 <= dpi <= 1200:
-        raise MbcostError(f"--dpi {dpi}: choose 50 to 1200 (300 for print)")
+        raise MbcostError(f"--dpi {dpi if abs(dpi) < 10**12 else 'of ' + str(len(str(abs(dpi)))) + ' digits'}:"
+                          " choose 50 to 1200 (300 for print)")
     return dpi
 
 
