@@ -150,6 +150,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="time limit of one case")
     parser.add_argument("--mib", type=int, default=1024, help="memory limit of one case (tracemalloc peak)")
     parser.add_argument("--keep", help="a folder to write each failing input to")
+    parser.add_argument("--progress", type=int, default=0, help="print a line every N cases (to stderr)")
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.classes.split(",") if k.strip()]
     bad = 0
@@ -168,6 +169,8 @@ def main(argv=None) -> int:
                 outcome, detail = classify(run, args.seconds, args.mib)
                 slowest = max(slowest, time.perf_counter() - t0)
                 counts[outcome] += 1
+                if args.progress and (i + 1) % args.progress == 0:
+                    sys.stderr.write(f"{kind}: {i + 1:,} cases, {dict(counts)}, {time.perf_counter() - start:.0f} s\n")
                 if outcome not in ("result", "clean"):
                     examples.setdefault(detail.split(":")[0] + outcome, (i, outcome, detail))
                     if args.keep:

@@ -99,7 +99,7 @@ def table(
         raise MbcostError("--dtype goes with --memory")
     if batch != 1 and latency is None:
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
-    options.batch(batch)
+    options.batch(batch), options.torch_target(torch_model)
     onnx_file = model is not None and model.lower().endswith(".onnx")
     if max_depth is not None and torch_model is None and not onnx_file:
         raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
@@ -269,6 +269,7 @@ def export(
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
+    options.torch_target(torch_model)
     print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
                        resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
                        classes=classes))

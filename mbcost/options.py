@@ -11,7 +11,8 @@ was given. Numbers written as text go through :mod:`mbcost.numbers`.
 | ``--batch`` | 1 to 65,536 |
 | ``--alpha``, ``--rho``, ``--depth-mult`` | finite, positive, at most 10^300 (counts stay exact); ``--depth-mult`` at most 100 (``core.network.MAX_DEPTH_MULT``) |
 | figures' ``--alpha`` | at most 1,000: every count of a drawn network stays a float |
-| ``--size`` | 3 to 60 inches each side (``figures.plot_style``) |
+| ``--size`` | 3 to 60 inches each side (``figures.plot_style``); a size too small for a figure's text is refused |
+| ``--torch`` | at most 1,000 characters, literal arguments (``adapters.torch_model.parse_target``) |
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def scale(value, option: str, high=MAX_SCALE) -> Fraction:
 def drawn_alpha(value, option: str = "--alpha") -> Fraction | None:
     """A figure's alpha: positive, at most MAX_DRAWN_ALPHA."""
     return None if value is None else scale(value, option, high=MAX_DRAWN_ALPHA)
+
+
+def torch_target(text: str | None) -> str | None:
+    """``--torch``: its text read (at most 1,000 characters, literal arguments
+    only) before anything imports torch, so that a bad one is refused at once."""
+    if text is not None:
+        from mbcost.adapters.torch_model import parse_target
+
+        parse_target(text)
+    return text
 
 
 def _int(value: int) -> str:
