@@ -88,3 +88,22 @@ def test_errors_are_one_line(tmp_path, capsys, line, message):
     assert main(["table", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "bad.spec:2:" in err and "Traceback" not in err
+
+
+def test_onnx_route_equals_the_spec(spec, tmp_path):
+    """Exported to ONNX and counted there (MatMul, Conv, BatchNormalization handles
+    written from the ONNX definitions): the same integers, row by row. Not under
+    ``act``: torch.onnx.export writes GELU as Div, Erf, Add and Mul, which the ONNX
+    route names as operators no convention counts."""
+    pytest.importorskip("torch")
+    from mbcost.graphs.rowmatch import differences
+
+    path = tmp_path / "attn.onnx"
+    assert main(["export", spec, "--output", str(path)]) == 0
+    for count in (("conv", "fc"), ("conv", "fc", "bn", "pool")):
+        ours = mbcost.analyze(spec, count=count, params="all")
+        graph = mbcost.analyze(str(path), count=count)
+        assert graph.total.mult_adds == ours.total.mult_adds
+        assert (graph.total.weights, graph.total.biases, graph.total.norm) == \
+            (ours.total.weights, ours.total.biases, ours.total.norm)
+        assert differences(ours, graph) == []
