@@ -21,6 +21,7 @@ import re
 import pytest
 
 import mbcost
+from mbcost.results.comparison import compare, published_check
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -85,6 +86,9 @@ ARCH = {
     ]),
 }
 #: The resolutions the paper and timm's weights use.
+#: timm's infer_gmacs at those resolutions (2 decimals; its CSV prints 1.1 for 1.10).
+TIMM_GMACS = {"mobilenet_v4_conv_small": "0.19", "mobilenet_v4_conv_medium": "1.10", "mobilenet_v4_conv_large": "6.43",
+              "mobilenet_v4_hybrid_medium": "1.29", "mobilenet_v4_hybrid_large": "7.77"}
 PUBLISHED_RES = {"mobilenet_v4_conv_small": 224, "mobilenet_v4_conv_medium": 256, "mobilenet_v4_conv_large": 384,
                  "mobilenet_v4_hybrid_medium": 256, "mobilenet_v4_hybrid_large": 384}
 
@@ -195,11 +199,24 @@ def reference(name: str, alpha: float = 1.0) -> nn.Module:
     return nn.Sequential(*layers).eval()
 
 
-def oracle_mult_adds(module: nn.Module, res: int) -> int:
+def oracle_mult_adds(module: nn.Module, res: int, elements: dict | None = None) -> int:
+    """FlopCounterMode's FLOPs / 2; ``elements`` (if given) gets the batch norms'
+    output elements and the global pool's input elements, recorded by hooks."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    hooks = []
+    if elements is not None:
+        def record(kind):
+            def hook(mod, inputs, output):
+                elements[kind] = elements.get(kind, 0) + (output if kind == "bn" else inputs[0]).numel()
+            return hook
+        for m in module.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.AdaptiveAvgPool2d)):
+                hooks.append(m.register_forward_hook(record("bn" if isinstance(m, nn.BatchNorm2d) else "pool")))
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(torch.empty(1, 3, res, res, device="meta"))
+    for h in hooks:
+        h.remove()
     flops = counter.get_total_flops()
     assert flops % 2 == 0
     return flops // 2
@@ -217,7 +234,16 @@ def test_equals_the_reference_build_at_its_published_resolution(name):
     ours = mbcost.analyze(name, params="all")
     assert ours.resolution == res
     assert ours.total.params == params(module)
-    assert ours.total.mult_adds == oracle_mult_adds(module, res)
+    elements: dict = {}
+    mult_adds = oracle_mult_adds(module, res, elements)
+    assert ours.total.mult_adds == mult_adds
+    # timm's GMACs (fvcore's defaults): + 2 per batch-norm element, + 1 per pooled element,
+    # which compare finds as the explanation and which reproduces timm's printed figure
+    fvcore = mult_adds + 2 * elements["bn"] + elements["pool"]
+    (entry,) = compare([name]).entries
+    assert entry.published["fvcore_mult_adds"] == fvcore
+    assert f"{fvcore / 1e9:.2f}" == TIMM_GMACS[name]
+    assert published_check(entry.published, ours.total.mult_adds, "mult_adds").startswith("ok")
 
 
 @pytest.mark.parametrize("name, alpha, millions", [

@@ -637,8 +637,8 @@ def family_pick_document(result, top: int | None = None) -> Document:
     settings = [
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
-        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
-        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; MobileNetV4: timm's ImageNet-1K "
+        "weights; the others: torchvision's IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
         "(the rule of 'mbcost pick'); never carried outside a family's published points",
     ]
     rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),

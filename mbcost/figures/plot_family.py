@@ -45,8 +45,8 @@ def family_tradeoff_figure(against: str = "both", latency=None):
                      fontsize=12)
         footer(fig, " · ".join(wrap_items([
             "cost computed by mbcost from the specs: Mult-Adds of conv + fc, weights (the paper's conventions)",
-            "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, the others torchvision IMAGENET1K_V1 at "
-            "their evaluation crop", "dashed: the Pareto frontier across all families"]
+            "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, MobileNetV4 timm's ImageNet-1K weights, "
+            "the others torchvision IMAGENET1K_V1 at their evaluation crop", "dashed: the Pareto frontier across all families"]
             + ([latency_note(latency)] if latency is not None else []), 200)))
         for ax, what in zip(axes, panels):
             _labels(ax, what, points)

@@ -12,6 +12,9 @@ The points (:func:`family_points`), one per published configuration:
   (torchvision.csv), at the weights' evaluation crop. (ResNet's V2 weights,
   a newer training recipe for the same network, are in the table but not
   here: one recipe per family.)
+* MobileNetV4 Conv-S/M/L and Hybrid-M/L: timm's ImageNet-1K weights at their
+  resolutions (timm_models.csv; the zoo follows timm's code, whose counts the
+  paper's table does not match).
 
 Costs: Mult-Adds of conv + fc and weights, the paper's conventions, for every
 family alike. Accuracy is only ever a published figure, except inside
@@ -31,7 +34,7 @@ from mbcost.documents.frames import Framed
 
 #: Zoo name prefix -> the family's name (the first prefix that matches).
 FAMILIES = (("mobilenet_v1", "MobileNet v1"), ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3", "MobileNetV3"),
-            ("efficientnet", "EfficientNet"), ("mnasnet", "MnasNet"), ("shufflenet_v2", "ShuffleNetV2"),
+            ("mobilenet_v4", "MobileNetV4"), ("efficientnet", "EfficientNet"), ("mnasnet", "MnasNet"), ("shufflenet_v2", "ShuffleNetV2"),
             ("resnet", "ResNet"), ("alexnet", "AlexNet"), ("googlenet", "GoogLeNet"))
 #: The weights whose top-1 stands for a torchvision architecture (its original recipe).
 WEIGHTS = "IMAGENET1K_V1"
@@ -64,9 +67,12 @@ class FamilyPoint:
 
 def _short(model: str) -> str:
     """A point's label in a figure: B3, x1.5, 0.75, large, 50."""
-    for prefix in ("efficientnet_", "shufflenet_v2_", "mobilenet_v3_", "resnet", "mnasnet"):
+    for prefix in ("efficientnet_", "shufflenet_v2_", "mobilenet_v3_", "mobilenet_v4_", "resnet", "mnasnet"):
         if model.startswith(prefix):
             rest = model[len(prefix):]
+            if prefix == "mobilenet_v4_":  # conv_medium -> Conv-M, as the paper names them
+                kind, size = rest.split("_")
+                return f"{kind.capitalize()}-{size[0].upper()}"
             return rest.upper() if prefix == "efficientnet_" else rest.replace("_", ".")
     return model.replace("_torchvision", "")
 
@@ -93,6 +99,11 @@ def family_points() -> list[FamilyPoint]:
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["acc1"], row["acc5"],
                                   "published", f"torchvision {row['weights']} (torchvision.csv)"))
+    for row in load("timm_models"):  # MobileNetV4: the released code's weights (the zoo follows the code)
+        a = analyze(row["model"], resolution=row["resolution"])
+        points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
+                                  row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
+                                  "published", f"timm {row['timm_name']}.{row['weights']} (timm_models.csv)"))
     order = {name: i for i, (_, name) in enumerate(FAMILIES)}
     return sorted(points, key=lambda p: (order.get(p.family, 99), p.mult_adds, p.params))
 
