@@ -648,6 +648,49 @@ def pick(
     emit(pick_document(result, top), fmt, output, comments)
 
 
+@app.command()
+def roofline(
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R."),
+    ridge: str = typer.Option("0:500:25", "--ridge", help="Ridge points RP = PeakMACs / PeakMemBW in MACs per byte: START:STOP:STEP, a number, or numbers with commas (default 0:500:25, the paper's sweep)."),
+    bytes_per_element: int = typer.Option(1, "--bytes-per-element", help="Bytes per weight and activation element (default 1: int8, as the paper's accelerators; 2: fp16; 4: fp32)."),
+    hardware: Optional[str] = typer.Option(None, "--hardware", help="A chip as PEAK_MACS_PER_S,BYTES_PER_S (e.g. 4e12,30e9): each network's roofline time in ms at its ridge point."),
+    machine: Optional[str] = typer.Option(None, "--machine", help="A calibration file (mbcost calibrate): this machine's measured ridge point, marked on the sweep, and its roofline ms."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    count: str = COUNT,
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A figure (.png, .svg, .pdf: the sweep, needs matplotlib) or a file for the table (whole or not at all)."),
+    comments: bool = COMMENTS,
+) -> None:
+    """Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
+    from mbcost.attachments.roofline import machine_hardware, roofline as run_roofline
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views_roofline import roofline_document
+
+    figure = output is not None and output.lower().endswith((".png", ".svg", ".pdf"))
+    if figure and fmt is not None:
+        raise MbcostError("--format applies to the table; a figure's format is its extension")
+    mine = None
+    if machine is not None:
+        from mbcost.attachments.latency import load
+
+        mine = machine_hardware(load(machine))
+    result = run_roofline(models, ridge, bytes_per_element, hardware, mine, alpha=alpha, resolution=res,
+                          count=count)
+    if figure:
+        from mbcost.documents.output import write_atomic
+        from mbcost.figures.plot_roofline import roofline_figure
+        from mbcost.figures.plot_style import output_format, render
+        from mbcost.figures.plots import check_target
+
+        path = check_target("roofline", output)
+        write_atomic(path, render(roofline_figure(result), output_format(path)))
+        sys.stdout.write(f"wrote {path}\n")
+        return
+    emit(roofline_document(result), choose_format(fmt, output), output, comments)
+
+
 # -- mbcost profile: measured latency and memory (torch imported inside only) ------------
 
 @app.command()
