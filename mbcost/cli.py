@@ -449,11 +449,12 @@ def plot(
     out: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
-    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, or latency (predicted: needs --latency FILE)."),
+    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, latency (predicted: needs --latency FILE), or roofline (with --all and --ridge RP)."),
     latency: Optional[str] = typer.Option(None, "--latency", help="tradeoff --against latency: the calibration file (mbcost calibrate) that predicts each point's time."),
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="tradeoff --all --against roofline: the ridge point, MACs per byte (mbcost roofline)."),
 ) -> None:
     """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
     from mbcost.figures.plot_style import check_dpi, parse_size
@@ -475,7 +476,7 @@ def plot(
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
     path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured, family=all_, latency=cal)
+                profile=measured, family=all_, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -608,6 +609,7 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
@@ -640,9 +642,12 @@ def pick(
         from mbcost.results.family import pick_family
         from mbcost.documents.views import family_pick_document
 
-        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal)
+        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal,
+                             ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
+    if ridge is not None:
+        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
                       max_latency=max_latency, latency=cal)
     emit(pick_document(result, top), fmt, output, comments)
@@ -689,6 +694,13 @@ def roofline(
         sys.stdout.write(f"wrote {path}\n")
         return
     emit(roofline_document(result), choose_format(fmt, output), output, comments)
+
+
+def _ridge(value: float):
+    """A --ridge number as an exact ridge point (MACs per byte), refused when negative."""
+    from mbcost.attachments.roofline import parse_ridges
+
+    return parse_ridges(repr(value))[0]
 
 
 # -- mbcost profile: measured latency and memory (torch imported inside only) ------------

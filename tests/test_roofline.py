@@ -131,3 +131,22 @@ def test_roofline_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_pick_all_with_a_ridge_budgets_the_roofline_cost():
+    """At RP 100 the budget is on Σ max(MACs, 100·bytes): every fit is within it, and
+    each point's roofline cost is the one mbcost roofline gives for that network."""
+    from mbcost.results.family import pick_family
+
+    result = pick_family("1G", ridge=100)
+    assert result.fits and all(p.roofline_macs <= 10**9 for p in result.fits)
+    best = result.fits[0]
+    assert best.roofline_macs == roofline([f"{best.model}:alpha={float(best.alpha)},res={best.resolution}"],
+                                          "100").cost(0, 100)
+    # MobileNet v1's grid is a candidate too (its roofline cost, not its Mult-Adds, is budgeted)
+    assert any(p.family == "MobileNet v1" for p in result.fits)
+
+
+def test_pick_ridge_without_all_is_refused(capsys):
+    assert main(["pick", "--max-madds", "300M", "--ridge", "100"]) == 2
+    assert "--all/--family" in capsys.readouterr().err
