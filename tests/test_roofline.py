@@ -150,3 +150,27 @@ def test_pick_all_with_a_ridge_budgets_the_roofline_cost():
 def test_pick_ridge_without_all_is_refused(capsys):
     assert main(["pick", "--max-madds", "300M", "--ridge", "100"]) == 2
     assert "--all/--family" in capsys.readouterr().err
+
+
+def test_mobilenet_v4_claims_of_docs_roofline_md():
+    """The numbers docs/roofline.md states, from the counts."""
+    from mbcost.core.network import Network
+    from mbcost.results.family import family_points, pareto, with_roofline
+
+    s = roofline_rows(mbcost.analyze("mobilenet_v4_conv_small"))
+    v3 = roofline_rows(mbcost.analyze("mobilenet_v3_large"))
+    assert (sum(r.bytes for r in s), sum(r.bytes for r in v3)) == (7_783_216, 15_561_072)
+    assert (round(roofline_macs(s, 100) / 10**6), round(roofline_macs(v3, 100) / 10**6)) == (780, 1556)
+
+    def attention(line):
+        (row,) = roofline_rows(mbcost.analyze(Network.from_text(f"input 16x16x160\n{line}\n")))
+        return row.mult_adds, row.weight_bytes
+
+    assert attention("mqa 160x160 heads=4 key=64") == (59_768_832, 102_400)
+    assert attention("mqa 160x160 heads=4 key=64 kv_stride=2") == (30_855_168, 105_280)
+    assert attention("mhsa 160x160 heads=4 key=64 kv_stride=2") == (34_787_328, 166_720)
+    points = family_points()
+    for ridge, expected in ((0, {"conv_small", "conv_medium", "hybrid_medium", "hybrid_large"}),
+                            (100, {"conv_small", "conv_medium", "hybrid_medium", "conv_large", "hybrid_large"})):
+        front = pareto(with_roofline(points, ridge), "roofline_macs")
+        assert {p.model[len("mobilenet_v4_"):] for p in front if p.family == "MobileNetV4"} == expected

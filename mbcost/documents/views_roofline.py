@@ -65,6 +65,9 @@ def roofline_document(result: Roofline) -> Document:
             [[label, _ms(t), _ms(Fraction(a.total.mult_adds) / hw.peak_macs_per_s),
               f"{100 * float(result.memory_bound_share(i, hw.ridge)):.0f}%"]
              for i, (label, a, t) in enumerate(zip(labels, result.analyses, times))]))
+        if key == "machine" and result.bytes_per_element != 4:
+            tables[-1].notes.append("this machine's ridge point was measured in fp32 (a float32 conv and copy): "
+                                    "--bytes-per-element 4 models it as measured")
         data[key] = {"name": hw.name, "peak_macs_per_s": float(hw.peak_macs_per_s),
                      "bytes_per_s": float(hw.bytes_per_s), "ridge_point": float(hw.ridge),
                      "ms": {label: float(t) * 1e3 for label, t in zip(labels, times)}}
