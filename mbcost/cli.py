@@ -86,6 +86,7 @@ def table(
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
+    roofline_rp: Optional[float] = typer.Option(None, "--roofline", help="Add each layer's bytes moved (int8), MACs per byte and compute/memory bound at this ridge point, MACs per byte (mbcost roofline)."),
 ) -> int:
     """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.results.analysis import analyze
@@ -107,6 +108,8 @@ def table(
         _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
         return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
                             formula, onnx=True)
+    if roofline_rp is not None and (torch_model is not None or onnx_file):
+        raise MbcostError("--roofline costs a spec's rows: give a built-in model or a spec file")
     if latency is not None and (torch_model is not None or onnx_file):
         raise MbcostError("--latency predicts from a spec's layers: give a built-in model or a spec file")
     if torch_model is not None or input_shape is not None:
@@ -133,6 +136,10 @@ def table(
         predicted = (cal, predict_in_network(analysis, cal, batch), batch)
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
                         fvcore=counts, latency=predicted)
+    if roofline_rp is not None:
+        from mbcost.documents.views_roofline import add_roofline_columns
+
+        add_roofline_columns(doc, analysis, _ridge(roofline_rp))
     emit(doc, fmt, output, comments)
     if counts is not None:
         from mbcost.documents.views import fvcore_differences

@@ -174,3 +174,18 @@ def test_mobilenet_v4_claims_of_docs_roofline_md():
                             (100, {"conv_small", "conv_medium", "hybrid_medium", "conv_large", "hybrid_large"})):
         front = pareto(with_roofline(points, ridge), "roofline_macs")
         assert {p.model[len("mobilenet_v4_"):] for p in front if p.family == "MobileNetV4"} == expected
+
+
+def test_table_roofline_columns(spec, capsys):
+    """table --roofline RP: per row the bytes, MACs per byte and the bound of the
+    worked layers above; the lone relu is 'fused'; the summary the roofline cost."""
+    assert main(["table", spec, "--roofline", "100", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = lines[0].split(",")
+    assert header[-3:] == ["roofline_bytes", "mult_adds_per_byte", "bound"]
+    assert [line.split(",")[-1] for line in lines[1:]] == ["compute", "memory", "fused"]
+    assert lines[2].split(",")[-3] == "401984"
+    assert main(["table", spec, "--roofline", "100", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["roofline"]["roofline_macs"] == 57_802_752 + 100 * 401_984
+    assert main(["table", "--torch", "x:y", "--roofline", "100"]) == 2

@@ -73,3 +73,43 @@ def roofline_document(result: Roofline) -> Document:
                      "ms": {label: float(t) * 1e3 for label, t in zip(labels, times)}}
     return Document("The roofline across hardware (MobileNetV4, Qin et al. 2024, section 2)",
                     roofline_settings(result), tables, data)
+
+
+def add_roofline_columns(doc: Document, analysis, ridge: Fraction, bytes_per_element: int = 1) -> Document:
+    """``table --roofline RP``: the per-layer table gets each row's bytes moved,
+    arithmetic intensity and whether it is compute- or memory-bound at RP (rows
+    the roofline does not cost: blank, "fused"); the totals its roofline cost.
+    In place (the document of :func:`mbcost.documents.views.cost_document`); returns it."""
+    from mbcost.attachments.roofline import FOLDED, roofline_macs, roofline_rows
+
+    rows = roofline_rows(analysis, bytes_per_element)
+    by_name = {r.name: r for r in rows}
+    rp = number(ridge)
+    per_layer = next((t for t in doc.tables if t.title == "Per layer"), None)
+    if per_layer is not None:
+        per_layer.columns += [Column("Bytes", True, priority=0), Column("MAC/B", True, priority=1),
+                              Column(f"Bound @{rp}", priority=2)]
+        for row, layer in zip(per_layer.rows, analysis.layers):
+            r = by_name.get(layer.name)
+            row += ["", "", "fused"] if r is None else [r.bytes, "" if r.intensity is None else
+                                                        round(float(r.intensity), 2), r.bound(ridge)]
+        if per_layer.footer is not None:
+            per_layer.footer += [sum(r.bytes for r in rows), "", ""]
+        for record, layer in zip(per_layer.tidy or [], analysis.layers):
+            r = by_name.get(layer.name)
+            record.update({"roofline_bytes": None if r is None else r.bytes,
+                           "mult_adds_per_byte": None if r is None or r.intensity is None else float(r.intensity),
+                           "bound": "fused" if r is None else r.bound(ridge)})
+    total = roofline_macs(rows, ridge)
+    doc.settings.append(
+        f"roofline at ridge point {rp} MACs per byte: bytes = (weights + biases + input + output) × "
+        f"{bytes_per_element} byte per element; a row is compute-bound when MACs ≥ RP × bytes; "
+        f"'fused': no Mult-Adds nor weights (or batch norm, LayerScale), not costed (docs/roofline.md; "
+        f"folded kinds: {', '.join(sorted(FOLDED))})")
+    doc.summary.append(f"Roofline cost at RP {rp}: {number(total):,} MACs = Σ max(MACs, RP × bytes) "
+                       f"({float(total) / analysis.total.mult_adds:.2f}× the Mult-Adds); "
+                       f"{sum(r.bound(ridge) == 'memory' for r in rows)} of {len(rows)} costed rows memory-bound")
+    doc.data["roofline"] = {"ridge_point": rp, "bytes_per_element": bytes_per_element,
+                            "roofline_macs": number(total), "bytes": sum(r.bytes for r in rows),
+                            "layers": {r.name: {"bytes": r.bytes, "bound": r.bound(ridge)} for r in rows}}
+    return doc
