@@ -15,8 +15,6 @@ STYLES = ("-", "--", "-.", ":")
 
 def roofline_figure(result):
     """The sweep of a :class:`mbcost.attachments.roofline.Roofline`."""
-    from mbcost.documents.views_roofline import roofline_settings
-
     require_matplotlib()
     ridges = [float(r) for r in result.ridges]
     with style():
@@ -36,7 +34,7 @@ def roofline_figure(result):
         ratio_ax.set_ylabel("roofline cost / Mult-Adds")
         ratio_ax.set_title("Slowdown from memory traffic")
         for ax in (cost_ax, ratio_ax):
-            ax.set_xlabel("ridge point RP = PeakMACs / PeakMemBW (MACs per byte)")
+            ax.set_xlabel("ridge point RP (MACs per byte)")
             ax.set_xlim(ridges[0], ridges[-1] if ridges[-1] > ridges[0] else ridges[0] + 1)
             ax.grid(True, which="major", alpha=0.3)
             for hw, text in ((result.machine, "this machine"), (result.hardware, "--hardware")):
@@ -47,5 +45,11 @@ def roofline_figure(result):
         handles, labels = cost_ax.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right center", frameon=False, title="network")
         fig.suptitle("The roofline across hardware: cost against the ridge point", fontsize=12)
-        footer(fig, " · ".join(roofline_settings(result)))
+        bpe = result.bytes_per_element
+        footer(fig, " · ".join([
+            "roofline cost = Σ over rows of max(MACs, RP × bytes) = time × PeakMACs",
+            "RP = PeakMACs / PeakMemBW", "at RP 0: the Mult-Adds",
+            f"bytes = weights + biases + input + output, {bpe} byte{'s' if bpe != 1 else ''} per element",
+            "batch norm, LayerScale and rows with neither MACs nor weights fused",
+            result.analyses[0].counted_text()]))
     return fig
