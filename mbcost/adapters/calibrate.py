@@ -264,18 +264,18 @@ def _machine_constants(run_with) -> tuple[float, float]:
 
 #: The peak-rate probe: a 1x1 convolution 512 -> 512 on a 28 x 28 map (205.5 M MACs),
 #: large enough to be compute-bound on any CPU (intensity ~ 170 MACs per fp32 byte).
-PEAK_PROBE = (512, 512, 28)
+PEAK_PROBE = "model peak\ninput 28x28x512\nconv 1x1x512x512\n"
 
 
-def peak_mac_rate(seconds: float = 0.5) -> float:
-    """This machine's peak MAC rate (MACs/s, fp32, torch at the current thread
-    count): the fastest of the timed runs of :data:`PEAK_PROBE`."""
-    m, n, side = PEAK_PROBE
-    conv = torch.nn.Conv2d(m, n, 1, bias=False).eval()
-    x = torch.randn(1, m, side, side)
-    with torch.no_grad():
-        times = _time(lambda: conv(x), seconds)
-    return m * n * side * side / min(times)
+def peak_mac_rate(run_with, seconds: float = 0.5) -> float:
+    """This machine's peak MAC rate (MACs/s, fp32) in the runtime being calibrated,
+    at its thread count: :data:`PEAK_PROBE`'s Mult-Adds over its fastest timed run."""
+    from mbcost.core.network import Network
+    from mbcost.results.analysis import analyze
+
+    probe = analyze(Network.from_text(PEAK_PROBE, source="<peak>"))
+    times = _time(run_with.prepare(probe, 1), seconds)
+    return probe.total.mult_adds / min(times)
 
 
 def in_rounds(runs: list, seconds: float, rng: random.Random, progress=None, labels=None, total: int | None = None,
@@ -328,7 +328,7 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
         times = in_rounds([p[4] for p in points], budget * 0.8, rng, progress,
                           [p[2].layers[0].type for p in points], total)
         bandwidth, overhead = _machine_constants(run_with)
-        peak = peak_mac_rate()
+        peak = peak_mac_rate(run_with)
         samples = [Sample(kind, features, seconds, label, batch)
                    for (kind, label, _, features, _, batch), seconds in zip(points, times)]
         # the models are fitted at batch 1; the shapes timed at a larger batch only check them

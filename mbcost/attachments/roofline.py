@@ -39,7 +39,8 @@ The choices the paper leaves open, made here:
 
 Absolute time needs a chip: ``peak_macs_per_s`` and ``bytes_per_s`` give
 seconds (``--hardware``), and ``calibrate`` measures this machine's two
-numbers (a large 1x1 convolution, a large copy), so its file carries a ridge point.
+numbers (a large 1x1 convolution in the calibrated runtime, a large copy), so
+its file carries a ridge point.
 """
 
 from __future__ import annotations
