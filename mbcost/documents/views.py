@@ -337,7 +337,7 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
                             f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
                             e.published for e in cmp.entries) else "no published figures for these settings.",
                         "Δ M = computed − published, in millions; params compared in the publisher's convention "
-                        "(torchvision: every parameter, as --params all)."],
+                        "(torchvision, timm: every parameter, as --params all)."],
                  tidy=tidy)
     types: list[str] = []
     shares = []
