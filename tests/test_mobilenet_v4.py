@@ -290,3 +290,16 @@ def test_stage_sizes_follow_the_resolution():
             table = mbcost.analyze(name, resolution=res)
             side = math.ceil(res / 32)
             assert any((r.output.h, r.output.w, r.output.c) == (side, side, 960) for r in table.layers)
+
+
+def test_published_tables_name_the_zoo_networks():
+    """timm's rows, the paper's rows and its Pixel 6 CPU latencies load (schemas
+    checked) and name the five zoo networks at their resolutions."""
+    from mbcost.results.published import load
+
+    timm = {r["model"]: r for r in load("timm_models")}
+    assert {m: r["resolution"] for m, r in timm.items()} == PUBLISHED_RES
+    paper = {r["model"]: r for r in load("family_papers") if r["family"] == "MobileNetV4"}
+    assert set(paper) == set(ARCH) and all(r["resolution"] == PUBLISHED_RES[m] for m, r in paper.items())
+    latency = load("mobilenet_v4_latency")
+    assert {r["model"] for r in latency} == set(ARCH) and {r["device"] for r in latency} == {"Pixel 6 CPU"}
