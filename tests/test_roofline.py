@@ -189,3 +189,12 @@ def test_table_roofline_columns(spec, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["roofline"]["roofline_macs"] == 57_802_752 + 100 * 401_984
     assert main(["table", "--torch", "x:y", "--roofline", "100"]) == 2
+
+
+def test_an_onnx_file_is_refused(tmp_path, capsys):
+    """An ONNX graph's rows are unfused operators: its bytes would differ from its
+    spec's, so roofline asks for the spec instead of printing another number."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"not read")
+    assert main(["roofline", str(path)]) == 2
+    assert "export the model to a spec first" in capsys.readouterr().err

@@ -232,6 +232,9 @@ def roofline(models: list, ridges: str | list = DEFAULT_RIDGES, bytes_per_elemen
         hardware = Hardware(f"{float(peak):g} MAC/s, {float(bandwidth):g} B/s", peak, bandwidth)
     labels, analyses, rows = [], [], []
     for arg in models:
+        if arg.lower().endswith(".onnx"):  # its rows are unfused operators: another granularity, refused
+            raise MbcostError(f"{arg}: roofline costs a spec's rows (a layer with its batch norm and activation); "
+                              f"export the model to a spec first (mbcost export {arg} -o model.spec)")
         name, own = parse_model_arg(arg)
         analysis = analyze(name, **{**settings, **own})
         labels.append(arg)
