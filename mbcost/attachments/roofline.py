@@ -1,7 +1,7 @@
 """The roofline across hardware (pure Python): why one network is fast on one
 chip and slow on another.
 
-MobileNetV4 (Qin et al. 2024, arXiv:2404.10518, section 2 "Hardware-independent
+MobileNetV4 (Qin et al. 2024, arXiv:2404.10518, its section "Hardware-independent
 Pareto efficiency") models a layer's time on a chip as the slower of its
 arithmetic and its memory traffic, and a network's as the sum over its layers::
 

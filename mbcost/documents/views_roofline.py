@@ -71,7 +71,7 @@ def roofline_document(result: Roofline) -> Document:
         data[key] = {"name": hw.name, "peak_macs_per_s": float(hw.peak_macs_per_s),
                      "bytes_per_s": float(hw.bytes_per_s), "ridge_point": float(hw.ridge),
                      "ms": {label: float(t) * 1e3 for label, t in zip(labels, times)}}
-    return Document("The roofline across hardware (MobileNetV4, Qin et al. 2024, section 2)",
+    return Document("The roofline across hardware (MobileNetV4, Qin et al. 2024)",
                     roofline_settings(result), tables, data)
 
 

@@ -1,5 +1,5 @@
 """``mbcost roofline -o FIG``: the paper's ridge-point sweep (MobileNetV4, Qin et
-al. 2024, section 2): each network's roofline cost, Σ max(MACs, RP·bytes), as
+al. 2024, "Hardware-independent Pareto efficiency"): each network's roofline cost, Σ max(MACs, RP·bytes), as
 the ridge point RP grows from a CPU-like 0 to an accelerator-like 500 MACs per
 byte. Left: the cost in MACs (log scale); right: the same divided by the
 network's Mult-Adds, the slowdown its memory traffic causes on such a chip.

@@ -42,7 +42,8 @@ FIGURES = (
     ("roofline", "roofline_sweep", "The roofline across hardware",
      "Each network's roofline cost, the sum over its layers of max(MACs, RP × bytes) at 1 byte per element, "
      "as the hardware's ridge point RP = PeakMACs / PeakMemBW grows from 0 (compute alone: the Mult-Adds) to "
-     "500 MACs per byte (MobileNetV4, Qin et al. 2024, section 2); right: the same divided by the Mult-Adds."),
+     "500 MACs per byte (MobileNetV4, Qin et al. 2024, \"Hardware-independent Pareto efficiency\"); right: the "
+     "same divided by the Mult-Adds."),
 )
 #: The networks of the ridge-point sweep: the lineage and EfficientNet (the paper's sweep).
 ROOFLINE_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",

@@ -5,7 +5,7 @@ H x W x M input, output H x W x N::
     mqa 160x160 heads=4 key=64 kv_stride=2      # Mobile MQA, K/V downsampled 2x
     mhsa 256x256 heads=8 key=32                 # multi-head self-attention
 
-What the row holds (MobileNetV4's Mobile MQA, Qin et al. 2024, section 3.3, as
+What the row holds (MobileNetV4's Mobile MQA, Qin et al. 2024, its section of that name, as
 tensorflow/models and timm's ``MultiQueryAttention2d`` build it):
 
 1. queries: a 1x1 conv M -> h·dk (h heads of dk channels each), at every one
