@@ -243,11 +243,6 @@ def roofline(models: list, ridges: str | list = DEFAULT_RIDGES, bytes_per_elemen
     return Roofline(labels, analyses, rows, ridges, bytes_per_element, hardware, machine)
 
 
-def layer_roofline(analysis, ridge, bytes_per_element: int = DEFAULT_BYTES_PER_ELEMENT) -> dict[str, RooflineRow]:
-    """The costed rows of ``analysis`` by name (``table --roofline RP``)."""
-    return {row.name: row for row in roofline_rows(analysis, bytes_per_element)}
-
-
 def machine_hardware(calibration) -> Hardware:
     """This machine, from a calibration file that measured both numbers."""
     if not calibration.ridge_point:
