@@ -229,7 +229,7 @@ def roofline(models: list, ridges: str | list = DEFAULT_RIDGES, bytes_per_elemen
     ridges = parse_ridges(ridges) if isinstance(ridges, str) else [Fraction(r) for r in ridges]
     if isinstance(hardware, str):
         peak, bandwidth = parse_hardware(hardware)
-        hardware = Hardware(f"{float(peak):g} MAC/s, {float(bandwidth):g} B/s", peak, bandwidth)
+        hardware = Hardware("the --hardware chip", peak, bandwidth)
     labels, analyses, rows = [], [], []
     for arg in models:
         if arg.lower().endswith(".onnx"):  # its rows are unfused operators: another granularity, refused

@@ -33,8 +33,7 @@ def roofline_settings(result: Roofline) -> list[str]:
 
 def roofline_document(result: Roofline) -> Document:
     labels = result.labels
-    columns = [Column("RP (MACs/byte)", numeric=True)] + [Column(f"{label} (M)", numeric=True, priority=1)
-                                                          for label in labels]
+    columns = [Column("RP (MACs/byte)", numeric=True)] + [Column(label, numeric=True, priority=1) for label in labels]
     rows = [[number(ridge)] + [_millions(result.cost(i, ridge)) for i in range(len(labels))]
             for ridge in result.ridges]
     sweep = Table("Roofline cost (millions of MACs) against the ridge point", columns, rows, tidy=result.records())
