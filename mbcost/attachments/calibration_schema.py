@@ -40,6 +40,7 @@ SCHEMA = {
         "bandwidth_bytes_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0,
                                                                  "maximum": 1e15}]},
         "call_overhead_s": {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0, "maximum": 10}]},
+        "peak_macs_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0, "maximum": 1e18}]},
         "features": {"type": "array", "maxItems": 10, "items": _TEXT},
         "forms": {"type": "object", "maxProperties": 10, "additionalProperties": _TEXT},
         "models": {

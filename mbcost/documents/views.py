@@ -337,7 +337,7 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
                             f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
                             e.published for e in cmp.entries) else "no published figures for these settings.",
                         "Δ M = computed − published, in millions; params compared in the publisher's convention "
-                        "(torchvision: every parameter, as --params all)."],
+                        "(torchvision, timm: every parameter, as --params all)."],
                  tidy=tidy)
     types: list[str] = []
     shares = []
@@ -637,9 +637,10 @@ def family_pick_document(result, top: int | None = None) -> Document:
     settings = [
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
-        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
-        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
-        "(the rule of 'mbcost pick'); never carried outside a family's published points",
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; MobileNetV4: timm's ImageNet-1K "
+        "weights; the others: torchvision's IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also "
+        "interpolated inside its published grid (the rule of 'mbcost pick'); never carried outside a family's "
+        "published points",
     ]
     rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),
              None if p.top5 is None else round(p.top5, 2), p.family, p.accuracy]
@@ -658,6 +659,12 @@ def family_pick_document(result, top: int | None = None) -> Document:
         columns.insert(6, Column("Pred. ms", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(6, p.latency_ms)
+    if result.ridge is not None:  # pick --ridge: the roofline cost (mbcost.attachments.roofline)
+        settings.append(f"roofline cost at ridge point {float(result.ridge):g} MACs per byte: Σ over rows of max(MACs, "
+                        "RP × bytes), 1 byte per element (int8); the budget applies to it (mbcost roofline)")
+        columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
+        for row, p in zip(rows, shown):
+            row.insert(5, round(p.roofline_macs))
     table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 

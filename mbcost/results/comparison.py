@@ -10,7 +10,7 @@ from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
-from mbcost.results.published import imagenet_result, torchvision_result
+from mbcost.results.published import FVCORE_READING, imagenet_result, timm_result, torchvision_result
 from mbcost.documents.render import safe_float
 from mbcost.results.zoo import canonical_name, load, looks_like_path
 
@@ -108,6 +108,17 @@ def _family_key(name: str):
     return [int(d) for d in digits] or [0]
 
 
+def fvcore_mult_adds(network, settings: dict) -> int:
+    """Mult-Adds as fvcore's defaults count them (timm's GMACs): conv and matrix
+    products once, batch norm twice per element (scale and shift), the global pool
+    once per input element, activations not at all."""
+    settings = {k: v for k, v in settings.items() if k not in ("count", "params")}
+    with_pool = analyze(network, count="conv,fc,bn,pool", **settings).total.mult_adds
+    with_bn = analyze(network, count="conv,fc,bn", **settings).total.mult_adds
+    plain = analyze(network, count="conv,fc", **settings).total.mult_adds
+    return with_pool + (with_bn - plain)
+
+
 def published_check(entry_published: dict, count: int, what: str) -> str:
     """'ok' when the computed ``count`` (Mult-Adds or parameters) rounds to the
     published figure at its printed precision; else the reading that explains
@@ -123,6 +134,9 @@ def published_check(entry_published: dict, count: int, what: str) -> str:
         if decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
             return (f"ok: torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
                     f"{round(float(value), 3):.3f} -> {printed})")
+        fvcore = entry_published.get("fvcore_mult_adds")
+        if fvcore is not None and within_rounding(printed, Fraction(fvcore, 10**9)):
+            return f"ok with {FVCORE_READING}: {fvcore / 1e9:.4f} G ({float(value):.4f} G in mbcost's convention)"
         return f"differs: {float(value):.4f} G computed"
     printed = text.get("mult_adds_millions" if what == "mult_adds" else "params_millions")
     if printed is None:
@@ -164,7 +178,10 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
         label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
         published = (imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
-                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes)
+                     or timm_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+        if published and "fvcore" in published.get("readings", ()):
+            published = {**published, "fvcore_mult_adds": fvcore_mult_adds(network, {**common, **settings})}
         entries.append(Entry(label, arg, analysis, published))
     index = 0
     if reference is not None:
