@@ -197,9 +197,12 @@ def spec(rng: random.Random) -> str:
 def cli_args(rng: random.Random) -> list[str]:
     """A symbolic command with options in and out of their ranges."""
     value = lambda: rng.choice([number(rng), "nan", "inf", "-inf", "1e400", "1e-400", "0.5", "1e300", "",  # noqa: E731
-                                "0.25:1:0.05", "1:0:1", "1:2:0", "0,0.5", "150M", "1.5G", "5ms", "x"])
-    command = rng.choice(["table", "sweep", "pick", "compare", "layer", "paper", "models"])
+                                "0.25:1:0.05", "1:0:1", "1:2:0", "0,0.5", "150M", "1.5G", "5ms", "x", "4e12,30e9",
+                                "1e300,1e-300", "0:500:25"])
+    command = rng.choice(["table", "sweep", "pick", "compare", "layer", "paper", "models", "roofline"])
     args = [command]
+    if command == "roofline":
+        args.append(rng.choice(["mobilenet_v1", "mobilenet_v2"]))
     if command == "compare":
         args += ["mobilenet_v1", rng.choice(["mobilenet_v1:alpha=" + value(), "vgg16", "mobilenet_v2:res=" + value()])]
     options = {
@@ -211,6 +214,7 @@ def cli_args(rng: random.Random) -> list[str]:
         "layer": ["--k", "--m", "--n", "--df", "--alpha", "--rho"],
         "paper": ["--table"],
         "models": [],
+        "roofline": ["--ridge", "--hardware", "--bytes-per-element", "--alpha", "--res"],
     }[command]
     for option in rng.sample(options, min(len(options), rng.randint(0, 3))):
         args += [option, value()]

@@ -41,6 +41,8 @@ CPUS = os.cpu_count()
     (["roofline", "mobilenet_v1", "--ridge", "9" * 5000], "(5,000 characters) is not a number"),
     (["roofline", "mobilenet_v1", "--hardware", "1e300,1e-300"], "the ridge point (peak / bandwidth) must be at"),
     (["table", "--roofline", "1e308"], "each number must be at most 1e+300"),
+    (["roofline", "mobilenet_v1", "--ridge", "0.25:1:0.05", "--alpha", "1e300", "--format", "markdown"],
+     "the roofline costs of this network pass what a float holds"),
     (["export", "--torch", "m:f(" + "-" * 5000 + "1)", "-o", "x.spec"], "is longer than 1,000 characters"),
     (["table", "--torch", "m:f(" + "-" * 900 + "1)"], "the arguments must be Python literals"),
     (["table", "--classes", "9" * 4000], "classes has 4,000 digits; at most 400"),

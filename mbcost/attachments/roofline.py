@@ -172,7 +172,13 @@ def parse_hardware(text: str) -> tuple[Fraction, Fraction]:
 
 def number(value: Fraction):
     """A Fraction for JSON and CSV: an int when whole, else a float."""
-    return int(value) if value.denominator == 1 else float(value)
+    if value.denominator == 1:
+        return int(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise MbcostError("the roofline costs of this network pass what a float holds (about 1.8e308):"
+                          " a smaller width or resolution") from None
 
 
 @dataclass(frozen=True)
