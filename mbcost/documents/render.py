@@ -269,7 +269,7 @@ def _markdown(doc: Document) -> str:
             if table.footer and i == len(rows) - 1:
                 cells = [f"**{c}**" if c else c for c in cells]
             out.append("| " + " | ".join(cells) + " |")
-        out += [""] + [f"{n}" for n in table.notes] + ([""] if table.notes else [])
+        out += [""] + [line for n in table.notes for line in (n, "")]  # a paragraph each
     out += [s for s in doc.summary] + ([""] if doc.summary else [])
     return "\n".join(out).rstrip("\n") + "\n"
 
