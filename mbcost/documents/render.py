@@ -422,3 +422,14 @@ def print_rich(doc: Document) -> None:
     console = Console(highlight=False)
     for item in _rich_renderables(doc, console.width):
         console.print(item)
+
+
+def terminal_text(doc: Document, width: int) -> str:
+    """What :func:`print_rich` shows on a terminal ``width`` columns wide, as plain
+    text (no colours): for tests and for measuring how long a document reads."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, force_terminal=False)
+    for item in _rich_renderables(doc, width):
+        console.print(item)
+    return console.file.getvalue()
