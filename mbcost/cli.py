@@ -87,7 +87,9 @@ def table(
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
 ) -> int:
-    """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
+    """A network's cost per layer: Mult-Adds, params, shapes.
+
+    Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.results.analysis import analyze
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
@@ -208,7 +210,9 @@ def layer(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """One layer: standard convolution versus depthwise separable (the paper's Table 7)."""
+    """One layer: standard vs depthwise separable convolution.
+
+    Both costs of one layer, their ratio and 1/N + 1/D_K² (the paper's Table 7)."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.separable import compare_layer
@@ -233,7 +237,9 @@ def compare(
     comments: bool = COMMENTS,
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each spec's predicted latency."),
 ) -> None:
-    """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
+    """Networks side by side, with their published figures.
+
+    Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
     from mbcost.results.comparison import compare as compare_models
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
@@ -264,7 +270,9 @@ def export(
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
 ) -> None:
-    """Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
+    """Write a model as a spec or as ONNX.
+
+    Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
     from mbcost.graphs.export import export as export_model
 
     if model is not None and torch_model is not None:
@@ -285,7 +293,9 @@ def calibrate(
     fmt: Optional[str] = FORMAT,
     report_output: Optional[str] = typer.Option(None, "--report", help="Write the table to this file too (the format follows the extension)."),
 ) -> None:
-    """Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
+    """Fit a latency model per layer kind on this machine.
+
+    Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
     from mbcost.adapters import require_torch
     from mbcost.documents.output import emit, write_atomic
     from mbcost.documents.render import choose_format
@@ -341,7 +351,9 @@ def check(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
+    """Check the counts against fvcore and PyTorch, per layer.
+
+    Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
     from mbcost.attachments.check import parse_alphas, parse_resolutions
     from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
     from mbcost.attachments.check import check as run_check
@@ -421,7 +433,10 @@ def paper(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
+    """The paper's cost tables rebuilt: published vs computed.
+
+    Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
+    difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
     from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
@@ -455,7 +470,9 @@ def plot(
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
 ) -> None:
-    """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
+    """Draw a figure: accuracy vs cost, scaling, layers.
+
+    A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
     from mbcost.figures.plot_style import check_dpi, parse_size
     from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
@@ -484,7 +501,9 @@ def report(
     out: str = typer.Option(..., "--output", "--out", "-o", help="The folder (created if need be): README.md and the figures; written whole or not at all."),
     png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
 ) -> None:
-    """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
+    """Every figure and table, as a Markdown report in a folder.
+
+    Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
     from mbcost.figures.report import run_report
 
     run_report(out, png=png)
@@ -561,7 +580,9 @@ def sweep(
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each configuration's predicted latency (Pred. ms)."),
     comments: bool = COMMENTS,
 ) -> None:
-    """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
+    """Exact Mult-Adds and params over a grid of widths and sizes.
+
+    Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.sweep_grid import sweep as run_sweep
@@ -612,7 +633,9 @@ def pick(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    """Configurations within a budget, best accuracy first.
+
+    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
     from mbcost.documents.output import emit
     from mbcost.results.pick import parse_budget
     from mbcost.results.pick import pick as run_pick
@@ -669,7 +692,9 @@ def profile(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
+    """Measured time and memory per layer, on this machine.
+
+    Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
     from mbcost.results.analysis import analyze
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format

@@ -257,3 +257,16 @@ def test_published_figures_print_as_published(cli):
     out = cli("compare", "vgg16", "mobilenet").stdout
     row = next(line for line in out.splitlines() if line.startswith("vgg16"))
     assert " 15300 " in row and "15300.00" not in row and " 71.5 " in row
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_help_summaries_are_whole(columns, monkeypatch, capsys):
+    """'mbcost --help' lists every command with its whole summary, never cut with '...'."""
+    from mbcost.cli import main
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    commands = out.split("Commands:")[1].strip().splitlines()
+    assert len(commands) >= 13 and all(len(line.split(None, 1)) == 2 for line in commands)
+    assert "..." not in out.split("Commands:")[1]  # ("COMMAND [ARGS]..." in the usage line is click's)
