@@ -255,8 +255,9 @@ def test_totals_for_people_are_scaled_per_value(cli, tmp_path):
 
 def test_published_figures_print_as_published(cli):
     out = cli("compare", "vgg16", "mobilenet").stdout
-    row = next(line for line in out.splitlines() if line.startswith("vgg16"))
-    assert " 15300 " in row and "15300.00" not in row and " 71.5 " in row
+    row = next(line for line in out.split("Published vs computed")[1].splitlines() if line.startswith("vgg16"))
+    assert " 15300 M " in row and "15300.00" not in row and " 71.5 " in row
+    assert " 15,470.26 M " in row  # beside it, the computed count in the same unit
 
 
 @pytest.mark.parametrize("columns", ["80", "120"])

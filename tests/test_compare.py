@@ -92,3 +92,35 @@ def test_paper_comparison_tables_rebuild_with_compare(table, models):
         assert entry.published["top1"] == float(row["top1"])
         assert entry.published["mult_adds_millions"] == float(row["mult_adds_millions"])
         assert entry.published["params_millions"] == float(row["params_millions"])
+
+
+def test_published_figures_are_graded_by_size():
+    """Each published figure beside the computed one in its unit, and a verdict by
+    size: SqueezeNet's 1700 (M) against 832.67 M computed is not 'at the printed
+    precision' but another convention: 2 × 832,667,936 = 1,665,335,872 FLOPs, 1700 M
+    at the two significant digits Table 9 prints."""
+    from mbcost.documents.views import compare_document
+    from mbcost.results.comparison import judge_published
+
+    doc = compare_document(compare(["mobilenet:alpha=0.5,res=160", "squeezenet", "alexnet"]))
+    for table in doc.tables:  # no two columns of a table share a name (once two were both 'Δ M')
+        headers = [c.header for c in table.columns]
+        assert len(headers) == len(set(headers)), headers
+    (published,) = [t for t in doc.tables if t.title == "Published vs computed"]
+    cols = [c.header for c in published.columns]
+    rows = {r[0]: dict(zip(cols, r)) for r in published.rows}
+    squeeze = rows["squeezenet"]
+    assert squeeze["Mult-Adds pub."] == "1700 M" and squeeze["Mult-Adds computed"] == "832.67 M"
+    assert squeeze["Mult-Adds check"].startswith("convention [")
+    note = next(n for n in published.notes if n.startswith(squeeze["Mult-Adds check"][-3:]))
+    assert "FLOPs" in note and "1,665.34 M" in note
+    assert round((832_667_936 - 1_700_000_000) / 1_700_000_000 * 100, 2) == squeeze["Δ Mult-Adds %"]
+    # 76 printed, 76,524,800 computed: not a rounding to nearest, one unit off: 'rounding'
+    assert rows["mobilenet_v1 0.5-160"]["Mult-Adds check"].startswith("rounding [")
+    assert rows["alexnet"]["Mult-Adds check"] == "ok"  # 724.41 M: '720' to 2 significant digits
+    # a 2x gap no convention explains is 'not explained', with its size
+    far = judge_published({"_text": {"mult_adds_millions": "1700"}}, 832_667_936, "mult_adds")
+    assert far.grade == "not explained" and "-51.0%" in far.words
+    # units: every published and computed cell carries its own
+    for r in published.rows:
+        assert r[2].endswith((" M", " G")) and r[3].endswith(r[2][-2:])

@@ -109,26 +109,101 @@ def _family_key(name: str):
 
 
 def published_check(entry_published: dict, count: int, what: str) -> str:
-    """'ok' when the computed ``count`` (Mult-Adds or parameters) rounds to the
-    published figure at its printed precision; else the reading that explains
-    it, or the difference. Exact: the count is divided as a fraction."""
-    from mbcost.results.paper import within_rounding
+    """The verdict on one published figure (``what``: mult_adds or params) against
+    the computed ``count``, in words: see :func:`judge_published`."""
+    return judge_published(entry_published, count, what).words
 
-    text = entry_published.get("_text", {})
-    if what == "mult_adds" and entry_published.get("mult_adds_unit") == "G":
-        printed, value = text["mult_adds_printed"], Fraction(count, 10**9)
-        if within_rounding(printed, value):
-            return "ok"
-        decimals = len(printed.split(".")[1]) if "." in printed else 0
-        if decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
-            return (f"ok: torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
-                    f"{round(float(value), 3):.3f} -> {printed})")
-        return f"differs: {float(value):.4f} G computed"
-    printed = text.get("mult_adds_millions" if what == "mult_adds" else "params_millions")
+
+@dataclass
+class PublishedFigure:
+    """A published figure beside the computed one in the publisher's unit.
+
+    ``grade``: 'ok' (the computed count rounds to the figure at its printed
+    precision, trailing zeros of a whole number read as not significant),
+    'rounding' (within one unit of its last printed digit: another rounding rule),
+    'convention' (another counting convention rounds to it: ``words`` says which),
+    or 'not explained'. ``delta_pct``: computed against published, in percent."""
+
+    printed: str
+    computed: str
+    delta_pct: float
+    grade: str
+    words: str
+
+
+def _last_unit(printed: str) -> Fraction:
+    """The unit of a figure's last significant digit: 0.01 for '1.32', 100 for
+    '1700' (trailing zeros of a whole number not significant)."""
+    if "." in printed:
+        return Fraction(1, 10 ** len(printed.split(".")[1]))
+    digits = printed.lstrip("-")
+    return Fraction(10 ** (len(digits) - len(digits.rstrip("0")))) if digits.strip("0") else Fraction(1)
+
+
+def _grade(printed: str, value: Fraction) -> str | None:
+    """'ok' when ``value`` rounds to ``printed``, 'rounding' when it is within one
+    unit of the printed figure's last digit, else None."""
+    target, unit = Fraction(printed), _last_unit(printed)
+    if abs(value - target) * 2 <= unit:
+        return "ok"
+    return "rounding" if abs(value - target) < unit else None
+
+
+def judge_published(pub: dict, count: int, what: str, alternatives: dict[str, int] | None = None) -> PublishedFigure:
+    """One published figure (Mult-Adds or parameters, ``pub`` as
+    :func:`mbcost.results.published.imagenet_result` or ``torchvision_result``
+    give it) against the computed ``count``; ``alternatives``: the count under
+    other conventions (name -> count), tried when the paper's does not fit."""
+    text = pub.get("_text", {})
+    if what == "mult_adds" and pub.get("mult_adds_unit") == "G":
+        printed, scale, unit = text["mult_adds_printed"], 10**9, "G"
+    elif what == "mult_adds":
+        printed, scale, unit = text.get("mult_adds_millions"), 10**6, "M"
+    elif pub.get("params_convention") == "all":  # torchvision: an exact parameter count
+        printed, scale, unit = f"{round(pub['params_millions'] * 1e6)}", 1, ""
+    else:
+        printed, scale, unit = text.get("params_millions"), 10**6, "M"
     if printed is None:
-        return ""
-    return "ok" if within_rounding(printed, Fraction(count, 10**6)) else \
-        "differs at the printed precision (mbcost paper gives the readings of the paper's figures)"
+        return PublishedFigure("", "", 0.0, "", "")
+    value = Fraction(count, scale)
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    shown = f"{printed} {unit}" if unit else f"{int(printed):,}"
+    computed = (f"{float(value):,.{max(decimals + 1, 2 if unit == 'M' else 1)}f} {unit}" if unit else f"{count:,}")
+    target = Fraction(printed)
+    delta = float((value - target) / target * 100) if target else 0.0
+    grade = _grade(printed, value)
+    if grade == "ok":
+        return PublishedFigure(shown, computed, delta, "ok", "ok")
+    if grade == "rounding":
+        how = f"{float(value):.4g} {unit} computed".strip()
+        if unit == "G" and decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
+            how = (f"torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
+                   f"{round(float(value), 3):.3f} -> {printed})")
+        return PublishedFigure(shown, computed, delta, "rounding",
+                               f"rounding: the published {shown} is less than one unit of its last digit from"
+                               f" the computed count ({how}): another rounding rule")
+    for name, other in (alternatives or {}).items():
+        if _grade(printed, Fraction(other, scale)) is not None:
+            return PublishedFigure(shown, computed, delta, "convention",
+                                   f"convention: {name} gives {float(Fraction(other, scale)):,.2f} {unit}, which"
+                                   f" rounds to the published {printed} {unit}")
+    return PublishedFigure(shown, computed, delta, "not explained",
+                           f"not explained: {computed} computed against {shown} published ({delta:+.1f}%)")
+
+
+def figure_alternatives(analysis: Analysis, what: str) -> dict[str, int]:
+    """The other counting conventions a published figure may use: FLOPs and the
+    convolutions alone for Mult-Adds; weights + biases and every parameter for
+    parameters."""
+    t = analysis.total
+    if what == "params":
+        return {"weights + biases": t.weights + t.biases,
+                "every parameter (weights, biases, batch-norm scale and shift)": t.weights + t.biases + t.norm}
+    fc = sum(r.mult_adds for r in analysis.layers if getattr(r, "kind", "") == "fc")
+    out = {"FLOPs (2 × Mult-Adds)": 2 * t.mult_adds}
+    if fc:
+        out["the convolutions alone (fully connected layers not counted)"] = t.mult_adds - fc
+    return out
 
 
 def _label(analysis: Analysis, default_res: int) -> str:
