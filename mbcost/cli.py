@@ -54,6 +54,7 @@ COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds coun
 PARAMS = typer.Option(None, "--params", help="Parameters totalled: weights, weights+biases, all (default: weights for a spec, the paper's convention; all for --torch, as every peer reports a user's model).")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
+GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 #: The network of the paper, what 'mbcost table' shows when no model is named.
 DEFAULT_MODEL = "mobilenet_v1"
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal; a .csv file gets its conventions in NAME.csv-metadata.json beside it.")
@@ -224,10 +225,12 @@ def layer(
 
 @app.command()
 def compare(
-    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,classes=N."),
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,rho=F,depth=D,classes=N (over the options, which apply to all)."),
     reference: Optional[str] = typer.Option(None, "--reference", help="The model ratios are taken against (default: the first)."),
     alpha: float = ALPHA,
     res: Optional[int] = RES,
+    rho: Optional[float] = RHO,
+    depth_mult: float = DEPTH,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
     params: Optional[str] = PARAMS,
@@ -251,8 +254,8 @@ def compare(
         from mbcost.attachments.latency import load
 
         cal = load(latency)
-    result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
-                            params=params)
+    result = compare_models(models, reference, alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult,
+                            classes=classes, count=count, params=params)
     emit(compare_document(result, unit_key(flops), latency=cal), fmt, output, comments)
 
 
@@ -339,8 +342,8 @@ def calibrate(
 def check(
     models_: Optional[list[str]] = typer.Argument(None, metavar="[MODEL_OR_SPEC]...", help="Built-in models or spec files (default: mobilenet_v1)."),
     all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
-    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multiplier(s), comma-separated (default 1)."),
-    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolution(s), comma-separated (default: the spec's)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.25") + " (default 1)."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:32").replace("1,0.75,0.5", "224,192") + " (default: the spec's)."),
     depth_mult: float = DEPTH,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
@@ -560,7 +563,6 @@ def run() -> None:  # console-script target
 # -- grids: sweep and pick ----------------------------------------------------------
 # (registered after main/run above; the app is complete once this module is imported)
 
-GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 
 
 @app.command()

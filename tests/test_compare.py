@@ -7,6 +7,7 @@ import json
 import pytest
 from conftest import mobilenet_oracle
 
+from mbcost.results.analysis import analyze
 from mbcost.results.comparison import compare, parse_model_arg
 from mbcost.errors import MbcostError
 
@@ -124,3 +125,36 @@ def test_published_figures_are_graded_by_size():
     # units: every published and computed cell carries its own
     for r in published.rows:
         assert r[2].endswith((" M", " G")) and r[3].endswith(r[2][-2:])
+
+
+def test_one_resolution_for_a_network_in_compare_and_pick():
+    """A network's weights are evaluated at one crop (torchvision's IMAGENET1K_V1:
+    288 px for EfficientNet-B2), and compare and pick --family both count it there."""
+    from mbcost.results.family import family_points
+
+    (b2,) = compare(["efficientnet"]).entries[2:3]
+    (point,) = [p for p in family_points() if p.model == "efficientnet_b2"]
+    assert b2.analysis.resolution == point.resolution == 288
+    assert b2.analysis.total.mult_adds == point.mult_adds
+    assert b2.published is not None and b2.published["top1"] == 80.608 and "288 px" in b2.note
+    # a resolution given is kept, and the spec's own (the paper's 260) is one setting away
+    (paper_b2,) = compare(["efficientnet_b2:res=260"]).entries
+    assert paper_b2.analysis.resolution == 260 and paper_b2.note == ""
+
+
+def test_compare_and_check_take_the_options_sweep_takes(capsys):
+    """compare has --rho and --depth-mult (as table); check takes ranges (as sweep, pick)."""
+    from fractions import Fraction
+
+    from mbcost.attachments.check import parse_alphas, parse_resolutions
+    from mbcost.cli import main
+
+    assert parse_alphas("0.25:1:0.25") == [1, Fraction(3, 4), Fraction(1, 2), Fraction(1, 4)]
+    assert parse_resolutions("128:224:32,112") == [224, 192, 160, 128, 112]
+    assert main(["compare", "mobilenet", "--rho", "0.5", "-f", "json"]) == 0
+    (m,) = json.loads(capsys.readouterr().out)["models"]
+    assert m["resolution"] == 112  # 224 · 0.5
+    assert main(["compare", "efficientnet_b0", "--depth-mult", "1.1", "-f", "json"]) == 0
+    (b0,) = json.loads(capsys.readouterr().out)["models"]
+    # B1 is B0 at depth 1.1 and width 1 (tables/presets.csv): at B0's 224 px they are the same network
+    assert b0["mult_adds"] == analyze("efficientnet_b1", resolution=224).total.mult_adds

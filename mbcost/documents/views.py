@@ -339,7 +339,8 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
 
         settings.append(describe(latency) + "; none for a model that is not a spec")
     main = Table("Models", columns + [Column(f"{amount} vs ref", True), Column("Params vs ref", True)], rows,
-                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer)."],
+                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer)."]
+                 + [e.note for e in cmp.entries if e.note],
                  tidy=tidy)
     tables = [main]
     if published_rows:

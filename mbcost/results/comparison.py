@@ -10,7 +10,7 @@ from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
-from mbcost.results.published import imagenet_result, torchvision_result
+from mbcost.results.published import evaluation_crop, imagenet_result, torchvision_result
 from mbcost.documents.render import safe_float
 from mbcost.results.zoo import canonical_name, load, looks_like_path
 
@@ -26,6 +26,7 @@ class Entry:
     arg: str  # as typed: name[:settings]
     analysis: Analysis
     published: dict | None
+    note: str = ""  # how its settings were chosen, where not as given
 
     @property
     def key(self) -> str:
@@ -106,12 +107,6 @@ def _family_key(name: str):
 
     digits = re.findall(r"\d+", name)
     return [int(d) for d in digits] or [0]
-
-
-def published_check(entry_published: dict, count: int, what: str) -> str:
-    """The verdict on one published figure (``what``: mult_adds or params) against
-    the computed ``count``, in words: see :func:`judge_published`."""
-    return judge_published(entry_published, count, what).words
 
 
 @dataclass
@@ -234,13 +229,22 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
             continue
         name, settings = parse_model_arg(arg)
         network = load(name)
-        analysis = analyze(network, **{**common, **settings})
+        given = {**common, **settings}
+        analysis = analyze(network, **given)
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
+        note = ""
+        crop = evaluation_crop(analysis.model)
+        if (given.get("resolution") is None and given.get("rho") is None and crop is not None
+                and crop != analysis.resolution and analysis.alpha == 1 and not given.get("classes")):
+            note = (f"{analysis.model}: {crop} px, the evaluation crop of its published weights (torchvision"
+                    f" IMAGENET1K_V1), not its spec's {analysis.resolution}; name:res=R for another")
+            analysis = analyze(network, **{**given, "resolution": crop})
+            default_res = crop
         label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
         published = (imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
                      or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes))
-        entries.append(Entry(label, arg, analysis, published))
+        entries.append(Entry(label, arg, analysis, published, note))
     index = 0
     if reference is not None:
         index = _find_reference(reference, entries)

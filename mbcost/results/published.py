@@ -154,6 +154,18 @@ def torchvision_result(model: str, alpha: float, resolution: int, classes: int =
     return None
 
 
+def evaluation_crop(model: str) -> int | None:
+    """The input size a zoo network's published weights are evaluated at
+    (torchvision's IMAGENET1K_V1 crop), or None where torchvision publishes none.
+    The one rule for a network's resolution when none is given, in ``compare`` as
+    in ``pick --family`` and ``plot tradeoff --all`` (which read the same rows):
+    EfficientNet-B2's weights are evaluated at 288 px, not the paper's 260."""
+    for row in load("torchvision"):
+        if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
+            return row["resolution"]
+    return None
+
+
 def imagenet_result(model: str, alpha: float, resolution: int, classes: int = 1000,
                     default_resolution: int | None = None) -> dict | None:
     """The published ImageNet (or, with 120 classes, Stanford Dogs) row for a
