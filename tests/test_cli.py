@@ -250,7 +250,7 @@ def test_totals_for_people_are_scaled_per_value(cli, tmp_path):
     spec = tmp_path / "small.spec"
     spec.write_text("input 8x8x4\nconv 3x3x4x112\n", encoding="utf-8")
     # 3·3·4·112·8·8 = 258,048 Mult-Adds; 3·3·4·112 = 4,032 weights
-    assert "Total: 258.05 K Mult-Adds · 4.03 K params (weights 4,032;" in cli("table", str(spec)).stdout
+    assert "Total: 258.05 K Mult-Adds · 4.03 K params = weights 4,032 (not counted:" in cli("table", str(spec)).stdout
 
 
 def test_published_figures_print_as_published(cli):
@@ -271,3 +271,15 @@ def test_help_summaries_are_whole(columns, monkeypatch, capsys):
     commands = out.split("Commands:")[1].strip().splitlines()
     assert len(commands) >= 13 and all(len(line.split(None, 1)) == 2 for line in commands)
     assert "..." not in out.split("Commands:")[1]  # ("COMMAND [ARGS]..." in the usage line is click's)
+
+
+def test_numbers_and_formulas_never_split_on_a_narrow_terminal():
+    from mbcost.documents.render import terminal_text
+    from mbcost.documents.views import layer_document
+    from mbcost.results.separable import compare_layer
+
+    text = terminal_text(layer_document(compare_layer(3, 64, 128, 112)), 80)
+    # 3·3·64·128·112·112 = 924,844,032, hand-multiplied
+    assert 3 * 3 * 64 * 128 * 112 * 112 == 924_844_032
+    assert "3·3·64·128·112·112" in text and "924,844,032" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -166,7 +166,7 @@ def cell(value, human: bool = True) -> str:
     if isinstance(value, int):
         return f"{value:,}" if human else str(value)
     if isinstance(value, float):
-        text = f"{value:.2f}"
+        text = f"{value:,.2f}" if human else f"{value:.2f}"  # thousands separated, as the integers are
         return "0.00" if text == "-0.00" else text
     return str(value)
 
@@ -307,8 +307,11 @@ def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
     if col.numeric or col.whole or i == 0:
         header_words = [len(w) for w in col.header.split()]
         return max([len(r[i]) for r in cells] + header_words + [1])
-    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12
-    return min(12, max([len(w) for t in [col.header] + [r[i] for r in cells] for w in t.split()] + [1]))
+    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12;
+    # but a number or a formula (a word without letters: 3·3·64·128·112·112) never splits
+    words = [w for t in [col.header] + [r[i] for r in cells] for w in t.split()]
+    whole = max([len(w) for w in words if not any(ch.isalpha() for ch in w)] + [1])
+    return max(whole, min(12, max([len(w) for w in words] + [1])))
 
 
 def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -> dict[int, int]:

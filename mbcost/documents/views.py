@@ -21,6 +21,16 @@ def settings_lines(analysis: Analysis, unit: str) -> list[str]:
     return lines + ([rule] if rule else [])
 
 
+def params_text(total, convention: str) -> str:
+    """The params total and what it adds up: '1.32 M params = weights 1,319,648
+    (not counted: biases 1,000; batch-norm 10,944)'."""
+    parts = [("weights", total.weights), ("biases", total.biases), ("batch-norm", total.norm)]
+    counted = {"weights": 1, "weights+biases": 2}.get(convention, 3)
+    text = f"{human(total.params)} params = " + " + ".join(f"{n} {v:,}" for n, v in parts[:counted])
+    left = [f"{n} {v:,}" for n, v in parts[counted:]]
+    return text + (f" (not counted: {'; '.join(left)})" if left else "")
+
+
 def channel_rule_text(analysis) -> str:
     """How channel counts round under alpha, where that is not plain int(alpha·c)."""
     network = getattr(analysis, "network", None)
@@ -53,8 +63,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
-        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {human(t.params)} params "
-        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
+        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {params_text(t, analysis.config.params)}"
+        f" · {t.activations:,} output activations"
     ]
     data = analysis.to_dict(unit)
     tables = []

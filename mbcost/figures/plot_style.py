@@ -65,9 +65,13 @@ def require_matplotlib(what: str = "mbcost plot") -> None:
 def output_format(path: str | Path) -> str:
     """png, svg or pdf, from the file's extension (anything else is an error)."""
     suffix = Path(path).suffix.lower()
+    if Path(path).is_dir():
+        raise MbcostError(f"cannot write {path}: it is a folder; a figure is one file: give its name, e.g."
+                          f" {Path(path) / 'figure.svg'}")
+    if not suffix:
+        raise MbcostError(f"{path} has no file extension: a figure's file name ends in {', '.join(FORMATS)}")
     if suffix not in FORMATS:
-        raise MbcostError(f"unsupported file extension '{suffix or Path(path).name}' for {path}: "
-                          f"use {', '.join(FORMATS)}")
+        raise MbcostError(f"unsupported file extension '{suffix}' for {path}: use {', '.join(FORMATS)}")
     return FORMATS[suffix]
 
 
