@@ -127,7 +127,8 @@ def table(
     if check_:
         from mbcost.attachments.check import fvcore_rows
 
-        counts = fvcore_rows(analysis.network, analysis.config)
+        with _Status(f"building {analysis.model} in PyTorch and counting it with fvcore"):
+            counts = fvcore_rows(analysis.network, analysis.config)
     predicted = None
     if latency is not None:
         from mbcost.attachments.latency import load, predict_in_network
@@ -177,22 +178,25 @@ def _model_table(target, input_shape, count, params, flops, by_type, fmt, output
         from mbcost.adapters.onnx_count import analyze_onnx
         from mbcost.adapters.torch_model import parse_input
 
-        analysis = analyze_onnx(target, parse_input(input_shape) if input_shape else None, count=count,
-                                params=params)
+        with _Status(f"counting {target} from its graph"):
+            analysis = analyze_onnx(target, parse_input(input_shape) if input_shape else None, count=count,
+                                    params=params)
     else:
         from mbcost.adapters import require_torch
 
         require_torch("--torch")
         from mbcost.adapters.torch_model import analyze_torch
 
-        analysis = analyze_torch(target, input_shape, count=count, params=params)
+        with _Status(f"building {target} and counting it with fvcore"):
+            analysis = analyze_torch(target, input_shape, count=count, params=params)
     if max_depth is not None:
         analysis = analysis.rolled(max_depth)
     report = None
     if memory is not None:
         from mbcost.adapters.torch_trace import torch_memory
 
-        report = torch_memory(analysis, analysis.module, analysis.example_inputs, memory)
+        with _Status("tracing the activations' lifetimes"):
+            report = torch_memory(analysis, analysis.module, analysis.example_inputs, memory)
     emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
                              formula=formula, memory=report), fmt, output, comments)
     return 0
@@ -280,9 +284,11 @@ def export(
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
-                       resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
-                       classes=classes))
+    with _Status(f"writing {output}"):
+        message = export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
+                               resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
+                               divisor=divisor, classes=classes)
+    print(message)
 
 
 @app.command()
@@ -401,6 +407,27 @@ def _onnx_as_spec(path: str):
     sys.stderr.write(f"mbcost: {path}: the ONNX graph's count equals, line by line, the spec written from it "
                      f"({len(written.modules)} lines); checking that spec on a torch build\n")
     return Network.from_text(written.text, source=path)
+
+
+class _Status:
+    """A spinner with what is being done ('counting my_net.py:build with fvcore'),
+    on standard error while it is a terminal; nothing in a pipe, CSV or JSON."""
+
+    def __init__(self, message: str) -> None:
+        self.message, self.status = message, None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.message)
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.status is not None:
+            self.status.stop()
+        return False
 
 
 class _Progress:

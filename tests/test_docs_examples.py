@@ -73,6 +73,7 @@ def test_console_block_is_what_the_command_prints(doc, command, shown, files, tm
             sys.modules.pop(name[:-3], None)
     out, err = capsys.readouterr()
     assert code == 0, err
+    assert err == ""  # no progress or status in a pipe
     assert _normal(out) == _normal(shown), f"{doc.name}: '{command}' prints something else now"
 
 
