@@ -46,8 +46,11 @@ def family_tradeoff_figure(against: str = "both", latency=None):
         footer(fig, " · ".join(wrap_items([
             "cost computed by mbcost from the specs: Mult-Adds of conv + fc, weights (the paper's conventions)",
             "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, the others torchvision IMAGENET1K_V1 at "
-            "their evaluation crop", "dashed: the Pareto frontier across all families"]
+            "their evaluation crop", "dashed: the Pareto frontier across all families",
+            "labels where there is room for one: each family's own frontier, every point of the small ones"]
             + ([latency_note(latency)] if latency is not None else []), 200)))
+        fig.canvas.draw()  # the constrained layout, final: labels are placed in display space
+        fig.set_layout_engine("none")
         for ax, what in zip(axes, panels):
             _labels(ax, what, points)
     return fig
@@ -71,7 +74,7 @@ def _panel(ax, what: str, points, families) -> None:
 
 def _labels(ax, what: str, points) -> list:
     from mbcost.results.family import pareto
-    from mbcost.figures.plot_labels import place_labels
+    from mbcost.figures.plot_labels import line_boxes, place_labels
 
     key = _PANELS[what][0]
     labelled = []
@@ -82,7 +85,9 @@ def _labels(ax, what: str, points) -> list:
     items = [(_x(p, key), p.top1, _text(p), f"family-{what}-label-{p.model}-{p.label}")
              for p in order]
     markers = [(_x(p, key), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7)
+    front = pareto(points, key)
+    line = line_boxes(ax, [_x(p, key) for p in front], [p.top1 for p in front], half_width=0.6)
+    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7, obstacles=line)
 
 
 def _text(p) -> str:

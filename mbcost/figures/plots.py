@@ -46,7 +46,7 @@ from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
 from mbcost.figures.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
                               tradeoff_data)
-from mbcost.figures.plot_labels import place_labels
+from mbcost.figures.plot_labels import line_boxes, place_labels
 from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
@@ -102,7 +102,7 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         data.params_text,
         "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
         refs,
-        "labels: alpha-resolution",
+        "labels: alpha-resolution, where there is room for one",
     ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []) + (
         [latency_note(latency)] if latency is not None else [])
     with style():
@@ -166,7 +166,9 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     items = [(p.x(what), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
     markers = [(p.x(what), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
+    front = data.frontier(what)
+    line = line_boxes(ax, [p.x(what) for p in front], [p.top1 for p in front], half_width=3.0)  # lw 6
+    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2, obstacles=line)
 
 
 def check_latency(against: str, latency) -> None:
