@@ -370,3 +370,16 @@ def test_missing_matplotlib_is_a_one_line_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr == "mbcost: error: mbcost plot needs matplotlib (not installed): pip install 'mbcost[plot]'\n"
+
+
+def test_scaling_figure_states_the_specs_rounding_and_its_own_markers():
+    """EfficientNet-B0 rounds channels under alpha to multiples of 8 (its spec's
+    'width' rule), not int(alpha·c): the figure says so, and its markers are not
+    labelled as the MobileNet paper's widths."""
+    from matplotlib.text import Text
+
+    fig = plots.figure("scaling", "efficientnet_b0")
+    texts = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert "nearest multiple of 8" in texts and "int(α·c)" not in texts
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+    assert "α = 0.25, 0.5, 0.75, 1" in labels and not any("paper" in label for label in labels)
