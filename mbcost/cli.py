@@ -499,6 +499,9 @@ def plot(
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="roofline, timeshare: CPU threads for torch while measuring (default: torch's own choice)."),
+    budget: float = typer.Option(0.2, "--budget", help="roofline, timeshare: seconds of timed calls per layer (and end to end)."),
+    in_context: bool = typer.Option(False, "--in-context", help="roofline, timeshare: time each layer inside whole forward passes instead of alone."),
 ) -> None:
     """Draw a figure: accuracy vs cost, scaling, layers.
 
@@ -511,12 +514,15 @@ def plot(
         from mbcost.attachments.latency import load
 
         cal = load(latency)
+    if check_kind(kind) not in MEASURED_KINDS and (threads is not None or budget != 0.2 or in_context):
+        raise MbcostError("--threads, --budget and --in-context go with the measured plots (roofline, timeshare)")
     if check_kind(kind) in MEASURED_KINDS:
         check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
         from mbcost.figures.profile_plots import measured as measure
 
         with _Bar("timing") as progress:
-            measured = measure(model or DEFAULT_MODEL, alpha, res, progress=progress)
+            measured = measure(model or DEFAULT_MODEL, alpha, res, threads=threads, budget=budget,
+                               method="in-context" if in_context else "isolated", progress=progress)
         problem = measured.inconsistency()
         if problem:
             sys.stderr.write(f"mbcost: warning: {problem}\n")

@@ -219,4 +219,22 @@ def test_inconsistent_measurements_get_a_visible_warning(tiny):
     from mbcost.figures.profile_plots import timeshare_figure
 
     fig = timeshare_figure(profile=seen)
-    assert any(t.get_gid() == "warning" and t.get_text().startswith("WARNING") for t in fig.texts)
+    (warning,) = [t for t in fig.texts if t.get_gid() == "warning"]
+    assert warning.get_text().startswith("WARNING")
+    # it covers neither the title nor the axes, and its advice names options 'plot' has
+    from matplotlib.text import Text
+
+    from mbcost.figures.plot_style import style
+
+    with style():
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = Text.get_window_extent(warning, renderer)
+    for other in [fig._suptitle] + [ax for ax in fig.axes] + fig.legends:
+        assert not box.overlaps(other.get_window_extent(renderer))
+    from mbcost.cli import app
+    import typer
+
+    plot_options = {o for p in typer.main.get_command(app).commands["plot"].params for o in p.opts}
+    for option in ("--threads", "--budget", "--in-context"):
+        assert option in problem and option in plot_options
