@@ -383,3 +383,19 @@ def test_scaling_figure_states_the_specs_rounding_and_its_own_markers():
     assert "nearest multiple of 8" in texts and "int(α·c)" not in texts
     labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
     assert "α = 0.25, 0.5, 0.75, 1" in labels and not any("paper" in label for label in labels)
+
+
+def test_a_layer_type_has_one_colour_in_every_figure():
+    """The layers figure of two networks colours each shared type alike (once the
+    colour followed the type's rank in each network's breakdown)."""
+    from matplotlib.colors import to_hex
+
+    def legend_colours(model):
+        fig = plots.figure("layers", model)
+        return {h.get_label(): to_hex(h.get_facecolor()) for leg in fig.legends for h in leg.legend_handles}
+
+    mobile, google = legend_colours("mobilenet_v1"), legend_colours("googlenet")
+    shared = set(mobile) & set(google)
+    assert {"Conv 1×1", "Conv 3×3", "Fully Connected"} <= shared
+    assert all(mobile[t] == google[t] for t in shared)
+    assert len(set(mobile.values())) == len(mobile)  # and distinct within a figure

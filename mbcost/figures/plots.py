@@ -47,7 +47,7 @@ from mbcost.errors import MbcostError
 from mbcost.figures.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
                               tradeoff_data)
 from mbcost.figures.plot_labels import line_boxes, place_labels
-from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
+from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
                                wrap_items, accuracy_axes)
@@ -350,7 +350,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
-    colors = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
     n = len(rows)
     bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
     with style():

@@ -58,9 +58,9 @@ def _title(prof) -> str:
 
 
 def _colors(categories):
-    from mbcost.figures.plot_style import CATEGORY_COLORS
+    from mbcost.figures.plot_style import type_color
 
-    return {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    return {c: type_color(c) for c in categories}
 
 
 def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
