@@ -239,9 +239,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
             ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                    color=color, ms=5, label=("the paper's widths" if base.model == "mobilenet_v1" else "α = ")
-                    + (" (" if base.model == "mobilenet_v1" else "") + ", ".join(f"{float(a):g}" for a, _ in marks)
-                    + (")" if base.model == "mobilenet_v1" else ""))
+                    color=color, ms=5, label="the paper's widths" if base.model == "mobilenet_v1"
+                    else "α = " + ", ".join(f"{float(a):g}" for a, _ in marks))
             ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
@@ -258,8 +257,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
                 ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                        color=color, ms=5, label=("the paper's resolutions: " if base.model == "mobilenet_v1"
-                                                  else "") + ", ".join(str(r) for r, _ in marks) + " px")
+                        color=color, ms=5, label="the paper's resolutions" if base.model == "mobilenet_v1"
+                        else ", ".join(str(r) for r, _ in marks) + " px")
             if what == "mult_adds":
                 ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
                 ideal_label = f"ideal: ρ² × value at {full_res}"
