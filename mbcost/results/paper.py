@@ -372,9 +372,9 @@ def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
     # priority: what a narrow terminal keeps longest (the verdicts, then the figures)
     columns = [Column("Model"), Column("Top-1 % (pub.)", True, priority=-1),
                Column(f"{unit} Mult-Adds pub.", priority=2), Column(f"{unit} Mult-Adds computed", True, priority=2),
-               Column("Δ Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
+               Column(f"Δ {unit} Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
                Column("M Params pub.", priority=1), Column("M Params computed", True, priority=1),
-               Column("Δ Params", True, priority=-2), Column("Params check", priority=2)]
+               Column("Δ M Params", True, priority=-2), Column("Params check", priority=2)]
     body = []
     for r in rows:
         m, p = r.madds, r.params
