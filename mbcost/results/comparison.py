@@ -170,13 +170,13 @@ def judge_published(pub: dict, count: int, what: str, alternatives: dict[str, in
     if grade == "ok":
         return PublishedFigure(shown, computed, delta, "ok", "ok")
     if grade == "rounding":
-        how = f"{float(value):.4g} {unit} computed".strip()
+        how = f"{computed} computed"
         if unit == "G" and decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
             how = (f"torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
                    f"{round(float(value), 3):.3f} -> {printed})")
         return PublishedFigure(shown, computed, delta, "rounding",
-                               f"rounding: the published {shown} is less than one unit of its last digit from"
-                               f" the computed count ({how}): another rounding rule")
+                               f"rounding: {how}, within one unit of the last digit of the published {shown}"
+                               " (another rounding rule)")
     for name, other in (alternatives or {}).items():
         if _grade(printed, Fraction(other, scale)) is not None:
             return PublishedFigure(shown, computed, delta, "convention",
