@@ -471,9 +471,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
     ]
     summary_table = Table(
         "Configurations",
-        [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
-         Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
-         Column("Params (torch)", True), Column("Verdict")],
+        [Column("Model", whole=True), Column("Alpha", priority=3), Column("Input", priority=3),
+         Column("Layers", True, priority=-1), Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+         Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+         Column("Verdict", priority=9)],  # the verdict is what check is for: it stays on screen longest
         [[n.model + (f" · depth {fmt_alpha(n.depth_mult)}" if n.depth_mult != 1 else ""), fmt_alpha(n.alpha),
           str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
@@ -492,9 +493,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         tidy = _check_records(n)
         layer_tables.append(Table(
             n.label,
-            [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
-             Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
-             Column("Verdict")],
+            [Column("Layer"), Column("Type", priority=-1), Column("Output", priority=-1),
+             Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+             Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+             Column("Verdict", priority=9)],
             rows, footer, tidy=tidy,
         ))
     tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
