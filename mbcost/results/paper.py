@@ -510,6 +510,12 @@ def with_notes(table: Table) -> Table:
                 word = f"{word} [{number}]"
             row[i] = word if text else ""
         rows.append(row)
+    top1 = [i for i, c in enumerate(table.columns) if c.header.startswith("Top-1")]
+    for i in top1:  # as printed (71.7, 77.692), decimal points aligned; not 71.70
+        texts = [repr(r[i]) if isinstance(r[i], float) else "" for r in rows]
+        most = max((len(t.split(".")[1]) for t in texts if "." in t), default=0)
+        for r, t in zip(rows, texts):
+            r[i] = t + " " * (most - len(t.split(".")[1])) if t else None
     shown = [Column(c.header, c.numeric, c.priority, c.whole) for c in table.columns]
     for i in columns:  # now a word or two: it stays on screen longest
         shown[i] = Column(table.columns[i].header, False, priority=9, whole=True)
