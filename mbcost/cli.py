@@ -527,8 +527,9 @@ def plot(
         if problem:
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
-    path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured, family=all_, latency=cal)
+    with _Status(f"drawing {out or kind}"):
+        path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
+                    profile=measured, family=all_, latency=cal)
     sys.stdout.write(f"wrote {path}\n")
 
 
