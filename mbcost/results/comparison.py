@@ -166,7 +166,8 @@ def judge_published(pub: dict, count: int, what: str, alternatives: dict[str, in
     computed = (f"{float(value):,.{max(decimals + 1, 2 if unit == 'M' else 1)}f} {unit}" if unit else f"{count:,}")
     target = Fraction(printed)
     delta = float((value - target) / target * 100) if target else 0.0
-    grade = _grade(printed, value)
+    # an exact published count (torchvision's parameters) is equal or not: no rounding to read
+    grade = ("ok" if value == target else None) if not unit else _grade(printed, value)
     if grade == "ok":
         return PublishedFigure(shown, computed, delta, "ok", "ok")
     if grade == "rounding":
