@@ -87,6 +87,7 @@ def table(
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
+    roofline_rp: Optional[float] = typer.Option(None, "--roofline", help="Add each layer's bytes moved (int8), MACs per byte and compute/memory bound at this ridge point, MACs per byte (mbcost roofline)."),
 ) -> int:
     """A network's cost per layer: Mult-Adds, params, shapes.
 
@@ -110,6 +111,8 @@ def table(
         _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
         return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
                             formula, onnx=True)
+    if roofline_rp is not None and (torch_model is not None or onnx_file):
+        raise MbcostError("--roofline costs a spec's rows: give a built-in model or a spec file")
     if latency is not None and (torch_model is not None or onnx_file):
         raise MbcostError("--latency predicts from a spec's layers: give a built-in model or a spec file")
     if torch_model is not None or input_shape is not None:
@@ -137,6 +140,10 @@ def table(
         predicted = (cal, predict_in_network(analysis, cal, batch), batch)
     doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
                         fvcore=counts, latency=predicted)
+    if roofline_rp is not None:
+        from mbcost.documents.views_roofline import add_roofline_columns
+
+        add_roofline_columns(doc, analysis, _ridge(roofline_rp))
     emit(doc, fmt, output, comments)
     if counts is not None:
         from mbcost.documents.views import fvcore_differences
@@ -494,7 +501,7 @@ def plot(
     out: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
-    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, or latency (predicted: needs --latency FILE)."),
+    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, latency (predicted: needs --latency FILE), or roofline (with --all and --ridge RP)."),
     latency: Optional[str] = typer.Option(None, "--latency", help="tradeoff --against latency: the calibration file (mbcost calibrate) that predicts each point's time."),
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
@@ -502,6 +509,7 @@ def plot(
     threads: Optional[int] = typer.Option(None, "--threads", help="roofline, timeshare: CPU threads for torch while measuring (default: torch's own choice)."),
     budget: float = typer.Option(0.2, "--budget", help="roofline, timeshare: seconds of timed calls per layer (and end to end)."),
     in_context: bool = typer.Option(False, "--in-context", help="roofline, timeshare: time each layer inside whole forward passes instead of alone."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="tradeoff --all --against roofline: the ridge point, MACs per byte (mbcost roofline)."),
 ) -> None:
     """Draw a figure: accuracy vs cost, scaling, layers.
 
@@ -529,7 +537,7 @@ def plot(
         model = alpha = res = None
     with _Status(f"drawing {out or kind}"):
         path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                    profile=measured, family=all_, latency=cal)
+                    profile=measured, family=all_, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -665,6 +673,7 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
@@ -699,12 +708,65 @@ def pick(
         from mbcost.results.family import pick_family
         from mbcost.documents.views import family_pick_document
 
-        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal)
+        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal,
+                             ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
+    if ridge is not None:
+        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
                       max_latency=max_latency, latency=cal)
     emit(pick_document(result, top), fmt, output, comments)
+
+
+@app.command()
+def roofline(
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R."),
+    ridge: str = typer.Option("0:500:25", "--ridge", help="Ridge points RP = PeakMACs / PeakMemBW in MACs per byte: START:STOP:STEP, a number, or numbers with commas (default 0:500:25, the paper's sweep)."),
+    bytes_per_element: int = typer.Option(1, "--bytes-per-element", help="Bytes per weight and activation element (default 1: int8, as the paper's accelerators; 2: fp16; 4: fp32)."),
+    hardware: Optional[str] = typer.Option(None, "--hardware", help="A chip as PEAK_MACS_PER_S,BYTES_PER_S (e.g. 4e12,30e9): each network's roofline time in ms at its ridge point."),
+    machine: Optional[str] = typer.Option(None, "--machine", help="A calibration file (mbcost calibrate): this machine's measured ridge point, marked on the sweep, and its roofline ms."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    count: str = COUNT,
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A figure (.png, .svg, .pdf: the sweep, needs matplotlib) or a file for the table (whole or not at all)."),
+    comments: bool = COMMENTS,
+) -> None:
+    """Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
+    from mbcost.attachments.roofline import machine_hardware, roofline as run_roofline
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views_roofline import roofline_document
+
+    figure = output is not None and output.lower().endswith((".png", ".svg", ".pdf"))
+    if figure and fmt is not None:
+        raise MbcostError("--format applies to the table; a figure's format is its extension")
+    mine = None
+    if machine is not None:
+        from mbcost.attachments.latency import load
+
+        mine = machine_hardware(load(machine))
+    result = run_roofline(models, ridge, bytes_per_element, hardware, mine, alpha=alpha, resolution=res,
+                          count=count)
+    if figure:
+        from mbcost.documents.output import write_atomic
+        from mbcost.figures.plot_roofline import roofline_figure
+        from mbcost.figures.plot_style import output_format, render
+        from mbcost.figures.plots import check_target
+
+        path = check_target("roofline", output)
+        write_atomic(path, render(roofline_figure(result), output_format(path)))
+        sys.stdout.write(f"wrote {path}\n")
+        return
+    emit(roofline_document(result), choose_format(fmt, output), output, comments)
+
+
+def _ridge(value: float):
+    """A --ridge number as an exact ridge point (MACs per byte), refused when negative."""
+    from mbcost.attachments.roofline import parse_ridges
+
+    return parse_ridges(repr(value))[0]
 
 
 # -- mbcost profile: measured latency and memory (torch imported inside only) ------------

@@ -353,7 +353,8 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "ort.json"
     assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
-    assert len(runs) == cal_mod.ROUNDS * (len(few) + 2)  # the shapes, the network at batch 1 and 2, each round
+    # the shapes, the network at batch 1 and 2, each round; and the peak-rate probe once
+    assert len(runs) == cal_mod.ROUNDS * (len(few) + 2) + 1
     cal = load(str(out), runtime="onnxruntime", threads=1)
     assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and set(cal.models) == {"pw", "dw"}
     with pytest.raises(MbcostError, match="calibrated with onnxruntime, not torch: calibrate with --runtime torch"):

@@ -225,6 +225,9 @@ class Calibration:
     models: dict[str, KindModel]
     bandwidth_bytes_per_s: float | None = None
     call_overhead_s: float | None = None
+    #: the peak MAC rate (a large 1x1 convolution): with the bandwidth, this machine's
+    #: ridge point for the roofline (mbcost.attachments.roofline); None in older files
+    peak_macs_per_s: float | None = None
     created: str = ""
     seconds_spent: float = 0.0
     samples: list[Sample] = field(default_factory=list)
@@ -236,6 +239,13 @@ class Calibration:
     #: {"layers": {"count", "median_error", "worst_error", "mean_signed_error"}, "networks": {...}}
     #: (:func:`errors_summary` of each)
     batch_check: dict = field(default_factory=dict)
+
+    @property
+    def ridge_point(self) -> float | None:
+        """PeakMACs / PeakMemBW in MACs per byte, where both were measured."""
+        if self.peak_macs_per_s and self.bandwidth_bytes_per_s:
+            return self.peak_macs_per_s / self.bandwidth_bytes_per_s
+        return None
 
     def network_time(self, rows: list[float], moved: list[int] | None = None) -> float:
         """A network's predicted seconds from its rows' isolated predictions (and
@@ -265,6 +275,7 @@ class Calibration:
             "threads": self.threads, "versions": self.versions, "created": self.created,
             "seconds_spent": round(self.seconds_spent, 3),
             "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s, "call_overhead_s": self.call_overhead_s,
+            "peak_macs_per_s": self.peak_macs_per_s, "ridge_point_macs_per_byte": self.ridge_point,
             "features": list(FEATURES), "forms": {"linear": "c0 + c1*mult_adds + c2*other + c3*bytes",
                                                   "roofline": "c0 + max(c1*mult_adds, c3*bytes) + c2*other"},
             "models": {k: m.to_dict() for k, m in self.models.items()},
@@ -324,9 +335,18 @@ def load(path: str, runtime: str | None = None, threads: int | None = None) -> C
                        versions=dict(data.get("versions") or {}), models=models,
                        bandwidth_bytes_per_s=data.get("bandwidth_bytes_per_s"),
                        call_overhead_s=data.get("call_overhead_s"), created=str(data.get("created", "")),
+                       peak_macs_per_s=_positive(data.get("peak_macs_per_s"), "peak_macs_per_s", path),
                        seconds_spent=float(data.get("seconds_spent") or 0), source=str(path),
                        network=_network_part(data.get("network"), path),
                        batch_check=data["batch_check"] if isinstance(data.get("batch_check"), dict) else {})
+
+
+def _positive(value, key: str, path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise MbcostError(f"{path}: '{key}' must be a positive number")
+    return float(value)
 
 
 def _network_part(value, path) -> dict:

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from mbcost.results.analysis import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
-from mbcost.results.comparison import figure_alternatives, judge_published
+from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
 from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
@@ -302,7 +302,8 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
         if pub:
             pub_params = _published_params(a, pub)
             figures = {"mult_adds": judge_published(pub, a.total.mult_adds, "mult_adds",
-                                                    figure_alternatives(a, "mult_adds")),
+                                                    {**fvcore_alternative(pub, "mult_adds"),
+                                                     **figure_alternatives(a, "mult_adds")}),
                        "params": judge_published(pub, pub_params, "params",
                                                  {} if pub.get("params_convention") == "all"
                                                  else figure_alternatives(a, "params"))}
@@ -372,7 +373,7 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
              Column("Params check", priority=8, whole=True)],
             published_rows,
             notes=["Each published figure as printed, beside the computed count in its unit and convention "
-                   f"({'Mult-Adds' if flops else amount}; parameters as the publisher counts them: torchvision"
+                   f"({'Mult-Adds' if flops else amount}; parameters as the publisher counts them: torchvision and timm"
                    " every parameter, the paper weights); Δ % = (computed − published) / published. Checks:"
                    " ok (rounds to it), rounding (within one unit of its last digit), convention (another"
                    " counting convention rounds to it), not explained.",
@@ -690,9 +691,10 @@ def family_pick_document(result, top: int | None = None) -> Document:
     settings = [
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
-        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
-        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
-        "(the rule of 'mbcost pick'); never carried outside a family's published points",
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; MobileNetV4: timm's ImageNet-1K "
+        "weights; the others: torchvision's IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also "
+        "interpolated inside its published grid (the rule of 'mbcost pick'); never carried outside a family's "
+        "published points",
     ]
     rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),
              None if p.top5 is None else round(p.top5, 2), p.family, p.accuracy]
@@ -711,6 +713,12 @@ def family_pick_document(result, top: int | None = None) -> Document:
         columns.insert(6, Column("Pred. ms", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(6, p.latency_ms)
+    if result.ridge is not None:  # pick --ridge: the roofline cost (mbcost.attachments.roofline)
+        settings.append(f"roofline cost at ridge point {float(result.ridge):g} MACs per byte: Σ over rows of max(MACs, "
+                        "RP × bytes), 1 byte per element (int8); the budget applies to it (mbcost roofline)")
+        columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
+        for row, p in zip(rows, shown):
+            row.insert(5, round(p.roofline_macs))
     table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 

@@ -62,7 +62,7 @@ KINDS = {
 #: measures new numbers, so these are deterministic for a given profile only.
 from mbcost.figures.profile_plots import KINDS as MEASURED_KINDS  # noqa: E402  (no matplotlib, no torch)
 
-AGAINST = ("both", "madds", "params", "latency")
+AGAINST = ("both", "madds", "params", "latency", "roofline")
 
 
 def check_kind(kind: str) -> str:
@@ -395,12 +395,14 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both", *, profile=None, family: bool = False, latency=None):
+           against: str = "both", *, profile=None, family: bool = False, latency=None, ridge=None):
     """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
     :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare;
     ``family``: the tradeoff of every family (:mod:`mbcost.figures.plot_family`);
     ``latency``: a :class:`mbcost.attachments.latency.Calibration` for ``against="latency"``."""
     kind = check_kind(kind)
+    if (against == "roofline") != (ridge is not None) or (ridge is not None and not family):
+        raise MbcostError("--against roofline and --ridge RP go together, with plot tradeoff --all")
     if latency is not None and kind != "tradeoff":
         raise MbcostError("--latency applies to plot tradeoff --against latency only")
     if family and kind != "tradeoff":
@@ -410,7 +412,7 @@ def figure(kind: str, model: str | None = None, alpha: float | None = None, reso
             raise MbcostError("plot tradeoff --all takes no MODEL, --alpha or --res")
         from mbcost.figures.plot_family import family_tradeoff_figure
 
-        return family_tradeoff_figure(against, latency)
+        return family_tradeoff_figure(against, latency, ridge)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
             raise MbcostError("plot tradeoff takes no MODEL, --alpha or --res: it shows the 16 released "
@@ -445,7 +447,8 @@ def check_target(kind: str, out: str | Path | None) -> Path:
 
 def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
          resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
-         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None) -> Path:
+         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None,
+         ridge=None) -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
     a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
@@ -464,6 +467,6 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
 
     with sized(size):
         data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family,
-                             latency=latency), fmt, dpi)
+                             latency=latency, ridge=ridge), fmt, dpi)
     write_atomic(path, data)
     return path

@@ -10,7 +10,7 @@ from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
-from mbcost.results.published import evaluation_crop, imagenet_result, torchvision_result
+from mbcost.results.published import FVCORE_READING, evaluation_crop, imagenet_result, timm_result, torchvision_result
 from mbcost.documents.render import safe_float
 from mbcost.results.zoo import canonical_name, load, looks_like_path
 
@@ -109,6 +109,31 @@ def _family_key(name: str):
     return [int(d) for d in digits] or [0]
 
 
+def fvcore_mult_adds(network, settings: dict) -> int:
+    """Mult-Adds as fvcore's defaults count them (timm's GMACs): conv and matrix
+    products once, batch norm twice per element (scale and shift), the global pool
+    once per input element, activations not at all."""
+    settings = {k: v for k, v in settings.items() if k not in ("count", "params")}
+    with_pool = analyze(network, count="conv,fc,bn,pool", **settings).total.mult_adds
+    with_bn = analyze(network, count="conv,fc,bn", **settings).total.mult_adds
+    plain = analyze(network, count="conv,fc", **settings).total.mult_adds
+    return with_pool + (with_bn - plain)
+
+
+def published_check(entry_published: dict, count: int, what: str) -> str:
+    """The verdict on one published figure (``what``: mult_adds or parameters)
+    against the computed ``count``, in words (see :func:`judge_published`); a
+    figure counted by fvcore's defaults (timm's GMACs) is tried in that reading."""
+    return judge_published(entry_published, count, what, fvcore_alternative(entry_published, what)).words
+
+
+def fvcore_alternative(entry_published: dict, what: str) -> dict[str, int]:
+    """fvcore's convention as a reading of a published Mult-Adds figure, where the
+    publisher counts that way (timm) and the comparison computed it."""
+    fvcore = entry_published.get("fvcore_mult_adds")
+    return {FVCORE_READING: fvcore} if what == "mult_adds" and fvcore is not None else {}
+
+
 @dataclass
 class PublishedFigure:
     """A published figure beside the computed one in the publisher's unit.
@@ -154,7 +179,7 @@ def judge_published(pub: dict, count: int, what: str, alternatives: dict[str, in
         printed, scale, unit = text["mult_adds_printed"], 10**9, "G"
     elif what == "mult_adds":
         printed, scale, unit = text.get("mult_adds_millions"), 10**6, "M"
-    elif pub.get("params_convention") == "all":  # torchvision: an exact parameter count
+    elif pub.get("params_exact"):  # torchvision: an exact parameter count
         printed, scale, unit = f"{round(pub['params_millions'] * 1e6)}", 1, ""
     else:
         printed, scale, unit = text.get("params_millions"), 10**6, "M"
@@ -244,7 +269,10 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
         label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
         published = (imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
-                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes)
+                     or timm_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+        if published and "fvcore" in published.get("readings", ()):
+            published = {**published, "fvcore_mult_adds": fvcore_mult_adds(network, {**given, "resolution": analysis.resolution})}
         entries.append(Entry(label, arg, analysis, published, note))
     index = 0
     if reference is not None:

@@ -70,6 +70,11 @@ SCHEMAS: dict[str, tuple[tuple[Column, ...], tuple[str, ...]]] = {
                                  ("alpha", "resolution")),
     "checkpoints_quantized": ((Column("alpha", float, low=0, high=4), Column("resolution", int, low=1),
                                Column("top1", **_PCT), Column("source")), ("alpha", "resolution")),
+    "timm_models": ((Column("model"), Column("timm_name"), Column("weights"), Column("resolution", int, low=1),
+                     Column("top1", **_PCT), Column("top5", **_PCT), Column("params_millions", **_POS),
+                     Column("gmacs", **_POS), Column("source")), ("model", "weights")),
+    "mobilenet_v4_latency": ((Column("model"), Column("device"), Column("latency_ms", **_POS), Column("source")),
+                             ("model", "device")),
 }
 
 
@@ -147,7 +152,7 @@ def torchvision_result(model: str, alpha: float, resolution: int, classes: int =
             return {"top1": row["acc1"], "mult_adds_millions": 1000 * row["gflops"],
                     "params_millions": row["params"] / 1e6, "label": f"torchvision {row['weights']}",
                     "source": f"torchvision {row['weights']} (tables/published/torchvision.csv, each row's source)",
-                    "params_convention": "all", "mult_adds_unit": "G",
+                    "params_convention": "all", "mult_adds_unit": "G", "params_exact": True,
                     "_text": {"top1": row["_text"]["acc1"], "mult_adds_millions": f"{gflops} G",
                               "mult_adds_printed": gflops,
                               "params_millions": f"{row['params'] / 1e6:.6f}"}}
@@ -163,6 +168,33 @@ def evaluation_crop(model: str) -> int | None:
     for row in load("torchvision"):
         if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
             return row["resolution"]
+    return None
+
+
+#: How timm's GMACs are counted (fvcore's FlopCountAnalysis defaults, which timm's
+#: benchmark uses): batch norm in eval mode 2 per element (scale and shift), the
+#: global average pool 1 per input element, convolutions and matrix products
+#: (the attention products included) 1 per multiply-add; activations nothing.
+FVCORE_READING = "fvcore's convention (timm's GMACs): batch norm 2 per element, global pool 1 per input element"
+
+
+def timm_result(model: str, alpha: float, resolution: int, classes: int = 1000) -> dict | None:
+    """timm's published row (tables/published/timm_models.csv) for a zoo network
+    at the resolution of its weights, shaped like :func:`torchvision_result`'s:
+    parameters are every parameter, Mult-Adds timm's GMACs. timm rounds both to 2
+    decimals (its CSV drops trailing zeros: 1.1 is 1.10); ``readings`` asks the
+    comparison to try fvcore's convention, timm's counter, as an explanation."""
+    if classes != 1000 or abs(alpha - 1) > 1e-9:
+        return None
+    for row in load("timm_models"):
+        if row["model"] == model and row["resolution"] == resolution:
+            gmacs = f"{row['gmacs']:.2f}"
+            return {"top1": row["top1"], "mult_adds_millions": 1000 * row["gmacs"],
+                    "params_millions": row["params_millions"], "label": f"timm {row['timm_name']}.{row['weights']}",
+                    "source": f"timm {row['timm_name']}.{row['weights']} (tables/published/timm_models.csv)",
+                    "params_convention": "all", "mult_adds_unit": "G", "readings": ("fvcore",),
+                    "_text": {"top1": row["_text"]["top1"], "mult_adds_millions": f"{gmacs} G",
+                              "mult_adds_printed": gmacs, "params_millions": f"{row['params_millions']:.2f}"}}
     return None
 
 
