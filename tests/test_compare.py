@@ -163,7 +163,7 @@ def test_compare_and_check_take_the_options_sweep_takes(capsys):
 def test_an_exact_published_count_is_equal_or_not():
     from mbcost.results.comparison import judge_published
 
-    pub = {"params_convention": "all", "params_millions": 61.10084, "_text": {}}
+    pub = {"params_convention": "all", "params_exact": True, "params_millions": 61.10084, "_text": {}}
     assert judge_published(pub, 61_100_840, "params").grade == "ok"
     off = judge_published(pub, 61_100_844, "params")  # a trailing zero is a digit of an exact count
     assert off.grade == "not explained" and off.printed == off.computed.replace("44", "40")
