@@ -733,7 +733,9 @@ def roofline(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="A figure (.png, .svg, .pdf: the sweep, needs matplotlib) or a file for the table (whole or not at all)."),
     comments: bool = COMMENTS,
 ) -> None:
-    """Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
+    """Roofline cost of networks across chips' ridge points.
+
+    Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
     from mbcost.attachments.roofline import machine_hardware, roofline as run_roofline
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
