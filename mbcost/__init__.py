@@ -40,7 +40,7 @@ def __getattr__(name: str):
 
         return load
     if name in ("Network", "Config"):
-        from mbcost import network
+        from mbcost.core import network
 
         return getattr(network, name)
     if name in ("MbcostError", "SpecError"):

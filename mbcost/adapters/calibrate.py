@@ -247,9 +247,9 @@ def runner(name: str, threads: int):
 
 
 def _time(run, seconds: float) -> list[float]:
-    from mbcost.adapters.profile import _Timer, measure
+    from mbcost.adapters.profile import Timer, measure
 
-    return list(measure(run, _Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
+    return list(measure(run, Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
                         max_reps=5000).samples)
 
 

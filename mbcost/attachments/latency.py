@@ -375,7 +375,7 @@ def row_features(analysis, batch: int = 1) -> list[tuple[str, tuple[int, int, in
     scale with the batch; the weights are read once)."""
     from dataclasses import replace
 
-    from mbcost.results.analysis import Analysis
+    from mbcost.results.tables import Analysis
     from mbcost.attachments.memory import memory
 
     net = getattr(analysis, "network", None)
@@ -421,7 +421,7 @@ def total_ms(analysis, calibration: Calibration, batch: int = 1) -> float:
 def network_ms(network, config, calibration: Calibration) -> float:
     """The predicted milliseconds of ``network`` (a spec's
     :class:`~mbcost.core.network.Network`) at ``config``."""
-    from mbcost.results.analysis import Analysis
+    from mbcost.results.tables import Analysis
 
     return total_ms(Analysis(network, config, network.evaluate(config)), calibration)
 

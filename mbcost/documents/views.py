@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from mbcost.results.analysis import Analysis
+from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.results.comparison import published_check
 from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled

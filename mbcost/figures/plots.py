@@ -50,7 +50,7 @@ from mbcost.figures.plot_labels import place_labels
 from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items, accuracy_axes)
+                               wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -167,21 +167,6 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
              for p in order]
     markers = [(p.x(what), p.top1) for p in points]
     return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
-
-
-def check_latency(against: str, latency) -> None:
-    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
-    if against == "latency" and latency is None:
-        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
-    if latency is not None and against != "latency":
-        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
-
-
-def latency_note(calibration) -> str:
-    """The figure's line on where the latency comes from."""
-    from mbcost.attachments.latency import describe
-
-    return describe(calibration).replace("latency: predicted", "latency predicted")
 
 
 # -- scaling ----------------------------------------------------------------------------
