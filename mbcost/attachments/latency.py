@@ -285,7 +285,7 @@ def _need(data: dict, key: str, kind, where: str):
     return data[key]
 
 
-def load(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
+def load_calibration(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
     """A calibration file, validated; refused when made for another runtime or
     thread count than the one asked for."""
     file = input_file(path, "calibration file")
@@ -378,10 +378,9 @@ def row_features(analysis, batch: int = 1) -> list[tuple[str, tuple[int, int, in
     from mbcost.results.tables import Analysis
     from mbcost.attachments.memory import memory
 
-    net = getattr(analysis, "network", None)
-    if net is None or not hasattr(net, "evaluate"):
+    if not isinstance(analysis, Analysis):
         raise MbcostError("latency is predicted for specs (a built-in model or a spec file)")
-    instances = net.evaluate(analysis.config)
+    net, instances = analysis.network, analysis.instances
     main = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc"}), params="all"), instances)
     every = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc", "bn", "pool", "act"}),
                                   params="all"), instances)
@@ -407,6 +406,27 @@ def predict_in_network(analysis, calibration: Calibration, batch: int = 1) -> li
     return calibration.in_network(isolated, [f[2] for _, f in features])
 
 
+@dataclass(frozen=True)
+class LatencyPrediction:
+    """The one prediction type: a calibration's predicted seconds for every row of a
+    spec's table, in the network (the in-network correction applied), for a pass
+    of ``batch`` images. ``table --latency`` shows it per row, ``compare``,
+    ``sweep`` and ``pick`` its total."""
+
+    calibration: Calibration
+    seconds: tuple[float, ...]
+    batch: int = 1
+
+    @property
+    def total_ms(self) -> float:
+        return 1e3 * sum(self.seconds)
+
+
+def predict_latency(analysis, calibration: Calibration, batch: int = 1) -> LatencyPrediction:
+    """The :class:`LatencyPrediction` of a spec's table (``table --latency``)."""
+    return LatencyPrediction(calibration, tuple(predict_in_network(analysis, calibration, batch)), batch)
+
+
 #: Most configurations one command predicts a latency for: each is one evaluation
 #: of the network (1 to 3 ms for the zoo's), so this bounds the wait to about a minute.
 MAX_PREDICTED = 20_000
@@ -415,7 +435,7 @@ MAX_PREDICTED = 20_000
 def total_ms(analysis, calibration: Calibration, batch: int = 1) -> float:
     """A spec analysis's predicted milliseconds for a pass of ``batch`` images:
     the total ``table --latency`` shows."""
-    return 1e3 * sum(predict_in_network(analysis, calibration, batch))
+    return predict_latency(analysis, calibration, batch).total_ms
 
 
 def network_ms(network, config, calibration: Calibration) -> float:

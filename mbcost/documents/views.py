@@ -3,7 +3,9 @@ laid out as tables, with the conventions stated. No terminal, no files here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
 from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
@@ -37,15 +39,16 @@ def channel_rule_text(analysis) -> str:
     return f"channels under alpha: {', '.join(parts)} ({whose})"
 
 
-def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
-                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None,
-                  latency=None) -> Document:
-    """The per-layer table (``mbcost table``) and the breakdown by layer type.
-    ``memory``: a :class:`~mbcost.attachments.memory.MemoryReport` (``--memory``: activation kB
-    and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
-    name (``--check``: a column after the symbolic count); ``latency``: (calibration,
-    predicted seconds per row, batch) (``--latency``: a column, per-layer and total
-    ``latency_ms`` in the JSON, the time by type)."""
+def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula=None,
+                  by_type_only: bool = False, memory=None, check=None, latency=None) -> Document:
+    """The per-layer table (``mbcost table``) and the breakdown by layer type, with
+    the attachments asked for, each shown as its declaration in :data:`ATTACHMENT_VIEWS`
+    says: ``memory`` (a :class:`~mbcost.attachments.memory.MemoryReport`, ``--memory``),
+    ``check`` (a :class:`~mbcost.attachments.check.CounterCheck`, ``--check``),
+    ``latency`` (a :class:`~mbcost.attachments.latency.LatencyPrediction`,
+    ``--latency``), ``formula`` (``--formula``: anything but None or False)."""
+    attached = {"memory": memory, "check": check, "latency": latency, "formula": formula or None}
+    attached = {name: a for name, a in attached.items() if a is not None}
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
@@ -59,52 +62,39 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     data = analysis.to_dict(unit)
     tables = []
     if not by_type_only:
-        columns = [Column("Layer"), Column("Type / Stride", priority=1), Column("Filter Shape"),
-                   Column("Input Size", priority=-1), Column("Output Size"), Column(amount, True, priority=3)]
-        footer = ["Total", "", "", "", "", t.flops if flops else t.mult_adds]
-        if fvcore is not None:
-            columns.append(Column("fvcore", True))
-            footer.append(scale * sum(fvcore.values()))
-        columns += [Column("Params", True, priority=3), Column("%", True, priority=1)]
-        footer += [t.params, 100.0]
-        if memory is not None:
-            columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
-            footer += ["", "", "", ""]
-        if latency is not None:
-            columns.append(Column("Pred. ms", True, priority=2))
-            footer.append(1e3 * sum(latency[1]))
-        if formula:
-            columns.append(Column("Formula (Mult-Adds)", priority=2))  # asked for
-            footer.append("")
-        mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
+        base = [(Column("Layer"), "Total", lambda r: r.name),
+                (Column("Type / Stride", priority=1), "", lambda r: r.type_stride),
+                (Column("Filter Shape"), "", lambda r: r.filter),
+                (Column("Input Size", priority=-1), "", lambda r: r.input_text),
+                (Column("Output Size"), "", lambda r: r.output_text),
+                (Column(amount, True, priority=3), t.flops if flops else t.mult_adds,
+                 lambda r: r.flops if flops else r.mult_adds),
+                (Column("Params", True, priority=3), t.params, lambda r: r.params),
+                (Column("%", True, priority=1), 100.0, analysis.pct)]
+        declared = [(view, c, attached[view.name]) for view in ATTACHMENT_VIEWS if view.name in attached
+                    for c in view.columns(attached[view.name])]
+        after_amount = [d for d in declared if d[1].after == "amount"]
+        at_end = [d for d in declared if d[1].after != "amount"]
+        shown = [d for d in after_amount + at_end if d[1].header is not None]
+        columns = [c for c, _, _ in base[:6]] + [_column(c) for _, c, _ in shown[:len(after_amount)]] + \
+            [c for c, _, _ in base[6:]] + [_column(c) for _, c, _ in shown[len(after_amount):]]
+        head = len(after_amount)
+        footer = [f for _, f, _ in base[:6]] + [c.footer(a, scale) for _, c, a in shown[:head]] + \
+            [f for _, f, _ in base[6:]] + [c.footer(a, scale) for _, c, a in shown[head:]]
         rows = []
-        for r, m in zip(analysis.layers, mem_rows):
-            row = [r.name, r.type_stride, r.filter, r.input_text, r.output_text, r.flops if flops else r.mult_adds]
-            if fvcore is not None:
-                row.append(scale * fvcore[r.name])
-            row += [r.params, analysis.pct(r)]
-            if m is not None:
-                row += [kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), m.intensity]
-            if latency is not None:
-                row.append(1e3 * latency[1][len(rows)])
-            if formula:
-                row.append(r.formula)
-            rows.append(row)
+        for i, r in enumerate(analysis.layers):
+            cells = [c.show(c.value(a, i, r), scale) for _, c, a in shown]
+            rows.append([v(r) for _, _, v in base[:6]] + cells[:head] + [v(r) for _, _, v in base[6:]] + cells[head:])
         tidy = analysis.records()
-        for record, r, m in zip(tidy, analysis.layers, mem_rows):
+        keys = {c.key for view in ATTACHMENT_VIEWS for c in view.columns(attached.get(view.name)) if c.key}
+        for i, (record, r) in enumerate(zip(tidy, analysis.layers)):
             if flops:
                 record["flops"] = r.flops
-            if fvcore is not None:
-                record["fvcore_mult_adds"] = fvcore[r.name]
-            if m is not None:
-                record.update({"in_bytes": m.input_bytes, "out_bytes": m.output_bytes,
-                               "alive_bytes": m.alive_bytes, "weight_bytes": m.weight_bytes,
-                               "mult_adds_per_byte": m.intensity})
-            if not formula:
-                del record["formula"]
-        if latency is not None:
-            for record, seconds in zip(tidy, latency[1]):
-                record["latency_ms"] = 1e3 * seconds
+            for key in keys - {c.key for _, c, _ in declared}:
+                record.pop(key, None)  # an attachment not asked for: none of its fields
+            for _, c, a in after_amount + at_end:
+                if c.key:
+                    record[c.key] = c.value(a, i, r)
         tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
     shares = analysis.by_type()
     type_tidy = shares.records()
@@ -119,35 +109,115 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
          for s in shares],
         tidy=type_tidy,
     ))
-    if memory is not None:
-        settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
-                        "batch-norm scale/shift, not folded) × bytes of the dtype")
-        mem_data = memory.to_dict()
-        for layer, m in zip(data.get("layers", []), mem_data.pop("layers")):
-            layer.update({k: v for k, v in m.items() if k != "name"})
-        data["memory"] = mem_data
-        summary.append(memory_summary(memory))
-    if latency is not None:
-        _add_latency(analysis, latency, settings, tables, data, summary)
-    if fvcore is not None:
-        differ = fvcore_differences(analysis, fvcore)
-        settings.append(FVCORE_NOTE)
-        for layer in data.get("layers", []):
-            layer["fvcore_mult_adds"] = fvcore.get(layer["name"])
-        data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
-        if differ:
-            first = next(r for r in analysis.layers if r.name == differ[0])
-            summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
-                           f"{first.mult_adds:,}, fvcore {fvcore[first.name]:,} Mult-Adds")
-        else:
-            summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
+    parts = DocumentParts(settings, summary, tables, data)
+    for view in ATTACHMENT_VIEWS:
+        if view.name in attached and view.notes is not None:
+            view.notes(attached[view.name], analysis, parts)
     return Document(heading, settings, tables, data, summary)
 
 
-def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
+def _column(c: "LayerColumn") -> Column:
+    return Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width)
+
+
+@dataclass
+class DocumentParts:
+    """What an attachment adds to a document besides its columns."""
+
+    settings: list[str]
+    summary: list[str]
+    tables: list
+    data: dict
+
+
+@dataclass(frozen=True)
+class LayerColumn:
+    """An optional column of the per-layer table, declared once.
+
+    ``header``: its heading (None: a field of the tidy records only); ``key``: its
+    field in the tidy records (None: shown only); ``value(attachment, i, row)``:
+    row ``i``'s plain value; ``show(value, scale)``: the cell (``scale``: 2 for
+    FLOPs); ``footer(attachment, scale)``: the total row's cell. ``priority``: on
+    a terminal too narrow for the table, lower priorities are left out first (the
+    column an option exists for has the highest, 4); ``min_width``: the fewest
+    characters it is readable in; ``after``: ``"amount"`` puts it right after the
+    Mult-Adds column, else it goes at the end, in declaration order."""
+
+    header: str | None
+    key: str | None
+    value: Callable
+    priority: int = 0
+    min_width: int = 6
+    numeric: bool = True
+    show: Callable = staticmethod(lambda value, scale: value)
+    footer: Callable = staticmethod(lambda attachment, scale: "")
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """How one attachment of a table shows in :func:`cost_document`: its columns
+    (``columns(attachment)``, which may read it: memory's heading names the dtype)
+    and ``notes(attachment, analysis, parts)``: its settings and summary lines, JSON
+    data and extra tables. A new optional column is its attachment function and
+    one of these in :data:`ATTACHMENT_VIEWS`."""
+
+    name: str
+    columns: Callable
+    notes: Callable | None = None
+
+
+def _memory_columns(m) -> list[LayerColumn]:
+    dtype = m.dtype if m is not None else ""
+    by = (lambda field: lambda m, i, r: getattr(m.layers[i], field))
+    return [LayerColumn(f"In kB ({dtype})", "in_bytes", by("input_bytes"), priority=1, min_width=8,
+                        show=lambda v, s: kb(v)),
+            LayerColumn("Out kB", "out_bytes", by("output_bytes"), priority=1, min_width=8, show=lambda v, s: kb(v)),
+            LayerColumn("Alive kB", "alive_bytes", by("alive_bytes"), priority=4, min_width=8,
+                        show=lambda v, s: kb(v)),
+            LayerColumn(None, "weight_bytes", by("weight_bytes")),
+            LayerColumn("MAC/B", "mult_adds_per_byte", by("intensity"), priority=2, min_width=6)]
+
+
+def _memory_notes(memory, analysis, parts: DocumentParts) -> None:
+    parts.settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
+                          "batch-norm scale/shift, not folded) × bytes of the dtype")
+    mem_data = memory.to_dict()
+    for layer, m in zip(parts.data.get("layers", []), mem_data.pop("layers")):
+        layer.update({k: v for k, v in m.items() if k != "name"})
+    parts.data["memory"] = mem_data
+    parts.summary.append(memory_summary(memory))
+
+
+def _check_notes(check, analysis, parts: DocumentParts) -> None:
+    parts.settings.append(FVCORE_NOTE)
+    for layer in parts.data.get("layers", []):
+        layer["fvcore_mult_adds"] = check.counts.get(layer["name"])
+    parts.data["check"] = {"counter": check.counter, "agrees": not check.differing,
+                           "differing_layers": list(check.differing)}
+    parts.summary.append(check.summary(analysis))
+
+
+ATTACHMENT_VIEWS = (
+    AttachmentView("memory", _memory_columns, _memory_notes),
+    AttachmentView("latency", lambda p: [
+        LayerColumn("Pred. ms", "latency_ms", lambda p, i, r: 1e3 * p.seconds[i], priority=4, min_width=8,
+                    footer=lambda p, s: p.total_ms)], lambda p, analysis, parts: _add_latency(analysis, p, parts)),
+    AttachmentView("check", lambda c: [
+        LayerColumn("fvcore", "fvcore_mult_adds", lambda c, i, r: c.counts[r.name], priority=4, min_width=10,
+                    show=lambda v, s: s * v, footer=lambda c, s: s * sum(c.counts.values()), after="amount")],
+        _check_notes),
+    AttachmentView("formula", lambda a: [
+        LayerColumn("Formula (Mult-Adds)", "formula", lambda a, i, r: r.formula, priority=4, min_width=20,
+                     numeric=False)]),
+)
+
+
+def _add_latency(analysis, prediction, parts: DocumentParts) -> None:
     """``table --latency``: the prediction's source, per-layer and total
     ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
-    cal, seconds, batch = latency
+    cal, seconds, batch = prediction.calibration, prediction.seconds, prediction.batch
+    settings, tables, data, summary = parts.settings, parts.tables, parts.data, parts.summary
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
                 default=None)
@@ -177,11 +247,6 @@ def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
     per_image = f"; {total / batch:.2f} ms per image" if batch != 1 else ""
     summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch {batch}, on {cal.machine})"
                    f"{per_image}")
-
-
-def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:
-    """The rows whose fvcore count differs from the symbolic one."""
-    return [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
 
 
 def layer_document(cmp, unit: str = "mult-adds") -> Document:
@@ -461,8 +526,8 @@ def check_document(result, *, layers: bool | None = None) -> Document:
                     summary, csv_rows=[row for n in nets for row in _check_records(n)])
 
 
-def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
-                        by_type_only: bool = False, max_depth: int | None = None, memory=None) -> Document:
+def torch_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
+                        max_depth: int | None = None, memory=None, formula=None) -> Document:
     """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
     table and breakdown of a built model, from fvcore's per-module counts (or
     the ONNX graph's)."""

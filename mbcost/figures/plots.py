@@ -269,14 +269,14 @@ def _legend_room(ax) -> None:
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     require_matplotlib()
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
-        published = {row["type"]: row for row in load("table2_by_type")}
+        published = {row["type"]: row for row in load_published("table2_by_type")}
     with style():
         fig = new_figure(10.0, 1.9 + 0.62 * max(len(shares), 2), layout="constrained")
         ax = fig.subplots()

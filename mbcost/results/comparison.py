@@ -12,7 +12,8 @@ from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
 from mbcost.results.published import imagenet_result, torchvision_result
 from mbcost.documents.render import safe_float
-from mbcost.results.zoo import canonical_name, load, looks_like_path
+from mbcost.results.zoo import canonical_name, load_network, looks_like_path
+from mbcost.sources import open_table, recognise
 
 #: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
 SETTING_KEYS = {"alpha": "alpha", "res": "resolution", "resolution": "resolution", "rho": "rho",
@@ -150,15 +151,16 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     models = [name for arg in models for name in expand_family(arg)]
     entries = []
     for arg in models:
-        if arg.lower().endswith(".onnx"):  # a fixed model: counted from its graph, no settings, no published data
-            onnx_common = {k: v for k, v in common.items() if k in ("count", "params")}
-            onnx_common["params"] = onnx_common.get("params") or "weights"  # the table's convention, as for specs
-            fixed = {k: v for k, v in common.items() if k not in onnx_common}
-            analysis = analyze(arg, **onnx_common, **{k: v for k, v in fixed.items() if v not in (None, 1)})
-            entries.append(Entry(f"{analysis.model} (ONNX)", arg, analysis, None))
+        source = recognise(arg)
+        if source.name != "spec":  # a fixed model (an ONNX file): counted from its graph, no published data
+            settings = {k: v for k, v in common.items() if k not in ("count", "params")}
+            analysis = open_table(arg, source=source, count=common.get("count", ("conv", "fc")),
+                                  params=common.get("params") or "weights",  # the table's convention, as for specs
+                                  **settings)
+            entries.append(Entry(f"{analysis.model} ({source.label})", arg, analysis, None))
             continue
         name, settings = parse_model_arg(arg)
-        network = load(name)
+        network = load_network(name)
         analysis = analyze(network, **{**common, **settings})
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
         label = _label(analysis, default_res)
@@ -179,7 +181,7 @@ def _find_reference(reference: str, entries: list[Entry]) -> int:
             if wanted == getattr(e, attr):
                 return i
     try:
-        key = canonical_name(wanted) if not looks_like_path(wanted) else load(wanted).name
+        key = canonical_name(wanted) if not looks_like_path(wanted) else load_network(wanted).name
     except MbcostError:
         key = None
     for i, e in enumerate(entries):

@@ -40,9 +40,9 @@ def sweep_depths(model, alphas, resolutions, depth_mults, **conventions) -> Dept
     """:func:`~mbcost.results.sweep_grid.sweep` at each of ``depth_mults`` (a list, or a
     LIST/RANGE string as :func:`~mbcost.results.sweep_grid.parse_grid` reads alphas)."""
     from mbcost.core.network import Network
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
-    network = model if isinstance(model, Network) else load(model)
+    network = model if isinstance(model, Network) else load_network(model)
     depths = parse_grid(depth_mults, "depth multiplier")
     if len(depths) > MAX_DEPTHS:
         raise MbcostError(f"{len(depths)} depth multipliers: at most {MAX_DEPTHS}")

@@ -277,11 +277,11 @@ def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIO
     conventions are :func:`mbcost.analyze`'s. ``method``: ``auto`` (vectorized
     where exact, else per configuration), ``vectorized`` (an error where it is not
     exact) or ``per-config``. Example: ``sweep("mobilenet_v1", "0.25:1:0.05", "128:224:32")``."""
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
     if method not in ("auto", "vectorized", "per-config"):
         raise MbcostError(f"unknown sweep method '{method}': choose from auto, vectorized, per-config")
-    network = model if isinstance(model, Network) else load(model)
+    network = model if isinstance(model, Network) else load_network(model)
     alphas = parse_grid(alphas, "alpha")
     resolutions = parse_grid(resolutions, "resolution")
     if len(alphas) * len(resolutions) > MAX_CONFIGS:
@@ -470,9 +470,9 @@ def is_builtin_mobilenet(network: Network) -> bool:
 
 def checkpoint_rows() -> dict:
     """The released MobileNet v1 checkpoints: (alpha as Fraction, res) -> row."""
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
-    return {(Fraction(str(r["alpha"])), r["resolution"]): r for r in load("checkpoints")}
+    return {(Fraction(str(r["alpha"])), r["resolution"]): r for r in load_published("checkpoints")}
 
 
 def same_as_checkpoint(network: Network, alpha: Fraction, base: Config) -> bool:

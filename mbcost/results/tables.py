@@ -335,10 +335,14 @@ class ModelTable(CostTable):
 
 
 class Analysis(CostTable):
-    """The cost of one network at one configuration, from the symbolic core."""
+    """The cost of one network at one configuration, from the symbolic core. It
+    keeps what it was counted from: ``network`` and its evaluation ``instances``
+    (memory, latency, the checks and the profilers read them, never evaluating again)."""
 
     def __init__(self, network: Network, config: Config, instances: list[Instance]) -> None:
         self.network = network
+        #: the evaluation the rows were counted from (one Instance per row, with its sources: the graph)
+        self.instances = instances
         self.config = config
         self.model = network.name
         self.description = network.description
