@@ -91,7 +91,7 @@ def table(
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.attachments import TABLE_OPTIONS, check_applies
-    from mbcost.documents.views import cost_document, torch_cost_document
+    from mbcost.documents.views import cost_document, model_cost_document
     from mbcost.sources import accepted, refuse, source_of
 
     fmt = choose_format(fmt, output)
@@ -116,7 +116,7 @@ def table(
         table = table.rolled(max_depth)
     attached = {o.name: o.attach(table, *values) for o, values in options}
     doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
-           else torch_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
+           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
                                     **attached))
     emit(doc, fmt, output, comments)
     if "check" in attached and attached["check"].differing:
@@ -175,9 +175,9 @@ def compare(
         from mbcost.attachments.latency import load_calibration
 
         cal = load_calibration(latency)
-    result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
+    result = compare_models(models, reference, latency=cal, alpha=alpha, resolution=res, classes=classes, count=count,
                             params=params)
-    emit(compare_document(result, unit_key(flops), latency=cal), fmt, output, comments)
+    emit(compare_document(result, unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -509,21 +509,22 @@ def sweep(
         cal = load_calibration(latency)
         check_predictable(len(parse_grid(alpha, "alpha")) * len(parse_grid(res, "resolution"))
                           * len(parse_grid(depth_mult, "depth multiplier")))  # before any work
-    if depth_mult.strip() != "1":
+    from mbcost.results.sweep_grid import parse_grid
+
+    if parse_grid(depth_mult, "depth multiplier") != [1]:  # '1', '1.0', '1.00': the plain sweep, one table
         from mbcost.results.depth_sweep import sweep_depths
         from mbcost.documents.views import depth_sweep_document
 
         result = sweep_depths(model, alpha, res, depth_mult, **conventions)
         if cal is not None:
             with _Bar("predicting") as progress:
-                for _, one in result.sweeps:
-                    one.with_latency(cal, progress)
+                result = result.with_latency(cal, progress)
         emit(depth_sweep_document(result, unit_key(flops)), fmt, output, comments)
         return
     result = run_sweep(model, alpha, res, **conventions)
     if cal is not None:
         with _Bar("predicting") as progress:
-            result.with_latency(cal, progress)
+            result = result.with_latency(cal, progress)
     emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 

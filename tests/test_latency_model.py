@@ -53,10 +53,13 @@ def test_nnls_never_returns_a_negative_coefficient():
 
 
 def test_kinds():
-    assert kind_of("Conv DW 3×3") == "dw" and kind_of("Conv 1×1") == "pw" and kind_of("Conv 3×3") == "conv"
-    assert kind_of("Group Conv 3×3") == "group" and kind_of("Fully Connected") == "fc"
-    assert kind_of("Avg Pool") == "pool" and kind_of("Avg Pool", global_pool=True) == "gpool"
-    assert kind_of("ReLU") == "other" and kind_of("Squeeze-Excite") == "se"
+    assert kind_of("dw", "dw", (3, 3)) == "dw" and kind_of("pw", "conv", (1, 1)) == "pw"
+    assert kind_of("conv", "conv", (1, 1)) == "pw" and kind_of("conv", "conv", (3, 3)) == "conv"
+    assert kind_of("conv", "group", (3, 3)) == "group" and kind_of("conv", "dw", (3, 3)) == "dw"  # groups=M
+    assert kind_of("fc") == "fc" and kind_of("avgpool") == "pool" and kind_of("gap", global_pool=True) == "gpool"
+    assert kind_of("relu") == "other" and kind_of("se") == "se"
+    # keyed on the kind id: a kind the models were not fitted for is 'other', not the conv its label resembles
+    assert kind_of("tconv", "conv", (3, 3)) == "other"
 
 
 def _calibration(tmp_path, runtime="torch", threads=1, name="machine.json", **changes):

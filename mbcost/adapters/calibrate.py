@@ -166,7 +166,7 @@ class _TorchRunner:
     def prepare(self, analysis, batch: int = 1):
         from mbcost.adapters.torch_modules import build_module
 
-        instances = analysis.network.evaluate(analysis.config)
+        instances = analysis.instances
         torch.manual_seed(0)
         net = build_module(instances, device="cpu", name=analysis.model)
         x0 = instances[0].input

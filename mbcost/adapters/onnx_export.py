@@ -129,7 +129,7 @@ def spec_to_onnx(analysis, batch: int = 1) -> bytes:
     from mbcost.adapters.torch_modules import build_module, input_tensor
 
     require_torch("mbcost export to .onnx")
-    instances = analysis.network.evaluate(analysis.config)
+    instances = analysis.instances
     torch.manual_seed(0)
     net = build_module(instances, device="cpu", name=analysis.model)
     return torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)

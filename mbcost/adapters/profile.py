@@ -426,10 +426,9 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
         raise MbcostError(f"unknown timing method '{method}': choose from {', '.join(METHODS)}")
     check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     dev = check_device(device)
-    network = getattr(analysis, "network", None)
-    if network is None or not hasattr(network, "evaluate"):
+    instances = getattr(analysis, "instances", None)  # a spec's table keeps its evaluation; a model's has none
+    if instances is None:
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
-    instances = network.evaluate(analysis.config)
     report = memory(analysis, "fp32", batch=batch, instances=instances)
     check_fits_in_memory(report, dev)
 

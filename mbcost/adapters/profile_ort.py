@@ -351,10 +351,9 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
     check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     ort = require_onnxruntime()
     require_onnx("--runtime onnxruntime")
-    network = getattr(analysis, "network", None)
-    if network is None or not hasattr(network, "evaluate"):
+    instances = getattr(analysis, "instances", None)  # a spec's table keeps its evaluation; a model's has none
+    if instances is None:
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
-    instances = network.evaluate(analysis.config)
     report = memory(analysis, "fp32", batch=batch, instances=instances)
     cpu = torch.device("cpu")
     check_fits_in_memory(report, cpu)

@@ -44,24 +44,26 @@ FORMS = ("linear", "roofline")
 RUNTIMES = ("torch", "onnxruntime")
 
 
-def kind_of(category: str, global_pool: bool = False) -> str:
-    """A row's latency kind from its breakdown category (``Conv DW 3×3`` -> ``dw``);
-    a pool to 1 x 1 (``global_pool``) is ``gpool``."""
-    if category.startswith("Conv DW"):
-        return "dw"
-    if category == "Conv 1×1":
-        return "pw"
-    if category.startswith("Group Conv"):
-        return "group"
-    if category.startswith("Conv"):
-        return "conv"
-    if category == "Fully Connected":
-        return "fc"
-    if "Pool" in category:
-        return "gpool" if global_pool else "pool"
-    if category == "Squeeze-Excite":
-        return "se"
-    return "other"
+#: The latency kind of each layer kind (by the registry's kind id, never by display text); the
+#: convolutions are split by grouping and kernel (kind_of); a kind not listed is ``other``.
+LATENCY_KIND = {"fc": "fc", "se": "se", "avgpool": "pool", "maxpool": "pool", "gap": "pool", "gmp": "pool",
+                "adaptive_avgpool": "pool", "adaptive_maxpool": "pool"}
+CONV_KINDS = ("conv", "dw", "pw")
+
+
+def kind_of(kind: str, grouping: str = "conv", kernel: tuple[int, int] | None = None,
+            global_pool: bool = False) -> str:
+    """A row's latency kind from its layer kind id (``LayerRow.kind``): a
+    convolution by its grouping (``dw``, ``group``; one group: ``pw`` when 1×1,
+    else ``conv``); a pool to 1 x 1 (``global_pool``) is ``gpool``. A kind this
+    model was not fitted for (a transposed convolution, say) is ``other``, never
+    a look-alike."""
+    if kind in CONV_KINDS:
+        if grouping != "conv":
+            return grouping
+        return "pw" if kernel == (1, 1) else "conv"
+    latency_kind = LATENCY_KIND.get(kind, "other")
+    return "gpool" if latency_kind == "pool" and global_pool else latency_kind
 
 
 @dataclass(frozen=True)
@@ -386,8 +388,9 @@ def row_features(analysis, batch: int = 1) -> list[tuple[str, tuple[int, int, in
                                   params="all"), instances)
     report = memory(main, "fp32", batch=batch, instances=instances)
     out = []
-    for r, e, m in zip(main.layers, every.layers, report.layers):
-        kind = kind_of(r.category, r.output.h == r.output.w == 1 and r.input.h * r.input.w > 1)
+    for r, e, m, inst in zip(main.layers, every.layers, report.layers, instances):
+        kind = kind_of(r.kind, getattr(inst, "grouping", "conv"), r.kernel,
+                       r.output.h == r.output.w == 1 and r.input.h * r.input.w > 1)
         out.append((kind, (batch * r.mult_adds, batch * (e.mult_adds - r.mult_adds), m.moved_bytes)))
     return out
 

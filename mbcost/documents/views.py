@@ -25,9 +25,9 @@ def settings_lines(analysis: Analysis, unit: str) -> list[str]:
 
 def channel_rule_text(analysis) -> str:
     """How channel counts round under alpha, where that is not plain int(alpha·c)."""
-    network = getattr(analysis, "network", None)
-    if network is None:
+    if not isinstance(analysis, Analysis):  # a built model's table: its channels are its own
         return ""
+    network = analysis.network
     divisor, min_depth = network.divisor(analysis.config), network.min_depth(analysis.config)
     if divisor == 1 and not min_depth:
         return ""
@@ -39,16 +39,20 @@ def channel_rule_text(analysis) -> str:
     return f"channels under alpha: {', '.join(parts)} ({whose})"
 
 
-def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula=None,
-                  by_type_only: bool = False, memory=None, check=None, latency=None) -> Document:
+def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
+                  **attachments) -> Document:
     """The per-layer table (``mbcost table``) and the breakdown by layer type, with
-    the attachments asked for, each shown as its declaration in :data:`ATTACHMENT_VIEWS`
-    says: ``memory`` (a :class:`~mbcost.attachments.memory.MemoryReport`, ``--memory``),
-    ``check`` (a :class:`~mbcost.attachments.check.CounterCheck`, ``--check``),
-    ``latency`` (a :class:`~mbcost.attachments.latency.LatencyPrediction`,
-    ``--latency``), ``formula`` (``--formula``: anything but None or False)."""
-    attached = {"memory": memory, "check": check, "latency": latency, "formula": formula or None}
-    attached = {name: a for name, a in attached.items() if a is not None}
+    the attachments given (by their view's name; None or False: not asked for),
+    each shown as its declaration in :data:`ATTACHMENT_VIEWS` says: ``memory`` (a
+    :class:`~mbcost.attachments.memory.MemoryReport`, ``--memory``), ``check`` (a
+    :class:`~mbcost.attachments.check.CounterCheck`, ``--check``), ``latency`` (a
+    :class:`~mbcost.attachments.latency.LatencyPrediction`, ``--latency``),
+    ``formula`` (``--formula``)."""
+    views = {view.name for view in ATTACHMENT_VIEWS}
+    unknown = sorted(set(attachments) - views)
+    if unknown:
+        raise TypeError(f"no view declared for attachments {unknown}")
+    attached = {name: a for name, a in attachments.items() if a is not None and a is not False}
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
@@ -332,9 +336,9 @@ def _sci(value: Fraction) -> str:
     return f"{Context(prec=6).divide(Decimal(value.numerator), Decimal(value.denominator)):.2e}"
 
 
-def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
-    """``mbcost compare``: models side by side, ratios to the reference, published figures;
-    ``latency``: a calibration (``--latency``): each spec's predicted time."""
+def compare_document(cmp, unit: str = "mult-adds") -> Document:
+    """``mbcost compare``: models side by side, ratios to the reference, published figures,
+    and each spec's predicted time when compared with a calibration (``--latency``)."""
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
     scale = 2 if flops else 1
@@ -380,18 +384,15 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
                Column("Activations", True)]
     tidy = _compare_records(cmp, flops)
     settings = settings_lines(first, unit)
-    if latency is not None:
-        from mbcost.attachments.latency import total_ms
+    if cmp.calibration is not None:
+        from mbcost.attachments.latency import describe
 
         columns.append(Column("Pred. ms", True))
         for e, row, model, record in zip(cmp.entries, rows, models, tidy):
-            spec = hasattr(getattr(e.analysis, "network", None), "evaluate")
-            ms = total_ms(e.analysis, latency) if spec else None
+            ms = e.latency.total_ms if e.latency is not None else None
             row.insert(5, ms)
             model["latency_ms"] = record["latency_ms"] = ms
-        from mbcost.attachments.latency import describe
-
-        settings.append(describe(latency) + "; none for a model that is not a spec")
+        settings.append(describe(cmp.calibration) + "; none for a model that is not a spec")
     main = Table("Models", columns + [Column(f"{amount} vs ref", True),
                             Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
                             Column(f"M {amount} (pub.)", True), Column("Δ M", True),
@@ -526,41 +527,56 @@ def check_document(result, *, layers: bool | None = None) -> Document:
                     summary, csv_rows=[row for n in nets for row in _check_records(n)])
 
 
-def torch_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
-                        max_depth: int | None = None, memory=None, formula=None) -> Document:
-    """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
-    table and breakdown of a built model, from fvcore's per-module counts (or
-    the ONNX graph's)."""
-    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only, memory=memory)
-    if memory is not None:
+def _onnx_notes(analysis) -> list[str]:
+    notes = [f"from {analysis.description}",
+             "rows: the modules named in the graph's node scopes (a torch export), else one per operator; counted "
+             "per ONNX operator by mbcost's own handles (docs/onnx.md)"]
+    if analysis.not_counted:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
+        notes.append(f"operators no convention counts, counted as nothing: {ops}")
+    return notes
+
+
+def _torch_notes(analysis) -> list[str]:
+    notes = ["rows: leaf modules in the order they finish, plus modules with counted operators of their own; counts "
+             f"from fvcore (FlopCountAnalysis) per module, traced on {analysis.device}", FVCORE_NOTE]
+    return notes + ([analysis.build_note] if analysis.build_note else [])
+
+
+def _torch_notes_after(analysis) -> list[str]:
+    notes = []
+    if analysis.unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
+        notes.append(f"operators with no handle, not counted: {ops}")
+    if analysis.uncalled_params:
+        notes.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not call and "
+                     "are not in the table")
+    return notes
+
+
+#: What a built model's table says about how it was counted, by its ``source``: (its name in the heading,
+#: lines before the rolling note, lines after it). A source not listed gets its own name and no lines.
+MODEL_NOTES = {"onnx": ("ONNX", _onnx_notes, lambda analysis: []),
+               "torch": ("PyTorch", _torch_notes, _torch_notes_after)}
+
+
+def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
+                        max_depth: int | None = None, **attachments) -> Document:
+    """``mbcost table --torch``, ``mbcost table model.onnx`` (any source's built
+    model, a :class:`~mbcost.results.tables.ModelTable`): the per-layer table and
+    breakdown, with the model's own sizes and how its counter counted."""
+    doc = cost_document(analysis, unit=unit, by_type_only=by_type_only, **attachments)
+    if attachments.get("memory") is not None:
         doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
                         for s in doc.settings]
-    onnx = analysis.source == "onnx"
-    doc.heading = f"{analysis.model} ({'ONNX' if onnx else 'PyTorch'}) · input {analysis.input_text}"
+    name, before, after = MODEL_NOTES.get(analysis.source, (analysis.source, lambda a: [], lambda a: []))
+    doc.heading = f"{analysis.model} ({name}) · input {analysis.input_text}"
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
-    if onnx:
-        doc.settings.append(f"from {analysis.description}")
-        doc.settings.append("rows: the modules named in the graph's node scopes (a torch export), else one per "
-                            "operator; counted per ONNX operator by mbcost's own handles (docs/onnx.md)")
-        if analysis.not_counted:
-            ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
-            doc.settings.append(f"operators no convention counts, counted as nothing: {ops}")
-    else:
-        doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
-                            "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
-                            f"{analysis.device}")
-        doc.settings.append(FVCORE_NOTE)
-        if analysis.build_note:
-            doc.settings.append(analysis.build_note)
+    doc.settings += before(analysis)
     if max_depth is not None:
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")
-    if not onnx and analysis.unsupported:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
-        doc.settings.append(f"operators with no handle, not counted: {ops}")
-    if not onnx and analysis.uncalled_params:
-        doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
-                            "call and are not in the table")
+    doc.settings += after(analysis)
     return doc
 
 

@@ -27,6 +27,8 @@ class Entry:
     arg: str  # as typed: name[:settings]
     analysis: Analysis
     published: dict | None
+    #: the predicted latency (a LatencyPrediction) when compared with a calibration and the model is a spec
+    latency: object = None
 
     @property
     def key(self) -> str:
@@ -37,6 +39,8 @@ class Entry:
 class Comparison(Framed):
     entries: list[Entry]
     reference: int
+    #: the latency Calibration the entries were predicted with (``compare --latency``), else None
+    calibration: object = None
 
     def records(self) -> list[dict]:
         """One row per network: counts, ratios to the reference as floats, the
@@ -143,9 +147,10 @@ def _label(analysis: Analysis, default_res: int) -> str:
     return " ".join(parts)
 
 
-def compare(models: list[str], reference: str | None = None, **common) -> Comparison:
+def compare(models: list[str], reference: str | None = None, latency=None, **common) -> Comparison:
     """Analyse each ``models`` item (``name[:alpha=..,res=..,classes=..]``) with the
-    ``common`` settings of :func:`mbcost.analyze` overridden per model."""
+    ``common`` settings of :func:`mbcost.analyze` overridden per model; ``latency``:
+    a calibration, each spec's latency predicted with it."""
     if not models:
         raise MbcostError("name at least one model to compare")
     models = [name for arg in models for name in expand_family(arg)]
@@ -171,7 +176,12 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     index = 0
     if reference is not None:
         index = _find_reference(reference, entries)
-    return Comparison(entries, index)
+    if latency is not None:
+        from mbcost.attachments.latency import predict_latency
+
+        for e in entries:
+            e.latency = predict_latency(e.analysis, latency) if isinstance(e.analysis, Analysis) else None
+    return Comparison(entries, index, latency)
 
 
 def _find_reference(reference: str, entries: list[Entry]) -> int:

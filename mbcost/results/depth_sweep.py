@@ -28,6 +28,12 @@ class DepthSweep(Framed):
     def records(self) -> list[dict]:
         return [{"depth_mult": float(d), **r} for d, result in self.sweeps for r in result.records()]
 
+    def with_latency(self, calibration, progress=None) -> DepthSweep:
+        """Every sweep with its predicted latencies (a new result)."""
+        from dataclasses import replace
+
+        return replace(self, sweeps=[(d, one.with_latency(calibration, progress)) for d, one in self.sweeps])
+
     def describe(self) -> str:
         return f"{self.model} sweep over {len(self.sweeps)} depth multipliers"
 

@@ -51,7 +51,6 @@ _TITLES = {
 
 #: Rounding rules, the paper's own first.
 NEAREST, TRUNCATED, ROUNDED_UP = "rounded to nearest", "truncated", "rounded up"
-RULES = (NEAREST, TRUNCATED, ROUNDED_UP)
 
 
 def _decimals(text: str) -> int:

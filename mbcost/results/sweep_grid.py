@@ -173,23 +173,24 @@ class SweepResult(Framed):
     latency_ms: dict = field(default_factory=dict)  # (alpha, resolution) -> predicted ms
 
     def with_latency(self, calibration, progress=None) -> SweepResult:
-        """Each configuration's predicted latency (``sweep --latency``): one
-        evaluation per configuration, as ``table --latency`` totals it."""
+        """This sweep with each configuration's predicted latency (``sweep
+        --latency``): one evaluation per configuration, as ``table --latency``
+        totals it. A new result; this one is left as it is."""
         from dataclasses import replace
 
         from mbcost.attachments.latency import check_predictable, network_ms
 
         check_predictable(len(self))
         done = 0
+        latency_ms = {}
         for alpha in self.alphas:
             for res in self.resolutions:
                 config = replace(self.config, alpha=alpha, resolution=(res, res))
-                self.latency_ms[(alpha, res)] = network_ms(self.network, config, calibration)
+                latency_ms[(alpha, res)] = network_ms(self.network, config, calibration)
                 done += 1
                 if progress:
                     progress(done, len(self), f"{_show(alpha)} x {res}")
-        self.calibration = calibration
-        return self
+        return replace(self, calibration=calibration, latency_ms=latency_ms)
 
     def records(self) -> list[dict]:
         """One row per configuration (alpha descending, then resolution)."""
