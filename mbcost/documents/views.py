@@ -66,39 +66,37 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
     data = analysis.to_dict(unit)
     tables = []
     if not by_type_only:
-        base = [(Column("Layer"), "Total", lambda r: r.name),
-                (Column("Type / Stride", priority=1), "", lambda r: r.type_stride),
-                (Column("Filter Shape"), "", lambda r: r.filter),
-                (Column("Input Size", priority=-1), "", lambda r: r.input_text),
-                (Column("Output Size"), "", lambda r: r.output_text),
-                (Column(amount, True, priority=3), t.flops if flops else t.mult_adds,
-                 lambda r: r.flops if flops else r.mult_adds),
-                (Column("Params", True, priority=3), t.params, lambda r: r.params),
-                (Column("%", True, priority=1), 100.0, analysis.pct)]
-        declared = [(view, c, attached[view.name]) for view in ATTACHMENT_VIEWS if view.name in attached
+        def fixed(header, value, footer="", priority=0, numeric=False):
+            return LayerColumn(header, None, lambda _, i, r: value(r), priority=priority, min_width=0,
+                               numeric=numeric, footer=lambda *_: footer)
+
+        total = t.flops if flops else t.mult_adds
+        through_amount = [fixed("Layer", lambda r: r.name, "Total"),
+                          fixed("Type / Stride", lambda r: r.type_stride, priority=1),
+                          fixed("Filter Shape", lambda r: r.filter),
+                          fixed("Input Size", lambda r: r.input_text, priority=-1),
+                          fixed("Output Size", lambda r: r.output_text),
+                          fixed(amount, lambda r: r.flops if flops else r.mult_adds, total, 3, True)]
+        after_amount = [fixed("Params", lambda r: r.params, t.params, 3, True),
+                        fixed("%", analysis.pct, 100.0, 1, True)]
+        declared = [(c, attached[view.name]) for view in ATTACHMENT_VIEWS if view.name in attached
                     for c in view.columns(attached[view.name])]
-        after_amount = [d for d in declared if d[1].after == "amount"]
-        at_end = [d for d in declared if d[1].after != "amount"]
-        shown = [d for d in after_amount + at_end if d[1].header is not None]
-        columns = [c for c, _, _ in base[:6]] + [_column(c) for _, c, _ in shown[:len(after_amount)]] + \
-            [c for c, _, _ in base[6:]] + [_column(c) for _, c, _ in shown[len(after_amount):]]
-        head = len(after_amount)
-        footer = [f for _, f, _ in base[:6]] + [c.footer(a, scale) for _, c, a in shown[:head]] + \
-            [f for _, f, _ in base[6:]] + [c.footer(a, scale) for _, c, a in shown[head:]]
-        rows = []
-        for i, r in enumerate(analysis.layers):
-            cells = [c.show(c.value(a, i, r), scale) for _, c, a in shown]
-            rows.append([v(r) for _, _, v in base[:6]] + cells[:head] + [v(r) for _, _, v in base[6:]] + cells[head:])
+        order = ([(c, None) for c in through_amount] + [d for d in declared if d[0].after == "amount"]
+                 + [(c, None) for c in after_amount] + [d for d in declared if d[0].after != "amount"])
+        shown = [(c, a) for c, a in order if c.header is not None]
+        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width) for c, _ in shown]
+        footer = [c.footer(a, scale) for c, a in shown]
+        rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
-        keys = {c.key for view in ATTACHMENT_VIEWS for c in view.columns(attached.get(view.name)) if c.key}
+        fields = [(c, a) for c, a in order if a is not None and c.key]
+        not_asked = {c.key for view in ATTACHMENT_VIEWS if view.name not in attached for c in view.columns(None)}
         for i, (record, r) in enumerate(zip(tidy, analysis.layers)):
             if flops:
                 record["flops"] = r.flops
-            for key in keys - {c.key for _, c, _ in declared}:
-                record.pop(key, None)  # an attachment not asked for: none of its fields
-            for _, c, a in after_amount + at_end:
-                if c.key:
-                    record[c.key] = c.value(a, i, r)
+            for key in not_asked - {c.key for c, _ in fields}:
+                record.pop(key, None)  # an attachment not asked for: none of its fields (a table's formula)
+            for c, a in fields:
+                record[c.key] = c.value(a, i, r)
         tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
     shares = analysis.by_type()
     type_tidy = shares.records()
@@ -118,10 +116,6 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
         if view.name in attached and view.notes is not None:
             view.notes(attached[view.name], analysis, parts)
     return Document(heading, settings, tables, data, summary)
-
-
-def _column(c: "LayerColumn") -> Column:
-    return Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width)
 
 
 @dataclass
