@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import mbcost  # noqa: E402
-from mbcost import plots  # noqa: E402
+from mbcost.figures import plots  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
 from mbcost.results.published import load_published  # noqa: E402
 from mbcost.results.zoo import model_names  # noqa: E402
