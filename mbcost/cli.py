@@ -92,10 +92,11 @@ def table(
     """A network's cost per layer: Mult-Adds, params, shapes.
 
     Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
-    from mbcost.results.analysis import analyze
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
-    from mbcost.documents.views import cost_document
+    from mbcost.attachments import TABLE_OPTIONS, check_applies
+    from mbcost.documents.views import cost_document, model_cost_document
+    from mbcost.sources import accepted, refuse, source_of
 
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
@@ -104,108 +105,31 @@ def table(
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
     if batch < 1:
         raise MbcostError(f"--batch must be 1 or more, got {batch}")
-    onnx_file = model is not None and model.lower().endswith(".onnx")
-    if max_depth is not None and torch_model is None and not onnx_file:
-        raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
-    if onnx_file and torch_model is None:
-        _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
-        return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
-                            formula, onnx=True)
-    if roofline_rp is not None and (torch_model is not None or onnx_file):
-        raise MbcostError("--roofline costs a spec's rows: give a built-in model or a spec file")
-    if latency is not None and (torch_model is not None or onnx_file):
-        raise MbcostError("--latency predicts from a spec's layers: give a built-in model or a spec file")
-    if torch_model is not None or input_shape is not None:
-        _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult,
-                             memory_)
-        return _model_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
-                            formula, memory=dtype if memory_ else None)
-    analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
-                       divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
-    report = counts = None
-    if memory_:
-        from mbcost.attachments.memory import memory
-
-        report = memory(analysis, dtype)
-    if check_:
-        from mbcost.attachments.check import fvcore_rows
-
-        with _Status(f"building {analysis.model} in PyTorch and counting it with fvcore"):
-            counts = fvcore_rows(analysis.network, analysis.config)
-    predicted = None
-    if latency is not None:
-        from mbcost.attachments.latency import load, predict_in_network
-
-        cal = load(latency)
-        predicted = (cal, predict_in_network(analysis, cal, batch), batch)
-    doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
-                        fvcore=counts, latency=predicted)
-    if roofline_rp is not None:
-        from mbcost.documents.views_roofline import add_roofline_columns
-
-        add_roofline_columns(doc, analysis, _ridge(roofline_rp))
-    emit(doc, fmt, output, comments)
-    if counts is not None:
-        from mbcost.documents.views import fvcore_differences
-
-        if fvcore_differences(analysis, counts):
-            sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
-            return 1
-    return 0
-
-
-# -- the torch paths of 'table' (torch and fvcore imported inside only) -------------
-
-def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult=1,
-                         memory_=False) -> None:
-    """Refuse the spec-only options with --torch or an ONNX file (``torch_model`` 'onnx')."""
-    what = "an ONNX file" if torch_model == "onnx" else "--torch"
-    if torch_model is None:
-        raise MbcostError("--input goes with --torch pkg.module:factory or an ONNX file")
-    if model is not None:
-        raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    if (alpha != 1.0 or res is not None or rho is not None or min_depth is not None or divisor is not None
-            or classes is not None or depth_mult != 1):
-        raise MbcostError(f"--alpha, --res, --rho, --depth-mult, --min-depth, --divisor and --classes apply to "
-                          f"specs; with {what} give --input (mbcost export writes a model as a spec to scale it)")
-    if check_:
-        raise MbcostError(f"--check applies to specs (use mbcost check on {what} to compare its counters)")
-    if memory_ and torch_model == "onnx":
-        raise MbcostError("--memory applies to specs and --torch models, not yet to ONNX files")
-
-
-def _model_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
-                 max_depth=None, formula=False, onnx=False, memory: str | None = None) -> int:
-    """``table --torch pkg.module:factory`` (any PyTorch model, counted by fvcore
-    per module) or ``table model.onnx`` (counted from the ONNX graph)."""
-    from mbcost.documents.output import emit
-    from mbcost.documents.views import torch_cost_document
-
-    if onnx:
-        from mbcost.adapters.onnx_count import analyze_onnx
-        from mbcost.adapters.torch_model import parse_input
-
-        with _Status(f"counting {target} from its graph"):
-            analysis = analyze_onnx(target, parse_input(input_shape) if input_shape else None, count=count,
-                                    params=params)
-    else:
-        from mbcost.adapters import require_torch
-
-        require_torch("--torch")
-        from mbcost.adapters.torch_model import analyze_torch
-
-        with _Status(f"building {target} and counting it with fvcore"):
-            analysis = analyze_torch(target, input_shape, count=count, params=params)
+    source, arg = source_of(model, torch_model)
+    settings = accepted(source, dict(alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
+                                     divisor=divisor, classes=classes, input_size=input_shape), flags=True)
+    asked = {"--check": (None,) if check_ else None, "--memory": (dtype,) if memory_ else None,
+             "--latency": (latency, batch) if latency is not None else None, "--formula": (None,) if formula else None,
+             "--roofline": (_ridge(roofline_rp),) if roofline_rp is not None else None}
+    options = [(o, asked[o.flag]) for o in TABLE_OPTIONS if asked[o.flag]]
+    for option, _ in options:
+        check_applies(option, source)
+    if max_depth is not None and source.name == "spec":
+        refuse(["--max-depth"], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    with _Status(f"building {arg} and counting it" if source.name != "spec" else ""):
+        table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
-        analysis = analysis.rolled(max_depth)
-    report = None
-    if memory is not None:
-        from mbcost.adapters.torch_trace import torch_memory
-
-        with _Status("tracing the activations' lifetimes"):
-            report = torch_memory(analysis, analysis.module, analysis.example_inputs, memory)
-    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
-                             formula=formula, memory=report), fmt, output, comments)
+        table = table.rolled(max_depth)
+    slow = [o.flag for o, _ in options if o.flag in ("--check", "--memory") and (o.flag == "--check" or source.name != "spec")]
+    with _Status(f"{' and '.join(slow)}: building in PyTorch" if slow else ""):
+        attached = {o.name: o.attach(table, *values) for o, values in options}
+    doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
+           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
+                                    **attached))
+    emit(doc, fmt, output, comments)
+    if "check" in attached and attached["check"].differing:
+        sys.stderr.write(f"mbcost: check failed: {attached['check'].summary(table)}\n")
+        return 1
     return 0
 
 
@@ -262,12 +186,12 @@ def compare(
     fmt = choose_format(fmt, output)
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
-    result = compare_models(models, reference, alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult,
-                            classes=classes, count=count, params=params)
-    emit(compare_document(result, unit_key(flops), latency=cal), fmt, output, comments)
+        cal = load_calibration(latency)
+    result = compare_models(models, reference, latency=cal, alpha=alpha, resolution=res, rho=rho,
+                            depth_mult=depth_mult, classes=classes, count=count, params=params)
+    emit(compare_document(result, unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -335,9 +259,9 @@ def calibrate(
         write_atomic(output, result.to_json())
         emit(calibration_document(result, output), fmt, report_output, False)
         return
-    from mbcost.attachments.latency import load
+    from mbcost.attachments.latency import load_calibration
 
-    cal = load(validate_, runtime=runtime, threads=threads)
+    cal = load_calibration(validate_, runtime=runtime, threads=threads)
     if figure is not None:
         from mbcost.documents.output import check_output_path
 
@@ -392,7 +316,9 @@ def check(
     from mbcost.adapters import require_torch
 
     require_torch("mbcost check")
-    targets = [_onnx_as_spec(t) if t.lower().endswith(".onnx") else t for t in targets]
+    from mbcost.sources import recognise
+
+    targets = [_onnx_as_spec(t) if recognise(t).name == "onnx" else t for t in targets]
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
                            classes=classes, depth_mult=depth_mult, progress=progress)
@@ -424,7 +350,7 @@ class _Status:
         self.message, self.status = message, None
 
     def __enter__(self):
-        if sys.stderr.isatty():
+        if self.message and sys.stderr.isatty():  # an empty message: nothing to wait for
             from rich.console import Console
 
             self.status = Console(stderr=True).status(self.message)
@@ -519,9 +445,9 @@ def plot(
 
     measured = cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
+        cal = load_calibration(latency)
     if check_kind(kind) not in MEASURED_KINDS and (threads is not None or budget != 0.2 or in_context):
         raise MbcostError("--threads, --budget and --in-context go with the measured plots (roofline, timeshare)")
     if check_kind(kind) in MEASURED_KINDS:
@@ -636,27 +562,28 @@ def sweep(
     conventions = dict(min_depth=min_depth, divisor=divisor, classes=classes, count=count, params=params)
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import check_predictable, load
+        from mbcost.attachments.latency import check_predictable, load_calibration
         from mbcost.results.sweep_grid import parse_grid
 
-        cal = load(latency)
+        cal = load_calibration(latency)
         check_predictable(len(parse_grid(alpha, "alpha")) * len(parse_grid(res, "resolution"))
                           * len(parse_grid(depth_mult, "depth multiplier")))  # before any work
-    if depth_mult.strip() != "1":
+    from mbcost.results.sweep_grid import parse_grid
+
+    if parse_grid(depth_mult, "depth multiplier") != [1]:  # '1', '1.0', '1.00': the plain sweep, one table
         from mbcost.results.depth_sweep import sweep_depths
         from mbcost.documents.views import depth_sweep_document
 
         result = sweep_depths(model, alpha, res, depth_mult, **conventions)
         if cal is not None:
             with _Bar("predicting") as progress:
-                for _, one in result.sweeps:
-                    one.with_latency(cal, progress)
+                result = result.with_latency(cal, progress)
         emit(depth_sweep_document(result, unit_key(flops)), fmt, output, comments)
         return
     result = run_sweep(model, alpha, res, **conventions)
     if cal is not None:
         with _Bar("predicting") as progress:
-            result.with_latency(cal, progress)
+            result = result.with_latency(cal, progress)
     emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 
@@ -696,9 +623,9 @@ def pick(
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
+        cal = load_calibration(latency)
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
     if all_ or family:
@@ -746,9 +673,9 @@ def roofline(
         raise MbcostError("--format applies to the table; a figure's format is its extension")
     mine = None
     if machine is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        mine = machine_hardware(load(machine))
+        mine = machine_hardware(load_calibration(machine))
     result = run_roofline(models, ridge, bytes_per_element, hardware, mine, alpha=alpha, resolution=res,
                           count=count)
     if figure:

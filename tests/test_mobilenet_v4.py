@@ -297,7 +297,7 @@ def test_stage_sizes_follow_the_resolution():
 def test_published_tables_name_the_zoo_networks():
     """timm's rows, the paper's rows and its Pixel 6 CPU latencies load (schemas
     checked) and name the five zoo networks at their resolutions."""
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published as load
 
     timm = {r["model"]: r for r in load("timm_models")}
     assert {m: r["resolution"] for m, r in timm.items()} == PUBLISHED_RES

@@ -7,8 +7,8 @@ readable. matplotlib is imported inside the functions only."""
 
 from __future__ import annotations
 
-from mbcost.figures.plot_style import (CATEGORY_COLORS, accuracy_axes, footer, millions, new_figure, require_matplotlib, style,
-                               wrap_items)
+from mbcost.figures.plot_style import (CATEGORY_COLORS, accuracy_axes, check_latency, footer, latency_note, millions,
+                                       new_figure, require_matplotlib, style, wrap_items)
 
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">", "h")
 _PANELS = {"madds": ("mult_adds", "Mult-Adds (millions, log scale)", "Accuracy against computation"),
@@ -26,7 +26,6 @@ def _x(p, key: str) -> float:
 
 def family_tradeoff_figure(against: str = "both", latency=None, ridge=None):
     from mbcost.results.family import FAMILIES, family_points, with_latency, with_roofline
-    from mbcost.figures.plots import check_latency, latency_note
 
     check_latency(against, latency)
     require_matplotlib()

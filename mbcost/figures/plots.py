@@ -50,7 +50,7 @@ from mbcost.figures.plot_labels import line_boxes, place_labels
 from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items, accuracy_axes)
+                               wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -171,21 +171,6 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2, obstacles=line)
 
 
-def check_latency(against: str, latency) -> None:
-    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
-    if against == "latency" and latency is None:
-        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
-    if latency is not None and against != "latency":
-        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
-
-
-def latency_note(calibration) -> str:
-    """The figure's line on where the latency comes from."""
-    from mbcost.attachments.latency import describe
-
-    return describe(calibration).replace("latency: predicted", "latency predicted")
-
-
 # -- scaling ----------------------------------------------------------------------------
 
 def _sweep_resolutions(full: int, at: int) -> list[int]:
@@ -291,14 +276,14 @@ def _legend_room(ax) -> None:
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     require_matplotlib()
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
-        published = {row["type"]: row for row in load("table2_by_type")}
+        published = {row["type"]: row for row in load_published("table2_by_type")}
     with style():
         fig = new_figure(10.0, 1.9 + 0.62 * max(len(shares), 2), layout="constrained")
         ax = fig.subplots()

@@ -12,7 +12,8 @@ from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
 from mbcost.results.published import FVCORE_READING, evaluation_crop, imagenet_result, timm_result, torchvision_result
 from mbcost.documents.render import safe_float
-from mbcost.results.zoo import canonical_name, load, looks_like_path
+from mbcost.results.zoo import canonical_name, load_network, looks_like_path
+from mbcost.sources import open_table, recognise
 
 #: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
 SETTING_KEYS = {"alpha": "alpha", "res": "resolution", "resolution": "resolution", "rho": "rho",
@@ -27,6 +28,8 @@ class Entry:
     analysis: Analysis
     published: dict | None
     note: str = ""  # how its settings were chosen, where not as given
+    #: the predicted latency (a LatencyPrediction) when compared with a calibration and the model is a spec
+    latency: object = None
 
     @property
     def key(self) -> str:
@@ -37,6 +40,8 @@ class Entry:
 class Comparison(Framed):
     entries: list[Entry]
     reference: int
+    #: the latency Calibration the entries were predicted with (``compare --latency``), else None
+    calibration: object = None
 
     def records(self) -> list[dict]:
         """One row per network: counts, ratios to the reference as floats, the
@@ -238,23 +243,25 @@ def _label(analysis: Analysis, default_res: int) -> str:
     return " ".join(parts)
 
 
-def compare(models: list[str], reference: str | None = None, **common) -> Comparison:
+def compare(models: list[str], reference: str | None = None, latency=None, **common) -> Comparison:
     """Analyse each ``models`` item (``name[:alpha=..,res=..,classes=..]``) with the
-    ``common`` settings of :func:`mbcost.analyze` overridden per model."""
+    ``common`` settings of :func:`mbcost.analyze` overridden per model; ``latency``:
+    a calibration, each spec's latency predicted with it."""
     if not models:
         raise MbcostError("name at least one model to compare")
     models = [name for arg in models for name in expand_family(arg)]
     entries = []
     for arg in models:
-        if arg.lower().endswith(".onnx"):  # a fixed model: counted from its graph, no settings, no published data
-            onnx_common = {k: v for k, v in common.items() if k in ("count", "params")}
-            onnx_common["params"] = onnx_common.get("params") or "weights"  # the table's convention, as for specs
-            fixed = {k: v for k, v in common.items() if k not in onnx_common}
-            analysis = analyze(arg, **onnx_common, **{k: v for k, v in fixed.items() if v not in (None, 1)})
-            entries.append(Entry(f"{analysis.model} (ONNX)", arg, analysis, None))
+        source = recognise(arg)
+        if source.name != "spec":  # a fixed model (an ONNX file): counted from its graph, no published data
+            settings = {k: v for k, v in common.items() if k not in ("count", "params")}
+            analysis = open_table(arg, source=source, count=common.get("count", ("conv", "fc")),
+                                  params=common.get("params") or "weights",  # the table's convention, as for specs
+                                  **settings)
+            entries.append(Entry(f"{analysis.model} ({source.label})", arg, analysis, None))
             continue
         name, settings = parse_model_arg(arg)
-        network = load(name)
+        network = load_network(name)
         given = {**common, **settings}
         analysis = analyze(network, **given)
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
@@ -277,7 +284,12 @@ def compare(models: list[str], reference: str | None = None, **common) -> Compar
     index = 0
     if reference is not None:
         index = _find_reference(reference, entries)
-    return Comparison(entries, index)
+    if latency is not None:
+        from mbcost.attachments.latency import predict_latency
+
+        for e in entries:
+            e.latency = predict_latency(e.analysis, latency) if isinstance(e.analysis, Analysis) else None
+    return Comparison(entries, index, latency)
 
 
 def _find_reference(reference: str, entries: list[Entry]) -> int:
@@ -287,7 +299,7 @@ def _find_reference(reference: str, entries: list[Entry]) -> int:
             if wanted == getattr(e, attr):
                 return i
     try:
-        key = canonical_name(wanted) if not looks_like_path(wanted) else load(wanted).name
+        key = canonical_name(wanted) if not looks_like_path(wanted) else load_network(wanted).name
     except MbcostError:
         key = None
     for i, e in enumerate(entries):
