@@ -165,7 +165,7 @@ def evaluation_crop(model: str) -> int | None:
     The one rule for a network's resolution when none is given, in ``compare`` as
     in ``pick --family`` and ``plot tradeoff --all`` (which read the same rows):
     EfficientNet-B2's weights are evaluated at 288 px, not the paper's 260."""
-    for row in load("torchvision"):
+    for row in load_published("torchvision"):
         if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
             return row["resolution"]
     return None
