@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mbcost.attachments.calibration_schema import MAX_BYTES, MAX_NESTING
-from mbcost.attachments.latency import Calibration, KindModel, load
+from mbcost.attachments.latency import Calibration, KindModel, load_calibration as load
 from mbcost.documents.render import strict_json
 from mbcost.errors import MbcostError
 

@@ -243,7 +243,9 @@ def test_equals_the_reference_build_at_its_published_resolution(name):
     (entry,) = compare([name]).entries
     assert entry.published["fvcore_mult_adds"] == fvcore
     assert f"{fvcore / 1e9:.2f}" == TIMM_GMACS[name]
-    assert published_check(entry.published, ours.total.mult_adds, "mult_adds").startswith("ok")
+    verdict = published_check(entry.published, ours.total.mult_adds, "mult_adds")
+    # graded: mbcost's own count already rounds to it, or fvcore's convention (another counting convention) does
+    assert verdict == "ok" or verdict.startswith("convention: fvcore's convention"), verdict
 
 
 @pytest.mark.parametrize("name, alpha, millions", [
@@ -295,7 +297,7 @@ def test_stage_sizes_follow_the_resolution():
 def test_published_tables_name_the_zoo_networks():
     """timm's rows, the paper's rows and its Pixel 6 CPU latencies load (schemas
     checked) and name the five zoo networks at their resolutions."""
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published as load
 
     timm = {r["model"]: r for r in load("timm_models")}
     assert {m: r["resolution"] for m, r in timm.items()} == PUBLISHED_RES

@@ -182,7 +182,7 @@ def test_table_roofline_columns(spec, capsys):
     assert main(["table", spec, "--roofline", "100", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     header = lines[0].split(",")
-    assert header[-3:] == ["roofline_bytes", "mult_adds_per_byte", "bound"]
+    assert header[-3:] == ["roofline_bytes", "roofline_mult_adds_per_byte", "bound"]
     assert [line.split(",")[-1] for line in lines[1:]] == ["compute", "memory", "fused"]
     assert lines[2].split(",")[-3] == "401984"
     assert main(["table", spec, "--roofline", "100", "--format", "json"]) == 0

@@ -166,7 +166,7 @@ class _TorchRunner:
     def prepare(self, analysis, batch: int = 1):
         from mbcost.adapters.torch_modules import build_module
 
-        instances = analysis.network.evaluate(analysis.config)
+        instances = analysis.instances
         torch.manual_seed(0)
         net = build_module(instances, device="cpu", name=analysis.model)
         x0 = instances[0].input
@@ -247,9 +247,9 @@ def runner(name: str, threads: int):
 
 
 def _time(run, seconds: float) -> list[float]:
-    from mbcost.adapters.profile import _Timer, measure
+    from mbcost.adapters.profile import Timer, measure
 
-    return list(measure(run, _Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
+    return list(measure(run, Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
                         max_reps=5000).samples)
 
 

@@ -108,6 +108,27 @@ def roofline_macs(rows: list[RooflineRow], ridge) -> Fraction:
     return sum((row.cost(ridge) for row in rows), Fraction(0))
 
 
+@dataclass(frozen=True)
+class RooflineAttachment:
+    """``table --roofline RP``: a table's costed rows at one ridge point;
+    ``by_name``: row name -> its :class:`RooflineRow` (rows not costed: absent)."""
+
+    ridge: Fraction
+    bytes_per_element: int
+    rows: tuple[RooflineRow, ...]
+    by_name: dict
+
+    @classmethod
+    def of(cls, table, ridge, bytes_per_element: int = DEFAULT_BYTES_PER_ELEMENT) -> "RooflineAttachment":
+        rows = tuple(roofline_rows(table, bytes_per_element))
+        return cls(Fraction(ridge), bytes_per_element, rows, {r.name: r for r in rows})
+
+    @property
+    def total(self) -> Fraction:
+        """The roofline cost, MACs: Σ max(MACs, RP · bytes)."""
+        return roofline_macs(self.rows, self.ridge)
+
+
 def check_bytes_per_element(value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise MbcostError(f"--bytes-per-element must be a whole number of bytes, 1 or more (1: int8, 2: fp16, "

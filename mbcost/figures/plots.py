@@ -46,11 +46,11 @@ from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
 from mbcost.figures.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
                               tradeoff_data)
-from mbcost.figures.plot_labels import place_labels
-from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
+from mbcost.figures.plot_labels import line_boxes, place_labels
+from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               too_small, wrap_items, accuracy_axes)
+                               too_small, wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -102,7 +102,7 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         data.params_text,
         "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
         refs,
-        "labels: alpha-resolution",
+        "labels: alpha-resolution, where there is room for one",
     ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []) + (
         [latency_note(latency)] if latency is not None else [])
     with style():
@@ -169,22 +169,9 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     items = [(p.x(what), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
     markers = [(p.x(what), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
-
-
-def check_latency(against: str, latency) -> None:
-    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
-    if against == "latency" and latency is None:
-        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
-    if latency is not None and against != "latency":
-        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
-
-
-def latency_note(calibration) -> str:
-    """The figure's line on where the latency comes from."""
-    from mbcost.attachments.latency import describe
-
-    return describe(calibration).replace("latency: predicted", "latency predicted")
+    front = data.frontier(what)
+    line = line_boxes(ax, [p.x(what) for p in front], [p.top1 for p in front], half_width=3.0)  # lw 6
+    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2, obstacles=line)
 
 
 # -- scaling ----------------------------------------------------------------------------
@@ -240,7 +227,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
             ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                    color=color, ms=5, label="the paper's widths")
+                    color=color, ms=5, label="the paper's widths" if base.model == "mobilenet_v1"
+                    else "α = " + ", ".join(f"{float(a):g}" for a, _ in marks))
             ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
@@ -257,7 +245,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
                 ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                        color=color, ms=5, label="the paper's resolutions")
+                        color=color, ms=5, label="the paper's resolutions" if base.model == "mobilenet_v1"
+                        else ", ".join(str(r) for r, _ in marks) + " px")
             if what == "mult_adds":
                 ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
                 ideal_label = f"ideal: ρ² × value at {full_res}"
@@ -271,7 +260,10 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax.set_xlim(0, max(full_res, at_res) * 1.05)
             _legend_room(ax)
         fig.suptitle(f"{base.model}: cost against the width multiplier α and the input resolution", fontsize=12)
-        footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
+        from mbcost.documents.views import channel_rule_text
+
+        rule = channel_rule_text(base) or "channels under alpha: int(alpha·c)"
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}")
     return fig
 
 
@@ -287,14 +279,14 @@ def _legend_room(ax) -> None:
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     require_matplotlib()
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
-        published = {row["type"]: row for row in load("table2_by_type")}
+        published = {row["type"]: row for row in load_published("table2_by_type")}
     with style():
         fig = new_figure(10.0, 1.9 + 0.62 * max(len(shares), 2), layout="constrained")
         ax = fig.subplots()
@@ -345,7 +337,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
-    colors = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
     n = len(rows)
     bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
     with style():

@@ -105,13 +105,14 @@ def _define_dropout(stmt: LayerStmt, name: str, ctx: Context) -> LayerDef:
     return layer
 
 
-def _torch(factory: str):
-    """A torch module made by ``factory(nn, channels, stmt)``, torch imported only when called."""
+def _torch(factory):
+    """A torch module made by ``factory(nn, channels, stmt)`` (a function, or the name
+    of one of :data:`_FACTORIES`), torch imported only when called."""
 
     def make(channels: int, stmt: LayerStmt | None = None):
         from torch import nn
 
-        return _FACTORIES[factory](nn, channels, stmt)
+        return (_FACTORIES[factory] if isinstance(factory, str) else factory)(nn, channels, stmt)
 
     return make
 
@@ -130,12 +131,17 @@ _FACTORIES = {
 
 
 def elementwise_kind(name: str, label: str, *, define=_define_plain, post: bool = False, counted: str | None = None,
-                     torch_class: str, keywords: tuple[str, ...] | None = None, doc: KindDoc, rank: int) -> Kind:
+                     torch_class: str, keywords: tuple[str, ...] | None = None, doc: KindDoc, rank: int,
+                     torch_factory: Callable | None = None) -> Kind:
     """Register a small shape-keeping kind: ``label`` is its type and category;
-    ``counted``: the counting group its per-element cost belongs to (None: never)."""
+    ``counted``: the counting group its per-element cost belongs to (None: never);
+    ``torch_factory(nn, channels, stmt)``: its torch module (default: this module's
+    own, by ``name``), so that a kind in another module is one call, e.g.
+    ``elementwise_kind("gelu", "GELU", post=True, counted="act", torch_class="GELU",
+    torch_factory=lambda nn, c, stmt: nn.GELU(), doc=..., rank=76)``."""
     return register(Kind(
         name, define, keywords=keywords or (name,), category=label, type_name=label, post=post,
-        part=counted_part(label, counted) if counted else None, torch_module=_torch(name),
+        part=counted_part(label, counted) if counted else None, torch_module=_torch(torch_factory or name),
         torch_classes=(torch_class,), torch_exact=True, describe_torch=lambda m: (label, label, "", (1, 1)),
         role="act", doc=doc, rank=rank,
     ))

@@ -81,26 +81,26 @@ def _short(model: str) -> str:
 def family_points() -> list[FamilyPoint]:
     """Every published configuration of the families, cheapest first within each family."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     points = []
     for table, model, source in (("checkpoints", "mobilenet_v1", "TF-Slim checkpoints (checkpoints.csv)"),
                                  ("mobilenet_v2_checkpoints", "mobilenet_v2",
                                   "TF-Slim checkpoints (mobilenet_v2_checkpoints.csv)")):
-        for row in load(table):
+        for row in load_published(table):
             a = analyze(model, alpha=row["alpha"], resolution=row["resolution"])
             alpha = Fraction(str(row["alpha"]))
             points.append(FamilyPoint(family_of(model), model, f"{fmt_alpha(alpha)}-{row['resolution']}", alpha,
                                       row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
                                       "published", source))
-    for row in load("torchvision"):
+    for row in load_published("torchvision"):
         if not row["weights"].endswith(WEIGHTS):
             continue
         a = analyze(row["model"], resolution=row["resolution"])
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["acc1"], row["acc5"],
                                   "published", f"torchvision {row['weights']} (torchvision.csv)"))
-    for row in load("timm_models"):  # MobileNetV4: the released code's weights (the zoo follows the code)
+    for row in load_published("timm_models"):  # MobileNetV4: the released code's weights (the zoo follows the code)
         a = analyze(row["model"], resolution=row["resolution"])
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
@@ -294,10 +294,10 @@ def paper_figures() -> list[PaperFigure]:
     counted, every parameter counted)."""
     from mbcost.results.analysis import analyze
     from mbcost.results.paper import Check, Reading, judge
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     rows, checks = [], {}
-    for row in load("family_papers"):
+    for row in load_published("family_papers"):
         text = row["_text"]
         unit = row["mult_adds_unit"].split()[0]
         scale = Fraction(1000 if unit == "G" else 1) * 10**6

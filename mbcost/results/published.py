@@ -84,7 +84,7 @@ def published_dir() -> Path:
     return tables_dir() / "published"
 
 
-def load(name: str, path: Path | None = None) -> list[dict]:
+def load_published(name: str, path: Path | None = None) -> list[dict]:
     """The rows of one published table, typed and validated."""
     if name not in SCHEMAS:
         raise MbcostError(f"unknown published table '{name}': choose from {', '.join(SCHEMAS)}")
@@ -146,16 +146,28 @@ def torchvision_result(model: str, alpha: float, resolution: int, classes: int =
     the "GFLOPS" (multiply-accumulates) as printed."""
     if classes != 1000 or abs(alpha - 1) > 1e-9:
         return None
-    for row in load("torchvision"):
+    for row in load_published("torchvision"):
         if row["model"] == model and row["resolution"] == resolution and row["weights"].endswith("IMAGENET1K_V1"):
             gflops = row["_text"]["gflops"]
             return {"top1": row["acc1"], "mult_adds_millions": 1000 * row["gflops"],
                     "params_millions": row["params"] / 1e6, "label": f"torchvision {row['weights']}",
                     "source": f"torchvision {row['weights']} (tables/published/torchvision.csv, each row's source)",
-                    "params_convention": "all", "mult_adds_unit": "G",
+                    "params_convention": "all", "mult_adds_unit": "G", "params_exact": True,
                     "_text": {"top1": row["_text"]["acc1"], "mult_adds_millions": f"{gflops} G",
                               "mult_adds_printed": gflops,
                               "params_millions": f"{row['params'] / 1e6:.6f}"}}
+    return None
+
+
+def evaluation_crop(model: str) -> int | None:
+    """The input size a zoo network's published weights are evaluated at
+    (torchvision's IMAGENET1K_V1 crop), or None where torchvision publishes none.
+    The one rule for a network's resolution when none is given, in ``compare`` as
+    in ``pick --family`` and ``plot tradeoff --all`` (which read the same rows):
+    EfficientNet-B2's weights are evaluated at 288 px, not the paper's 260."""
+    for row in load_published("torchvision"):
+        if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
+            return row["resolution"]
     return None
 
 
@@ -174,7 +186,7 @@ def timm_result(model: str, alpha: float, resolution: int, classes: int = 1000) 
     comparison to try fvcore's convention, timm's counter, as an explanation."""
     if classes != 1000 or abs(alpha - 1) > 1e-9:
         return None
-    for row in load("timm_models"):
+    for row in load_published("timm_models"):
         if row["model"] == model and row["resolution"] == resolution:
             gmacs = f"{row['gmacs']:.2f}"
             return {"top1": row["top1"], "mult_adds_millions": 1000 * row["gmacs"],
@@ -192,9 +204,9 @@ def imagenet_result(model: str, alpha: float, resolution: int, classes: int = 10
     configuration: top-1 and the published cost, or None. Rows without a
     resolution (VGG16, ...) match only the network's own resolution."""
     if classes == 120:
-        rows, table = load("table10_dogs"), 10
+        rows, table = load_published("table10_dogs"), 10
     elif classes == 1000:
-        rows, table = load("imagenet_models"), None
+        rows, table = load_published("imagenet_models"), None
     else:
         return None
     for row in rows:
