@@ -75,6 +75,14 @@ def test_report_is_deterministic(cli_report, tmp_path):
     again, first = _files(tmp_path / "again"), _files(out)
     # byte-identical, but for the folder the README says to write it again to
     again["README.md"] = again["README.md"].replace((tmp_path / "again").as_posix().encode(), out.as_posix().encode())
+    # and the manifest: each file's SHA-256, the README's of its own bytes
+    import hashlib
+    import json
+
+    manifest = json.loads(again[report_mod.MANIFEST])
+    assert manifest["files"]["README.md"] == hashlib.sha256((tmp_path / "again" / "README.md").read_bytes()).hexdigest()
+    manifest["files"]["README.md"] = hashlib.sha256(again["README.md"]).hexdigest()
+    again[report_mod.MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
     assert again == first
 
 
