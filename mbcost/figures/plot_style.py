@@ -217,12 +217,12 @@ def freeze(fig) -> None:
     fig.set_layout_engine("none")
 
 
-def too_small(fig, height_needed: float | None = None) -> MbcostError:
+def too_small(fig, height_needed: float | None = None, width_needed: float | None = None) -> MbcostError:
     """The error for a ``--size`` whose titles, notes and legend leave no room
     for the axes (every size the option accepts either renders or says this)."""
     width, height = fig.get_figwidth(), fig.get_figheight()
     need = f": this figure needs at least {height_needed:.1f} inches of height at {width:g} inches wide" \
-        if height_needed else ""
+        if height_needed else f": this figure needs at least {width_needed:g} inches of width" if width_needed else ""
     return MbcostError(f"--size {width:g}x{height:g}: too small for this figure's titles, notes and legend{need};"
                        " give a larger --size")
 
