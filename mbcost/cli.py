@@ -121,7 +121,7 @@ def table(
     table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
         table = table.rolled(max_depth)
-    elif source.name != "spec" and not all_rows and fmt not in ("csv", "json"):
+    elif source.name != "spec" and not (all_rows or by_type) and fmt not in ("csv", "json"):
         table = table.screenful()  # a screen of rows for people; every row for machines
     attached = {o.name: o.attach(table, *values) for o, values in options}
     doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"

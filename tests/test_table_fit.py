@@ -121,7 +121,8 @@ def test_the_least_important_columns_go_first():
 
 
 def test_a_module_path_is_shortened_in_the_middle_on_a_terminal_only():
-    # 20 characters: a third of the 19 left by the ellipsis from the start, the rest from the end
-    assert render.middle_shortened("features.stage3.unit2.conv1.conv", 20) == "featur…t2.conv1.conv"
+    # 20 characters: half of the 19 left by the ellipsis from the start (an index stays), the rest from the end
+    assert render.middle_shortened("features.stage3.unit2.conv1.conv", 20) == "features.s…onv1.conv"
+    assert render.middle_shortened("_blocks.10._depthwise_conv", 20) == "_blocks.10…wise_conv"
     assert render.middle_shortened("    _blocks.10._depthwise_conv", 20).startswith("    _blo")
     assert render.middle_shortened("fc", 20) == "fc"

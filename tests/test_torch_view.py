@@ -20,6 +20,7 @@ from mbcost.documents.render import render_text  # noqa: E402
 from mbcost.documents.views import model_cost_document  # noqa: E402
 
 from conftest import DATA  # noqa: E402
+from test_table_fit import assert_fits, on_terminal  # noqa: E402
 
 MOBILENETV2 = DATA / "pytorchcv_mobilenetv2.py"
 
@@ -117,3 +118,10 @@ def test_efficientnet_pytorch_blocks_show_their_true_strides():
     # EfficientNet-B0's stages (the paper's Table 1): stride 2 opens stages 2, 3, 4 and 6 (blocks 1, 3, 5, 11)
     assert strides == [(2, 2) if i in (1, 3, 5, 11) else (1, 1) for i in range(16)]
     assert {"ZeroPad2d", "Identity"} <= set(view.hidden)
+    # one line a row on a terminal, every row or rolled up; long paths shortened in the middle at 80 only
+    for table in (full, view):
+        for width in (80, 120):
+            assert_fits(model_cost_document(table), width, "Mult-Adds")
+    narrow, wide = (on_terminal(model_cost_document(full), w) for w in (80, 120))
+    assert "_blocks.0._depthwise_conv.static_padding" in wide and "…" in narrow
+    assert "Type / Stride" in narrow  # the module's class stays; the shapes go first

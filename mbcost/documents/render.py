@@ -376,14 +376,14 @@ def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
 
 def middle_shortened(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters: its start and end kept, the middle
-    replaced by an ellipsis (``_blocks.10._depthwise_conv`` -> ``_blocks.1…wise_conv``);
+    replaced by an ellipsis (``_blocks.10._depthwise_conv``, 20 -> ``_blocks.10…wise_conv``);
     leading spaces (a depth's indentation) are kept."""
     if len(text) <= width:
         return text
     body = text.lstrip(" ")
     indent = text[:len(text) - len(body)]
     room = max(width - len(indent) - 1, 2)
-    head = room // 3  # the end (the module itself) says more than the start
+    head = (room + 1) // 2
     return indent + body[:head] + "\u2026" + body[len(body) - (room - head):]
 
 
