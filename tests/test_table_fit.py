@@ -6,7 +6,6 @@ in-process as a terminal of that width shows it (rich, no colours)."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -23,12 +22,7 @@ WIDTHS = (80, 120)
 
 
 def on_terminal(doc, width: int) -> str:
-    from rich.console import Console
-
-    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, force_terminal=False)
-    for item in render._rich_renderables(doc, width):
-        console.print(item)
-    return console.file.getvalue()
+    return render.terminal_text(doc, width)
 
 
 def per_layer_lines(text: str) -> tuple[str, list[str]]:
