@@ -339,10 +339,10 @@ class ModelTable(CostTable):
             if len(members) == 1 and members[0].name == key:
                 rows.append(members[0])
                 continue
-            cls = (self.classes or {}).get(key, key)
+            cls = (self.classes or {}).get(key)  # an ONNX graph's scopes name no class: the row says what it sums
             w, b, n = (sum(getattr(m, f) for m in members) for f in ("weights", "biases", "norm"))
             rows.append(LayerRow(
-                name=key, kind=cls, type=cls, category=cls,
+                name=key, kind=cls or key, type=cls or f"{len(members)} rows", category=cls or key,
                 stride=size_stride(members[0].input_dims, members[-1].output_dims), filter="",
                 input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
                 weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0,
