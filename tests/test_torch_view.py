@@ -94,18 +94,35 @@ def test_stride_is_omitted_where_the_sizes_show_none():
     assert size_stride((1, 1280, 7, 7), (1, 1000)) is None
 
 
-def test_cli_default_view_all_rows_and_machine_formats(cli):
-    target = f"{MOBILENETV2}:mobilenetv2"
-    args = ("table", "--torch", target, "--input", "1x3x32x32")
-    shown = cli(*args)
-    assert shown.returncode == 0, shown.stderr
-    assert "rows rolled up to module depth 3" in shown.stdout and len(shown.stdout.splitlines()) <= 90
-    data = json.loads(cli(*args, "-f", "json").stdout)  # JSON: every row, full paths
-    assert len(data["layers"]) == 161 and "features.stage5.unit4.conv3.activ" in [r["name"] for r in data["layers"]]
-    both = cli(*args, "--all-rows", "--max-depth", "2")
-    assert both.returncode == 2 and "give one" in both.stderr
-    spec = cli("table", "mobilenet_v1", "--all-rows")
-    assert spec.returncode == 2 and "--all-rows applies to torch models and ONNX files only" in spec.stderr
+DEEP = """
+from torch import nn
+
+
+def build():  # 60 leaf rows: more than a screen
+    return nn.Sequential(*[nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU()) for _ in range(30)])
+"""
+
+
+def test_cli_default_view_all_rows_and_machine_formats(capsys, tmp_path):
+    from mbcost.cli import main
+
+    (tmp_path / "deep.py").write_text(DEEP)
+    args = ["table", "--torch", f"{tmp_path / 'deep.py'}:build", "--input", "1x2x4x4"]
+    assert main(args) == 0
+    shown = capsys.readouterr().out
+    # depth 2 with the 30 ReLUs (0 Mult-Adds, 0 params) left out: 30 rows
+    assert "rows rolled up to module depth 2" in shown and "30 rows at 0 Mult-Adds and 0 params not shown (ReLU ×30)" in shown
+    assert "  29.0 " in shown and "29.1" not in shown
+    assert main(args + ["-f", "json"]) == 0  # JSON: every row, full paths
+    data = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in data["layers"]][-2:] == ["29.0", "29.1"] and len(data["layers"]) == 60
+    assert data["total"]["mult_adds"] == 30 * 2 * 2 * 4 * 4
+    assert main(args + ["--all-rows"]) == 0
+    assert "29.1" in capsys.readouterr().out
+    assert main(args + ["--all-rows", "--max-depth", "2"]) == 2
+    assert "give one" in capsys.readouterr().err
+    assert main(["table", "mobilenet_v1", "--all-rows"]) == 2
+    assert "--all-rows applies to torch models and ONNX files only" in capsys.readouterr().err
 
 
 def test_efficientnet_pytorch_blocks_show_their_true_strides():
@@ -119,9 +136,8 @@ def test_efficientnet_pytorch_blocks_show_their_true_strides():
     assert strides == [(2, 2) if i in (1, 3, 5, 11) else (1, 1) for i in range(16)]
     assert {"ZeroPad2d", "Identity"} <= set(view.hidden)
     # one line a row on a terminal, every row or rolled up; long paths shortened in the middle at 80 only
-    for table in (full, view):
-        for width in (80, 120):
-            assert_fits(model_cost_document(table), width, "Mult-Adds")
+    for table, width in ((full, 80), (full, 120), (view, 80)):
+        assert_fits(model_cost_document(table), width, "Mult-Adds")
     narrow, wide = (on_terminal(model_cost_document(full), w) for w in (80, 120))
     assert "_blocks.0._depthwise_conv.static_padding" in wide and "…" in narrow
     assert "Type / Stride" in narrow  # the module's class stays; the shapes go first
