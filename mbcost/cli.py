@@ -83,7 +83,8 @@ def table(
     check_: bool = typer.Option(False, "--check", help="Add fvcore's count of each layer (needs mbcost[torch]); exit 1 if any differs."),
     torch_model: Optional[str] = typer.Option(None, "--torch", help="Any PyTorch model instead of a spec: pkg.module:factory (needs mbcost[torch])."),
     input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch: N x C x H x W (default 1x3x224x224)."),
-    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
+    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch, ONNX: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="--torch, ONNX: every module's row (by default a model of more than 50 rows is rolled up to the depth that shows at most 50, zero-cost rows left out; CSV and JSON always have every row)."),
     memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
@@ -114,18 +115,23 @@ def table(
     options = [(o, asked[o.flag]) for o in TABLE_OPTIONS if asked[o.flag]]
     for option, _ in options:
         check_applies(option, source)
-    if max_depth is not None and source.name == "spec":
-        refuse(["--max-depth"], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    for flag, given in (("--max-depth", max_depth is not None), ("--all-rows", all_rows)):
+        if given and source.name == "spec":
+            refuse([flag], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    if max_depth is not None and all_rows:
+        raise MbcostError("--max-depth and --all-rows: give one (--all-rows shows every row, --max-depth N rolls "
+                          "rows up to depth N)")
     with _Status(f"building {arg} and counting it" if source.name != "spec" else ""):
         table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
         table = table.rolled(max_depth)
+    elif source.name != "spec" and not (all_rows or by_type) and fmt not in ("csv", "json"):
+        table = table.screenful()  # a screen of rows for people; every row for machines
     slow = [o.flag for o, _ in options if o.flag in ("--check", "--memory") and (o.flag == "--check" or source.name != "spec")]
     with _Status(f"{' and '.join(slow)}: building in PyTorch" if slow else ""):
         attached = {o.name: o.attach(table, *values) for o, values in options}
     doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
-           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
-                                    **attached))
+           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached))
     emit(doc, fmt, output, comments)
     if "check" in attached and attached["check"].differing:
         sys.stderr.write(f"mbcost: check failed: {attached['check'].summary(table)}\n")

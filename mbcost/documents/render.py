@@ -27,10 +27,16 @@ class Column:
     #: On a terminal too narrow for the table, columns of lower priority are left
     #: out first (the first column never is).
     priority: int = 0
-    #: The fewest characters the column is readable in (for fitting a narrow terminal).
+    #: The fewest characters the column is readable in (for fitting a narrow terminal): a
+    #: ``shorten`` column is never narrower (a whole or numeric column is as wide as its cells).
     min_width: int = 0
-    #: Names that never fold (as the first column's): a model name stays on one line.
+    #: Cells that never fold (as the first column's): a model name, a filter shape, a
+    #: formula stays on one line, so a row of the table is one line on a terminal.
     whole: bool = False
+    #: On a terminal too narrow for its longest cells, the column shortens them in the
+    #: middle with an ellipsis (a torch module's dotted path), down to ``min_width``;
+    #: every other format (plain text in a pipe, CSV, JSON) keeps them whole.
+    shorten: bool = False
 
 
 @dataclass(repr=False)
@@ -325,13 +331,20 @@ def _latex(doc: Document) -> str:
     return "\n".join(out) + "\n"
 
 
-def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
+def _least_width(table: Table, cells: list[list[str]], i: int, width: int = 10**6) -> int:
     """The narrowest a column can be with nothing cut: numbers and names whole,
-    headers and prose folded between words."""
+    headers and prose folded between words. A whole text column wider than a third
+    of the terminal (a 97-character attention formula) folds between its words (a
+    formula's terms), never inside one, rather than leave every other column out."""
     col = table.columns[i]
+    header_words = [len(w) for w in col.header.split()]
+    if col.shorten:
+        return max([col.min_width] + header_words + [1])
     if col.numeric or col.whole or i == 0:
-        header_words = [len(w) for w in col.header.split()]
-        return max([len(r[i]) for r in cells] + header_words + [1])
+        least = max([len(r[i]) for r in cells] + header_words + [1])
+        if col.numeric or i == 0 or least <= width // 3:
+            return least
+        return max([width // 3] + [len(w) for r in cells for w in r[i].split()])
     # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12;
     # but a number or a formula (a word without letters: 3·3·64·128·112·112) never splits
     words = [w for t in [col.header] + [r[i] for r in cells] for w in t.split()]
@@ -347,7 +360,7 @@ def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -
     overhead = 3 * len(keep) + 1
     if sum(natural.values()) + overhead <= width:
         return {}
-    out = {i: _least_width(table, cells, i) for i in keep}
+    out = {i: _least_width(table, cells, i, width) for i in keep}
     room = width - overhead - sum(out.values())
     prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric and not table.columns[i].whole]
     for i in [i for i in keep if i not in prose] + prose:  # headers of numbers whole first, then prose
@@ -367,19 +380,37 @@ def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
     cells = [[cell(v) for v in row] for row in table.rows] + ([[cell(v) for v in table.footer]] if table.footer else [])
 
     def least(i: int) -> int:
-        return _least_width(table, cells, i)
+        return _least_width(table, cells, i, width)
 
     keep = list(range(len(table.columns)))
-    need = lambda cols: sum(least(i) + 3 for i in cols) + 1  # padding and a rule per column  # noqa: E731
+
+    def need(cols: list[int], whole_names: bool) -> int:  # with padding and a rule per column
+        return sum((max(len(r[i]) for r in cells) if whole_names and table.columns[i].shorten else least(i)) + 3
+                   for i in cols) + 1
+
     # lowest priority first; among equals prose before numbers, the rightmost first
     order = sorted(keep[1:], key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
     dropped = []
     for i in order:
-        if need(keep) <= width:
+        # a name is shortened (a ``shorten`` column) only rather than leave out a column of priority 1 or more
+        if need(keep, whole_names=table.columns[i].priority <= 0) <= width:
             break
         keep.remove(i)
         dropped.append(table.columns[i].header)
     return keep, dropped
+
+
+def middle_shortened(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: its start and end kept, the middle
+    replaced by an ellipsis (``_blocks.10._depthwise_conv``, 20 -> ``_blocks.10…wise_conv``);
+    leading spaces (a depth's indentation) are kept."""
+    if len(text) <= width:
+        return text
+    body = text.lstrip(" ")
+    indent = text[:len(text) - len(body)]
+    room = max(width - len(indent) - 1, 2)
+    head = (room + 1) // 2
+    return indent + body[:head] + "\u2026" + body[len(body) - (room - head):]
 
 
 def _rich_renderables(doc: Document, width: int = 10**6):
@@ -401,7 +432,8 @@ def _rich_renderables(doc: Document, width: int = 10**6):
             rt.add_column(col.header, justify="right" if col.numeric else "left", footer=footer,
                           overflow="fold", width=widths.get(i))
         for row in table.rows:
-            rt.add_row(*(cell(row[i]) for i in keep))
+            rt.add_row(*(middle_shortened(cell(row[i]), widths[i]) if table.columns[i].shorten and i in widths
+                         else cell(row[i]) for i in keep))
         items.append(rt)
         items += [Text(n, style="dim") for n in table.notes]
         if dropped:

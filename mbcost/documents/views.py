@@ -94,7 +94,9 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
         order = ([(c, None) for c in through_amount] + [d for d in declared if d[0].after == "amount"]
                  + [(c, None) for c in after_amount] + [d for d in declared if d[0].after != "amount"])
         shown = [(c, a) for c, a in order if c.header is not None]
-        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width) for c, _ in shown]
+        # every cell is a name, a shape, a number or a formula: none folds, so a row is one line
+        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width, whole=True)
+                   for c, _ in shown]
         footer = [c.footer(a, scale) for c, a in shown]
         rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
@@ -651,11 +653,21 @@ MODEL_NOTES = {"onnx": ("ONNX", _onnx_notes, lambda analysis: []),
 
 
 def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
-                        max_depth: int | None = None, **attachments) -> Document:
+                        **attachments) -> Document:
     """``mbcost table --torch``, ``mbcost table model.onnx`` (any source's built
-    model, a :class:`~mbcost.results.tables.ModelTable`): the per-layer table and
-    breakdown, with the model's own sizes and how its counter counted."""
+    model, a :class:`~mbcost.results.tables.ModelTable`, rolled up or not): the
+    per-layer table and breakdown, with the model's own sizes and how its counter
+    counted. A rolled-up table's rows are indented by module depth; on a narrow
+    terminal a long module path is shortened in the middle (CSV and JSON keep it)."""
     doc = cost_document(analysis, unit=unit, by_type_only=by_type_only, **attachments)
+    max_depth = analysis.rolled_depth
+    if not by_type_only:
+        layer, kind = doc.tables[0].columns[:2]
+        layer.shorten, layer.min_width = True, 20
+        kind.priority = 2  # a module's class says more than its share in %
+        if max_depth is not None:
+            for row in doc.tables[0].rows:
+                row[0] = "  " * row[0].count(".") + row[0]
     if attachments.get("memory") is not None:
         doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
                         for s in doc.settings]
@@ -664,8 +676,13 @@ def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
     doc.settings += before(analysis)
     if max_depth is not None:
-        doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
-                            " totals and the breakdown by type are the leaf rows'")
+        doc.settings.append(f"rows rolled up to module depth {max_depth}, indented by depth (a module's row sums "
+                            "the rows below it; its stride is what its input and output sizes show); totals and "
+                            "the breakdown by type are every row's" + (
+                                "" if not analysis.hidden else
+                                f"; {len(analysis.hidden)} rows at 0 Mult-Adds and 0 params not shown ("
+                                + ", ".join(f"{k} ×{analysis.hidden.count(k)}" for k in dict.fromkeys(analysis.hidden))
+                                + ")") + "; --all-rows shows every row")
     doc.settings += after(analysis)
     return doc
 
