@@ -99,13 +99,14 @@ def table(
     from mbcost.attachments import TABLE_OPTIONS, check_applies
     from mbcost.documents.views import cost_document, model_cost_document
     from mbcost.sources import accepted, refuse, source_of
+    from mbcost.sources.torch_factory import read_target
 
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
         raise MbcostError("--dtype goes with --memory")
     if batch != 1 and latency is None:
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
-    ranges.batch(batch), ranges.torch_target(torch_model)
+    ranges.batch(batch), read_target(torch_model)
     source, arg = source_of(model, torch_model)
     settings = accepted(source, dict(alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
                                      divisor=divisor, classes=classes, input_size=input_shape), flags=True)
@@ -218,10 +219,11 @@ def export(
 
     Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
     from mbcost.graphs.export import export as export_model
+    from mbcost.sources.torch_factory import read_target
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    ranges.torch_target(torch_model)
+    read_target(torch_model)
     with _Status(f"writing {output}"):
         message = export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
                                resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,

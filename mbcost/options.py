@@ -93,15 +93,5 @@ def drawn_alpha(value, option: str = "--alpha") -> Fraction | None:
     return None if value is None else scale(value, option, high=MAX_DRAWN_ALPHA)
 
 
-def torch_target(text: str | None) -> str | None:
-    """``--torch``: its text read (at most 1,000 characters, literal arguments
-    only) before anything imports torch, so that a bad one is refused at once."""
-    if text is not None:
-        from mbcost.adapters.torch_model import parse_target
-
-        parse_target(text)
-    return text
-
-
 def _int(value: int) -> str:
     return f"{value:,}" if abs(value) < 10**30 else f"a {len(str(abs(value)))}-digit number"
