@@ -22,8 +22,7 @@ import warnings
 
 from mbcost.errors import MbcostError
 
-#: the ONNX opset written (HardSwish needs 14; 17 has LayerNormalization)
-OPSET = 17
+from mbcost.adapters.operators import OPSET  # the one place the opset is set
 
 
 def torch_to_onnx(model, args: tuple, what: str) -> bytes:
@@ -33,7 +32,7 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
     buffer = io.BytesIO()
     _full_scope_names(model)
     try:
-        with warnings.catch_warnings(), torch.no_grad(), _silent_stderr():
+        with warnings.catch_warnings(), torch.no_grad(), _silent_stderr(), _no_mha_fast_path():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, args, buffer, dynamo=False, training=torch.onnx.TrainingMode.PRESERVE,
                               opset_version=OPSET,
@@ -45,6 +44,25 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
     finally:
         model.__dict__.pop("named_modules", None)
     return _clean_names(buffer.getvalue(), {name for name, _ in model.named_modules()})
+
+
+@contextlib.contextmanager
+def _no_mha_fast_path():
+    """nn.MultiheadAttention's eval fast path (``_native_multi_head_attention``)
+    has no ONNX export; its slow path (the same products, as the operator table
+    counts them) exports as MatMul and Softmax."""
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        yield
+        return
+    before = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(before)
 
 
 @contextlib.contextmanager

@@ -385,6 +385,27 @@ def _compare_records(cmp, flops: bool) -> list[dict]:
 
 FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
             "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
+MODEL_CONVENTIONS = ("counted as fc: matrix products of computed tensors (attention's Q·Kᵀ and A·V, matmul, bmm, "
+                     "einsum, scaled_dot_product_attention) and recurrent layers' weight products at every step; "
+                     "upsampling counts as pooling (nearest 1, bilinear 4 per output element, as fvcore); "
+                     "a parameter shared by modules is counted once (docs/spec-format.md, operator table)")
+
+
+def not_counted_lines(analysis) -> list[str]:
+    """A built model's heading lines for what was not counted: operators not in the
+    operator table (the total is then incomplete), operators counted as nothing, shared parameters."""
+    lines = []
+    if analysis.not_counted:
+        ops = "; ".join(f"{op} ×{v['calls']} in {', '.join(v['rows'])}" for op, v in sorted(analysis.not_counted.items()))
+        lines.append(f"TOTAL INCOMPLETE: operators mbcost's operator table does not have, counted as nothing: {ops}")
+    if analysis.counted_as_nothing:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.counted_as_nothing.items()))
+        lines.append(f"ran and counted as nothing under this convention: {ops}")
+    for module, (n, first) in analysis.shared.items():
+        lines.append(f"{module}: {n:,} parameters shared with {first} (counted once, under {first})")
+    return lines
+
+
 FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this convention (batch norm 1 per element; "
                "pooling Kh·Kw per output, global H·W·C; activations 1 per element; groups not counted switched off)")
 
@@ -477,9 +498,6 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
         doc.settings.append(f"from {analysis.description}")
         doc.settings.append("rows: the modules named in the graph's node scopes (a torch export), else one per "
                             "operator; counted per ONNX operator by mbcost's own handles (docs/onnx.md)")
-        if analysis.not_counted:
-            ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
-            doc.settings.append(f"operators no convention counts, counted as nothing: {ops}")
     else:
         doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
                             "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
@@ -490,9 +508,8 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
     if max_depth is not None:
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")
-    if not onnx and analysis.unsupported:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
-        doc.settings.append(f"operators with no handle, not counted: {ops}")
+    doc.settings.append(MODEL_CONVENTIONS)
+    doc.settings.extend(not_counted_lines(analysis))
     if not onnx and analysis.uncalled_params:
         doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
                             "call and are not in the table")
