@@ -100,6 +100,7 @@ class _Writer:
         self.index = {id(n): i for i, n in enumerate(graph.nodes)}
         self.ipdom = self._post_dominators()
         self.out = ""  # the value the last line computes
+        self.after: dict[int, str] = {}  # a merge's node -> the value its line ends at, when past the merge
 
     # -- structure -------------------------------------------------------------
     def _post_dominators(self) -> list[int]:
@@ -143,7 +144,7 @@ class _Writer:
                 lines.append(group)
                 value = self.out
                 continue
-            if len(users) == 1 and self.nodes[users[0]].op not in MERGES:
+            if len(users) == 1 and (self.nodes[users[0]].op not in MERGES or self._const(self.nodes[users[0]]) is not None):
                 node = self.take(users[0])
                 item = self.padded(node) if node.op == "Pad" else self.line(node)
                 value = self.out
@@ -154,7 +155,7 @@ class _Writer:
             if join >= len(self.nodes):
                 raise self.fail(self.nodes[users[0]], "its branches never meet again")
             lines.append(self.merge(value, self.nodes[join], join))
-            value = self.nodes[join].outputs[0]
+            value = self.after.get(join, self.nodes[join].outputs[0])
         return lines
 
     def split(self, index: int) -> Group:
@@ -230,6 +231,11 @@ class _Writer:
                 raise self.fail(node, "a product of two computed tensors (only an SE gate or SiLU is expressible)")
             chain = self.chain(value, gate)
             self.own(label, chain)
+            if self._hard_gate(chain, value):  # x · relu6(x + 3) (/ 6): h-swish
+                scaled = len(chain) == 3 or self._divide_by_six(node.outputs[0], index, label)
+                if not scaled:
+                    raise self.fail(node, "x · relu6(x + 3) not divided by 6 (h-swish is x · relu6(x + 3) / 6)")
+                return Line(label, "hswish", node.module)
             return Line(label, self.gate_line(node, chain), node.module)
         if node.op == "Concat":
             if int(node.attrs.get("axis", 1)) not in (1, -3) or len(self.g.dims[value]) != 4:
@@ -244,7 +250,15 @@ class _Writer:
         branches = []
         for k, v in enumerate(ins):
             if v == value:
-                raise self.fail(node, "a branch that is the input itself (write it as a layer the language has)")
+                if node.op != "Concat":
+                    raise self.fail(node, "a branch that is the input itself (write it as a layer the language has)")
+                # the block's own input among the concatenated (DenseNet, GhostNet): the whole input, one part of one
+                whole = f"{label}_input"
+                while whole in self.labels:
+                    whole += "_"
+                self.labels[whole] = node.module
+                branches.append((f"{label}_b{k + 1}", [Line(whole, "split parts=1 take=1", node.module)]))
+                continue
             branches.append((f"{label}_b{k + 1}", self.region(value, v)))
         return Group(label, "concat" if node.op == "Concat" else "add", node.module, branches)
 
@@ -316,9 +330,63 @@ class _Writer:
             return None
         return Line(label, body, node.module)
 
+    # -- hard sigmoid and hard swish as real code writes them ---------------------
+    @staticmethod
+    def _const(node: OpNode) -> float | None:
+        """The one scalar constant operand of a binary operator, or None."""
+        values = [v for k, v in node.consts.items() if k < 2 and v is not None]
+        if len(values) != 1 or len(values[0]) != 1 or sum(v is not None for v in node.inputs[:2]) != 1:
+            return None
+        return float(values[0][0])
+
+    def _is_clip6(self, node: OpNode) -> bool:
+        return node.op == "Clip" and (node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]) == (0, 6)
+
+    def _hard_gate(self, chain: list[OpNode], value: str) -> bool:
+        """``relu6(x + 3)`` (and ``/ 6``) as a gate's chain."""
+        ops = [n.op for n in chain]
+        if ops not in (["Add", "Clip"], ["Add", "Clip", "Div"], ["Add", "Clip", "Mul"]):
+            return False
+        return self._const(chain[0]) == 3 and self._is_clip6(chain[1]) and value in chain[0].inputs and \
+            (len(chain) == 2 or self._sixth(chain[2]))
+
+    def _sixth(self, node: OpNode) -> bool:
+        c = self._const(node)
+        return c is not None and (node.op == "Div" and c == 6 or node.op == "Mul" and abs(c - 1 / 6) < 1e-7)
+
+    def _divide_by_six(self, value: str, index: int, label: str) -> bool:
+        """The operator after a merge is ``/ 6``: taken into the merge's line."""
+        users = self.cons.get(value, [])
+        if len(users) != 1 or not self._sixth(self.nodes[users[0]]):
+            return False
+        div = self.take(users[0])
+        self.own(label, [div])
+        self.after[index] = div.outputs[0]
+        return True
+
+    def hard_sigmoid(self, node: OpNode, label: str) -> str | None:
+        """``relu6(x + 3) / 6`` from its Add: the chain taken into one ``hsigmoid`` line."""
+        if self._const(node) != 3:
+            return None
+        chain = [node]
+        for test in (self._is_clip6, self._sixth):
+            users = self.cons.get(chain[-1].outputs[0], [])
+            if len(users) != 1 or not test(self.nodes[users[0]]):
+                return None
+            chain.append(self.nodes[users[0]])
+        for n in chain[1:]:
+            self.take(self.index[id(n)])
+        self.own(label, chain)
+        self.out = chain[-1].outputs[0]
+        return "hsigmoid"
+
     def body(self, node: OpNode, label: str, extra, padded_from) -> str | None:
         """What follows the label on an operator's line (None: nothing in a spec)."""
         op = node.op
+        if op == "Add":
+            line = self.hard_sigmoid(node, label)
+            if line is not None:
+                return line
         if op == "Conv":
             return self.conv(node, extra, padded_from)
         if op in ("MaxPool", "AveragePool"):
@@ -475,8 +543,12 @@ class _Writer:
         mid = [n for n in chain[chain.index(weighted[0]) + 1:chain.index(weighted[1])]]
         acts = {"Relu": "relu", "HardSwish": "hswish", "Clip": "relu6"}
         act = "silu" if [n.op for n in mid] == ["Sigmoid", "Mul"] else acts.get(mid[0].op) if len(mid) == 1 else None
-        tail = [n.op for n in chain[chain.index(weighted[1]) + 1:] if n.op not in ("Reshape", "Flatten", "Unsqueeze")]
+        tail_nodes = [n for n in chain[chain.index(weighted[1]) + 1:] if n.op not in ("Reshape", "Flatten", "Unsqueeze")]
+        tail = [n.op for n in tail_nodes]
         gate = {("Sigmoid",): "sigmoid", ("HardSigmoid",): "hsigmoid"}.get(tuple(tail))
+        if tail == ["Add", "Clip", "Div"] or tail == ["Add", "Clip", "Mul"]:  # relu6(x + 3) / 6
+            if self._const(tail_nodes[0]) == 3 and self._is_clip6(tail_nodes[1]) and self._sixth(tail_nodes[2]):
+                gate = "hsigmoid"
         if act is None or act == "relu6" or gate is None:
             raise self.fail(node, f"a squeeze-and-excitation gate of {', '.join(ops)} (act: relu, silu or hswish; "
                                   "gate: sigmoid or hsigmoid)")
