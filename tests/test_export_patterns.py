@@ -145,3 +145,32 @@ def test_ghost_module_and_dense_block_concatenate_their_input():
     dense = sum((c + c + c * 8 + 8 + 8 + 9 * 8 * 4) * hw for c in (16, 20))  # bn, relu, 1x1, bn, relu, 3x3
     assert t.total.mult_adds == o.total.mult_adds == spec.total.mult_adds == stem + ghost + dense
     assert t.total.params == o.total.params == spec.total.params
+
+
+class ConvClassifier(nn.Module):  # pytorchcv's MobileNetV2 and SqueezeNet end in a 1x1 conv to the classes
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(4))
+        self.output = nn.Conv2d(16, 10, 1)
+
+    def forward(self, x):
+        return self.output(self.features(x)).flatten(1)
+
+
+def test_a_1x1_conv_classifier_is_the_classifier():
+    torch.manual_seed(0)
+    t, o, written, spec = routes(ConvClassifier(), (1, 3, 8, 8))
+    assert "classes 10" in written.text.splitlines()
+    net = Network.from_text(written.text)
+    half = mbcost.analyze(net, alpha=0.5)
+    assert half.layers[-1].output.c == 10  # --alpha never scales the class count
+    assert half.total.mult_adds == 9 * 3 * 8 * 16 + 8 * 10  # conv at 8 channels; the classifier 8 -> 10
+    assert mbcost.analyze(net, classes=7).layers[-1].output.c == 7
+
+
+def test_classes_a_spec_cannot_honour_is_refused():
+    from mbcost.errors import MbcostError
+
+    net = Network.from_text("input 8x8x3\nconv 3x3x3x8 pad=1\nconv 1x1x8x4\n")
+    with pytest.raises(MbcostError, match="--classes 5: .*has no classifier"):
+        mbcost.analyze(net, classes=5)

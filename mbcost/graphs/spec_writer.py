@@ -563,6 +563,17 @@ class _Writer:
         return f"se {shape} act={act} gate={gate}"
 
 
+def _conv_classifier(line: Line, graph: OpGraph) -> bool:
+    """A ``conv 1x1xCxM`` (ungrouped) whose M channels are the model's output, N x M
+    (or N x M x 1 x 1): the logits of a classifier written as a convolution."""
+    words = line.body.split()
+    dims = words[1].split("x") if len(words) > 1 and words[0] == "conv" else []
+    if len(dims) != 4 or dims[:2] != ["1", "1"] or "groups=" in line.body:
+        return False
+    out = _trimmed(graph.dims[graph.outputs[0]])
+    return len(out) == 2 and out[1] == int(dims[3])
+
+
 def _trimmed(dims) -> tuple:
     out = list(dims)
     while len(out) > 2 and out[-1] == 1:
@@ -791,6 +802,9 @@ def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Wri
     if last is not None and last.body.startswith("fc "):
         # the classifier: the last weighted layer, a fully connected one; --alpha leaves its outputs alone
         header.append(f"classes {last.body.split()[1].split('x')[1]}")
+    elif last is not None and _conv_classifier(last, graph):
+        # a 1x1 conv whose outputs are the model's (MobileNetV2's and SqueezeNet's classifier): the classifier too
+        header.append(f"classes {last.body.split()[1].split('x')[3]}")
     header.append("")
     blocks, items = find_blocks(items)
     rendered = _Renderer()
