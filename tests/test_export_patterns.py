@@ -174,3 +174,19 @@ def test_classes_a_spec_cannot_honour_is_refused():
     net = Network.from_text("input 8x8x3\nconv 3x3x3x8 pad=1\nconv 1x1x8x4\n")
     with pytest.raises(MbcostError, match="--classes 5: .*has no classifier"):
         mbcost.analyze(net, classes=5)
+
+
+def test_onnx_says_what_the_exporter_did_with_batch_norms():
+    import io
+
+    from mbcost.adapters.onnx_export import batch_norm_note
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4)).eval()
+    kept = module_to_onnx(model, (1, 3, 6, 6), "m")
+    assert batch_norm_note(model, kept) == "batch norm kept: 2 BatchNormalization nodes, 12 channels, 24 parameters"
+    buffer = io.BytesIO()  # torch.onnx.export's own default in eval mode folds them
+    torch.onnx.export(model, (torch.zeros(1, 3, 6, 6),), buffer, dynamo=False)
+    assert batch_norm_note(model, buffer.getvalue()) == (
+        "the exporter folded 2 batch norms into the convolutions before them: the torch model had 12 channels and "
+        "24 parameters in them (not in this file)")

@@ -162,3 +162,27 @@ def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
     if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         raise MbcostError(f"{what}: the model is on the meta device; ONNX export needs it built on the CPU")
     return torch_to_onnx(model, (torch.zeros(shape),), what)
+
+
+def batch_norm_note(model, data: bytes) -> str:
+    """What the exporter did with the torch model's batch norms: kept (as
+    ``BatchNormalization`` nodes) or folded into the convolutions before them,
+    with how many channels and parameters the torch model had in the folded ones."""
+    import onnx
+    from torch import nn
+
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    channels = sum(m.num_features for m in norms)
+    params = sum(p.numel() for m in norms for p in m.parameters(recurse=False))
+    if not norms:
+        return "the torch model has no batch norm"
+    graph = onnx.load_model_from_string(data).graph
+    sizes = {t.name: list(t.dims) for t in graph.initializer}
+    kept = [n for n in graph.node if n.op_type == "BatchNormalization"]
+    kept_channels = sum(sizes.get(n.input[1], [0])[0] for n in kept if len(n.input) > 1)
+    if kept_channels >= channels:
+        return f"batch norm kept: {len(norms)} BatchNormalization nodes, {channels:,} channels, {params:,} parameters"
+    folded = len(norms) - len(kept)
+    share = channels - kept_channels
+    return (f"the exporter folded {folded} batch norms into the convolutions before them: the torch model had "
+            f"{share:,} channels and {round(params * share / channels):,} parameters in them (not in this file)")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from mbcost.errors import MbcostError
 
+from mbcost.adapters.operators import OPSET
+
 ALL_GROUPS = ("conv", "fc", "bn", "pool", "act")
 
 
@@ -133,6 +135,12 @@ def spec_differences(spec, model_table, modules: dict[str, str]) -> list:
 
 def export_onnx(model: str | None = None, torch_target: str | None = None, input_shape=None, **settings) -> bytes:
     """ONNX bytes of a zoo model or spec at ``settings``, or of a torch model."""
+    return onnx_and_note(model, torch_target, input_shape, **settings)[0]
+
+
+def onnx_and_note(model: str | None = None, torch_target: str | None = None, input_shape=None,
+                  **settings) -> tuple[bytes, str]:
+    """(ONNX bytes, what the exporter did with the batch norms) of :func:`export_onnx`."""
     from mbcost.adapters.onnx_model import require_onnx
 
     require_onnx("mbcost export to .onnx")
@@ -143,7 +151,10 @@ def export_onnx(model: str | None = None, torch_target: str | None = None, input
         if _settings_given(settings):
             raise MbcostError("--alpha, --res and the other settings apply to specs; with --torch give --input")
         model_obj, shape = build_for_export(torch_target, input_shape)
-        return module_to_onnx(model_obj, shape, torch_target)
+        data = module_to_onnx(model_obj, shape, torch_target)
+        from mbcost.adapters.onnx_export import batch_norm_note
+
+        return data, batch_norm_note(model_obj, data)
     if model is None:
         raise MbcostError("mbcost export needs a model: a zoo name or spec file, or --torch pkg.mod:factory")
     if model.lower().endswith(".onnx"):
@@ -152,7 +163,7 @@ def export_onnx(model: str | None = None, torch_target: str | None = None, input
         raise MbcostError("--input goes with --torch; for a spec give --res")
     from mbcost.adapters.onnx_export import spec_to_onnx
 
-    return spec_to_onnx(_spec_analysis(model, settings))
+    return spec_to_onnx(_spec_analysis(model, settings)), "batch norm kept"
 
 
 def export(output: str, **kwargs) -> str:
@@ -166,7 +177,7 @@ def export(output: str, **kwargs) -> str:
         rows = sum(1 for line in written.text.splitlines() if ":" in line and not line.lstrip().startswith("#"))
         return f"wrote {output}: {rows} labelled lines; checked: every line's count equals the model's operators it stands for"
     if suffix == ".onnx":
-        data = export_onnx(**kwargs)
+        data, note = onnx_and_note(**kwargs)
         write_atomic(output, data)
-        return f"wrote {output}: {len(data):,} bytes (ONNX opset from torch.onnx.export, batch norm kept)"
+        return f"wrote {output}: {len(data):,} bytes (ONNX opset {OPSET} from torch.onnx.export; {note})"
     raise MbcostError(f"--output must end in .spec or .onnx (the form is chosen by the extension), got '{output}'")
