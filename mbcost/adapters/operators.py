@@ -125,6 +125,8 @@ ATEN = [
                                    "_upsample_bilinear2d_aa _upsample_bicubic2d_aa"),
     *_aten("act", "per_output", " ".join(f"{a} {a}_" for a in _INPLACE_ACT.split())
            + " gelu gelu_ prelu softplus softsign hardshrink softshrink clamp clamp_"),
+    # efficientnet_pytorch's MemoryEfficientSwish: a custom autograd Function, traced as a Python operator
+    Operator("prim::PythonOp.SwishImplementation", "aten", "act", "per_output"),
     *_aten("elementwise", "none",
            "add add_ sub sub_ rsub mul mul_ div div_ true_divide floor_divide pow sqrt rsqrt exp log neg abs "
            "reciprocal clamp_min clamp_max minimum maximum softmax log_softmax _softmax sum "

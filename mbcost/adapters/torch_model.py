@@ -19,6 +19,7 @@ a :class:`TorchAnalysis`, which has the interface of
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -217,10 +218,6 @@ def build_for_export(target: str, input_shape=None):
 
 
 # -- rows ----------------------------------------------------------------------
-
-def _shape(t) -> Shape:
-    return _dims_shape(tuple(int(d) for d in getattr(t, "shape", ())))
-
 
 def _dims(t) -> tuple[int, ...] | None:
     shape = getattr(t, "shape", None)
@@ -457,7 +454,46 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
     if not shape or any(d <= 0 for d in shape):
         raise MbcostError(f"input_size must be positive dimensions, batch first (e.g. (1, 3, 224, 224)), got "
                           f"{input_size!r}")
+    if any(not t.is_meta for t in list(model.parameters()) + list(model.buffers())):
+        # counted on the meta device (shapes only, no arithmetic: faster than the CPU), the CPU where that fails
+        try:
+            with _meta_tensors(model):
+                result = analyze_module(model, shape, config, name=type(model).__name__)
+        except MbcostError:
+            pass
+        else:
+            import torch
+
+            result.example_inputs = (torch.zeros(shape),)
+            return result
     return analyze_module(model, shape, config, name=type(model).__name__)
+
+
+@contextlib.contextmanager
+def _meta_tensors(model):
+    """The model's parameters and buffers replaced by meta tensors of the same
+    sizes while it is counted (one meta tensor per tensor: tied weights stay
+    tied), the originals restored after."""
+    import torch
+    from torch import nn
+
+    swapped: list[tuple] = []
+    meta: dict[int, torch.Tensor] = {}
+    try:
+        for module in model.modules():
+            for store in (module._parameters, module._buffers):
+                for key, t in list(store.items()):
+                    if t is None or t.is_meta:
+                        continue
+                    if id(t) not in meta:
+                        empty = torch.empty_like(t, device="meta")
+                        meta[id(t)] = nn.Parameter(empty, t.requires_grad) if isinstance(t, nn.Parameter) else empty
+                    swapped.append((store, key, t))
+                    store[key] = meta[id(t)]
+        yield
+    finally:
+        for store, key, t in swapped:
+            store[key] = t
 
 
 def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "model",
@@ -480,8 +516,16 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         mod_name = names.get(mod)
         if mod_name is None or mod_name in shapes:
             return
-        shapes[mod_name] = (_shape(_first_tensor(inputs)), _shape(_first_tensor(output)))
-        dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
+        # reading sizes while the JIT traces records them as operators (a third of the trace's time): not traced
+        tracing = torch._C._get_tracing_state()
+        if tracing is not None:
+            torch._C._set_tracing_state(None)
+        try:
+            dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
+        finally:
+            if tracing is not None:
+                torch._C._set_tracing_state(tracing)
+        shapes[mod_name] = tuple(_dims_shape(d or ()) for d in dims[mod_name])
         order.append(mod_name)
 
     handles = [m.register_forward_hook(hook) for m in names]
