@@ -243,3 +243,17 @@ def test_the_issues_table_through_onnx(tmp_path, factory, shape, mult_adds):
     a = mbcost.analyze(str(path), count=count)
     assert a.total.mult_adds == mult_adds
     assert a.complete
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_wrong_size_still_fails_on_the_meta_device(device):
+    from mbcost.errors import MbcostError
+
+    with torch.device(device):
+        conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4, 2))
+    with pytest.raises(MbcostError, match="expected input.*to have 3 channels, but got 4"):
+        mbcost.analyze(conv, input_size=(1, 4, 8, 8))
+    with pytest.raises(MbcostError, match="Output size is too small|Kernel size can.t be greater"):
+        mbcost.analyze(conv, input_size=(1, 3, 2, 2))
+    with pytest.raises(MbcostError, match="cannot be multiplied"):
+        mbcost.analyze(conv, input_size=(1, 3, 4, 4))

@@ -340,23 +340,34 @@ def meta_kernels():
       -- their meta kernels are Python reference implementations (5, 4 and 15 ms
       a call: most of a meta forward pass); an output of the input's shape is all
       a count needs.
+    * ``aten::_convolution``, ``aten::convolution`` (untraced calls), ``aten::addmm`` and ``aten::mm`` --
+      PyTorch's meta kernels are Python that imports ``torch._dynamo`` and sympy
+      on first use (2.5 s of a cold ``mbcost table --torch``); the output size is
+      PyTorch's formula (:func:`conv_output_size`), the product's is N x M.
 
     Where this PyTorch lacks what the replacements need, nothing is replaced (the
     fvcore probe then fails and fvcore counts on the CPU).
     """
-    try:
-        import torch._meta_registrations as meta
-
-        meta_conv = meta.meta_conv
-    except (ImportError, AttributeError):
-        yield
-        return
-
     def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
         if torch._C._get_tracing_state() is not None:
             return torch.ops.aten._convolution(input, weight, bias, stride, padding, dilation, transposed,
                                                output_padding, groups, False, False, True, True)
-        return meta_conv(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+        return input.new_empty(conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                                output_padding, groups))
+
+    def convolution_traced(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
+                           *flags):
+        return input.new_empty(conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                                output_padding, groups))
+
+    def addmm(bias, a, b, *, beta=1, alpha=1):
+        return mm(a, b)
+
+    def mm(a, b):
+        if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.shape))} and "
+                               f"{'x'.join(map(str, b.shape))})")
+        return a.new_empty((a.shape[0], b.shape[1]))
 
     def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
         stats = (input.shape[1],) if training else (0,)
@@ -371,6 +382,9 @@ def meta_kernels():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
             lib.impl("convolution", convolution, "Meta")
             lib.impl("native_batch_norm", batch_norm, "Meta")
+            lib.impl("_convolution", convolution_traced, "Meta")
+            lib.impl("addmm", addmm, "Meta")
+            lib.impl("mm", mm, "Meta")
             lib.impl("relu", same_shape, "Meta")
             lib.impl("hardtanh", same_shape, "Meta")
     except Exception:  # noqa: BLE001 - another PyTorch: count with its own kernels
@@ -381,6 +395,31 @@ def meta_kernels():
         yield
     finally:
         _release(lib)
+
+
+def conv_output_size(x, w, stride, padding, dilation, transposed, output_padding, groups) -> tuple[int, ...]:
+    """The output size of ``aten::convolution`` (PyTorch's formula; the input may
+    lack the batch dimension)."""
+    batched = len(x) == len(w)
+    if len(x) not in (len(w), len(w) - 1):
+        raise RuntimeError(f"Expected {len(w) - 1}D (unbatched) or {len(w)}D (batched) input to convolution, but got "
+                           f"input of size: {list(x)}")
+    channels_in = x[1] if batched else x[0]
+    expected = w[0] if transposed else w[1] * groups
+    if channels_in != expected:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w)}, expected input{list(x)} to have "
+                           f"{expected} channels, but got {channels_in} channels instead")
+    spatial = []
+    for i, size in enumerate(x[-(len(w) - 2):]):
+        k = w[2 + i]
+        if transposed:
+            spatial.append((size - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k - 1) + output_padding[i] + 1)
+        else:
+            spatial.append((size + 2 * padding[i] - dilation[i] * (k - 1) - 1) // stride[i] + 1)
+    if any(size <= 0 for size in spatial):
+        raise RuntimeError(f"Given input size: {list(x)}. Calculated output size: {spatial}. Output size is too small")
+    channels = w[1] * groups if transposed else w[0]
+    return ((x[0],) if batched else ()) + (channels, *spatial)
 
 
 def _release(lib) -> None:

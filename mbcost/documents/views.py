@@ -510,6 +510,9 @@ def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = Fa
                             " totals and the breakdown by type are the leaf rows'")
     doc.settings.append(MODEL_CONVENTIONS)
     doc.settings.extend(not_counted_lines(analysis))
+    if analysis.not_counted:  # next to the total too
+        ops = ", ".join(f"{op} ×{v['calls']}" for op, v in sorted(analysis.not_counted.items()))
+        doc.summary.append(f"TOTAL INCOMPLETE: not counted (not in the operator table): {ops}")
     if not onnx and analysis.uncalled_params:
         doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
                             "call and are not in the table")
