@@ -36,11 +36,11 @@ def __getattr__(name: str):
 
         return compare_layer
     if name == "load":
-        from mbcost.results.zoo import load
+        from mbcost.results.zoo import load_network
 
-        return load
+        return load_network
     if name in ("Network", "Config"):
-        from mbcost import network
+        from mbcost.core import network
 
         return getattr(network, name)
     if name in ("MbcostError", "SpecError"):

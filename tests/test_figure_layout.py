@@ -173,3 +173,18 @@ def test_family_figure_nothing_cut(size):
     with style():
         fig.canvas.draw()
     assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []
+
+
+@pytest.mark.parametrize("size", [None, "8x5"])
+def test_roofline_sweep_nothing_cut(size):
+    from mbcost.attachments.roofline import Hardware, roofline
+    from mbcost.figures.plot_roofline import roofline_figure
+
+    result = roofline(["mobilenet_v1", "mobilenet_v4_conv_small"], "0:100:50",
+                      machine=Hardware("a machine", 40 * 10**9, 5 * 10**9))
+    with sized(parse_size(size)):
+        fig = roofline_figure(result)
+    with style():
+        fig.canvas.draw()
+    assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []
+    assert render(fig, "svg") == render(roofline_figure(result) if size is None else fig, "svg")

@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import mbcost  # noqa: E402
-from mbcost import plots  # noqa: E402
+from mbcost.figures import plots  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.results.published import load  # noqa: E402
+from mbcost.results.published import load_published  # noqa: E402
 from mbcost.results.zoo import model_names  # noqa: E402
 
 
@@ -90,7 +90,7 @@ def test_tradeoff_axes_and_conventions(tradeoff):
 
 def test_tradeoff_points_are_computed_costs_and_published_accuracy(tradeoff):
     madds, params = tradeoff.axes
-    for row in load("checkpoints"):
+    for row in load_published("checkpoints"):
         alpha = Fraction(str(row["alpha"]))
         line_m = _line(madds, f"madds-alpha-{plots.alpha_text(alpha)}")
         line_p = _line(params, f"params-alpha-{plots.alpha_text(alpha)}")
@@ -110,7 +110,7 @@ def test_tradeoff_points_are_computed_costs_and_published_accuracy(tradeoff):
 def test_tradeoff_reference_models_present_in_zoo_only(tradeoff):
     data = plots.tradeoff_data()
     zoo = set(model_names())
-    published = {r["model"] for r in load("imagenet_models")}
+    published = {r["model"] for r in load_published("imagenet_models")}
     expected = [m for m in plots.REFERENCE_MODELS if m in zoo and m in published]
     assert [p.model for p in data.references] == expected
     assert all(any(m in s for s in data.skipped) for m in plots.REFERENCE_MODELS if m not in expected)

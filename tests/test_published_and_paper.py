@@ -16,14 +16,14 @@ from mbcost import analyze
 from mbcost.errors import MbcostError
 from mbcost.results.paper import (ROUNDED_UP, TRUNCATED, Check, Reading, gives, judge, paper_tables, printed_unit,
                           significant_digits, within_rounding)
-from mbcost.results.published import SCHEMAS, load
+from mbcost.results.published import SCHEMAS, load_published
 
 
 def test_every_published_table_loads_with_sources():
     for name in SCHEMAS:
-        rows = load(name)
+        rows = load_published(name)
         assert rows and all(r["source"] for r in rows)
-    assert len(load("checkpoints")) == 16
+    assert len(load_published("checkpoints")) == 16
 
 
 @pytest.mark.parametrize("content,words", [
@@ -38,7 +38,7 @@ def test_bad_rows_fail_with_file_and_line(tmp_path, content, words):
     path = tmp_path / "checkpoints_quantized.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(MbcostError) as info:
-        load("checkpoints_quantized", path)
+        load_published("checkpoints_quantized", path)
     assert str(info.value).startswith(f"{path}:") and words in str(info.value)
 
 
@@ -46,7 +46,7 @@ def test_bad_header(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("alpha,res,top1,source\n", encoding="utf-8")
     with pytest.raises(MbcostError, match=r"x.csv:1: header must be alpha,resolution,top1,source"):
-        load("checkpoints_quantized", path)
+        load_published("checkpoints_quantized", path)
 
 
 def test_rounding_rules():

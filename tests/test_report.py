@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from mbcost import report as report_mod  # noqa: E402
+from mbcost.figures import report as report_mod  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
 
 FIGURES = [stem for stem, _, _, _ in report_mod.FIGURES]

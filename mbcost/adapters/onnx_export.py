@@ -20,7 +20,7 @@ import contextlib
 import io
 import warnings
 
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, one_line
 
 from mbcost.adapters.operators import OPSET  # the one place the opset is set
 
@@ -38,9 +38,7 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
                               opset_version=OPSET,
                               input_names=["input"], output_names=["output"])
     except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; one line names the cause
-        from mbcost.adapters.torch_model import _one_line
-
-        raise MbcostError(f"{what}: torch.onnx.export failed: {_one_line(exc)}") from None
+        raise MbcostError(f"{what}: torch.onnx.export failed: {one_line(exc)}") from None
     finally:
         model.__dict__.pop("named_modules", None)
     return _clean_names(buffer.getvalue(), {name for name, _ in model.named_modules()})
@@ -149,7 +147,7 @@ def spec_to_onnx(analysis, batch: int = 1) -> bytes:
     from mbcost.adapters.torch_modules import build_module, input_tensor
 
     require_torch("mbcost export to .onnx")
-    instances = analysis.network.evaluate(analysis.config)
+    instances = analysis.instances
     torch.manual_seed(0)
     net = build_module(instances, device="cpu", name=analysis.model)
     return torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)
@@ -161,7 +159,29 @@ def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
 
     if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         raise MbcostError(f"{what}: the model is on the meta device; ONNX export needs it built on the CPU")
-    return torch_to_onnx(model, (torch.zeros(shape),), what)
+    return with_note(torch_to_onnx(model, (torch.zeros(shape),), what), model)
+
+
+#: the ONNX metadata key under which the file says what the exporter did with the torch model's batch norms
+NOTE_KEY = "mbcost_batch_norm"
+
+
+def with_note(data: bytes, model) -> bytes:
+    """``data`` with :func:`batch_norm_note` in its metadata (``NOTE_KEY``), so the file says it."""
+    import onnx
+
+    proto = onnx.load_model_from_string(data)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = NOTE_KEY, batch_norm_note(model, data)
+    return proto.SerializeToString()
+
+
+def exporter_note(data: bytes) -> str:
+    """What the exporter did with the batch norms, as the file's metadata says (a spec's export keeps them)."""
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load_model_from_string(data).metadata_props}
+    return props.get(NOTE_KEY, "batch norm kept")
 
 
 def batch_norm_note(model, data: bytes) -> str:

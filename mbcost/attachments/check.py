@@ -307,9 +307,9 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
          classes: int | None = None, depth_mult=1) -> list[tuple[Network, Config]]:
     """Every (network, config) to check: each model at each alpha and resolution
     (default: alpha 1 at the spec's own resolution)."""
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
-    networks = [m if isinstance(m, Network) else load(m) for m in models]
+    networks = [m if isinstance(m, Network) else load_network(m) for m in models]
     alphas = list(alphas) if alphas is not None else [Fraction(1)]
     resolutions = list(resolutions) if resolutions is not None else [None]
     return [
@@ -351,15 +351,39 @@ def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable 
     return CheckResult(results, jobs[0][1].count if jobs else frozenset(count))
 
 
-def fvcore_rows(network: Network, config: Config) -> dict[str, int]:
-    """fvcore's Mult-Adds per spec row (``mbcost table --check``)."""
+def fvcore_rows(network: Network, config: Config, instances=None) -> dict[str, int]:
+    """fvcore's Mult-Adds per spec row (``mbcost table --check``); ``instances``:
+    the evaluation the table was made from (evaluated here when not given)."""
     from mbcost.adapters import require_torch
 
     require_torch("mbcost table --check")
     from mbcost.adapters.counters import fvcore_count
     from mbcost.adapters.torch_modules import build_module, input_tensor
 
-    instances = network.evaluate(config)
+    instances = instances if instances is not None else network.evaluate(config)
     module = build_module(instances, "meta", network.name)
     fv = fvcore_count(module, (input_tensor(instances, "meta"),), config.count)
     return {inst.layer.name: fv.by_module.get(inst.layer.name, 0) for inst in instances}
+
+
+@dataclass(frozen=True)
+class CounterCheck:
+    """``table --check``: an independent counter's Mult-Adds per row of a spec's
+    table, and the rows where it differs from the symbolic count."""
+
+    counter: str
+    counts: dict
+    differing: tuple[str, ...]
+
+    def summary(self, analysis) -> str:
+        if not self.differing:
+            return f"{self.counter} agrees on every layer ({len(analysis.layers)} rows)."
+        first = next(r for r in analysis.layers if r.name == self.differing[0])
+        return (f"{self.counter} DIFFERS on {len(self.differing)} layer(s); first {first.name}: symbolic "
+                f"{first.mult_adds:,}, {self.counter} {self.counts[first.name]:,} Mult-Adds")
+
+
+def check_table(analysis) -> CounterCheck:
+    """fvcore's count of every row of a spec's table, beside the symbolic one."""
+    counts = fvcore_rows(analysis.network, analysis.config, analysis.instances)
+    return CounterCheck("fvcore", counts, tuple(r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds))

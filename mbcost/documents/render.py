@@ -26,6 +26,8 @@ class Column:
     #: On a terminal too narrow for the table, columns of lower priority are left
     #: out first (the first column never is).
     priority: int = 0
+    #: The fewest characters the column is readable in (for fitting a narrow terminal).
+    min_width: int = 0
     #: Names that never fold (as the first column's): a model name stays on one line.
     whole: bool = False
 

@@ -225,3 +225,18 @@ def style_share_axes(ax, ys, labels, shares=()) -> None:
     ax.set_xlabel("share of the network's total (%)")
     ax.set_ylabel("layer type")
     ax.grid(axis="y", visible=False)
+
+
+def check_latency(against: str, latency) -> None:
+    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
+    if against == "latency" and latency is None:
+        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
+    if latency is not None and against != "latency":
+        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
+
+
+def latency_note(calibration) -> str:
+    """The figure's line on where the latency comes from."""
+    from mbcost.attachments.latency import describe
+
+    return describe(calibration).replace("latency: predicted", "latency predicted")

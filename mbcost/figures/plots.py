@@ -50,7 +50,7 @@ from mbcost.figures.plot_labels import place_labels
 from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items, accuracy_axes)
+                               wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -62,7 +62,7 @@ KINDS = {
 #: measures new numbers, so these are deterministic for a given profile only.
 from mbcost.figures.profile_plots import KINDS as MEASURED_KINDS  # noqa: E402  (no matplotlib, no torch)
 
-AGAINST = ("both", "madds", "params", "latency")
+AGAINST = ("both", "madds", "params", "latency", "roofline")
 
 
 def check_kind(kind: str) -> str:
@@ -169,21 +169,6 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
 
 
-def check_latency(against: str, latency) -> None:
-    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
-    if against == "latency" and latency is None:
-        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
-    if latency is not None and against != "latency":
-        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
-
-
-def latency_note(calibration) -> str:
-    """The figure's line on where the latency comes from."""
-    from mbcost.attachments.latency import describe
-
-    return describe(calibration).replace("latency: predicted", "latency predicted")
-
-
 # -- scaling ----------------------------------------------------------------------------
 
 def _sweep_resolutions(full: int, at: int) -> list[int]:
@@ -284,14 +269,14 @@ def _legend_room(ax) -> None:
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     require_matplotlib()
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
-        published = {row["type"]: row for row in load("table2_by_type")}
+        published = {row["type"]: row for row in load_published("table2_by_type")}
     with style():
         fig = new_figure(10.0, 1.9 + 0.62 * max(len(shares), 2), layout="constrained")
         ax = fig.subplots()
@@ -388,12 +373,14 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both", *, profile=None, family: bool = False, latency=None):
+           against: str = "both", *, profile=None, family: bool = False, latency=None, ridge=None):
     """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
     :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare;
     ``family``: the tradeoff of every family (:mod:`mbcost.figures.plot_family`);
     ``latency``: a :class:`mbcost.attachments.latency.Calibration` for ``against="latency"``."""
     kind = check_kind(kind)
+    if (against == "roofline") != (ridge is not None) or (ridge is not None and not family):
+        raise MbcostError("--against roofline and --ridge RP go together, with plot tradeoff --all")
     if latency is not None and kind != "tradeoff":
         raise MbcostError("--latency applies to plot tradeoff --against latency only")
     if family and kind != "tradeoff":
@@ -403,7 +390,7 @@ def figure(kind: str, model: str | None = None, alpha: float | None = None, reso
             raise MbcostError("plot tradeoff --all takes no MODEL, --alpha or --res")
         from mbcost.figures.plot_family import family_tradeoff_figure
 
-        return family_tradeoff_figure(against, latency)
+        return family_tradeoff_figure(against, latency, ridge)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
             raise MbcostError("plot tradeoff takes no MODEL, --alpha or --res: it shows the 16 released "
@@ -438,7 +425,8 @@ def check_target(kind: str, out: str | Path | None) -> Path:
 
 def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
          resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
-         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None) -> Path:
+         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None,
+         ridge=None) -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
     a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
@@ -457,6 +445,6 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
 
     with sized(size):
         data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family,
-                             latency=latency), fmt, dpi)
+                             latency=latency, ridge=ridge), fmt, dpi)
     write_atomic(path, data)
     return path

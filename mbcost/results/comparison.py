@@ -10,9 +10,10 @@ from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.documents.frames import Framed
-from mbcost.results.published import imagenet_result, torchvision_result
+from mbcost.results.published import FVCORE_READING, imagenet_result, timm_result, torchvision_result
 from mbcost.documents.render import safe_float
-from mbcost.results.zoo import canonical_name, load, looks_like_path
+from mbcost.results.zoo import canonical_name, load_network, looks_like_path
+from mbcost.sources import open_table, recognise
 
 #: Per-model settings accepted after "NAME:" (e.g. mobilenet:alpha=0.5,res=160).
 SETTING_KEYS = {"alpha": "alpha", "res": "resolution", "resolution": "resolution", "rho": "rho",
@@ -26,6 +27,8 @@ class Entry:
     arg: str  # as typed: name[:settings]
     analysis: Analysis
     published: dict | None
+    #: the predicted latency (a LatencyPrediction) when compared with a calibration and the model is a spec
+    latency: object = None
 
     @property
     def key(self) -> str:
@@ -36,6 +39,8 @@ class Entry:
 class Comparison(Framed):
     entries: list[Entry]
     reference: int
+    #: the latency Calibration the entries were predicted with (``compare --latency``), else None
+    calibration: object = None
 
     def records(self) -> list[dict]:
         """One row per network: counts, ratios to the reference as floats, the
@@ -108,6 +113,17 @@ def _family_key(name: str):
     return [int(d) for d in digits] or [0]
 
 
+def fvcore_mult_adds(network, settings: dict) -> int:
+    """Mult-Adds as fvcore's defaults count them (timm's GMACs): conv and matrix
+    products once, batch norm twice per element (scale and shift), the global pool
+    once per input element, activations not at all."""
+    settings = {k: v for k, v in settings.items() if k not in ("count", "params")}
+    with_pool = analyze(network, count="conv,fc,bn,pool", **settings).total.mult_adds
+    with_bn = analyze(network, count="conv,fc,bn", **settings).total.mult_adds
+    plain = analyze(network, count="conv,fc", **settings).total.mult_adds
+    return with_pool + (with_bn - plain)
+
+
 def published_check(entry_published: dict, count: int, what: str) -> str:
     """'ok' when the computed ``count`` (Mult-Adds or parameters) rounds to the
     published figure at its printed precision; else the reading that explains
@@ -123,6 +139,9 @@ def published_check(entry_published: dict, count: int, what: str) -> str:
         if decimals == 2 and f"{round(round(float(value), 3), 2):.2f}" == printed:
             return (f"ok: torchvision's documentation rounds its 3-decimal metadata again ({float(value):.4f} -> "
                     f"{round(float(value), 3):.3f} -> {printed})")
+        fvcore = entry_published.get("fvcore_mult_adds")
+        if fvcore is not None and within_rounding(printed, Fraction(fvcore, 10**9)):
+            return f"ok with {FVCORE_READING}: {fvcore / 1e9:.4f} G ({float(value):.4f} G in mbcost's convention)"
         return f"differs: {float(value):.4f} G computed"
     printed = text.get("mult_adds_millions" if what == "mult_adds" else "params_millions")
     if printed is None:
@@ -142,34 +161,44 @@ def _label(analysis: Analysis, default_res: int) -> str:
     return " ".join(parts)
 
 
-def compare(models: list[str], reference: str | None = None, **common) -> Comparison:
+def compare(models: list[str], reference: str | None = None, latency=None, **common) -> Comparison:
     """Analyse each ``models`` item (``name[:alpha=..,res=..,classes=..]``) with the
-    ``common`` settings of :func:`mbcost.analyze` overridden per model."""
+    ``common`` settings of :func:`mbcost.analyze` overridden per model; ``latency``:
+    a calibration, each spec's latency predicted with it."""
     if not models:
         raise MbcostError("name at least one model to compare")
     models = [name for arg in models for name in expand_family(arg)]
     entries = []
     for arg in models:
-        if arg.lower().endswith(".onnx"):  # a fixed model: counted from its graph, no settings, no published data
-            onnx_common = {k: v for k, v in common.items() if k in ("count", "params")}
-            onnx_common["params"] = onnx_common.get("params") or "weights"  # the table's convention, as for specs
-            fixed = {k: v for k, v in common.items() if k not in onnx_common}
-            analysis = analyze(arg, **onnx_common, **{k: v for k, v in fixed.items() if v not in (None, 1)})
-            entries.append(Entry(f"{analysis.model} (ONNX)", arg, analysis, None))
+        source = recognise(arg)
+        if source.name != "spec":  # a fixed model (an ONNX file): counted from its graph, no published data
+            settings = {k: v for k, v in common.items() if k not in ("count", "params")}
+            analysis = open_table(arg, source=source, count=common.get("count", ("conv", "fc")),
+                                  params=common.get("params") or "weights",  # the table's convention, as for specs
+                                  **settings)
+            entries.append(Entry(f"{analysis.model} ({source.label})", arg, analysis, None))
             continue
         name, settings = parse_model_arg(arg)
-        network = load(name)
+        network = load_network(name)
         analysis = analyze(network, **{**common, **settings})
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
         label = _label(analysis, default_res)
         classes = analysis.config.classes or network.classes or 1000
         published = (imagenet_result(analysis.model, analysis.alpha, analysis.resolution, classes, default_res)
-                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+                     or torchvision_result(analysis.model, analysis.alpha, analysis.resolution, classes)
+                     or timm_result(analysis.model, analysis.alpha, analysis.resolution, classes))
+        if published and "fvcore" in published.get("readings", ()):
+            published = {**published, "fvcore_mult_adds": fvcore_mult_adds(network, {**common, **settings})}
         entries.append(Entry(label, arg, analysis, published))
     index = 0
     if reference is not None:
         index = _find_reference(reference, entries)
-    return Comparison(entries, index)
+    if latency is not None:
+        from mbcost.attachments.latency import predict_latency
+
+        for e in entries:
+            e.latency = predict_latency(e.analysis, latency) if isinstance(e.analysis, Analysis) else None
+    return Comparison(entries, index, latency)
 
 
 def _find_reference(reference: str, entries: list[Entry]) -> int:
@@ -179,7 +208,7 @@ def _find_reference(reference: str, entries: list[Entry]) -> int:
             if wanted == getattr(e, attr):
                 return i
     try:
-        key = canonical_name(wanted) if not looks_like_path(wanted) else load(wanted).name
+        key = canonical_name(wanted) if not looks_like_path(wanted) else load_network(wanted).name
     except MbcostError:
         key = None
     for i, e in enumerate(entries):

@@ -30,7 +30,7 @@ from fractions import Fraction
 
 from mbcost.results.analysis import Analysis, analyze
 from mbcost.errors import MbcostError
-from mbcost.results.published import load
+from mbcost.results.published import load_published
 from mbcost.documents.render import Column, Document, Table
 from mbcost.results.zoo import model_names
 
@@ -51,7 +51,6 @@ _TITLES = {
 
 #: Rounding rules, the paper's own first.
 NEAREST, TRUNCATED, ROUNDED_UP = "rounded to nearest", "truncated", "rounded up"
-RULES = (NEAREST, TRUNCATED, ROUNDED_UP)
 
 
 def _decimals(text: str) -> int:
@@ -313,7 +312,7 @@ def _params_check(printed: str, a: Analysis, extra: dict | None = None, quoted=N
 
 
 def _quoted(model: str, quantity: str):
-    for r in load("source_figures"):
+    for r in load_published("source_figures"):
         if r["model"] == model and r["quantity"] == quantity:
             return _exact(r["_text"]["value_millions"]), f"{r['figure']} ({r['source']})"
     return None
@@ -392,13 +391,13 @@ _UNIT_WORDS = {"M": "millions", "B": "billions"}
 
 
 def _imagenet(table: int) -> list[dict]:
-    return [r for r in load("imagenet_models") if r["table"] == table]
+    return [r for r in load_published("imagenet_models") if r["table"] == table]
 
 
 def _table2() -> Table:
     shares = {s.type: s for s in analyze("mobilenet_v1").by_type()}
     rows = []
-    for r in load("table2_by_type"):
+    for r in load_published("table2_by_type"):
         s = shares.get(r["type"])
         rows.append((r["type"], [Check(r["_text"][key], getattr(s, key) if s else 0.0, label=r["type"], own=True)
                                  for key in ("mult_adds_pct", "params_pct")]))
@@ -420,7 +419,7 @@ def _table7() -> Table:
     settings = {"Convolution": ("standard", {}), "Depthwise separable conv": ("separable", {}),
                 "α = 0.75": ("separable", {"alpha": 0.75}), "ρ = 0.714": ("separable", {"alpha": 0.75, "rho": 0.714})}
     rows = []
-    for r in load("table7_layer"):
+    for r in load_published("table7_layer"):
         which, kw = settings[r["modification"]]
         a = getattr(compare_layer(3, 512, 512, 14, **kw), which)
         label = r["modification"]
@@ -430,7 +429,7 @@ def _table7() -> Table:
 
 
 def _table10() -> Table:
-    rows = _cost_rows([dict(r, table=10) for r in load("table10_dogs")], classes=120)
+    rows = _cost_rows([dict(r, table=10) for r in load_published("table10_dogs")], classes=120)
     return _cost_table(_TITLES["10"], rows)
 
 
@@ -439,17 +438,17 @@ def _table13() -> Table:
                Column("B Mult-Adds pub."), Column("M Params pub."), Column("computed")]
     body = [[r["framework"], r["resolution"], r["backbone"], r["map"], r["_text"]["mult_adds_billions"],
              r["_text"]["params_millions"], "not computed: no detection-head specs in the zoo"]
-            for r in load("table13_coco")]
+            for r in load_published("table13_coco")]
     tidy = [{"row": f"{r['framework']} {r['resolution']} {r['backbone']}", "map_published": r["map"],
              "quantity": q, "published": _number(r["_text"][q]), "computed": None, "delta": None,
              "check": "not computed: no detection-head specs in the zoo"}
-            for r in load("table13_coco") for q in ("mult_adds_billions", "params_millions")]
+            for r in load_published("table13_coco") for q in ("mult_adds_billions", "params_millions")]
     return Table(_TITLES["13"], columns, body, tidy=tidy)
 
 
 def _checkpoints() -> Table:
     rows = []
-    for r in load("checkpoints"):
+    for r in load_published("checkpoints"):
         a = analyze("mobilenet_v1", alpha=r["alpha"], resolution=r["resolution"])
         stored = analyze("mobilenet_v1", alpha=r["alpha"], resolution=r["resolution"], classes=1001, params="all")
         label = f"MobileNet_v1_{r['_text']['alpha']}_{r['resolution']}"
