@@ -190,3 +190,28 @@ def test_onnx_says_what_the_exporter_did_with_batch_norms():
     assert batch_norm_note(model, buffer.getvalue()) == (
         "the exporter folded 2 batch norms into the convolutions before them: the torch model had 12 channels and "
         "24 parameters in them (not in this file)")
+
+
+class GhostHSigmoid(nn.Module):  # pytorchcv's GhostNet gate: clamp(x, 0, 1)
+    def forward(self, x):
+        return torch.clamp(x, min=0.0, max=1.0)
+
+
+class GhostSE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1, bias=False)
+        self.se = SE(8, 4)
+        self.se.sigmoid = GhostHSigmoid()
+
+    def forward(self, x):
+        return self.se(self.conv(x))
+
+
+def test_ghostnets_clamp_gate():
+    torch.manual_seed(0)
+    t, o, written, spec = routes(GhostSE(), (1, 3, 4, 4))
+    assert "gate=clip01" in written.text
+    # conv 3·8·16; SE: pool 8·16, 1x1 8->4 and 4->8, relu 4, the gate 8
+    assert t.total.mult_adds == o.total.mult_adds == spec.total.mult_adds == 384 + 128 + 32 + 32 + 4 + 8
+    assert t.total.params == o.total.params == spec.total.params == 24 + (32 + 4) + (32 + 8)

@@ -339,8 +339,12 @@ class _Writer:
             return None
         return float(values[0][0])
 
+    @staticmethod
+    def _clip_bounds(node: OpNode) -> tuple:
+        return node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]
+
     def _is_clip6(self, node: OpNode) -> bool:
-        return node.op == "Clip" and (node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]) == (0, 6)
+        return node.op == "Clip" and self._clip_bounds(node) == (0, 6)
 
     def _hard_gate(self, chain: list[OpNode], value: str) -> bool:
         """``relu6(x + 3)`` (and ``/ 6``) as a gate's chain."""
@@ -408,6 +412,8 @@ class _Writer:
                 return "relu6"
             if (low, high) == (0, None):
                 return "relu"
+            if (low, high) == (0, 1):
+                return "clip01"
             raise self.fail(node, f"a clip to [{low}, {high}] (only ReLU and ReLU6 are expressible)")
         if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
             return self.flatten(node, label)
@@ -546,6 +552,8 @@ class _Writer:
         tail_nodes = [n for n in chain[chain.index(weighted[1]) + 1:] if n.op not in ("Reshape", "Flatten", "Unsqueeze")]
         tail = [n.op for n in tail_nodes]
         gate = {("Sigmoid",): "sigmoid", ("HardSigmoid",): "hsigmoid"}.get(tuple(tail))
+        if tail == ["Clip"] and self._clip_bounds(tail_nodes[0]) == (0, 1):  # GhostNet's clamp(x, 0, 1)
+            gate = "clip01"
         if tail == ["Add", "Clip", "Div"] or tail == ["Add", "Clip", "Mul"]:  # relu6(x + 3) / 6
             if self._const(tail_nodes[0]) == 3 and self._is_clip6(tail_nodes[1]) and self._sixth(tail_nodes[2]):
                 gate = "hsigmoid"
