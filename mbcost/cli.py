@@ -54,6 +54,7 @@ COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds coun
 PARAMS = typer.Option(None, "--params", help="Parameters totalled: weights, weights+biases, all (default: weights for a spec, the paper's convention; all for --torch, as every peer reports a user's model).")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
+GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 #: The network of the paper, what 'mbcost table' shows when no model is named.
 DEFAULT_MODEL = "mobilenet_v1"
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal; a .csv file gets its conventions in NAME.csv-metadata.json beside it.")
@@ -88,7 +89,9 @@ def table(
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
     roofline_rp: Optional[float] = typer.Option(None, "--roofline", help="Add each layer's bytes moved (int8), MACs per byte and compute/memory bound at this ridge point, MACs per byte (mbcost roofline)."),
 ) -> int:
-    """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
+    """A network's cost per layer: Mult-Adds, params, shapes.
+
+    Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.attachments import TABLE_OPTIONS, check_applies
@@ -113,10 +116,13 @@ def table(
         check_applies(option, source)
     if max_depth is not None and source.name == "spec":
         refuse(["--max-depth"], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
-    table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
+    with _Status(f"building {arg} and counting it" if source.name != "spec" else ""):
+        table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
         table = table.rolled(max_depth)
-    attached = {o.name: o.attach(table, *values) for o, values in options}
+    slow = [o.flag for o, _ in options if o.flag in ("--check", "--memory") and (o.flag == "--check" or source.name != "spec")]
+    with _Status(f"{' and '.join(slow)}: building in PyTorch" if slow else ""):
+        attached = {o.name: o.attach(table, *values) for o, values in options}
     doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
            else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
                                     **attached))
@@ -140,7 +146,9 @@ def layer(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """One layer: standard convolution versus depthwise separable (the paper's Table 7)."""
+    """One layer: standard vs depthwise separable convolution.
+
+    Both costs of one layer, their ratio and 1/N + 1/D_K² (the paper's Table 7)."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.separable import compare_layer
@@ -152,10 +160,12 @@ def layer(
 
 @app.command()
 def compare(
-    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,classes=N."),
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,rho=F,depth=D,classes=N (over the options, which apply to all)."),
     reference: Optional[str] = typer.Option(None, "--reference", help="The model ratios are taken against (default: the first)."),
     alpha: float = ALPHA,
     res: Optional[int] = RES,
+    rho: Optional[float] = RHO,
+    depth_mult: float = DEPTH,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
     params: Optional[str] = PARAMS,
@@ -165,7 +175,9 @@ def compare(
     comments: bool = COMMENTS,
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each spec's predicted latency."),
 ) -> None:
-    """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
+    """Networks side by side, with their published figures.
+
+    Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
     from mbcost.results.comparison import compare as compare_models
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
@@ -177,8 +189,8 @@ def compare(
         from mbcost.attachments.latency import load_calibration
 
         cal = load_calibration(latency)
-    result = compare_models(models, reference, latency=cal, alpha=alpha, resolution=res, classes=classes, count=count,
-                            params=params)
+    result = compare_models(models, reference, latency=cal, alpha=alpha, resolution=res, rho=rho,
+                            depth_mult=depth_mult, classes=classes, count=count, params=params)
     emit(compare_document(result, unit_key(flops)), fmt, output, comments)
 
 
@@ -196,14 +208,18 @@ def export(
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
 ) -> None:
-    """Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
+    """Write a model as a spec or as ONNX.
+
+    Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
     from mbcost.graphs.export import export as export_model
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
-                       resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
-                       classes=classes))
+    with _Status(f"writing {output}"):
+        message = export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
+                               resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
+                               divisor=divisor, classes=classes)
+    print(message)
 
 
 @app.command()
@@ -217,7 +233,9 @@ def calibrate(
     fmt: Optional[str] = FORMAT,
     report_output: Optional[str] = typer.Option(None, "--report", help="Write the table to this file too (the format follows the extension)."),
 ) -> None:
-    """Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
+    """Fit a latency model per layer kind on this machine.
+
+    Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
     from mbcost.adapters import require_torch
     from mbcost.documents.output import emit, write_atomic
     from mbcost.documents.render import choose_format
@@ -261,8 +279,8 @@ def calibrate(
 def check(
     models_: Optional[list[str]] = typer.Argument(None, metavar="[MODEL_OR_SPEC]...", help="Built-in models or spec files (default: mobilenet_v1)."),
     all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
-    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multiplier(s), comma-separated (default 1)."),
-    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolution(s), comma-separated (default: the spec's)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.25") + " (default 1)."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:32").replace("1,0.75,0.5", "224,192") + " (default: the spec's)."),
     depth_mult: float = DEPTH,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
@@ -273,7 +291,9 @@ def check(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
+    """Check the counts against fvcore and PyTorch, per layer.
+
+    Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
     from mbcost.attachments.check import parse_alphas, parse_resolutions
     from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
     from mbcost.attachments.check import check as run_check
@@ -322,6 +342,27 @@ def _onnx_as_spec(path: str):
     return Network.from_text(written.text, source=path)
 
 
+class _Status:
+    """A spinner with what is being done ('counting my_net.py:build with fvcore'),
+    on standard error while it is a terminal; nothing in a pipe, CSV or JSON."""
+
+    def __init__(self, message: str) -> None:
+        self.message, self.status = message, None
+
+    def __enter__(self):
+        if self.message and sys.stderr.isatty():  # an empty message: nothing to wait for
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.message)
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.status is not None:
+            self.status.stop()
+        return False
+
+
 class _Progress:
     """A rich progress bar across networks, on standard error when it is a terminal."""
 
@@ -355,7 +396,10 @@ def paper(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
+    """The paper's cost tables rebuilt: published vs computed.
+
+    Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
+    difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
     from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
@@ -388,9 +432,14 @@ def plot(
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="roofline, timeshare: CPU threads for torch while measuring (default: torch's own choice)."),
+    budget: float = typer.Option(0.2, "--budget", help="roofline, timeshare: seconds of timed calls per layer (and end to end)."),
+    in_context: bool = typer.Option(False, "--in-context", help="roofline, timeshare: time each layer inside whole forward passes instead of alone."),
     ridge: Optional[float] = typer.Option(None, "--ridge", help="tradeoff --all --against roofline: the ridge point, MACs per byte (mbcost roofline)."),
 ) -> None:
-    """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
+    """Draw a figure: accuracy vs cost, scaling, layers.
+
+    A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
     from mbcost.figures.plot_style import check_dpi, parse_size
     from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
@@ -399,18 +448,22 @@ def plot(
         from mbcost.attachments.latency import load_calibration
 
         cal = load_calibration(latency)
+    if check_kind(kind) not in MEASURED_KINDS and (threads is not None or budget != 0.2 or in_context):
+        raise MbcostError("--threads, --budget and --in-context go with the measured plots (roofline, timeshare)")
     if check_kind(kind) in MEASURED_KINDS:
         check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
         from mbcost.figures.profile_plots import measured as measure
 
         with _Bar("timing") as progress:
-            measured = measure(model or DEFAULT_MODEL, alpha, res, progress=progress)
+            measured = measure(model or DEFAULT_MODEL, alpha, res, threads=threads, budget=budget,
+                               method="in-context" if in_context else "isolated", progress=progress)
         problem = measured.inconsistency()
         if problem:
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
-    path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured, family=all_, latency=cal, ridge=None if ridge is None else _ridge(ridge))
+    with _Status(f"drawing {out or kind}"):
+        path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
+                    profile=measured, family=all_, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -419,7 +472,9 @@ def report(
     out: str = typer.Option(..., "--output", "--out", "-o", help="The folder (created if need be): README.md and the figures; written whole or not at all."),
     png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
 ) -> None:
-    """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
+    """Every figure and table, as a Markdown report in a folder.
+
+    Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
     from mbcost.figures.report import run_report
 
     run_report(out, png=png)
@@ -476,7 +531,6 @@ def run() -> None:  # console-script target
 # -- grids: sweep and pick ----------------------------------------------------------
 # (registered after main/run above; the app is complete once this module is imported)
 
-GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 
 
 @app.command()
@@ -496,7 +550,9 @@ def sweep(
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each configuration's predicted latency (Pred. ms)."),
     comments: bool = COMMENTS,
 ) -> None:
-    """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
+    """Exact Mult-Adds and params over a grid of widths and sizes.
+
+    Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.sweep_grid import sweep as run_sweep
@@ -549,7 +605,9 @@ def pick(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    """Configurations within a budget, best accuracy first.
+
+    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
     from mbcost.documents.output import emit
     from mbcost.results.pick import parse_budget
     from mbcost.results.pick import pick as run_pick
@@ -602,7 +660,9 @@ def roofline(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="A figure (.png, .svg, .pdf: the sweep, needs matplotlib) or a file for the table (whole or not at all)."),
     comments: bool = COMMENTS,
 ) -> None:
-    """Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
+    """Roofline cost of networks across chips' ridge points.
+
+    Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
     from mbcost.attachments.roofline import machine_hardware, roofline as run_roofline
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
@@ -659,7 +719,9 @@ def profile(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
+    """Measured time and memory per layer, on this machine.
+
+    Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
     from mbcost.results.analysis import analyze
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format

@@ -243,7 +243,9 @@ def test_equals_the_reference_build_at_its_published_resolution(name):
     (entry,) = compare([name]).entries
     assert entry.published["fvcore_mult_adds"] == fvcore
     assert f"{fvcore / 1e9:.2f}" == TIMM_GMACS[name]
-    assert published_check(entry.published, ours.total.mult_adds, "mult_adds").startswith("ok")
+    verdict = published_check(entry.published, ours.total.mult_adds, "mult_adds")
+    # graded: mbcost's own count already rounds to it, or fvcore's convention (another counting convention) does
+    assert verdict == "ok" or verdict.startswith("convention: fvcore's convention"), verdict
 
 
 @pytest.mark.parametrize("name, alpha, millions", [

@@ -138,7 +138,7 @@ def test_flagged_rows_carry_a_reason_or_say_none_was_found():
 def test_known_discrepancies_are_explained_consistently():
     table, cols = _table("Table 2")
     (conv3,) = [r for r in table.rows if r[0] == "Conv 3×3"]
-    assert conv3[cols.index("check")].startswith("consistent with two digits swapped")
+    assert conv3[cols.index("Mult-Adds check")].startswith("consistent with two digits swapped")
     # 290 for 290.68: truncation would give it, but the same paper rounds 568.74 to 569.
     table, cols = _table("Table 6")
     verdict = table.rows[2][cols.index("Mult-Adds check")]
@@ -185,3 +185,29 @@ def test_paper_cli(cli):
     assert vgg["published"] == "15300" and int(vgg["computed"].split(".")[0]) == 15470
     bad = cli("paper", "--table", "1")
     assert bad.returncode == 2 and "Table 1 is the architecture" in bad.stderr
+
+
+def test_paper_reads_short_with_its_explanations_as_numbered_notes():
+    """Explanations are notes under their table, not a narrow column that breaks
+    words: 'paper' reads in at most 300 lines at 120 columns, every verdict cell is
+    a word or two, and each note number in a cell has its note under the table."""
+    from mbcost.documents.render import terminal_text
+    from mbcost.results.paper import paper_document
+
+    doc = paper_document()
+    text = terminal_text(doc, 120)
+    assert len(text.splitlines()) <= 300
+    assert len(terminal_text(paper_document("checkpoints"), 120).splitlines()) <= 60
+    assert "arXiv:1512.00567" in text and "arithmetically consistent" in text  # words whole
+    for table in doc.tables:
+        verdicts = [i for i, c in enumerate(table.columns) if c.header.endswith("check")]
+        for row in table.rows:
+            for i in verdicts:
+                word, _, ref = row[i].partition(" [")
+                assert word in ("ok", "explained", "not explained", "see note", ""), row[i]
+                if ref:
+                    assert any(n.startswith(f"[{ref}") for n in table.notes), (table.title, row[i])
+    # the full words stay in the machine formats
+    cols = doc.tables[0].columns
+    assert [c.header for c in cols].count("Δ % Mult-Adds") == 1
+    assert doc.data["tables"][0]["rows"][2][4].startswith("consistent with two digits swapped")

@@ -27,8 +27,7 @@ from typing import Callable, Iterable, Sequence
 from mbcost.errors import MbcostError
 from mbcost.core.conventions import COUNT_NAMES, PAPER_COUNT, alpha_number, fmt_alpha
 from mbcost.kinds import Shape
-from mbcost.core.network import Config, Network, to_fraction
-from mbcost.language.lexer import is_ascii_digits
+from mbcost.core.network import Config, Network
 
 #: The paper's width multipliers and resolutions (Tables 6 and 7): 16 configurations.
 #: What FlopCounterMode can count.
@@ -277,29 +276,19 @@ def check_network(network: Network, config: Config = Config()) -> NetworkCheck:
 
 
 def parse_alphas(text: str | None) -> list[Fraction] | None:
-    """``"1,0.75"`` -> [1, 3/4] (None for None)."""
-    if text is None:
-        return None
-    values = [v.strip() for v in str(text).split(",") if v.strip()]
-    if not values:
-        raise MbcostError("--alpha needs at least one number")
-    return [to_fraction(v, "alpha") for v in values]
+    """``"1,0.75"`` -> [1, 3/4], or a range as sweep and pick take it
+    (``0.25:1:0.25``); largest first, None for None."""
+    from mbcost.results.sweep_grid import parse_grid
+
+    return None if text is None else parse_grid(text, "alpha")
 
 
 def parse_resolutions(text: str | None) -> list[int] | None:
-    """``"224,192"`` -> [224, 192] (None for None)."""
-    if text is None:
-        return None
-    out = []
-    for v in (v.strip() for v in str(text).split(",")):
-        if not v:
-            continue
-        if not is_ascii_digits(v) or int(v) <= 0:
-            raise MbcostError(f"resolution must be a positive whole number, got '{v}'")
-        out.append(int(v))
-    if not out:
-        raise MbcostError("--res needs at least one resolution")
-    return out
+    """``"224,192"`` -> [224, 192], or a range (``128:224:32``); largest first,
+    None for None."""
+    from mbcost.results.sweep_grid import parse_grid
+
+    return None if text is None else parse_grid(text, "resolution")
 
 
 def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolutions: Iterable | None = None,

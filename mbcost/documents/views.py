@@ -9,7 +9,7 @@ from typing import Callable
 
 from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
-from mbcost.results.comparison import published_check
+from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
 from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
@@ -21,6 +21,16 @@ def settings_lines(analysis: Analysis, unit: str) -> list[str]:
     ]
     rule = channel_rule_text(analysis)
     return lines + ([rule] if rule else [])
+
+
+def params_text(total, convention: str) -> str:
+    """The params total and what it adds up: '1.32 M params = weights 1,319,648
+    (not counted: biases 1,000; batch-norm 10,944)'."""
+    parts = [("weights", total.weights), ("biases", total.biases), ("batch-norm", total.norm)]
+    counted = {"weights": 1, "weights+biases": 2}.get(convention, 3)
+    text = f"{human(total.params)} params = " + " + ".join(f"{n} {v:,}" for n, v in parts[:counted])
+    left = [f"{n} {v:,}" for n, v in parts[counted:]]
+    return text + (f" (not counted: {'; '.join(left)})" if left else "")
 
 
 def channel_rule_text(analysis) -> str:
@@ -60,8 +70,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
-        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {human(t.params)} params "
-        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
+        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {params_text(t, analysis.config.params)}"
+        f" · {t.activations:,} output activations"
     ]
     data = analysis.to_dict(unit)
     tables = []
@@ -380,27 +390,38 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     scale = 2 if flops else 1
     ref = cmp.ref
     first = ref.analysis
-    rows, models = [], []
-    checks = []
+    rows, models, published_rows, published_tidy = [], [], [], []
+    notes: dict[str, int] = {}
+
+    def noted(figure) -> str:
+        if figure.grade in ("ok", "not explained", ""):
+            return figure.grade
+        return f"{figure.grade} [{notes.setdefault(figure.words, len(notes) + 1)}]"
+
     for e in cmp.entries:
         a, pub = e.analysis, e.published
         ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
-        computed_m = ratio(scale * a.total.mult_adds, 10**6) if pub else None
-        pub_params = _published_params(a, pub)
-        params_m = ratio(pub_params, 10**6) if pub else None
-        pub_ma = scale * pub["mult_adds_millions"] if pub else None
-        pub_p = pub["params_millions"] if pub else None
-        printed = pub.get("_text", {}) if pub else {}
-        verdict = (f"Mult-Adds {published_check(pub, a.total.mult_adds, 'mult_adds')}; params "
-                   f"{published_check(pub, pub_params, 'params')}") if pub else None
-        checks.append(verdict)
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
-                     _times(ma_ratio), _times(p_ratio),
-                     printed.get("top1", pub["top1"]) if pub else None,  # published figures as printed
-                     (printed.get("mult_adds_millions", pub_ma) if scale == 1 else pub_ma) if pub else None,
-                     round(computed_m - pub_ma, 2) if pub else None,
-                     printed.get("params_millions", pub_p) if pub else None,
-                     round(params_m - pub_p, 2) if pub else None, verdict])
+                     _times(ma_ratio), _times(p_ratio)])
+        figures = {}
+        if pub:
+            pub_params = _published_params(a, pub)
+            figures = {"mult_adds": judge_published(pub, a.total.mult_adds, "mult_adds",
+                                                    {**fvcore_alternative(pub, "mult_adds"),
+                                                     **figure_alternatives(a, "mult_adds")}),
+                       "params": judge_published(pub, pub_params, "params",
+                                                 {} if pub.get("params_convention") == "all"
+                                                 else figure_alternatives(a, "params"))}
+            m, p = figures["mult_adds"], figures["params"]
+            published_rows.append([e.label, pub.get("_text", {}).get("top1", pub["top1"]),
+                                   m.printed, m.computed, round(m.delta_pct, 2), noted(m),
+                                   p.printed, p.computed, round(p.delta_pct, 2), noted(p)])
+            published_tidy.append({"label": e.label, "top1_published": pub["top1"],
+                                   "mult_adds_published": m.printed, "mult_adds_computed": m.computed,
+                                   "mult_adds_delta_pct": m.delta_pct, "mult_adds_check": m.words,
+                                   "params_published": p.printed, "params_computed": p.computed,
+                                   "params_delta_pct": p.delta_pct, "params_check": p.words,
+                                   "source": pub["source"]})
         models.append({
             "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha), "resolution": a.resolution,
             "input": a.input.as_list(), "classes": a.config.classes,
@@ -411,7 +432,8 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                 "top1": pub["top1"], "mult_adds_millions": pub["mult_adds_millions"],
                 "params_millions": pub["params_millions"], "label": pub["label"], "source": pub["source"],
                 "mult_adds_millions_diff": round(ratio(a.total.mult_adds, 10**6) - pub["mult_adds_millions"], 4),
-                "params_millions_diff": round(params_m - pub["params_millions"], 4),
+                "params_millions_diff": round(ratio(_published_params(a, pub), 10**6) - pub["params_millions"], 4),
+                "mult_adds_check": figures["mult_adds"].words, "params_check": figures["params"].words,
             },
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
@@ -429,18 +451,37 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             row.insert(5, ms)
             model["latency_ms"] = record["latency_ms"] = ms
         settings.append(describe(cmp.calibration) + "; none for a model that is not a spec")
-    main = Table("Models", columns + [Column(f"{amount} vs ref", True),
-                            Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
-                            Column(f"M {amount} (pub.)", True), Column("Δ M", True),
-                            Column("M Params (pub.)", True), Column("Δ M", True),
-                            Column("Published vs computed", priority=-1)], rows,
-                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer).",
-                        "pub. = published (tables/published): " + "; ".join(sorted({
-                            f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
-                            e.published for e in cmp.entries) else "no published figures for these settings.",
-                        "Δ M = computed − published, in millions; params compared in the publisher's convention "
-                        "(torchvision, timm: every parameter, as --params all)."],
+    main = Table("Models", columns + [Column(f"{amount} vs ref", True), Column("Params vs ref", True)], rows,
+                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer)."]
+                 + [e.note for e in cmp.entries if e.note],
                  tidy=tidy)
+    tables = [main]
+    if published_rows:
+        _align_decimals(published_rows, 1)
+        by_source: dict[str, list[str]] = {}
+        for e in cmp.entries:
+            if e.published:
+                source = e.published["source"]
+                if source.startswith("torchvision "):
+                    source = "torchvision's documentation of the IMAGENET1K_V1 weights (tables/published/torchvision.csv)"
+                by_source.setdefault(source, []).append(e.label)
+        sources = [f"{', '.join(labels)}: {source}" for source, labels in by_source.items()]
+        tables.append(Table(
+            "Published vs computed",
+            [Column("Model"), Column("Top-1 % (pub.)", True, priority=3), Column("Mult-Adds pub.", True, priority=4),
+             Column("Mult-Adds computed", True, priority=4), Column("Δ Mult-Adds %", True, priority=0),
+             Column("Mult-Adds check", priority=9, whole=True), Column("Params pub.", True, priority=1),
+             Column("Params computed", True, priority=1), Column("Δ Params %", True, priority=0),
+             Column("Params check", priority=8, whole=True)],
+            published_rows,
+            notes=["Each published figure as printed, beside the computed count in its unit and convention "
+                   f"({'Mult-Adds' if flops else amount}; parameters as the publisher counts them: torchvision and timm"
+                   " every parameter, the paper weights); Δ % = (computed − published) / published. Checks:"
+                   " ok (rounds to it), rounding (within one unit of its last digit), convention (another"
+                   " counting convention rounds to it), not explained.",
+                   "pub. = published (tables/published): " + "; ".join(sources)]
+            + [f"[{n}] {words}" for words, n in notes.items()],
+            tidy=published_tidy))
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -459,7 +500,18 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
-    return Document(heading, settings, [main, breakdown], data)
+    return Document(heading, settings, tables + [breakdown], data)
+
+
+def _align_decimals(rows: list[list], column: int) -> None:
+    """Published figures as printed, their decimal points aligned in the column
+    (60.2 above 77.692): padded on the right, never given digits they lack."""
+    decimals = [len(str(r[column]).split(".")[1]) if "." in str(r[column]) else 0 for r in rows]
+    most = max(decimals, default=0)
+    for r, d in zip(rows, decimals):
+        if r[column] is not None:
+            pad = most - d + (1 if most and not d else 0)  # a whole number lacks the point too
+            r[column] = f"{r[column]}{' ' * pad}"
 
 
 def _published_params(a, pub) -> int:
@@ -543,9 +595,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
     ]
     summary_table = Table(
         "Configurations",
-        [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
-         Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
-         Column("Params (torch)", True), Column("Verdict")],
+        [Column("Model", whole=True), Column("Alpha", priority=3), Column("Input", priority=3),
+         Column("Layers", True, priority=-1), Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+         Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+         Column("Verdict", priority=9)],  # the verdict is what check is for: it stays on screen longest
         [[n.model + (f" · depth {fmt_alpha(n.depth_mult)}" if n.depth_mult != 1 else ""), fmt_alpha(n.alpha),
           str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
@@ -564,9 +617,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         tidy = _check_records(n)
         layer_tables.append(Table(
             n.label,
-            [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
-             Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
-             Column("Verdict")],
+            [Column("Layer"), Column("Type", priority=-1), Column("Output", priority=-1),
+             Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+             Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+             Column("Verdict", priority=9)],
             rows, footer, tidy=tidy,
         ))
     tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables

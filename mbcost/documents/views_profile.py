@@ -57,9 +57,11 @@ def profile_document(prof) -> Document:
     us = 1e6
     per_layer = Table(
         "Per layer",
-        [Column("Layer"), Column("Type"), Column("In kB", True), Column("Out kB", True), Column("Alive kB", True),
-         Column("Mult-Adds", True), Column("MAC/B", True), Column("Median (µs)", True), Column("IQR (µs)", True),
-         Column("Reps", True), Column("% Time", True), Column("GMAC/s", True)],
+        [Column("Layer"), Column("Type", priority=1), Column("In kB", True, priority=-2),
+         Column("Out kB", True, priority=-2), Column("Alive kB", True, priority=-1), Column("Mult-Adds", True, priority=2),
+         Column("MAC/B", True), Column("Median (µs)", True, priority=3), Column("IQR (µs)", True, priority=-1),
+         Column("Reps", True, priority=-3), Column("% Time", True, priority=5), Column("GMAC/s", True, priority=4)],
+        # what profile is for (time, its share, the throughput) stays on a narrow terminal; memory goes first
         [[t.name, t.category, kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), t.mult_adds,
           t.intensity, t.time * us, t.timing.iqr * us, t.timing.reps, prof.time_pct(t), t.gmacs]
          for t, m in zip(prof.layers, mem.layers)],

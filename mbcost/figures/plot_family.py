@@ -50,10 +50,13 @@ def family_tradeoff_figure(against: str = "both", latency=None, ridge=None):
         footer(fig, " · ".join(wrap_items([
             "cost computed by mbcost from the specs: Mult-Adds of conv + fc, weights (the paper's conventions)",
             "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, MobileNetV4 timm's ImageNet-1K weights, "
-            "the others torchvision IMAGENET1K_V1 at their evaluation crop", "dashed: the Pareto frontier across all families"]
+            "the others torchvision IMAGENET1K_V1 at their evaluation crop", "dashed: the Pareto frontier across all families",
+            "labels where there is room for one: each family's own frontier, every point of the small ones"]
             + ([latency_note(latency)] if latency is not None else [])
             + ([f"roofline cost: Σ over rows of max(MACs, RP × bytes) at RP {float(ridge):g}, 1 byte per element "
                 "(mbcost roofline)"] if ridge is not None else []), 200)))
+        fig.canvas.draw()  # the constrained layout, final: labels are placed in display space
+        fig.set_layout_engine("none")
         for ax, what in zip(axes, panels):
             _labels(ax, what, points)
     return fig
@@ -77,7 +80,7 @@ def _panel(ax, what: str, points, families) -> None:
 
 def _labels(ax, what: str, points) -> list:
     from mbcost.results.family import pareto
-    from mbcost.figures.plot_labels import place_labels
+    from mbcost.figures.plot_labels import line_boxes, place_labels
 
     key = _PANELS[what][0]
     labelled = []
@@ -88,7 +91,9 @@ def _labels(ax, what: str, points) -> list:
     items = [(_x(p, key), p.top1, _text(p), f"family-{what}-label-{p.model}-{p.label}")
              for p in order]
     markers = [(_x(p, key), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7)
+    front = pareto(points, key)
+    line = line_boxes(ax, [_x(p, key) for p in front], [p.top1 for p in front], half_width=0.6)
+    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7, obstacles=line)
 
 
 def _text(p) -> str:

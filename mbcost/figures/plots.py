@@ -46,8 +46,8 @@ from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
 from mbcost.figures.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
                               tradeoff_data)
-from mbcost.figures.plot_labels import place_labels
-from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
+from mbcost.figures.plot_labels import line_boxes, place_labels
+from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
                                wrap_items, accuracy_axes, check_latency, latency_note)
@@ -102,7 +102,7 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         data.params_text,
         "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
         refs,
-        "labels: alpha-resolution",
+        "labels: alpha-resolution, where there is room for one",
     ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []) + (
         [latency_note(latency)] if latency is not None else [])
     with style():
@@ -166,7 +166,9 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     items = [(p.x(what), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
     markers = [(p.x(what), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
+    front = data.frontier(what)
+    line = line_boxes(ax, [p.x(what) for p in front], [p.top1 for p in front], half_width=3.0)  # lw 6
+    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2, obstacles=line)
 
 
 # -- scaling ----------------------------------------------------------------------------
@@ -222,7 +224,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
             ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                    color=color, ms=5, label="the paper's widths")
+                    color=color, ms=5, label="the paper's widths" if base.model == "mobilenet_v1"
+                    else "α = " + ", ".join(f"{float(a):g}" for a, _ in marks))
             ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
@@ -239,7 +242,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
                 ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                        color=color, ms=5, label="the paper's resolutions")
+                        color=color, ms=5, label="the paper's resolutions" if base.model == "mobilenet_v1"
+                        else ", ".join(str(r) for r, _ in marks) + " px")
             if what == "mult_adds":
                 ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
                 ideal_label = f"ideal: ρ² × value at {full_res}"
@@ -253,7 +257,10 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax.set_xlim(0, max(full_res, at_res) * 1.05)
             _legend_room(ax)
         fig.suptitle(f"{base.model}: cost against the width multiplier α and the input resolution", fontsize=12)
-        footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
+        from mbcost.documents.views import channel_rule_text
+
+        rule = channel_rule_text(base) or "channels under alpha: int(alpha·c)"
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}")
     return fig
 
 
@@ -327,7 +334,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
-    colors = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
     n = len(rows)
     bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
     with style():

@@ -152,10 +152,22 @@ def torchvision_result(model: str, alpha: float, resolution: int, classes: int =
             return {"top1": row["acc1"], "mult_adds_millions": 1000 * row["gflops"],
                     "params_millions": row["params"] / 1e6, "label": f"torchvision {row['weights']}",
                     "source": f"torchvision {row['weights']} (tables/published/torchvision.csv, each row's source)",
-                    "params_convention": "all", "mult_adds_unit": "G",
+                    "params_convention": "all", "mult_adds_unit": "G", "params_exact": True,
                     "_text": {"top1": row["_text"]["acc1"], "mult_adds_millions": f"{gflops} G",
                               "mult_adds_printed": gflops,
                               "params_millions": f"{row['params'] / 1e6:.6f}"}}
+    return None
+
+
+def evaluation_crop(model: str) -> int | None:
+    """The input size a zoo network's published weights are evaluated at
+    (torchvision's IMAGENET1K_V1 crop), or None where torchvision publishes none.
+    The one rule for a network's resolution when none is given, in ``compare`` as
+    in ``pick --family`` and ``plot tradeoff --all`` (which read the same rows):
+    EfficientNet-B2's weights are evaluated at 288 px, not the paper's 260."""
+    for row in load_published("torchvision"):
+        if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
+            return row["resolution"]
     return None
 
 

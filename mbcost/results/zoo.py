@@ -65,7 +65,11 @@ def presets() -> dict[str, dict]:
 
 
 def model_names() -> list[str]:
-    return sorted([*spec_paths(), *presets()])
+    """Every built-in name, sorted naturally: resnet18 before resnet101."""
+    import re
+
+    return sorted([*spec_paths(), *presets()],
+                  key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def canonical_name(name: str) -> str:
