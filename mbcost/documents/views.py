@@ -539,10 +539,10 @@ def _compare_records(cmp, flops: bool) -> list[dict]:
 
 FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
             "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
-MODEL_CONVENTIONS = ("counted as fc: matrix products of computed tensors (attention's Q·Kᵀ and A·V, matmul, bmm, "
-                     "einsum, scaled_dot_product_attention) and recurrent layers' weight products at every step; "
-                     "upsampling counts as pooling (nearest 1, bilinear 4 per output element, as fvcore); "
-                     "a parameter shared by modules is counted once (docs/spec-format.md, operator table)")
+MODEL_CONVENTIONS = ("counted as fc: attention's Q·Kᵀ and A·V and other products of computed tensors (matmul, bmm, "
+                     "einsum, scaled_dot_product_attention), recurrent layers' weight products per step; upsampling "
+                     "as pooling (nearest 1, bilinear 4 per output, as fvcore); shared parameters once "
+                     "(docs/spec-format.md)")
 
 
 def not_counted_lines(analysis) -> list[str]:
