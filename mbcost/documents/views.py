@@ -543,6 +543,8 @@ MODEL_CONVENTIONS = ("counted as fc: attention's Q·Kᵀ and A·V and other prod
                      "einsum, scaled_dot_product_attention), recurrent layers' weight products per step; upsampling "
                      "as pooling (nearest 1, bilinear 4 per output, as fvcore); shared parameters once "
                      "(docs/spec-format.md)")
+#: the ONNX route's: the file's initializers are its parameters (an exporter may write a shared tensor twice)
+ONNX_CONVENTIONS = MODEL_CONVENTIONS.replace("shared parameters once", "each initializer of the file a parameter")
 
 
 def not_counted_lines(analysis) -> list[str]:
@@ -682,7 +684,7 @@ def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")
     doc.settings += after(analysis)
-    doc.settings.append(MODEL_CONVENTIONS)
+    doc.settings.append(MODEL_CONVENTIONS if analysis.source != "onnx" else ONNX_CONVENTIONS)
     doc.settings.extend(not_counted_lines(analysis))
     if analysis.not_counted:  # next to the total too
         ops = ", ".join(f"{op} ×{v['calls']}" for op, v in sorted(analysis.not_counted.items()))
