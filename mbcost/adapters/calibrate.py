@@ -24,6 +24,7 @@ import time
 
 import torch
 
+from mbcost.adapters.operators import OPSET
 from mbcost.errors import MbcostError
 from mbcost.attachments.latency import Calibration, Sample, errors_summary, fit, fit_network, predict, row_features, total_ms
 
@@ -230,7 +231,7 @@ class _OrtRunner:
         graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = self.threads, 1, 3
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])

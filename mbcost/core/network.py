@@ -236,6 +236,11 @@ class Network:
                 f"{self.name} is {self.preset_of} at alpha {float(self.base_alpha):g}, depth multiplier "
                 f"{float(self.base_depth):g} and {self.tree.input[0]} px: to change its width or depth, give "
                 f"{self.preset_of} --alpha/--depth-mult (and --res) instead")
+        if config.classes is not None and not any(d.classifier for d in self.layers):
+            raise MbcostError(
+                f"--classes {config.classes}: {self.name} has no classifier (its last layer with weights is not a "
+                "fully connected one and it has no 'classes' line or 'logits' flag), so there is no class count to "
+                "set; mark the classifier 'logits' or add a 'classes N' line")
         if config.depth_mult != 1:
             return self.deepened(config.depth_mult).evaluate(replace(config, depth_mult=Fraction(1)))
         if replace(config, count=PAPER_COUNT, params="weights") == Config():

@@ -541,6 +541,29 @@ def _compare_records(cmp, flops: bool) -> list[dict]:
 
 FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
             "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
+MODEL_CONVENTIONS = ("counted as fc: attention's Q·Kᵀ and A·V and other products of computed tensors (matmul, bmm, "
+                     "einsum, scaled_dot_product_attention), recurrent layers' weight products per step; upsampling "
+                     "as pooling (nearest 1, bilinear 4 per output, as fvcore); shared parameters once "
+                     "(docs/spec-format.md)")
+#: the ONNX route's: the file's initializers are its parameters (an exporter may write a shared tensor twice)
+ONNX_CONVENTIONS = MODEL_CONVENTIONS.replace("shared parameters once", "each initializer of the file a parameter")
+
+
+def not_counted_lines(analysis) -> list[str]:
+    """A built model's heading lines for what was not counted: operators not in the
+    operator table (the total is then incomplete), operators counted as nothing, shared parameters."""
+    lines = []
+    if analysis.not_counted:
+        ops = "; ".join(f"{op} ×{v['calls']} in {', '.join(v['rows'])}" for op, v in sorted(analysis.not_counted.items()))
+        lines.append(f"TOTAL INCOMPLETE: operators mbcost's operator table does not have, counted as nothing: {ops}")
+    if analysis.counted_as_nothing:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.counted_as_nothing.items()))
+        lines.append(f"ran and counted as nothing under this convention: {ops}")
+    for module, (n, first) in analysis.shared.items():
+        lines.append(f"{module}: {n:,} parameters shared with {first} (counted once, under {first})")
+    return lines
+
+
 FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this convention (batch norm 1 per element; "
                "pooling Kh·Kw per output, global H·W·C; activations 1 per element; groups not counted switched off)")
 
@@ -623,9 +646,6 @@ def _onnx_notes(analysis) -> list[str]:
     notes = [f"from {analysis.description}",
              "rows: the modules named in the graph's node scopes (a torch export), else one per operator; counted "
              "per ONNX operator by mbcost's own handles (docs/onnx.md)"]
-    if analysis.not_counted:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
-        notes.append(f"operators no convention counts, counted as nothing: {ops}")
     return notes
 
 
@@ -637,9 +657,6 @@ def _torch_notes(analysis) -> list[str]:
 
 def _torch_notes_after(analysis) -> list[str]:
     notes = []
-    if analysis.unsupported:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
-        notes.append(f"operators with no handle, not counted: {ops}")
     if analysis.uncalled_params:
         notes.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not call and "
                      "are not in the table")
@@ -684,6 +701,11 @@ def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool
                                 + ", ".join(f"{k} ×{analysis.hidden.count(k)}" for k in dict.fromkeys(analysis.hidden))
                                 + ")") + "; --all-rows shows every row")
     doc.settings += after(analysis)
+    doc.settings.append(MODEL_CONVENTIONS if analysis.source != "onnx" else ONNX_CONVENTIONS)
+    doc.settings.extend(not_counted_lines(analysis))
+    if analysis.not_counted:  # next to the total too
+        ops = ", ".join(f"{op} ×{v['calls']}" for op, v in sorted(analysis.not_counted.items()))
+        doc.summary.append(f"TOTAL INCOMPLETE: not counted (not in the operator table): {ops}")
     return doc
 
 

@@ -301,6 +301,24 @@ class ModelTable(CostTable):
         return {"module": row.kind, "formula": row.formula, "input_dims": list(row.input_dims or ()),
                 "output_dims": list(row.output_dims or ())}
 
+    #: operators not in the operator table (mbcost.adapters.operators): op -> {"calls": n, "rows": [...]};
+    #: they count nothing, so the total is incomplete
+    not_counted: dict = {}
+    #: operators of the table that ran and count nothing under this convention: op -> calls
+    counted_as_nothing: dict = {}
+    #: parameters shared by several modules: module -> (parameters, the module they are credited to)
+    shared: dict = {}
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_counted
+
+    def _extra(self) -> dict:
+        return {"total_complete": self.complete,
+                "not_counted": {op: dict(v) for op, v in sorted(self.not_counted.items())},
+                "counted_as_nothing": dict(sorted(self.counted_as_nothing.items())),
+                "shared_params": {m: {"params": n, "shared_with": first} for m, (n, first) in self.shared.items()}}
+
     #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
     leaf_layers: list | None = None
     #: module name -> class name, for naming rolled-up rows
