@@ -257,3 +257,32 @@ def test_a_wrong_size_still_fails_on_the_meta_device(device):
         mbcost.analyze(conv, input_size=(1, 3, 2, 2))
     with pytest.raises(MbcostError, match="cannot be multiplied"):
         mbcost.analyze(conv, input_size=(1, 3, 4, 4))
+
+
+class _DropConnect(nn.Module):
+    """A block that draws random numbers in training mode only (efficientnet_pytorch's drop-connect)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.training:
+            y = y * (torch.rand(y.shape[0], 1, 1, 1) > 0.2)
+        return self.drop(y)
+
+
+def test_a_model_in_training_mode_is_counted_as_at_inference_and_its_modes_restored():
+    model = _DropConnect()
+    model.drop.eval()  # a submodule with its own mode: restored as it was
+    table = mbcost.analyze(model, input_size=(1, 4, 6, 6))
+    assert table.total.mult_adds == 3 * 3 * 4 * 8 * 6 * 6  # by hand: the conv alone
+    assert table.complete and not table.not_counted
+    assert model.training and model.conv.training and not model.drop.training
+
+
+def test_random_numbers_are_free():
+    for name in ("aten::rand", "aten::randn", "aten::bernoulli_"):
+        assert operators.lookup("aten", name).group == "free", name

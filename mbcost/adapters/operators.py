@@ -39,13 +39,13 @@ GROUP_FLAG = {
     "upsample": "pool",  # interpolation: a window of input values per output element, as a pool
     "act": "act",
     "elementwise": None,  # arithmetic no convention counts: additions, products, divisions, softmax, ...
-    "free": None,  # pure data movement: reshapes, slices, concatenation, padding, copies
+    "free": None,  # pure data movement or creation: reshapes, slices, concatenation, padding, copies, random numbers
 }
 GROUP_NAMES = {
     "conv": "convolution", "fc": "fully connected", "matmul": "matrix products (attention)",
     "attention": "fused attention", "rnn": "recurrent", "norm": "normalization", "pool": "pooling",
     "upsample": "upsampling", "act": "activation", "elementwise": "elementwise (never counted)",
-    "free": "free (data movement)",
+    "free": "free (data movement or creation)",
 }
 
 #: rule key -> the Mult-Adds rule in words (each rule is one handle per route)
@@ -141,6 +141,9 @@ ATEN = [
            "pixel_unshuffle roll flip to type_as copy_ detach clone size numel Int ScalarImplicit arange "
            "zeros zeros_like ones ones_like full full_like empty new_empty new_zeros new_full new_ones "
            "nonzero index_put_ scatter"),
+    *_aten("free", "none",  # random numbers (dropout, drop-connect, stochastic depth in training mode)
+           "rand rand_like randn randn_like randint randint_like bernoulli bernoulli_ uniform_ normal_ "
+           "empty_like"),
 ]
 
 DISPATCH = [  # FlopCounterMode: the operators it has a formula for, by the group it reports

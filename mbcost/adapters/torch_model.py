@@ -453,12 +453,32 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
         inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
         first = next((t for t in inputs if hasattr(t, "shape")), None)
         shape = tuple(int(d) for d in first.shape) if first is not None else ()
-        return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
+        with _eval_mode(model):
+            return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
     shape = parse_input(input_size) if isinstance(input_size, str) or input_size is None else \
         tuple(int(d) for d in input_size)
     if not shape or any(d <= 0 for d in shape):
         raise MbcostError(f"input_size must be positive dimensions, batch first (e.g. (1, 3, 224, 224)), got "
                           f"{input_size!r}")
+    with _eval_mode(model):
+        return _analyze_built(model, shape, config)
+
+
+@contextlib.contextmanager
+def _eval_mode(model):
+    """The model in eval mode while it is counted (the cost of inference, as
+    ``--torch`` factories are built: no dropout or drop-connect), every
+    submodule's own mode restored after."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _analyze_built(model, shape, config):
     if any(not t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         # counted on the meta device (shapes only, no arithmetic: faster than the CPU), the CPU where that fails
         try:
