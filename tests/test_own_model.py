@@ -230,3 +230,89 @@ def test_cli_torch_memory(tmp_path, capsys):
     assert main(["table", "--torch", f"{tmp_path}/m.py:build", "--memory", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["memory"]["peak_activation_bytes"] > 0 and "alive_bytes" in data["layers"][0]
+
+
+COUNTED = '''
+import pathlib
+
+import torch
+from torch import nn
+
+CALLS = pathlib.Path(__file__).with_name("calls.txt")
+
+
+def _called(name):
+    with CALLS.open("a") as f:
+        f.write(name + "\\n")
+
+
+class Checked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y * 2 if float(y.sum()) > 1e30 else y  # reads a value: fails on the meta device
+
+
+def good():
+    _called("good")
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+
+
+def broken():
+    _called("broken")
+    raise ValueError("no such checkpoint")
+
+
+def not_a_module():
+    _called("not_a_module")
+    return 3
+
+
+def reads_values():  # the factory itself needs real tensors
+    _called("reads_values")
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    assert int(torch.ones(2).sum()) == 2
+    return model
+
+
+def checks_values():  # the forward pass needs real tensors
+    _called("checks_values")
+    return Checked()
+'''
+
+
+def test_a_factory_is_called_once_where_one_build_serves(tmp_path, capsys):
+    """A factory's own failure is reported after one call (not again for the size
+    check and the CPU); a second call only where the CPU is needed (the factory or
+    its forward pass reads values, which the meta device has not) and for an
+    export, whose size check on meta comes before the CPU build of real weights."""
+    from mbcost.cli import main
+
+    (tmp_path / "counted.py").write_text(COUNTED)
+    calls = tmp_path / "calls.txt"
+
+    def run(*args):
+        calls.unlink(missing_ok=True)
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err, calls.read_text().split() if calls.exists() else []
+
+    m = f"{tmp_path}/counted.py"
+    small = ("--input", "1x3x8x8")
+    assert run("table", "--torch", f"{m}:good", *small)[::3] == (0, ["good"])
+    assert run("table", "--torch", f"{m}:good", *small, "--memory")[::3] == (0, ["good"])
+    for name, said in (("broken", "ValueError: no such checkpoint"), ("not_a_module", "returned a int")):
+        for args in (("table", "--torch", f"{m}:{name}"), ("export", "--torch", f"{m}:{name}", "-o",
+                                                            str(tmp_path / "x.spec"))):
+            rc, _, err, called = run(*args)
+            assert (rc, called) == (2, [name]) and said in err and err.count("\n") == 1, (args, err, called)
+    for name in ("reads_values", "checks_values"):
+        rc, out, err, called = run("table", "--torch", f"{m}:{name}", *small, "--format", "json")
+        assert (rc, called) == (0, [name, name]), (name, err)
+        data = json.loads(out)
+        assert data["total"]["mult_adds"] == 3 * 3 * 3 * 4 * 6 * 6  # conv 3x3x3x4 at 6x6 output, by hand
+    rc, _, err, called = run("export", "--torch", f"{m}:good", *small, "-o", str(tmp_path / "good.spec"))
+    assert (rc, called) == (0, ["good", "good"]), err  # meta: its size; then the CPU: real weights to export

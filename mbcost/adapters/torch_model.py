@@ -154,10 +154,34 @@ def _import_file(path: str):
     return module
 
 
+class MetaLimit(MbcostError):
+    """The factory failed on the meta device in a way the CPU may not: it read a
+    tensor's values (``.item()``, ``.numpy()``, a data-dependent operator) or mixed
+    devices. Only this failure is worth a build on the CPU; any other is the
+    factory's own, and calling it again would fail the same way."""
+
+
+def meta_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from or during) is the meta
+    device's limit: PyTorch raises NotImplementedError for an operator with no
+    meta kernel, and names the meta device in every other such message
+    ("Tensor.item() cannot be called on meta tensors", "can't convert meta device
+    type tensor to numpy", "... not on the expected device meta!"). A factory's
+    own error that happens to say "meta" is only built once more on the CPU."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, NotImplementedError) or "meta" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def build_model(target: str, device: str = "cpu"):
     """The ``nn.Module`` a factory returns (or the module object it names), in
     eval mode; ``device="meta"`` calls the factory inside ``torch.device("meta")``,
-    so that its parameters take no memory."""
+    so that its parameters take no memory. A factory that fails there raises
+    :class:`MetaLimit` when the meta device is the cause, MbcostError otherwise."""
     import contextlib
 
     import torch
@@ -174,7 +198,8 @@ def build_model(target: str, device: str = "cpu"):
             with torch.device("meta") if device == "meta" else contextlib.nullcontext():
                 model = obj(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise MbcostError(f"factory {target} failed: {one_line(exc)}") from None
+            error = MetaLimit if device == "meta" and meta_limit(exc) else MbcostError
+            raise error(f"factory {target} failed: {one_line(exc)}") from None
     else:
         raise MbcostError(f"{target} is neither a factory nor a torch.nn.Module (it is a {type(obj).__name__})")
     if not isinstance(model, nn.Module):
@@ -197,14 +222,17 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_fits(target: str, why: str) -> None:
+def check_fits(target: str, why: str, meta=None) -> None:
     """Refuse, in one line, to build ``target`` on the CPU when its parameters
-    and buffers (measured on the meta device) need more than half the memory
-    free now: the build would swap or be killed instead of failing cleanly."""
-    try:
-        meta = build_model(target, "meta")
-    except MbcostError:
-        return  # the factory cannot build on meta: nothing to measure first
+    and buffers (measured on the meta device: ``meta``, the model built there
+    already, or a build now) need more than half the memory free now: the build
+    would swap or be killed instead of failing cleanly. A factory that fails on
+    its own is refused here, before it is called again on the CPU."""
+    if meta is None:
+        try:
+            meta = build_model(target, "meta")
+        except MetaLimit:
+            return  # the factory cannot build on meta: nothing to measure first
     need = sum(t.numel() * t.element_size() for t in list(meta.parameters()) + list(meta.buffers()))
     free = available_bytes()
     if free is not None and need > free // 2:
@@ -426,15 +454,24 @@ def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None,
     shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
     # First on the meta device: no weight is allocated, so a billion-parameter model is counted in seconds
     # and little memory. A factory or forward pass that needs real tensors (loads weights, calls .item())
-    # is built again on the CPU, and the output says so.
+    # is built again on the CPU, and the output says so. The factory is called once more only then: a factory
+    # that fails on its own fails here, once; the meta build, when there is one, is what check_fits measures.
+    meta = None
     try:
-        model = build_model(target, "meta")
-        result = analyze_module(model, shape, config, name=target)
+        meta = build_model(target, "meta")
+        result = analyze_module(meta, shape, config, name=target)
         result.build_note = "built on the meta device (shapes only: no weight was allocated)"
         return result
-    except MbcostError as exc:
+    except MetaLimit as exc:  # the factory needs real tensors
         meta_error = str(exc)
-    check_fits(target, f"on the meta device {meta_error}")
+    except MbcostError as exc:
+        if meta is None:
+            raise  # the factory's own failure: the CPU would fail the same way
+        # the forward pass failed on meta: counted on the CPU whatever the cause, since fvcore may have run it
+        # on zero-filled tensors (a failure there need not name the meta device)
+        meta_error = str(exc)
+    if meta is not None:  # else the factory cannot build on meta: nothing to measure first
+        check_fits(target, f"on the meta device {meta_error}", meta)
     model = build_model(target)
     result = analyze_module(model, shape, config, name=target)
     result.build_note = f"built on the CPU: on the meta device {meta_error}"
