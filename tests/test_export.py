@@ -45,12 +45,17 @@ def routes(model: nn.Module, shape=(1, 3, 224, 224), name="model"):
     """(torch route, ONNX graph, ONNX route, written spec, spec route), every group counted."""
     model = model.eval()
     torch_table = analyze_module(model, shape, EVERY, name=name)
-    graph = read_graph(name, data=module_to_onnx(model, shape, name))
+    data = module_to_onnx(model, shape, name)
+    graph = read_graph(name, data=data)
     onnx_table = analyze_graph(graph, count=ALL_GROUPS)
-    from mbcost.graphs.spec_writer import write_spec
+    from mbcost.adapters.onnx_model import data_operators
+    from mbcost.graphs.spec_writer import fewest_rows, write_spec
 
     written = write_spec(graph, name=name)
     spec = mbcost.analyze(Network.from_text(written.text), count=ALL_GROUPS, params="all")
+    # export's early refusal is sound: the wire's data operators are the graph's, and never more rows than written
+    assert data_operators(data) == [n.op for n in graph.nodes]
+    assert fewest_rows(n.op for n in graph.nodes) <= len(spec.layers)
     return torch_table, graph, onnx_table, written, spec
 
 

@@ -105,3 +105,48 @@ def test_corrupted_graphs_are_counted_or_refused_in_one_line(tmp_path, n, c, cut
         assert "\n" not in str(exc)
     else:
         assert result.total.mult_adds == 0  # Relu counts no Mult-Adds, whatever survived
+
+
+def relus_beside_static_ones(n: int) -> bytes:
+    """``n`` Relus on the input, then an Add of a weight that went through two Relus
+    of its own (static: folded, no data operator) and a Shape of the result (sizes)."""
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"]) for i in range(n)]
+    nodes += [helper.make_node("Relu", ["w"], ["w1"]), helper.make_node("Relu", ["w1"], ["w2"]),
+              helper.make_node("Add", [f"t{n}", "w2"], ["y"]), helper.make_node("Shape", ["y"], ["s"])]
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [1, 3, 4, 4], [0.5] * 48)
+    graph = helper.make_graph(nodes, "mixed", [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def test_the_wire_tells_the_data_operators_as_the_graph_reader_does():
+    from mbcost.adapters.onnx_model import data_operators, read_graph
+
+    data = relus_beside_static_ones(3)
+    assert data_operators(data) == ["Relu", "Relu", "Relu", "Add"]  # by hand: the weight's Relus and Shape are not
+    assert data_operators(data) == [n.op for n in read_graph("mixed", data=data).nodes]
+    assert data_operators(b"\x0a\xff") is None  # a field running past the message: left to the parser
+
+
+def test_export_refuses_more_layers_than_a_spec_makes_before_parsing(monkeypatch, tmp_path, capsys):
+    """Every Relu is a line of its own (or the one activation of an ``se`` line):
+    a chain of more Relus than a spec may make layers is refused from the wire,
+    before onnx parses the file; one at the limit is written."""
+    from mbcost.cli import main
+    from mbcost.core import network
+
+    monkeypatch.setattr(network, "MAX_LAYERS", 30)
+    at_limit, over = tmp_path / "at.onnx", tmp_path / "over.onnx"
+    at_limit.write_bytes(relu_chain(30))
+    over.write_bytes(relus_beside_static_ones(31))
+    assert main(["export", str(at_limit), "-o", str(tmp_path / "at.spec")]) == 0
+    assert (tmp_path / "at.spec").read_text().count(": relu") == 30
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(onnx, "load_model_from_string", no_parsing)
+    assert main(["export", str(over), "-o", str(tmp_path / "over.spec")]) == 2
+    err = capsys.readouterr().err
+    assert "its 31 operators of kinds that are a layer line each (Relu) make at least 31 layers" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "over.spec").exists()

@@ -53,23 +53,23 @@ def require_onnx(what: str = "reading an ONNX file") -> None:
         raise MbcostError(f"{what} needs the onnx package: pip install 'mbcost[onnx]'") from None
 
 
-def load_proto(path: str | Path, data: bytes | None = None):
+def load_proto(path: str | Path, data: bytes | None = None, screen=None):
     """The ModelProto in ``path`` (or in ``data``, bytes that came from ``path``),
-    or one line saying why it is not an ONNX model."""
+    or one line saying why it is not an ONNX model. ``screen``: see :func:`read_graph`."""
     require_onnx()
+    if data is None:
+        file = input_file(path, "ONNX file")
+        if file.stat().st_size > MAX_BYTES:
+            raise MbcostError(f"{path} is over 2 GiB: ONNX keeps larger weights as external data; save it that way")
+        data = file.read_bytes()
+    check_structure(data, path)  # before protobuf builds anything
+    if screen is not None:
+        ops = data_operators(data)
+        if ops is not None:  # else not well formed: the parser says so
+            screen(ops, Path(path).stem)
     import onnx
     from google.protobuf.message import DecodeError
 
-    if data is not None:
-        return _parse(onnx, DecodeError, data, path)
-    file = input_file(path, "ONNX file")
-    if file.stat().st_size > MAX_BYTES:
-        raise MbcostError(f"{path} is over 2 GiB: ONNX keeps larger weights as external data; save it that way")
-    return _parse(onnx, DecodeError, file.read_bytes(), path)
-
-
-def _parse(onnx, DecodeError, data: bytes, path):
-    check_structure(data, path)  # before protobuf builds anything
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as exc:
@@ -88,6 +88,8 @@ def _parse(onnx, DecodeError, data: bytes, path):
 # Field numbers from onnx.proto: ModelProto.graph 7, .functions 25; GraphProto.node 1; FunctionProto.node 7;
 # NodeProto.attribute 5; AttributeProto.g 6, .graphs 11.
 _MODEL_GRAPH, _MODEL_FUNCTIONS, _GRAPH_NODE, _FUNCTION_NODE, _NODE_ATTRIBUTE, _ATTR_G, _ATTR_GRAPHS = 7, 25, 1, 7, 5, 6, 11
+# GraphProto.initializer 5, .input 11; NodeProto.input 1, .output 2, .op_type 4; TensorProto.name 8; ValueInfoProto.name 1
+_GRAPH_INITIALIZER, _GRAPH_INPUT, _NODE_INPUT, _NODE_OUTPUT, _NODE_OP_TYPE, _TENSOR_NAME, _VALUE_NAME = 5, 11, 1, 2, 4, 8, 1
 
 
 def _fields(buf, start: int, end: int):
@@ -126,6 +128,52 @@ def _varint(buf, pos: int, end: int) -> tuple[int, int]:
         if byte < 0x80:
             return value, pos
         shift += 7
+
+
+def data_operators(data: bytes) -> list[str] | None:
+    """The operator types of the data operators of a serialized ModelProto's
+    graph (not its subgraphs'), read from the protobuf wire as :func:`read_graph`
+    tells them: an operator that reads a graph input (one that is not an
+    initializer) or a data operator's output, other than Shape and Size. None
+    where the message is not well formed."""
+    buf = memoryview(data)
+    nodes, inputs, initializers = [], [], set()
+    try:
+        for number, gs, ge in _fields(buf, 0, len(buf)):
+            if number != _MODEL_GRAPH:
+                continue
+            for field, s, e in _fields(buf, gs, ge):
+                if field == _GRAPH_NODE:
+                    nodes.append((s, e))
+                elif field in (_GRAPH_INITIALIZER, _GRAPH_INPUT):
+                    name = _last(buf, s, e, _TENSOR_NAME if field == _GRAPH_INITIALIZER else _VALUE_NAME)
+                    (initializers.add if field == _GRAPH_INITIALIZER else inputs.append)(name)
+        data_names = {name for name in inputs if name not in initializers}
+        ops = []
+        for s, e in nodes:
+            ins, outs, op = [], [], b""
+            for field, fs, fe in _fields(buf, s, e):
+                if field == _NODE_INPUT:
+                    ins.append(bytes(buf[fs:fe]))
+                elif field == _NODE_OUTPUT:
+                    outs.append(bytes(buf[fs:fe]))
+                elif field == _NODE_OP_TYPE:
+                    op = bytes(buf[fs:fe])
+            if op not in (b"Shape", b"Size") and any(i in data_names for i in ins):
+                data_names.update(o for o in outs if o)
+                ops.append(op.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return ops
+
+
+def _last(buf, start: int, end: int, number: int) -> bytes:
+    """The last value of the string field ``number`` in a message (protobuf's rule), b"" where none."""
+    value = b""
+    for field, s, e in _fields(buf, start, end):
+        if field == number:
+            value = bytes(buf[s:e])
+    return value
 
 
 def check_structure(data: bytes, path) -> None:
@@ -195,12 +243,18 @@ def _set_input_dims(model, name: str, dims: tuple[int, ...]) -> None:
                 shape.dim.add().dim_value = int(d)
 
 
-def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, data: bytes | None = None) -> OpGraph:
+def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, data: bytes | None = None,
+               screen=None) -> OpGraph:
     """The data operators of the ONNX model at ``path`` (or in ``data``), every
-    value's dims inferred; ``input_shape`` replaces the (single) input's declared dims."""
+    value's dims inferred; ``input_shape`` replaces the (single) input's declared dims.
+    ``screen(ops, name)``, where given, sees the operator types of the data
+    operators (those the graph will hold, :func:`data_operators`) read from the
+    wire, before onnx parses the file, and may refuse them (``mbcost export``:
+    more layers than a spec may make)."""
+
+    model = load_proto(path, data, screen)  # before onnx is imported: a screen refuses at once
     import onnx
 
-    model = load_proto(path, data)
     graph = model.graph
     init = {t.name: t for t in graph.initializer}
     data_inputs = [v for v in graph.input if v.name not in init]

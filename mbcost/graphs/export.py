@@ -29,22 +29,25 @@ def _source(model, torch_target, input_shape, settings):
     return source, arg, accepted(source, {**settings, "input_size": input_shape}, flags=True)
 
 
-def source_graph(model: str | None = None, torch_target: str | None = None, input_shape=None, **settings):
+def source_graph(model: str | None = None, torch_target: str | None = None, input_shape=None, screen=None,
+                 **settings):
     """(OpGraph, what it is in words) of the source: an ONNX file, a torch
-    factory (built on the CPU and exported), or a zoo model/spec at ``settings``."""
+    factory (built on the CPU and exported), or a zoo model/spec at ``settings``.
+    ``screen``: see :func:`mbcost.adapters.onnx_model.read_graph`."""
     from mbcost.adapters.onnx_model import require_onnx
 
     require_onnx("mbcost export")
     source, arg, settings = _source(model, torch_target, input_shape, settings)
-    return source.op_graph(arg, **settings)
+    return source.op_graph(arg, screen=screen, **settings)
 
 
 def export_spec(model: str | None = None, torch_target: str | None = None, input_shape=None, name: str | None = None,
                 **settings):
     """(spec text, the verified comparison) of the source as a spec."""
-    from mbcost.graphs.spec_writer import write_spec
+    from mbcost.graphs.spec_writer import check_rows, write_spec
 
-    graph, what = source_graph(model, torch_target, input_shape, **settings)
+    # a graph whose spec would make more layers than a spec may is refused before its sizes are inferred
+    graph, what = source_graph(model, torch_target, input_shape, screen=check_rows, **settings)
     written = write_spec(graph, name=name, source=what)
     verify(graph, written)
     return written

@@ -38,6 +38,39 @@ from mbcost.graphs.opgraph import OpGraph, OpNode
 
 ACTIVATIONS = {"Relu": "relu", "HardSwish": "hswish", "HardSigmoid": "hsigmoid", "Sigmoid": "sigmoid"}
 MERGES = ("Add", "Concat", "Mul")
+#: operators that only reshape: nothing in a spec, and all an ``se`` gate may hold besides its own operators
+RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+#: ONNX operators that each make a line, one line holding at most one of them: every one is written as a layer
+#: line of its own (BatchNormalization, MaxPool and AveragePool with the Pad folded into them, GlobalMaxPool,
+#: Softmax, Slice, Relu, HardSwish), except a Relu or HardSwish that is the one activation between an ``se``
+#: line's two weighted layers (its gate after them is a sigmoid, a hard sigmoid or a clip). None of them is
+#: dropped, nor part of a branch group only. So a spec written from a graph has at least as many rows as the
+#: graph has data operators of these kinds (:func:`check_rows`).
+ONE_PER_LINE = frozenset({"BatchNormalization", "MaxPool", "AveragePool", "GlobalMaxPool", "Softmax", "Slice",
+                          "Relu", "HardSwish"})
+
+
+def fewest_rows(ops) -> int:
+    """The fewest rows a spec written from a graph with the data operators
+    ``ops`` (ONNX operator types) can have: one per operator of
+    :data:`ONE_PER_LINE`."""
+    return sum(op in ONE_PER_LINE for op in ops)
+
+
+def check_rows(ops, name: str) -> None:
+    """Refuse, before any statement is written, a graph whose spec would have
+    more rows than a spec may make (MAX_LAYERS): the spec's own compilation
+    would refuse it, but only after the writing, on a large graph many seconds."""
+    from mbcost.core.network import MAX_LAYERS
+
+    ops = list(ops)
+    rows = fewest_rows(ops)
+    if rows > MAX_LAYERS:
+        kinds = sorted({op for op in ops if op in ONE_PER_LINE})
+        raise MbcostError(f"cannot write {name} as a spec: its {rows:,} operators of kinds that are a layer line "
+                          f"each ({', '.join(kinds)}) make at least {rows:,} layers; a spec may make at most "
+                          f"{MAX_LAYERS:,}")
 
 
 @dataclass
@@ -560,7 +593,8 @@ class _Writer:
             return "silu"
         weighted = [n for n in chain if n.op in ("Conv", "Gemm", "MatMul")]
         pools = [n for n in chain if n.op in ("GlobalAveragePool", "ReduceMean")]
-        if len(weighted) != 2 or len(pools) != 1 or chain[0] is not pools[0]:
+        if len(weighted) != 2 or len(pools) != 1 or chain[0] is not pools[0] \
+                or any(n.op not in RESHAPES for n in chain[1:chain.index(weighted[0])]):
             raise self.fail(node, f"a product with a gate of {', '.join(ops)} (only squeeze-and-excitation "
                                   "and SiLU are expressible)")
         mid = [n for n in chain[chain.index(weighted[0]) + 1:chain.index(weighted[1])]]

@@ -28,10 +28,10 @@ def table(path, *, count=("conv", "fc"), params=None, input_size=None):
     return analyze_onnx(path, _shape(input_size), count=count, params=params)
 
 
-def op_graph(path, input_size=None):
+def op_graph(path, input_size=None, screen=None):
     from mbcost.adapters.onnx_model import read_graph
 
-    return read_graph(path, _shape(input_size)), f"{path}"
+    return read_graph(path, _shape(input_size), screen=screen), f"{path}"
 
 
 def onnx_bytes(path, input_size=None) -> bytes:

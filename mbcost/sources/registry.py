@@ -46,8 +46,9 @@ class Source:
     object's type); the spec source recognises anything the others do not.
     ``settings``: the keys of :data:`SETTINGS` it accepts. ``table(arg, *, count,
     params, **settings)``: the cost table (a :class:`~mbcost.results.tables.CostTable`).
-    ``op_graph(arg, **settings)``: (OpGraph, what it is in words), for
-    ``export --output x.spec``; ``onnx_bytes(arg, **settings)``: for ``export
+    ``op_graph(arg, screen=None, **settings)``: (OpGraph, what it is in words), for
+    ``export --output x.spec`` (``screen``: passed to
+    :func:`~mbcost.adapters.onnx_model.read_graph`); ``onnx_bytes(arg, **settings)``: for ``export
     --output x.onnx``. ``what``: the format in words, plural ("specs"); ``label``: short, beside a model's name ("ONNX");
     ``hint``: what to do instead when a setting it does not accept is given.
     ``order``: recognition order (the fallback last)."""

@@ -24,12 +24,12 @@ def _export_analysis(arg, settings):
     return table(arg, count=ALL_GROUPS, params="all", **{k: v for k, v in settings.items() if v is not None})
 
 
-def op_graph(arg, **settings):
+def op_graph(arg, screen=None, **settings):
     from mbcost.adapters.onnx_export import spec_to_onnx
     from mbcost.adapters.onnx_model import read_graph
 
     analysis = _export_analysis(arg, settings)
-    return read_graph(analysis.model, data=spec_to_onnx(analysis)), analysis.settings_text
+    return read_graph(analysis.model, data=spec_to_onnx(analysis), screen=screen), analysis.settings_text
 
 
 def onnx_bytes(arg, **settings) -> bytes:

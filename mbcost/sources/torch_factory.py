@@ -44,12 +44,12 @@ def _built(target, input_size):
     return module_to_onnx(model, shape, target), shape
 
 
-def op_graph(target, input_size=None):
+def op_graph(target, input_size=None, screen=None):
     from mbcost.adapters.onnx_model import read_graph
     from mbcost.adapters.torch_model import parse_target
 
     data, shape = _built(target, input_size)
-    graph = read_graph(target, data=data)
+    graph = read_graph(target, data=data, screen=screen)
     graph.name = parse_target(target)[1].rsplit(".", 1)[-1]  # the factory's name
     return graph, f"the torch model {target} at input {'x'.join(str(d) for d in shape)}"
 
