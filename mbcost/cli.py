@@ -367,7 +367,7 @@ def check(
     targets = [_onnx_as_spec(t) if t.lower().endswith(".onnx") else t for t in targets]
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
-                           classes=classes, depth_mult=depth_mult, progress=progress)
+                           classes=classes, depth_mult=depth_mult, progress=progress, workers=None)
     emit(check_document(result, layers=layers), fmt, output, comments)
     if not result.ok:
         sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")

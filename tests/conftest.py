@@ -10,6 +10,15 @@ from pathlib import Path
 
 import pytest
 
+# One intra-op thread for torch (and onnxruntime's OpenMP), here and in every CLI
+# subprocess (the environment is inherited): the tests count and build small
+# networks, where a thread pool only spins; with pytest-xdist's workers sharing two
+# cores, torch's default pool made the CPU passes 5 to 20 times slower. Set before
+# torch is imported; a value already set is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:  # pragma: no cover - imported by a plugin before this file
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "tables" / "published"
 DATA = Path(__file__).resolve().parent / "data"
@@ -63,3 +72,28 @@ def run_cli(*args: str, env: dict | None = None, cwd: str | Path | None = None) 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """``mbcost ARGS`` in this process (``mbcost.cli.main``), answered like
+    :func:`run_cli`: for tests about what a command prints, not about the process
+    (a fresh process costs torch's import, 2 to 3 s of CPU, every time). stdout and
+    stderr are pipes as there: not a terminal, so plain text."""
+    import contextlib
+    import io
+
+    from mbcost.cli import main
+
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))
+    return subprocess.CompletedProcess(["mbcost", *args], code, texts[0], texts[1])
+
+
+@pytest.fixture
+def cli_here():
+    return run_here

@@ -245,12 +245,19 @@ PRESETS = ["efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientne
            "efficientnet_b6", "efficientnet_b7", "mnasnet0_5", "mnasnet0_75", "mnasnet1_3"]
 
 
-def test_three_way_check_passes_on_the_family_at_three_settings():
+@pytest.mark.parametrize("name", FAMILY + PRESETS)
+def test_three_way_check_passes_on_the_family_at_three_settings(name):
     """symbolic = fvcore = FlopCounterMode, parameters and shapes, on every new network: at its default, and
-    (the bases) at alpha 0.75 x 192 and alpha 1.3 x 256 with every operation counted, and deepened."""
+    (the bases) at alpha 0.75 x 192 and alpha 1.3 x 256 with every operation counted, and deepened.
+    One network per test, so that parallel workers share them out."""
     pytest.importorskip("fvcore")
     from mbcost.attachments.check import check
 
-    assert check(FAMILY + PRESETS).ok
-    assert check(FAMILY, alphas=["0.75", "1.3"], resolutions=[192, 256], count=ALL).ok
-    assert check(["efficientnet_b0", "resnet50", "shufflenet_v2_x1_0"], depth_mult="1.5").ok
+    result = check([name])
+    assert result.ok, result.failure_message()
+    if name in FAMILY:
+        result = check([name], alphas=["0.75", "1.3"], resolutions=[192, 256], count=ALL)
+        assert result.ok, result.failure_message()
+    if name in ("efficientnet_b0", "resnet50", "shufflenet_v2_x1_0"):
+        result = check([name], depth_mult="1.5")
+        assert result.ok, result.failure_message()

@@ -116,10 +116,14 @@ def test_batch_scales_the_mult_adds(tiny):
 
 
 def test_threads_are_set_and_restored(tiny):
-    before = torch.get_num_threads()
-    p = profile(tiny, threads=1, budget=0, warmup=0, min_reps=1, max_reps=1, end_to_end=False)
-    assert p.threads == 1
-    assert torch.get_num_threads() == before
+    before = torch.get_num_threads()  # 1 under the suite (conftest): start from 2, so restoring shows
+    torch.set_num_threads(2)
+    try:
+        p = profile(tiny, threads=1, budget=0, warmup=0, min_reps=1, max_reps=1, end_to_end=False)
+        assert p.threads == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bad_settings_are_user_errors(tiny):
