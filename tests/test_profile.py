@@ -176,8 +176,8 @@ def test_cli_profile_json(cli, tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_cli_cuda_without_a_gpu_exits_2_with_one_line(cli):
-    out = cli("profile", "--device", "cuda")
+def test_cli_cuda_without_a_gpu_exits_2_with_one_line(cli_here):
+    out = cli_here("profile", "--device", "cuda")
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.splitlines()
