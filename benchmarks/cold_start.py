@@ -36,8 +36,8 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 from mbcost.adapters.torch_modules import build_module
 from mbcost.core.network import Config
-from mbcost.results.zoo import load
-net = load("mobilenet_v1")
+from mbcost.results.zoo import load_network
+net = load_network("mobilenet_v1")
 model = build_module(net.evaluate(Config.make(alpha=0.5, resolution=160)), device="cpu").eval()
 flops = FlopCountAnalysis(model, torch.zeros(1, 3, 160, 160))
 flops.unsupported_ops_warnings(False)

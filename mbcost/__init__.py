@@ -36,9 +36,9 @@ def __getattr__(name: str):
 
         return compare_layer
     if name == "load":
-        from mbcost.results.zoo import load
+        from mbcost.results.zoo import load_network
 
-        return load
+        return load_network
     if name in ("Network", "Config"):
         from mbcost.core import network
 

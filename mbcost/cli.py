@@ -54,6 +54,7 @@ COUNT = typer.Option("conv,fc", "--count", help="Operations whose Mult-Adds coun
 PARAMS = typer.Option(None, "--params", help="Parameters totalled: weights, weights+biases, all (default: weights for a spec, the paper's convention; all for --torch, as every peer reports a user's model).")
 FLOPS = typer.Option(False, "--flops", help="Show FLOPs (2 x Mult-Adds) instead of Mult-Adds.")
 FORMAT = typer.Option(None, "--format", "-f", help="rich, csv, json, markdown or latex (default: from --output's extension, else rich).")
+GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 #: The network of the paper, what 'mbcost table' shows when no model is named.
 DEFAULT_MODEL = "mobilenet_v1"
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (whole or not at all) instead of the terminal; a .csv file gets its conventions in NAME.csv-metadata.json beside it.")
@@ -86,12 +87,16 @@ def table(
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
     batch: int = typer.Option(1, "--batch", "-b", help="--latency: the predicted time of a forward pass of this many images (counts stay per image)."),
+    roofline_rp: Optional[float] = typer.Option(None, "--roofline", help="Add each layer's bytes moved (int8), MACs per byte and compute/memory bound at this ridge point, MACs per byte (mbcost roofline)."),
 ) -> int:
-    """Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
-    from mbcost.results.analysis import analyze
+    """A network's cost per layer: Mult-Adds, params, shapes.
+
+    Per-layer Mult-Adds, parameters and shapes of a network, with totals and the by-type breakdown."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
-    from mbcost.documents.views import cost_document
+    from mbcost.attachments import TABLE_OPTIONS, check_applies
+    from mbcost.documents.views import cost_document, model_cost_document
+    from mbcost.sources import accepted, refuse, source_of
 
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
@@ -100,98 +105,31 @@ def table(
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
     if batch < 1:
         raise MbcostError(f"--batch must be 1 or more, got {batch}")
-    onnx_file = model is not None and model.lower().endswith(".onnx")
-    if max_depth is not None and torch_model is None and not onnx_file:
-        raise MbcostError("--max-depth goes with --torch or an ONNX file (a spec's rows are its own layers)")
-    if onnx_file and torch_model is None:
-        _torch_options_alone(None, alpha, res, rho, min_depth, divisor, classes, check_, "onnx", depth_mult, memory_)
-        return _model_table(model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
-                            formula, onnx=True)
-    if latency is not None and (torch_model is not None or onnx_file):
-        raise MbcostError("--latency predicts from a spec's layers: give a built-in model or a spec file")
-    if torch_model is not None or input_shape is not None:
-        _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult,
-                             memory_)
-        return _model_table(torch_model, input_shape, count, params, flops, by_type, fmt, output, comments, max_depth,
-                            formula, memory=dtype if memory_ else None)
-    analysis = analyze(model or DEFAULT_MODEL, alpha=alpha, resolution=res, rho=rho, min_depth=min_depth,
-                       divisor=divisor, classes=classes, count=count, params=params, depth_mult=depth_mult)
-    report = counts = None
-    if memory_:
-        from mbcost.attachments.memory import memory
-
-        report = memory(analysis, dtype)
-    if check_:
-        from mbcost.attachments.check import fvcore_rows
-
-        counts = fvcore_rows(analysis.network, analysis.config)
-    predicted = None
-    if latency is not None:
-        from mbcost.attachments.latency import load, predict_in_network
-
-        cal = load(latency)
-        predicted = (cal, predict_in_network(analysis, cal, batch), batch)
-    doc = cost_document(analysis, unit=unit_key(flops), formula=formula, by_type_only=by_type, memory=report,
-                        fvcore=counts, latency=predicted)
-    emit(doc, fmt, output, comments)
-    if counts is not None:
-        from mbcost.documents.views import fvcore_differences
-
-        if fvcore_differences(analysis, counts):
-            sys.stderr.write(f"mbcost: check failed: {doc.summary[-1]}\n")
-            return 1
-    return 0
-
-
-# -- the torch paths of 'table' (torch and fvcore imported inside only) -------------
-
-def _torch_options_alone(model, alpha, res, rho, min_depth, divisor, classes, check_, torch_model, depth_mult=1,
-                         memory_=False) -> None:
-    """Refuse the spec-only options with --torch or an ONNX file (``torch_model`` 'onnx')."""
-    what = "an ONNX file" if torch_model == "onnx" else "--torch"
-    if torch_model is None:
-        raise MbcostError("--input goes with --torch pkg.module:factory or an ONNX file")
-    if model is not None:
-        raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    if (alpha != 1.0 or res is not None or rho is not None or min_depth is not None or divisor is not None
-            or classes is not None or depth_mult != 1):
-        raise MbcostError(f"--alpha, --res, --rho, --depth-mult, --min-depth, --divisor and --classes apply to "
-                          f"specs; with {what} give --input (mbcost export writes a model as a spec to scale it)")
-    if check_:
-        raise MbcostError(f"--check applies to specs (use mbcost check on {what} to compare its counters)")
-    if memory_ and torch_model == "onnx":
-        raise MbcostError("--memory applies to specs and --torch models, not yet to ONNX files")
-
-
-def _model_table(target, input_shape, count, params, flops, by_type, fmt, output, comments=False,
-                 max_depth=None, formula=False, onnx=False, memory: str | None = None) -> int:
-    """``table --torch pkg.module:factory`` (any PyTorch model, counted by fvcore
-    per module) or ``table model.onnx`` (counted from the ONNX graph)."""
-    from mbcost.documents.output import emit
-    from mbcost.documents.views import torch_cost_document
-
-    if onnx:
-        from mbcost.adapters.onnx_count import analyze_onnx
-        from mbcost.adapters.torch_model import parse_input
-
-        analysis = analyze_onnx(target, parse_input(input_shape) if input_shape else None, count=count,
-                                params=params)
-    else:
-        from mbcost.adapters import require_torch
-
-        require_torch("--torch")
-        from mbcost.adapters.torch_model import analyze_torch
-
-        analysis = analyze_torch(target, input_shape, count=count, params=params)
+    source, arg = source_of(model, torch_model)
+    settings = accepted(source, dict(alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
+                                     divisor=divisor, classes=classes, input_size=input_shape), flags=True)
+    asked = {"--check": (None,) if check_ else None, "--memory": (dtype,) if memory_ else None,
+             "--latency": (latency, batch) if latency is not None else None, "--formula": (None,) if formula else None,
+             "--roofline": (_ridge(roofline_rp),) if roofline_rp is not None else None}
+    options = [(o, asked[o.flag]) for o in TABLE_OPTIONS if asked[o.flag]]
+    for option, _ in options:
+        check_applies(option, source)
+    if max_depth is not None and source.name == "spec":
+        refuse(["--max-depth"], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    with _Status(f"building {arg} and counting it" if source.name != "spec" else ""):
+        table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
-        analysis = analysis.rolled(max_depth)
-    report = None
-    if memory is not None:
-        from mbcost.adapters.torch_trace import torch_memory
-
-        report = torch_memory(analysis, analysis.module, analysis.example_inputs, memory)
-    emit(torch_cost_document(analysis, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
-                             formula=formula, memory=report), fmt, output, comments)
+        table = table.rolled(max_depth)
+    slow = [o.flag for o, _ in options if o.flag in ("--check", "--memory") and (o.flag == "--check" or source.name != "spec")]
+    with _Status(f"{' and '.join(slow)}: building in PyTorch" if slow else ""):
+        attached = {o.name: o.attach(table, *values) for o, values in options}
+    doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
+           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
+                                    **attached))
+    emit(doc, fmt, output, comments)
+    if "check" in attached and attached["check"].differing:
+        sys.stderr.write(f"mbcost: check failed: {attached['check'].summary(table)}\n")
+        return 1
     return 0
 
 
@@ -208,7 +146,9 @@ def layer(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """One layer: standard convolution versus depthwise separable (the paper's Table 7)."""
+    """One layer: standard vs depthwise separable convolution.
+
+    Both costs of one layer, their ratio and 1/N + 1/D_K² (the paper's Table 7)."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.separable import compare_layer
@@ -220,10 +160,12 @@ def layer(
 
 @app.command()
 def compare(
-    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,classes=N."),
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R,rho=F,depth=D,classes=N (over the options, which apply to all)."),
     reference: Optional[str] = typer.Option(None, "--reference", help="The model ratios are taken against (default: the first)."),
     alpha: float = ALPHA,
     res: Optional[int] = RES,
+    rho: Optional[float] = RHO,
+    depth_mult: float = DEPTH,
     classes: Optional[int] = CLASSES,
     count: str = COUNT,
     params: Optional[str] = PARAMS,
@@ -233,7 +175,9 @@ def compare(
     comments: bool = COMMENTS,
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each spec's predicted latency."),
 ) -> None:
-    """Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
+    """Networks side by side, with their published figures.
+
+    Networks side by side: Mult-Adds, parameters, activations, ratios, breakdown, published figures."""
     from mbcost.results.comparison import compare as compare_models
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
@@ -242,12 +186,12 @@ def compare(
     fmt = choose_format(fmt, output)
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
-    result = compare_models(models, reference, alpha=alpha, resolution=res, classes=classes, count=count,
-                            params=params)
-    emit(compare_document(result, unit_key(flops), latency=cal), fmt, output, comments)
+        cal = load_calibration(latency)
+    result = compare_models(models, reference, latency=cal, alpha=alpha, resolution=res, rho=rho,
+                            depth_mult=depth_mult, classes=classes, count=count, params=params)
+    emit(compare_document(result, unit_key(flops)), fmt, output, comments)
 
 
 @app.command()
@@ -264,14 +208,18 @@ def export(
     divisor: int = DIVISOR,
     classes: Optional[int] = CLASSES,
 ) -> None:
-    """Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
+    """Write a model as a spec or as ONNX.
+
+    Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
     from mbcost.graphs.export import export as export_model
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
-    print(export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
-                       resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth, divisor=divisor,
-                       classes=classes))
+    with _Status(f"writing {output}"):
+        message = export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
+                               resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
+                               divisor=divisor, classes=classes)
+    print(message)
 
 
 @app.command()
@@ -285,7 +233,9 @@ def calibrate(
     fmt: Optional[str] = FORMAT,
     report_output: Optional[str] = typer.Option(None, "--report", help="Write the table to this file too (the format follows the extension)."),
 ) -> None:
-    """Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
+    """Fit a latency model per layer kind on this machine.
+
+    Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
     from mbcost.adapters import require_torch
     from mbcost.documents.output import emit, write_atomic
     from mbcost.documents.render import choose_format
@@ -309,9 +259,9 @@ def calibrate(
         write_atomic(output, result.to_json())
         emit(calibration_document(result, output), fmt, report_output, False)
         return
-    from mbcost.attachments.latency import load
+    from mbcost.attachments.latency import load_calibration
 
-    cal = load(validate_, runtime=runtime, threads=threads)
+    cal = load_calibration(validate_, runtime=runtime, threads=threads)
     if figure is not None:
         from mbcost.documents.output import check_output_path
 
@@ -329,8 +279,8 @@ def calibrate(
 def check(
     models_: Optional[list[str]] = typer.Argument(None, metavar="[MODEL_OR_SPEC]...", help="Built-in models or spec files (default: mobilenet_v1)."),
     all_: bool = typer.Option(False, "--all", help="Every built-in model at the paper's 16 configurations (alpha 1, 0.75, 0.5, 0.25 x resolution 224, 192, 160, 128); --alpha/--res narrow it."),
-    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multiplier(s), comma-separated (default 1)."),
-    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolution(s), comma-separated (default: the spec's)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", "-a", help="Width multipliers: " + GRID_HELP.format(example="0.25:1:0.25") + " (default 1)."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="Resolutions in pixels: " + GRID_HELP.format(example="128:224:32").replace("1,0.75,0.5", "224,192") + " (default: the spec's)."),
     depth_mult: float = DEPTH,
     min_depth: int = MIN_DEPTH,
     divisor: int = DIVISOR,
@@ -341,7 +291,9 @@ def check(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
+    """Check the counts against fvcore and PyTorch, per layer.
+
+    Cross-check every layer: symbolic count vs fvcore vs PyTorch's FlopCounterMode on a real torch build (needs mbcost[torch]); exit 1 on any difference."""
     from mbcost.attachments.check import parse_alphas, parse_resolutions
     from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
     from mbcost.attachments.check import check as run_check
@@ -364,7 +316,9 @@ def check(
     from mbcost.adapters import require_torch
 
     require_torch("mbcost check")
-    targets = [_onnx_as_spec(t) if t.lower().endswith(".onnx") else t for t in targets]
+    from mbcost.sources import recognise
+
+    targets = [_onnx_as_spec(t) if recognise(t).name == "onnx" else t for t in targets]
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
                            classes=classes, depth_mult=depth_mult, progress=progress, workers=None)
@@ -386,6 +340,27 @@ def _onnx_as_spec(path: str):
     sys.stderr.write(f"mbcost: {path}: the ONNX graph's count equals, line by line, the spec written from it "
                      f"({len(written.modules)} lines); checking that spec on a torch build\n")
     return Network.from_text(written.text, source=path)
+
+
+class _Status:
+    """A spinner with what is being done ('counting my_net.py:build with fvcore'),
+    on standard error while it is a terminal; nothing in a pipe, CSV or JSON."""
+
+    def __init__(self, message: str) -> None:
+        self.message, self.status = message, None
+
+    def __enter__(self):
+        if self.message and sys.stderr.isatty():  # an empty message: nothing to wait for
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.message)
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.status is not None:
+            self.status.stop()
+        return False
 
 
 class _Progress:
@@ -421,7 +396,10 @@ def paper(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """The paper's cost tables rebuilt from the specs: published vs computed, differences explained."""
+    """The paper's cost tables rebuilt: published vs computed.
+
+    Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
+    difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
     from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
@@ -449,33 +427,43 @@ def plot(
     out: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="The figure file: .png, .svg or .pdf (default: KIND.png); written whole or not at all."),
     alpha: Optional[float] = typer.Option(None, "--alpha", "-a", help="Width multiplier (scaling: the width of the resolution sweep; default 1)."),
     res: Optional[int] = typer.Option(None, "--res", "-r", help="Input resolution (scaling: the resolution of the width sweep; default: the spec's)."),
-    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, or latency (predicted: needs --latency FILE)."),
+    against: str = typer.Option("both", "--against", help="tradeoff: both (two panels), madds, params, latency (predicted: needs --latency FILE), or roofline (with --all and --ridge RP)."),
     latency: Optional[str] = typer.Option(None, "--latency", help="tradeoff --against latency: the calibration file (mbcost calibrate) that predicts each point's time."),
     dpi: Optional[int] = typer.Option(None, "--dpi", help="Pixels per inch of a PNG (default 100; 300 for print)."),
     size: Optional[str] = typer.Option(None, "--size", help="Figure size in inches, WxH (e.g. 8x5; default: the figure's own)."),
     all_: bool = typer.Option(False, "--all", help="tradeoff: every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...) with one Pareto frontier."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="roofline, timeshare: CPU threads for torch while measuring (default: torch's own choice)."),
+    budget: float = typer.Option(0.2, "--budget", help="roofline, timeshare: seconds of timed calls per layer (and end to end)."),
+    in_context: bool = typer.Option(False, "--in-context", help="roofline, timeshare: time each layer inside whole forward passes instead of alone."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="tradeoff --all --against roofline: the ridge point, MACs per byte (mbcost roofline)."),
 ) -> None:
-    """A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
+    """Draw a figure: accuracy vs cost, scaling, layers.
+
+    A figure (needs matplotlib): accuracy vs cost, scaling with alpha and resolution, breakdown by type, cost per layer."""
     from mbcost.figures.plot_style import check_dpi, parse_size
     from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
     measured = cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
+        cal = load_calibration(latency)
+    if check_kind(kind) not in MEASURED_KINDS and (threads is not None or budget != 0.2 or in_context):
+        raise MbcostError("--threads, --budget and --in-context go with the measured plots (roofline, timeshare)")
     if check_kind(kind) in MEASURED_KINDS:
         check_target(kind, out), check_dpi(dpi), parse_size(size)  # fail before measuring, not after
         from mbcost.figures.profile_plots import measured as measure
 
         with _Bar("timing") as progress:
-            measured = measure(model or DEFAULT_MODEL, alpha, res, progress=progress)
+            measured = measure(model or DEFAULT_MODEL, alpha, res, threads=threads, budget=budget,
+                               method="in-context" if in_context else "isolated", progress=progress)
         problem = measured.inconsistency()
         if problem:
             sys.stderr.write(f"mbcost: warning: {problem}\n")
         model = alpha = res = None
-    path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
-                profile=measured, family=all_, latency=cal)
+    with _Status(f"drawing {out or kind}"):
+        path = draw(kind, out, model=model, alpha=alpha, resolution=res, against=against, dpi=dpi, size=size,
+                    profile=measured, family=all_, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     sys.stdout.write(f"wrote {path}\n")
 
 
@@ -484,7 +472,9 @@ def report(
     out: str = typer.Option(..., "--output", "--out", "-o", help="The folder (created if need be): README.md and the figures; written whole or not at all."),
     png: bool = typer.Option(True, "--png/--no-png", help="PNG copies of the figures beside the SVGs."),
 ) -> None:
-    """Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
+    """Every figure and table, as a Markdown report in a folder.
+
+    Every figure and the paper's tables rebuilt, as a Markdown report in a folder (needs matplotlib)."""
     from mbcost.figures.report import run_report
 
     run_report(out, png=png)
@@ -541,7 +531,6 @@ def run() -> None:  # console-script target
 # -- grids: sweep and pick ----------------------------------------------------------
 # (registered after main/run above; the app is complete once this module is imported)
 
-GRID_HELP = "a LIST (1,0.75,0.5) or a RANGE start:stop:step ({example}; stop included when on the grid), or both comma-separated"
 
 
 @app.command()
@@ -561,7 +550,9 @@ def sweep(
     latency: Optional[str] = typer.Option(None, "--latency", help="A calibration file (mbcost calibrate): adds each configuration's predicted latency (Pred. ms)."),
     comments: bool = COMMENTS,
 ) -> None:
-    """Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
+    """Exact Mult-Adds and params over a grid of widths and sizes.
+
+    Exact Mult-Adds and parameters over a grid of widths and resolutions (default: the paper's 16), one row per configuration, with the published top-1/top-5 where a row is a released MobileNet checkpoint. Vectorized: one evaluation per alpha and per resolution."""
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format
     from mbcost.results.sweep_grid import sweep as run_sweep
@@ -571,27 +562,28 @@ def sweep(
     conventions = dict(min_depth=min_depth, divisor=divisor, classes=classes, count=count, params=params)
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import check_predictable, load
+        from mbcost.attachments.latency import check_predictable, load_calibration
         from mbcost.results.sweep_grid import parse_grid
 
-        cal = load(latency)
+        cal = load_calibration(latency)
         check_predictable(len(parse_grid(alpha, "alpha")) * len(parse_grid(res, "resolution"))
                           * len(parse_grid(depth_mult, "depth multiplier")))  # before any work
-    if depth_mult.strip() != "1":
+    from mbcost.results.sweep_grid import parse_grid
+
+    if parse_grid(depth_mult, "depth multiplier") != [1]:  # '1', '1.0', '1.00': the plain sweep, one table
         from mbcost.results.depth_sweep import sweep_depths
         from mbcost.documents.views import depth_sweep_document
 
         result = sweep_depths(model, alpha, res, depth_mult, **conventions)
         if cal is not None:
             with _Bar("predicting") as progress:
-                for _, one in result.sweeps:
-                    one.with_latency(cal, progress)
+                result = result.with_latency(cal, progress)
         emit(depth_sweep_document(result, unit_key(flops)), fmt, output, comments)
         return
     result = run_sweep(model, alpha, res, **conventions)
     if cal is not None:
         with _Bar("predicting") as progress:
-            result.with_latency(cal, progress)
+            result = result.with_latency(cal, progress)
     emit(sweep_document(result, unit_key(flops)), fmt, output, comments)
 
 
@@ -608,11 +600,14 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
-    """Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    """Configurations within a budget, best accuracy first.
+
+    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
     from mbcost.documents.output import emit
     from mbcost.results.pick import parse_budget
     from mbcost.results.pick import pick as run_pick
@@ -628,9 +623,9 @@ def pick(
     limit = None if max_params is None else parse_budget(max_params, "--max-params")
     cal = None
     if latency is not None:
-        from mbcost.attachments.latency import load
+        from mbcost.attachments.latency import load_calibration
 
-        cal = load(latency)
+        cal = load_calibration(latency)
     if model_arg is not None and model is not None and model_arg != model:
         raise MbcostError(f"two models given: '{model_arg}' and --model '{model}'")
     if all_ or family:
@@ -640,12 +635,67 @@ def pick(
         from mbcost.results.family import pick_family
         from mbcost.documents.views import family_pick_document
 
-        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal)
+        result = pick_family(budget, limit, family, max_latency=max_latency, latency=cal,
+                             ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
+    if ridge is not None:
+        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
                       max_latency=max_latency, latency=cal)
     emit(pick_document(result, top), fmt, output, comments)
+
+
+@app.command()
+def roofline(
+    models: list[str] = typer.Argument(..., help="Models or spec files, each optionally NAME:alpha=A,res=R."),
+    ridge: str = typer.Option("0:500:25", "--ridge", help="Ridge points RP = PeakMACs / PeakMemBW in MACs per byte: START:STOP:STEP, a number, or numbers with commas (default 0:500:25, the paper's sweep)."),
+    bytes_per_element: int = typer.Option(1, "--bytes-per-element", help="Bytes per weight and activation element (default 1: int8, as the paper's accelerators; 2: fp16; 4: fp32)."),
+    hardware: Optional[str] = typer.Option(None, "--hardware", help="A chip as PEAK_MACS_PER_S,BYTES_PER_S (e.g. 4e12,30e9): each network's roofline time in ms at its ridge point."),
+    machine: Optional[str] = typer.Option(None, "--machine", help="A calibration file (mbcost calibrate): this machine's measured ridge point, marked on the sweep, and its roofline ms."),
+    alpha: float = ALPHA,
+    res: Optional[int] = RES,
+    count: str = COUNT,
+    fmt: Optional[str] = FORMAT,
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A figure (.png, .svg, .pdf: the sweep, needs matplotlib) or a file for the table (whole or not at all)."),
+    comments: bool = COMMENTS,
+) -> None:
+    """Roofline cost of networks across chips' ridge points.
+
+    Each network's roofline cost, sum over layers of max(MACs, RP x bytes), against the hardware's ridge point RP (MobileNetV4's model of latency across chips); at RP 0 it is the Mult-Adds total."""
+    from mbcost.attachments.roofline import machine_hardware, roofline as run_roofline
+    from mbcost.documents.output import emit
+    from mbcost.documents.render import choose_format
+    from mbcost.documents.views_roofline import roofline_document
+
+    figure = output is not None and output.lower().endswith((".png", ".svg", ".pdf"))
+    if figure and fmt is not None:
+        raise MbcostError("--format applies to the table; a figure's format is its extension")
+    mine = None
+    if machine is not None:
+        from mbcost.attachments.latency import load_calibration
+
+        mine = machine_hardware(load_calibration(machine))
+    result = run_roofline(models, ridge, bytes_per_element, hardware, mine, alpha=alpha, resolution=res,
+                          count=count)
+    if figure:
+        from mbcost.documents.output import write_atomic
+        from mbcost.figures.plot_roofline import roofline_figure
+        from mbcost.figures.plot_style import output_format, render
+        from mbcost.figures.plots import check_target
+
+        path = check_target("roofline", output)
+        write_atomic(path, render(roofline_figure(result), output_format(path)))
+        sys.stdout.write(f"wrote {path}\n")
+        return
+    emit(roofline_document(result), choose_format(fmt, output), output, comments)
+
+
+def _ridge(value: float):
+    """A --ridge number as an exact ridge point (MACs per byte), refused when negative."""
+    from mbcost.attachments.roofline import parse_ridges
+
+    return parse_ridges(repr(value))[0]
 
 
 # -- mbcost profile: measured latency and memory (torch imported inside only) ------------
@@ -669,7 +719,9 @@ def profile(
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> int:
-    """Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
+    """Measured time and memory per layer, on this machine.
+
+    Measured latency per layer and by layer type beside the Mult-Adds share, activation and peak memory, model size (needs mbcost[torch])."""
     from mbcost.results.analysis import analyze
     from mbcost.documents.output import emit
     from mbcost.documents.render import choose_format

@@ -27,6 +27,15 @@ def input_file(path, what: str):
     return file
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception raised by someone else's code (a user's model, an exporter)
+    as one short line: its class and message, whitespace folded, at most 300 characters."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class MbcostError(Exception):
     """A user error: bad option, unknown model, unwritable path, bad spec."""
 

@@ -250,10 +250,36 @@ def test_totals_for_people_are_scaled_per_value(cli, tmp_path):
     spec = tmp_path / "small.spec"
     spec.write_text("input 8x8x4\nconv 3x3x4x112\n", encoding="utf-8")
     # 3·3·4·112·8·8 = 258,048 Mult-Adds; 3·3·4·112 = 4,032 weights
-    assert "Total: 258.05 K Mult-Adds · 4.03 K params (weights 4,032;" in cli("table", str(spec)).stdout
+    assert "Total: 258.05 K Mult-Adds · 4.03 K params = weights 4,032 (not counted:" in cli("table", str(spec)).stdout
 
 
 def test_published_figures_print_as_published(cli):
     out = cli("compare", "vgg16", "mobilenet").stdout
-    row = next(line for line in out.splitlines() if line.startswith("vgg16"))
-    assert " 15300 " in row and "15300.00" not in row and " 71.5 " in row
+    row = next(line for line in out.split("Published vs computed")[1].splitlines() if line.startswith("vgg16"))
+    assert " 15300 M " in row and "15300.00" not in row and " 71.5 " in row
+    assert " 15,470.26 M " in row  # beside it, the computed count in the same unit
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_help_summaries_are_whole(columns, monkeypatch, capsys):
+    """'mbcost --help' lists every command with its whole summary, never cut with '...'."""
+    from mbcost.cli import main
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    commands = out.split("Commands:")[1].strip().splitlines()
+    assert len(commands) >= 13 and all(len(line.split(None, 1)) == 2 for line in commands)
+    assert "..." not in out.split("Commands:")[1]  # ("COMMAND [ARGS]..." in the usage line is click's)
+
+
+def test_numbers_and_formulas_never_split_on_a_narrow_terminal():
+    from mbcost.documents.render import terminal_text
+    from mbcost.documents.views import layer_document
+    from mbcost.results.separable import compare_layer
+
+    text = terminal_text(layer_document(compare_layer(3, 64, 128, 112)), 80)
+    # 3·3·64·128·112·112 = 924,844,032, hand-multiplied
+    assert 3 * 3 * 64 * 128 * 112 * 112 == 924_844_032
+    assert "3·3·64·128·112·112" in text and "924,844,032" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -168,7 +168,7 @@ def test_failed_export_writes_nothing(tmp_path, capsys):
     (["--torch", f"{MODELS}:resnetish(width=undefined_name)"], "literals"),
     (["--torch", f"{MODELS}:resnetish(width=-1)"], "factory"),
     (["--torch", f"{MODELS}:resnetish", "--input", "1x5x64x64"], "forward pass failed|export failed"),
-    (["--torch", f"{MODELS}:resnetish", "--alpha", "0.5"], "apply to specs"),
+    (["--torch", f"{MODELS}:resnetish", "--alpha", "0.5"], "--alpha applies to specs only"),
     (["mobilenet_v1"], "end in .spec or .onnx"),
 ])
 def test_bad_export_input_is_one_line(tmp_path, capsys, args, message):

@@ -21,7 +21,8 @@ def test_points_are_the_published_configurations():
     assert {"MobileNet v1", "MobileNetV2", "MobileNetV3", "EfficientNet", "MnasNet", "ShuffleNetV2",
             "ResNet"} <= families
     v1 = [r for r in published("torchvision") if r["weights"].endswith("IMAGENET1K_V1")]
-    assert len(points) == 16 + 22 + len(v1)  # every released checkpoint and torchvision V1 weights, no more
+    v4 = published("timm_models")  # MobileNetV4: timm's weights
+    assert len(points) == 16 + 22 + len(v1) + len(v4)  # every released checkpoint and V1 weights, no more
     b0 = next(p for p in points if p.model == "efficientnet_b0")
     assert (b0.top1, b0.resolution, b0.mult_adds) == (77.692, 224, 385_814_752)
 
@@ -30,7 +31,9 @@ def test_pick_all_under_300m_is_mobilenet_v3_large():
     # torchvision's mobilenet_v3_large (74.042%) at 216.6 M Mult-Adds beats every published configuration
     # below 300 M: shufflenet_v2_x1_5 (72.996%), mnasnet0_75 (71.18%), MobileNetV2 1.0-192 (70.7%)
     result = pick_family("300M")
-    assert [p.model for p in result.fits[:3]] == ["mobilenet_v3_large", "shufflenet_v2_x1_5", "mnasnet0_75"]
+    # since MobileNetV4: timm's Conv-S (73.756% at 186.0 M) is second
+    assert [p.model for p in result.fits[:4]] == ["mobilenet_v3_large", "mobilenet_v4_conv_small",
+                                                 "shufflenet_v2_x1_5", "mnasnet0_75"]
     assert all(p.mult_adds <= 300_000_000 for p in result.fits)
     tops = [p.top1 for p in result.fits]
     assert tops == sorted(tops, reverse=True)
@@ -73,7 +76,9 @@ def test_compare_takes_a_family_and_shows_torchvisions_figures(cli):
     assert r50["published"]["top1"] == 76.13 and r50["published"]["mult_adds_millions"] == 4090.0
     out = cli("compare", "mnasnet0_75", "resnet50").stdout
     assert "0.21 G" in out and "rounds its 3-decimal metadata again (0.2155 -> 0.215 -> 0.21)" in out
-    assert "25.557032" in out  # torchvision counts every parameter: compared as --params all
+    # torchvision counts every parameter (published as an exact count): computed as --params all, equal
+    r50_row = next(line for line in out.split("Published vs computed")[1].splitlines() if line.startswith("resnet50"))
+    assert r50_row.count("25,557,032") == 2 and r50_row.split()[-1] == "ok"
 
 
 def test_plot_tradeoff_all(tmp_path, cli, cli_here):

@@ -84,6 +84,58 @@ def _overlapping_titles(fig) -> list[str]:
             if legend.get_window_extent(renderer).overlaps(tb)]
 
 
+def _overlapping_texts(fig) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes intersect (the text itself: a label's leader line
+    is not its box); the figure's title is one of the texts."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text()[:40], Text.get_window_extent(t, renderer)) for t in _texts(fig)]
+    bad = []
+    for i, (a, ab) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            if ab.x0 < bb.x1 - 0.5 and bb.x0 < ab.x1 - 0.5 and ab.y0 < bb.y1 - 0.5 and bb.y0 < ab.y1 - 0.5:
+                bad.append((a, b))
+    return bad
+
+
+def _labels_on_frontier(fig) -> list[str]:
+    """Point labels the Pareto frontier line crosses (its drawn points, every 2 px)."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    bad = []
+    for ax in fig.axes:
+        fronts = [line for line in ax.get_lines() if (line.get_gid() or "").endswith("pareto")]
+        for line in fronts:
+            pts = line.get_transform().transform(line.get_xydata())
+            half = line.get_linewidth() * fig.dpi / 72 / 2
+            samples = [(x0 + (x1 - x0) * k / 50, y0 + (y1 - y0) * k / 50)
+                       for (x0, y0), (x1, y1) in zip(pts, pts[1:]) for k in range(51)]
+            for t in ax.texts:
+                box = Text.get_window_extent(t, renderer)
+                if any(box.x0 - half < x < box.x1 + half and box.y0 - half < y < box.y1 + half for x, y in samples):
+                    bad.append(t.get_text())
+    return bad
+
+
+def test_the_overlap_checks_can_fail():
+    """A label put on another label, and on the frontier, is caught."""
+    fig = figure("tradeoff", against="madds")
+    with style():
+        fig.canvas.draw()
+    ax = fig.axes[0]
+    first = ax.texts[0]
+    ax.annotate(first.get_text() + "!", first.xy, xytext=first.xyann, textcoords="offset points",
+                ha=first.get_ha(), va=first.get_va(), fontsize=first.get_fontsize())
+    (front,) = [line for line in ax.get_lines() if line.get_gid() == "madds-pareto"]
+    x, y = front.get_xydata()[1]
+    ax.annotate("on the line", (x, y), ha="center", va="center")
+    with style():
+        fig.canvas.draw()
+    assert _overlapping_texts(fig) and "on the line" in _labels_on_frontier(fig)
+
+
 @pytest.mark.parametrize("size", [None, "8x5", "16x9"])
 @pytest.mark.parametrize("kind,model,against", FIGURES, ids=[f"{k}-{m or ''}-{a}" for k, m, a in FIGURES])
 def test_nothing_cut_and_no_legend_on_data(kind, model, against, size):
@@ -97,6 +149,10 @@ def test_nothing_cut_and_no_legend_on_data(kind, model, against, size):
     assert _legends_over_axes(fig) == []
     assert _data_under_axes_legends(fig) == []
     assert _overlapping_titles(fig) == []
+    # at the size drawn by default, and 16x9 but for a deep network's one row per layer (there a --size
+    # too short for its layers crowds their names; 8x5 crowds two panels' tick labels)
+    if size is None or (size == "16x9" and kind != "layers"):
+        assert _overlapping_texts(fig) == [] and _labels_on_frontier(fig) == []
 
 
 def test_size_and_dpi_reach_the_png():
@@ -173,3 +229,19 @@ def test_family_figure_nothing_cut(size):
     with style():
         fig.canvas.draw()
     assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []
+    assert _overlapping_texts(fig) == [] and _labels_on_frontier(fig) == []
+
+
+@pytest.mark.parametrize("size", [None, "8x5"])
+def test_roofline_sweep_nothing_cut(size):
+    from mbcost.attachments.roofline import Hardware, roofline
+    from mbcost.figures.plot_roofline import roofline_figure
+
+    result = roofline(["mobilenet_v1", "mobilenet_v4_conv_small"], "0:100:50",
+                      machine=Hardware("a machine", 40 * 10**9, 5 * 10**9))
+    with sized(parse_size(size)):
+        fig = roofline_figure(result)
+    with style():
+        fig.canvas.draw()
+    assert _outside(fig) == [] and _legends_over_axes(fig) == [] and _overlapping_titles(fig) == []
+    assert render(fig, "svg") == render(roofline_figure(result) if size is None else fig, "svg")

@@ -11,7 +11,7 @@ import pytest
 
 from mbcost.cli import main
 from mbcost.errors import MbcostError
-from mbcost.attachments.latency import Calibration, KindModel, Sample, fit, kind_of, load, nnls_relative, row_features
+from mbcost.attachments.latency import Calibration, KindModel, Sample, fit, kind_of, load_calibration, nnls_relative, row_features
 
 
 def _synthetic(kind, coef, form="linear", n=24, seed=0):
@@ -53,10 +53,13 @@ def test_nnls_never_returns_a_negative_coefficient():
 
 
 def test_kinds():
-    assert kind_of("Conv DW 3×3") == "dw" and kind_of("Conv 1×1") == "pw" and kind_of("Conv 3×3") == "conv"
-    assert kind_of("Group Conv 3×3") == "group" and kind_of("Fully Connected") == "fc"
-    assert kind_of("Avg Pool") == "pool" and kind_of("Avg Pool", global_pool=True) == "gpool"
-    assert kind_of("ReLU") == "other" and kind_of("Squeeze-Excite") == "se"
+    assert kind_of("dw", "dw", (3, 3)) == "dw" and kind_of("pw", "conv", (1, 1)) == "pw"
+    assert kind_of("conv", "conv", (1, 1)) == "pw" and kind_of("conv", "conv", (3, 3)) == "conv"
+    assert kind_of("conv", "group", (3, 3)) == "group" and kind_of("conv", "dw", (3, 3)) == "dw"  # groups=M
+    assert kind_of("fc") == "fc" and kind_of("avgpool") == "pool" and kind_of("gap", global_pool=True) == "gpool"
+    assert kind_of("relu") == "other" and kind_of("se") == "se"
+    # keyed on the kind id: a kind the models were not fitted for is 'other', not the conv its label resembles
+    assert kind_of("tconv", "conv", (3, 3)) == "other"
 
 
 def _calibration(tmp_path, runtime="torch", threads=1, name="machine.json", **changes):
@@ -73,28 +76,28 @@ def _calibration(tmp_path, runtime="torch", threads=1, name="machine.json", **ch
 
 def test_file_round_trip_and_refusals(tmp_path):
     path = _calibration(tmp_path)
-    cal = load(str(path))
+    cal = load_calibration(str(path))
     assert cal.runtime == "torch" and cal.threads == 1 and cal.models["pw"].coef == (1e-5, 1e-10, 1e-11, 1e-11)
     with pytest.raises(MbcostError, match="calibrated with 1 thread.*not 4.*--threads 4"):
-        load(str(path), threads=4)
+        load_calibration(str(path), threads=4)
     with pytest.raises(MbcostError, match="calibrated with torch, not onnxruntime"):
-        load(str(path), runtime="onnxruntime")
+        load_calibration(str(path), runtime="onnxruntime")
     bad = _calibration(tmp_path, name="old.json", version=99)
     with pytest.raises(MbcostError, match="version 99"):
-        load(str(bad))
+        load_calibration(str(bad))
     other = tmp_path / "other.json"
     other.write_text('{"hello": 1}')
     with pytest.raises(MbcostError, match="not an mbcost calibration file"):
-        load(str(other))
+        load_calibration(str(other))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     with pytest.raises(MbcostError, match="not JSON"):
-        load(str(broken))
+        load_calibration(str(broken))
     data = json.loads(path.read_text())
     data["models"]["pw"]["coef"] = [1, -2, 0, 0]
     path.write_text(json.dumps(data))
     with pytest.raises(MbcostError, match="model for 'pw' is not valid"):
-        load(str(path))
+        load_calibration(str(path))
 
 
 def test_table_latency_is_the_files_formula_by_hand(tmp_path, capsys):
@@ -135,7 +138,7 @@ def test_table_latency_is_the_files_formula_by_hand(tmp_path, capsys):
 
 def test_table_latency_refuses_torch_and_bad_files(tmp_path, capsys):
     assert main(["table", "--torch", "x:y", "--latency", "m.json"]) == 2
-    assert "--latency predicts from a spec" in capsys.readouterr().err
+    assert "--latency applies to specs only" in capsys.readouterr().err
     assert main(["table", "--latency", str(tmp_path / "none.json")]) == 2
     assert "no such calibration file" in capsys.readouterr().err
 
@@ -159,7 +162,7 @@ def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "m.json"
     assert main(["calibrate", "--output", str(out), "--budget", "1"]) == 0
-    cal = load(str(out))
+    cal = load_calibration(str(out))
     assert set(cal.models) >= {"pw", "conv", "dw", "fc", "pool", "gpool", "se", "other"}
     assert cal.threads == 1 and cal.runtime == "torch" and "torch" in cal.versions
     saved = json.loads(out.read_text())
@@ -227,10 +230,10 @@ def test_in_network_correction_is_recovered():
 def test_a_bad_network_correction_is_refused(tmp_path):
     path = _calibration(tmp_path, network={"scale": -1, "per_row_s": 0})
     with pytest.raises(MbcostError, match="in-network correction is not valid"):
-        load(str(path))
+        load_calibration(str(path))
     path = _calibration(tmp_path, name="b.json", network={"scale": 1, "per_row_s": 0, "per_byte_s": -1e-12})
     with pytest.raises(MbcostError, match="in-network correction is not valid"):
-        load(str(path))
+        load_calibration(str(path))
 
 
 def test_compare_shows_each_specs_prediction(tmp_path, capsys):
@@ -309,7 +312,7 @@ def test_pick_all_by_predicted_latency(tmp_path, capsys):
 
 def test_tradeoff_against_latency_plots_the_predictions(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from mbcost.attachments.latency import load as load_calibration
+    from mbcost.attachments.latency import load_calibration as load_calibration
     from mbcost.figures.plots import figure
 
     path = _calibration(tmp_path)
@@ -353,11 +356,12 @@ def test_onnxruntime_runner_calibrates_a_file_torch_refuses(tmp_path, monkeypatc
     monkeypatch.setattr(cal_mod, "_machine_constants", lambda run_with: (1e10, 1e-6))
     out = tmp_path / "ort.json"
     assert main(["calibrate", "--output", str(out), "--runtime", "onnxruntime", "--budget", "1"]) == 0
-    assert len(runs) == cal_mod.ROUNDS * (len(few) + 2)  # the shapes, the network at batch 1 and 2, each round
-    cal = load(str(out), runtime="onnxruntime", threads=1)
+    # the shapes, the network at batch 1 and 2, each round; and the peak-rate probe once
+    assert len(runs) == cal_mod.ROUNDS * (len(few) + 2) + 1
+    cal = load_calibration(str(out), runtime="onnxruntime", threads=1)
     assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and set(cal.models) == {"pw", "dw"}
     with pytest.raises(MbcostError, match="calibrated with onnxruntime, not torch: calibrate with --runtime torch"):
-        load(str(out), runtime="torch")
+        load_calibration(str(out), runtime="torch")
     capsys.readouterr()
     assert main(["calibrate", "--validate", str(out), "--runtime", "torch"]) == 2
     err = capsys.readouterr().err

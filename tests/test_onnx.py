@@ -121,7 +121,7 @@ def test_missing_and_folder(tmp_path, capsys):
 def test_onnx_settings_are_refused(tmp_path, capsys):
     path = small_graph(tmp_path / "small.onnx")
     assert main(["table", str(path), "--alpha", "0.5"]) == 2
-    assert "apply to specs" in capsys.readouterr().err
+    assert "--alpha applies to specs only" in capsys.readouterr().err
     with pytest.raises(MbcostError, match="fixed"):
         mbcost.analyze(str(path), alpha=0.5)
 

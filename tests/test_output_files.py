@@ -96,3 +96,19 @@ def test_an_error_quotes_a_readable_slice_of_a_long_line_with_controls_escaped()
     line, caret = info.value.detail().splitlines()
     assert len(line) < 120 and line.strip().startswith("…") and line.endswith("…") and "\\x07" in line
     assert line[caret.index("^")] == "\\"  # the caret is under the escaped character
+
+
+def test_a_csv_in_a_missing_folder_is_blamed_by_its_own_name(tmp_path, capsys):
+    from mbcost.cli import main
+
+    target = tmp_path / "missing" / "x.csv"
+    assert main(["table", "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mbcost: error: cannot write {target}: folder {target.parent} does not exist\n"
+
+
+def test_models_are_listed_in_natural_order():
+    from mbcost.results.zoo import model_names
+
+    names = [n for n in model_names() if n.startswith("resnet")]
+    assert names == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]

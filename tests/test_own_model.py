@@ -61,11 +61,11 @@ def test_analyze_a_module_like_a_spec():
 def test_analyze_with_explicit_inputs_and_errors():
     b = mbcost.analyze(Net(), inputs=(torch.zeros(2, 3, 8, 8),))  # batch 2
     assert b.total.mult_adds == 2 * (3 * 3 * 3 * 16 * 8 * 8 + 16 * 10)
-    with pytest.raises(MbcostError, match="apply to specs"):
+    with pytest.raises(MbcostError, match="alpha applies to specs only"):
         mbcost.analyze(Net(), alpha=0.5)
     with pytest.raises(MbcostError, match="forward pass failed on input 1x4x8x8"):
         mbcost.analyze(Net(), input_size=(1, 4, 8, 8))
-    with pytest.raises(MbcostError, match="apply to a torch module"):
+    with pytest.raises(MbcostError, match="input_size applies to torch models and ONNX files only"):
         mbcost.analyze("mobilenet_v1", input_size=(1, 3, 224, 224))
 
 
@@ -129,7 +129,7 @@ def test_max_depth_rolls_rows_up_and_keeps_totals(cli_here, tmp_path):
     assert one["mult_adds"] == 2 * 3 * 3 * 8 * 8 * 16 * 16 and one["type"] == "Sequential (6 rows)"
     assert rolled["total"] == full["total"] and rolled["by_type"] == full["by_type"]
     bad = cli_here("table", "mobilenet_v1", "--max-depth", "1")
-    assert bad.returncode == 2 and "--max-depth goes with --torch" in bad.stderr
+    assert bad.returncode == 2 and "--max-depth applies to torch models and ONNX files only" in bad.stderr
 
 
 def test_torch_models_are_built_on_the_meta_device_with_a_cpu_fallback(cli_here, tmp_path):

@@ -15,7 +15,7 @@ pytest.importorskip("matplotlib")
 import mbcost  # noqa: E402
 from mbcost.figures import plots  # noqa: E402
 from mbcost.errors import MbcostError  # noqa: E402
-from mbcost.results.published import load  # noqa: E402
+from mbcost.results.published import load_published  # noqa: E402
 from mbcost.results.zoo import model_names  # noqa: E402
 
 
@@ -90,7 +90,7 @@ def test_tradeoff_axes_and_conventions(tradeoff):
 
 def test_tradeoff_points_are_computed_costs_and_published_accuracy(tradeoff):
     madds, params = tradeoff.axes
-    for row in load("checkpoints"):
+    for row in load_published("checkpoints"):
         alpha = Fraction(str(row["alpha"]))
         line_m = _line(madds, f"madds-alpha-{plots.alpha_text(alpha)}")
         line_p = _line(params, f"params-alpha-{plots.alpha_text(alpha)}")
@@ -110,7 +110,7 @@ def test_tradeoff_points_are_computed_costs_and_published_accuracy(tradeoff):
 def test_tradeoff_reference_models_present_in_zoo_only(tradeoff):
     data = plots.tradeoff_data()
     zoo = set(model_names())
-    published = {r["model"] for r in load("imagenet_models")}
+    published = {r["model"] for r in load_published("imagenet_models")}
     expected = [m for m in plots.REFERENCE_MODELS if m in zoo and m in published]
     assert [p.model for p in data.references] == expected
     assert all(any(m in s for s in data.skipped) for m in plots.REFERENCE_MODELS if m not in expected)
@@ -332,7 +332,8 @@ def test_cli_plot_default_output_name(cli, tmp_path):
      "mbcost: error: unknown plot kind 'pie': choose from tradeoff, scaling, breakdown, layers"),
     (("plot", "tradeoff", "--out", "x.jpg"),
      "mbcost: error: unsupported file extension '.jpg' for x.jpg: use .png, .svg, .pdf"),
-    (("plot", "scaling", "--out", "noext"), "mbcost: error: unsupported file extension 'noext'"),
+    (("plot", "scaling", "--out", "noext"), "mbcost: error: noext has no file extension: a figure's file name ends"),
+    (("plot", "layers", "--out", "."), "mbcost: error: cannot write .: it is a folder; a figure is one file"),
     (("plot", "tradeoff", "vgg16", "--out", "x.svg"), "mbcost: error: plot tradeoff takes no MODEL"),
     (("plot", "tradeoff", "--against", "flops", "--out", "x.svg"), "mbcost: error: unknown --against 'flops'"),
     (("plot", "layers", "--against", "params", "--out", "x.svg"), "mbcost: error: --against applies to plot"),
@@ -369,3 +370,32 @@ def test_missing_matplotlib_is_a_one_line_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr == "mbcost: error: mbcost plot needs matplotlib (not installed): pip install 'mbcost[plot]'\n"
+
+
+def test_scaling_figure_states_the_specs_rounding_and_its_own_markers():
+    """EfficientNet-B0 rounds channels under alpha to multiples of 8 (its spec's
+    'width' rule), not int(alpha·c): the figure says so, and its markers are not
+    labelled as the MobileNet paper's widths."""
+    from matplotlib.text import Text
+
+    fig = plots.figure("scaling", "efficientnet_b0")
+    texts = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert "nearest multiple of 8" in texts and "int(α·c)" not in texts
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+    assert "α = 0.25, 0.5, 0.75, 1" in labels and not any("paper" in label for label in labels)
+
+
+def test_a_layer_type_has_one_colour_in_every_figure():
+    """The layers figure of two networks colours each shared type alike (once the
+    colour followed the type's rank in each network's breakdown)."""
+    from matplotlib.colors import to_hex
+
+    def legend_colours(model):
+        fig = plots.figure("layers", model)
+        return {h.get_label(): to_hex(h.get_facecolor()) for leg in fig.legends for h in leg.legend_handles}
+
+    mobile, google = legend_colours("mobilenet_v1"), legend_colours("googlenet")
+    shared = set(mobile) & set(google)
+    assert {"Conv 1×1", "Conv 3×3", "Fully Connected"} <= shared
+    assert all(mobile[t] == google[t] for t in shared)
+    assert len(set(mobile.values())) == len(mobile)  # and distinct within a figure

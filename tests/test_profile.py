@@ -223,4 +223,44 @@ def test_inconsistent_measurements_get_a_visible_warning(tiny):
     from mbcost.figures.profile_plots import timeshare_figure
 
     fig = timeshare_figure(profile=seen)
-    assert any(t.get_gid() == "warning" and t.get_text().startswith("WARNING") for t in fig.texts)
+    (warning,) = [t for t in fig.texts if t.get_gid() == "warning"]
+    assert warning.get_text().startswith("WARNING")
+    # it covers neither the title nor the axes, and its advice names options 'plot' has
+    from matplotlib.text import Text
+
+    from mbcost.figures.plot_style import style
+
+    with style():
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = Text.get_window_extent(warning, renderer)
+    for other in [fig._suptitle] + [ax for ax in fig.axes] + fig.legends:
+        assert not box.overlaps(other.get_window_extent(renderer))
+    from mbcost.cli import app
+    import typer
+
+    plot_options = {o for p in typer.main.get_command(app).commands["plot"].params for o in p.opts}
+    for option in ("--threads", "--budget", "--in-context"):
+        assert option in problem and option in plot_options
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_columns_a_command_exists_for_stay_on_a_narrow_terminal(tiny, columns):
+    """profile keeps % Time and GMAC/s (memory columns go first); check keeps its
+    Verdict, per layer and across configurations."""
+    from mbcost.attachments.check import check
+    from mbcost.documents.render import terminal_text
+    from mbcost.documents.views import check_document
+
+    p = profile(tiny, budget=0, warmup=1, min_reps=3, max_reps=3)
+    def left_out(text):
+        return " ".join(line for line in text.splitlines() if line.startswith("left out"))
+
+    text = terminal_text(profile_document(p), columns)
+    assert "Time" in text.split("Per layer")[1].split("┡")[0]
+    assert "% Time" not in left_out(text) and "GMAC/s" not in left_out(text)
+    result = check([tiny.network], [1])
+    for layers in (True, False):
+        text = terminal_text(check_document(result, layers=layers), columns)
+        assert "Verdict" in text and "Verdict" not in left_out(text)
+        assert max(len(line) for line in text.splitlines()) <= columns

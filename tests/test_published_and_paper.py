@@ -16,14 +16,14 @@ from mbcost import analyze
 from mbcost.errors import MbcostError
 from mbcost.results.paper import (ROUNDED_UP, TRUNCATED, Check, Reading, gives, judge, paper_tables, printed_unit,
                           significant_digits, within_rounding)
-from mbcost.results.published import SCHEMAS, load
+from mbcost.results.published import SCHEMAS, load_published
 
 
 def test_every_published_table_loads_with_sources():
     for name in SCHEMAS:
-        rows = load(name)
+        rows = load_published(name)
         assert rows and all(r["source"] for r in rows)
-    assert len(load("checkpoints")) == 16
+    assert len(load_published("checkpoints")) == 16
 
 
 @pytest.mark.parametrize("content,words", [
@@ -38,7 +38,7 @@ def test_bad_rows_fail_with_file_and_line(tmp_path, content, words):
     path = tmp_path / "checkpoints_quantized.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(MbcostError) as info:
-        load("checkpoints_quantized", path)
+        load_published("checkpoints_quantized", path)
     assert str(info.value).startswith(f"{path}:") and words in str(info.value)
 
 
@@ -46,7 +46,7 @@ def test_bad_header(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("alpha,res,top1,source\n", encoding="utf-8")
     with pytest.raises(MbcostError, match=r"x.csv:1: header must be alpha,resolution,top1,source"):
-        load("checkpoints_quantized", path)
+        load_published("checkpoints_quantized", path)
 
 
 def test_rounding_rules():
@@ -138,7 +138,7 @@ def test_flagged_rows_carry_a_reason_or_say_none_was_found():
 def test_known_discrepancies_are_explained_consistently():
     table, cols = _table("Table 2")
     (conv3,) = [r for r in table.rows if r[0] == "Conv 3×3"]
-    assert conv3[cols.index("check")].startswith("consistent with two digits swapped")
+    assert conv3[cols.index("Mult-Adds check")].startswith("consistent with two digits swapped")
     # 290 for 290.68: truncation would give it, but the same paper rounds 568.74 to 569.
     table, cols = _table("Table 6")
     verdict = table.rows[2][cols.index("Mult-Adds check")]
@@ -185,3 +185,29 @@ def test_paper_cli(cli):
     assert vgg["published"] == "15300" and int(vgg["computed"].split(".")[0]) == 15470
     bad = cli("paper", "--table", "1")
     assert bad.returncode == 2 and "Table 1 is the architecture" in bad.stderr
+
+
+def test_paper_reads_short_with_its_explanations_as_numbered_notes():
+    """Explanations are notes under their table, not a narrow column that breaks
+    words: 'paper' reads in at most 300 lines at 120 columns, every verdict cell is
+    a word or two, and each note number in a cell has its note under the table."""
+    from mbcost.documents.render import terminal_text
+    from mbcost.results.paper import paper_document
+
+    doc = paper_document()
+    text = terminal_text(doc, 120)
+    assert len(text.splitlines()) <= 300
+    assert len(terminal_text(paper_document("checkpoints"), 120).splitlines()) <= 60
+    assert "arXiv:1512.00567" in text and "arithmetically consistent" in text  # words whole
+    for table in doc.tables:
+        verdicts = [i for i, c in enumerate(table.columns) if c.header.endswith("check")]
+        for row in table.rows:
+            for i in verdicts:
+                word, _, ref = row[i].partition(" [")
+                assert word in ("ok", "explained", "not explained", "see note", ""), row[i]
+                if ref:
+                    assert any(n.startswith(f"[{ref}") for n in table.notes), (table.title, row[i])
+    # the full words stay in the machine formats
+    cols = doc.tables[0].columns
+    assert [c.header for c in cols].count("Δ % Mult-Adds") == 1
+    assert doc.data["tables"][0]["rows"][2][4].startswith("consistent with two digits swapped")

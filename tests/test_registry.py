@@ -35,7 +35,8 @@ def test_every_keyword_parses_to_its_kind(name):
     spec = {"fc": "input 1x1x8\n{w} 8x4\n", "conv": "input 8x8x4\n{w} 3x3x4x4\n", "dw": "input 8x8x4\n{w} 3x3x4\n",
             "pw": "input 8x8x4\n{w} 4x8\n", "avgpool": "input 8x8x4\n{w} 2x2\n", "maxpool": "input 8x8x4\n{w} 2x2\n",
             "adaptive_avgpool": "input 8x8x4\n{w} 2x2\n", "adaptive_maxpool": "input 8x8x4\n{w} 2x2\n",
-            "se": "input 8x8x4\n{w} reduce=2\n", "split": "input 8x8x4\n{w} parts=2 take=1\n"}
+            "se": "input 8x8x4\n{w} reduce=2\n", "split": "input 8x8x4\n{w} parts=2 take=1\n",
+            "mqa": "input 8x8x4\n{w} 4x4 heads=2 key=2\n", "mhsa": "input 8x8x4\n{w} 4x4 heads=2 key=2\n"}
     text = spec.get(kind, "input 8x8x4\n{w}\n").format(w=name)
     (row,) = analyze(Network.from_text(text)).layers
     assert row.kind == kind
@@ -58,8 +59,8 @@ def test_a_spelling_cannot_be_claimed_twice():
 
 
 def test_post_kinds_are_the_ones_that_follow_a_row():
-    assert mbcost.kinds.POST_OPS == {"bn", "relu", "relu6", "hswish", "hsigmoid", "silu", "sigmoid"}
-    with pytest.raises(SpecError, match="expected one of bn, hsigmoid, hswish, relu, relu6, sigmoid, silu after"):
+    assert mbcost.kinds.POST_OPS == {"bn", "relu", "relu6", "hswish", "hsigmoid", "silu", "sigmoid", "gelu"}
+    with pytest.raises(SpecError, match="expected one of bn, gelu, hsigmoid, hswish, relu, relu6, sigmoid, silu after"):
         Network.from_text("input 8x8x4\nconv 3x3x4x4 +softmax\n")
 
 

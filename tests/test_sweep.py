@@ -364,3 +364,19 @@ def test_an_impossible_grid_fails_at_its_cheapest_configuration_first():
     # before any of the rest is evaluated.
     with pytest.raises(MbcostError, match=r"at alpha 0\.001, resolution 1\)"):
         sweep("mobilenet_v1", "0.001:1:0.001", "1:1000:1")
+
+
+@pytest.mark.parametrize("command", [["sweep", "--alpha", "1,0.5", "--res", "224,128"],
+                                     ["table", "efficientnet_b0", "--res", "96"]])
+def test_depth_mult_one_is_one_whatever_its_spelling(capsys, command):
+    """--depth-mult 1.0 (or 1.00) prints the very table --depth-mult 1 prints: the
+    plain sweep, not a depth sweep of one multiplier."""
+    from mbcost.cli import main
+
+    outputs = []
+    for spelling in ("1", "1.0", "1.00"):
+        assert main(command + ["--depth-mult", spelling, "--format", "json"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert main(command + ["--depth-mult", "1.0"]) == 0
+    assert "depth multiplier" not in capsys.readouterr().out  # no depth axis, no depth in the heading

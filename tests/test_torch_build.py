@@ -28,7 +28,7 @@ from mbcost.adapters.torch_modules import (  # noqa: E402
 )
 from mbcost.errors import MbcostError  # noqa: E402
 from mbcost.core.network import Config, Network  # noqa: E402
-from mbcost.results.zoo import load, model_names  # noqa: E402
+from mbcost.results.zoo import load_network, model_names  # noqa: E402
 
 from conftest import TABLE1_BLOCKS  # noqa: E402
 
@@ -70,7 +70,7 @@ def mobilenet_shapes_by_hand(alpha: float, res: int) -> list[tuple[int, int, int
 @pytest.mark.parametrize("alpha", [1, 0.75, 0.5, 0.25])
 @pytest.mark.parametrize("res", [224, 192, 160, 128])
 def test_mobilenet_forward_shapes_follow_table1(alpha, res):
-    instances = load("mobilenet_v1").evaluate(Config.make(alpha=alpha, resolution=res))
+    instances = load_network("mobilenet_v1").evaluate(Config.make(alpha=alpha, resolution=res))
     module = build_module(instances)
     shapes = forward_shapes(module, torch.zeros(1, 3, res, res, device="meta"))
     got = [shapes[inst.layer.name][1:] for inst in instances]
@@ -82,14 +82,14 @@ def test_mobilenet_forward_shapes_follow_table1(alpha, res):
 def test_every_builtin_spec_forward_gives_the_spec_shapes(name, alpha, res):
     if name == "alexnet":
         res = None  # the paper's AlexNet exists at its own 227x227 only (a fixed FC head)
-    network = load(name)
+    network = load_network(name)
     if network.preset_of:
         alpha = 1  # a preset's width is its definition (efficientnet_b2 is b0 at 1.1)
     assert_shapes_match(network.evaluate(Config.make(alpha=alpha, resolution=res)))
 
 
 def test_module_names_are_the_spec_names():
-    instances = load("mobilenet_v1").evaluate()
+    instances = load_network("mobilenet_v1").evaluate()
     module = build_module(instances)
     names = dict(module.named_modules())
     assert [inst.layer.name for inst in instances] == module.row_names
@@ -215,7 +215,7 @@ def test_fc_flattens_and_post_ops_follow_it():
 
 
 def test_parameters_by_row_match_the_module():
-    instances = load("mobilenet_v1").evaluate()
+    instances = load_network("mobilenet_v1").evaluate()
     module = build_module(instances)
     # Table 1 by hand: conv1 3·3·3·32 weights, batch norm scale + shift 2·32, no bias
     assert param_split(module.rows["conv1"]) == (864, 0, 64)

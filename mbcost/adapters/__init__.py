@@ -1,17 +1,30 @@
-"""Adapters to PyTorch: the real build of a spec and the independent counters.
+"""Adapters: everything that imports torch, fvcore, onnx or onnxruntime.
 
-Everything that imports torch or fvcore lives in this package, and only the
-commands that need them (``mbcost check``, ``mbcost table --check`` and ``mbcost
-table --torch``) import it. The symbolic core (spec, shapes, costs) never does.
+Only the commands and sources that need them import these modules, inside their
+own code paths; the symbolic core (spec, shapes, costs) never does.
 
 * :mod:`mbcost.adapters.torch_modules` -- one torch module per layer kind and
   :func:`~mbcost.adapters.torch_modules.build_module`, a spec evaluation as an
   ``nn.Module`` whose submodule names are the spec's layer names;
 * :mod:`mbcost.adapters.counters` -- fvcore's ``FlopCountAnalysis`` and PyTorch's
   ``FlopCounterMode`` per module, set to the symbolic counting convention, and
-  parameters per module;
+  parameters per module (never importing the kinds' cost code);
 * :mod:`mbcost.adapters.torch_model` -- any PyTorch model (``--torch
-  pkg.module:factory``) as a per-layer table from fvcore's per-module counts.
+  pkg.module:factory``, or a module object) as a per-layer table from fvcore's
+  per-module counts;
+* :mod:`mbcost.adapters.torch_trace` -- a torch model's activation memory from a
+  traced forward pass (``table --torch ... --memory``);
+* :mod:`mbcost.adapters.onnx_model` -- an ONNX file read into an
+  :class:`~mbcost.graphs.opgraph.OpGraph` (shapes inferred, size arithmetic folded);
+* :mod:`mbcost.adapters.onnx_count` -- that graph counted, one handle per ONNX
+  operator (the third independent counter);
+* :mod:`mbcost.adapters.onnx_export` -- a spec's torch build or a torch model
+  written as ONNX;
+* :mod:`mbcost.adapters.profile` and :mod:`mbcost.adapters.profile_ort` -- measured
+  latency per spec row with torch and with onnxruntime (``mbcost profile``);
+* :mod:`mbcost.adapters.calibrate` -- the per-kind latency models fitted on this
+  machine and validated on whole networks (``mbcost calibrate``);
+* :mod:`mbcost.adapters.machine` -- which machine a measurement ran on.
 """
 
 from __future__ import annotations

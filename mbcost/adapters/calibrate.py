@@ -166,7 +166,7 @@ class _TorchRunner:
     def prepare(self, analysis, batch: int = 1):
         from mbcost.adapters.torch_modules import build_module
 
-        instances = analysis.network.evaluate(analysis.config)
+        instances = analysis.instances
         torch.manual_seed(0)
         net = build_module(instances, device="cpu", name=analysis.model)
         x0 = instances[0].input
@@ -247,9 +247,9 @@ def runner(name: str, threads: int):
 
 
 def _time(run, seconds: float) -> list[float]:
-    from mbcost.adapters.profile import _Timer, measure
+    from mbcost.adapters.profile import Timer, measure
 
-    return list(measure(run, _Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
+    return list(measure(run, Timer(torch.device("cpu")), warmup=3, budget=seconds, min_reps=5,
                         max_reps=5000).samples)
 
 
@@ -260,6 +260,22 @@ def _machine_constants(run_with) -> tuple[float, float]:
     copy = statistics.median(_time(lambda: dst.copy_(src), 0.3))
     call = statistics.median(_time(run_with.empty_call(), 0.1))
     return 2 * src.numel() * 4 / copy, call
+
+
+#: The peak-rate probe: a 1x1 convolution 512 -> 512 on a 28 x 28 map (205.5 M MACs),
+#: large enough to be compute-bound on any CPU (intensity ~ 170 MACs per fp32 byte).
+PEAK_PROBE = "model peak\ninput 28x28x512\nconv 1x1x512x512\n"
+
+
+def peak_mac_rate(run_with, seconds: float = 0.5) -> float:
+    """This machine's peak MAC rate (MACs/s, fp32) in the runtime being calibrated,
+    at its thread count: :data:`PEAK_PROBE`'s Mult-Adds over its fastest timed run."""
+    from mbcost.core.network import Network
+    from mbcost.results.analysis import analyze
+
+    probe = analyze(Network.from_text(PEAK_PROBE, source="<peak>"))
+    times = _time(run_with.prepare(probe, 1), seconds)
+    return probe.total.mult_adds / min(times)
 
 
 def in_rounds(runs: list, seconds: float, rng: random.Random, progress=None, labels=None, total: int | None = None,
@@ -312,12 +328,13 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
         times = in_rounds([p[4] for p in points], budget * 0.8, rng, progress,
                           [p[2].layers[0].type for p in points], total)
         bandwidth, overhead = _machine_constants(run_with)
+        peak = peak_mac_rate(run_with)
         samples = [Sample(kind, features, seconds, label, batch)
                    for (kind, label, _, features, _, batch), seconds in zip(points, times)]
         # the models are fitted at batch 1; the shapes timed at a larger batch only check them
         result = Calibration(machine=cpu_name(), runtime=run_with.name, threads=threads,
                              versions=run_with.versions(), models=fit([x for x in samples if x.batch == 1]),
-                             bandwidth_bytes_per_s=bandwidth,
+                             bandwidth_bytes_per_s=bandwidth, peak_macs_per_s=peak,
                              call_overhead_s=overhead, created=datetime.date.today().isoformat(), samples=samples)
         # the in-network correction, from synthetic networks timed whole:
         # t = scale * sum(rows) + per_row * rows + per_byte * bytes moved

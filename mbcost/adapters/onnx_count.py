@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 
-from mbcost.results.analysis import LayerRow, ModelTable, dims_shape
+from mbcost.results.tables import LayerRow, ModelTable, dims_shape
 from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError
 from mbcost.core.network import Config

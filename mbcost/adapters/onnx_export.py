@@ -20,7 +20,7 @@ import contextlib
 import io
 import warnings
 
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, one_line
 
 #: the ONNX opset written (HardSwish needs 14; 17 has LayerNormalization)
 OPSET = 17
@@ -39,9 +39,7 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
                               opset_version=OPSET,
                               input_names=["input"], output_names=["output"])
     except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; one line names the cause
-        from mbcost.adapters.torch_model import _one_line
-
-        raise MbcostError(f"{what}: torch.onnx.export failed: {_one_line(exc)}") from None
+        raise MbcostError(f"{what}: torch.onnx.export failed: {one_line(exc)}") from None
     finally:
         model.__dict__.pop("named_modules", None)
     return _clean_names(buffer.getvalue(), {name for name, _ in model.named_modules()})
@@ -131,7 +129,7 @@ def spec_to_onnx(analysis, batch: int = 1) -> bytes:
     from mbcost.adapters.torch_modules import build_module, input_tensor
 
     require_torch("mbcost export to .onnx")
-    instances = analysis.network.evaluate(analysis.config)
+    instances = analysis.instances
     torch.manual_seed(0)
     net = build_module(instances, device="cpu", name=analysis.model)
     return torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)

@@ -48,10 +48,6 @@ def require_onnx(what: str = "reading an ONNX file") -> None:
         raise MbcostError(f"{what} needs the onnx package: pip install 'mbcost[onnx]'") from None
 
 
-def is_onnx_path(name) -> bool:
-    return str(name).lower().endswith(".onnx")
-
-
 def load_proto(path: str | Path, data: bytes | None = None):
     """The ModelProto in ``path`` (or in ``data``, bytes that came from ``path``),
     or one line saying why it is not an ONNX model."""

@@ -301,7 +301,7 @@ def device_name(dev: torch.device) -> str:
 
 # -- timing ------------------------------------------------------------------------
 
-class _Timer:
+class Timer:
     """One call of ``fn`` timed on the device (seconds)."""
 
     def __init__(self, dev: torch.device) -> None:
@@ -323,7 +323,7 @@ class _Timer:
         return (time.perf_counter_ns() - t0) / 1e9
 
 
-def measure(fn, timer: _Timer, *, warmup: int, budget: float, min_reps: int, max_reps: int) -> Timing:
+def measure(fn, timer: Timer, *, warmup: int, budget: float, min_reps: int, max_reps: int) -> Timing:
     """``warmup`` untimed calls, then timed calls until they have taken ``budget``
     seconds and number at least ``min_reps`` (at most ``max_reps``)."""
     for _ in range(warmup):
@@ -380,7 +380,7 @@ def _in_context(rows, sources, x, cuda: bool, *, warmup: int, budget: float, min
 METHODS = ("isolated", "in-context")
 
 
-def _check_fits_in_memory(report: MemoryReport, dev: torch.device) -> None:
+def check_fits_in_memory(report: MemoryReport, dev: torch.device) -> None:
     """Profiling allocates the weights and the live activations for real: refuse
     a network that cannot fit in this machine's memory, before allocating."""
     if dev.type != "cpu":
@@ -426,12 +426,11 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
         raise MbcostError(f"unknown timing method '{method}': choose from {', '.join(METHODS)}")
     check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     dev = check_device(device)
-    network = getattr(analysis, "network", None)
-    if network is None or not hasattr(network, "evaluate"):
+    instances = getattr(analysis, "instances", None)  # a spec's table keeps its evaluation; a model's has none
+    if instances is None:
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
-    instances = network.evaluate(analysis.config)
     report = memory(analysis, "fp32", batch=batch, instances=instances)
-    _check_fits_in_memory(report, dev)
+    check_fits_in_memory(report, dev)
 
     previous = torch.get_num_threads()
     if threads is not None:
@@ -444,7 +443,7 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-        timer = _Timer(dev)
+        timer = Timer(dev)
         rows = [net.rows[r.name] for r in analysis.layers]
         total = len(rows) + (1 if end_to_end else 0)
         layers = []

@@ -101,7 +101,7 @@ class _Exported:
         import onnx
 
         from mbcost.graphs.opgraph import module_of
-        from mbcost.graphs.rowmatch import _key
+        from mbcost.graphs.rowmatch import covering_key
 
         model = onnx.load_model_from_string(data)
         graph = model.graph
@@ -113,7 +113,7 @@ class _Exported:
                 continue  # constants, weights and their shape arithmetic
             live.update(node.output)
             module = module_of(node.name)
-            row = _key(module, rows) if module else None
+            row = covering_key(module, rows) if module else None
             self.nodes.append(_Node(node.name, node.op_type, row if row in rows else None,
                                     [v for v in node.input if v in live], list(node.output), len(self.nodes)))
         self.by_name = {n.name: n for n in self.nodes}
@@ -342,7 +342,7 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
 
     from mbcost.adapters.onnx_export import torch_to_onnx
     from mbcost.adapters.onnx_model import require_onnx
-    from mbcost.adapters.profile import (LayerTiming, Profile, Timing, _check_fits_in_memory, _Timer, check_settings,
+    from mbcost.adapters.profile import (LayerTiming, Profile, Timing, check_fits_in_memory, Timer, check_settings,
                                          device_name, measure)
     from mbcost.adapters.torch_modules import build_module
     from mbcost.attachments.memory import memory
@@ -351,13 +351,12 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
     check_settings(batch, threads, warmup, min_reps, max_reps, budget)
     ort = require_onnxruntime()
     require_onnx("--runtime onnxruntime")
-    network = getattr(analysis, "network", None)
-    if network is None or not hasattr(network, "evaluate"):
+    instances = getattr(analysis, "instances", None)  # a spec's table keeps its evaluation; a model's has none
+    if instances is None:
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
-    instances = network.evaluate(analysis.config)
     report = memory(analysis, "fp32", batch=batch, instances=instances)
     cpu = torch.device("cpu")
-    _check_fits_in_memory(report, cpu)
+    check_fits_in_memory(report, cpu)
 
     # the same weights and input as --runtime torch
     torch.manual_seed(seed)
@@ -434,7 +433,7 @@ def profile_ort(analysis, *, batch: int = 1, threads: int | None = None, device:
     whole = None
     if end_to_end:
         plain = _session(ort, data, threads, None)
-        whole = measure(lambda: plain.run(None, feed), _Timer(cpu), warmup=warmup, budget=budget,
+        whole = measure(lambda: plain.run(None, feed), Timer(cpu), warmup=warmup, budget=budget,
                         min_reps=min_reps, max_reps=max_reps)
         if progress:
             progress(1000 + extra, 1000 + extra, "end to end")

@@ -23,9 +23,9 @@ import importlib
 import os
 import sys
 
-from mbcost.results.analysis import LayerRow, ModelTable, dims_shape as _dims_shape
+from mbcost.results.tables import LayerRow, ModelTable, dims_shape as _dims_shape
 from mbcost.core.conventions import params_total
-from mbcost.errors import MbcostError
+from mbcost.errors import MbcostError, one_line
 from mbcost.kinds import Shape
 from mbcost.core.network import Config
 
@@ -103,9 +103,9 @@ def _import_module(module_name: str):
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise MbcostError(f"cannot import '{module_name}': no module named '{exc.name}'") from None
-        raise MbcostError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+        raise MbcostError(f"importing '{module_name}' failed: {one_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - the user's module: any error is theirs
-        raise MbcostError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+        raise MbcostError(f"importing '{module_name}' failed: {one_line(exc)}") from None
     finally:
         if added:
             try:
@@ -132,20 +132,13 @@ def _import_file(path: str):
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - the user's file: any error is theirs
-        raise MbcostError(f"importing {path} failed: {_one_line(exc)}") from None
+        raise MbcostError(f"importing {path} failed: {one_line(exc)}") from None
     finally:
         try:
             sys.path.remove(folder)
         except ValueError:
             pass
     return module
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def build_model(target: str, device: str = "cpu"):
@@ -168,7 +161,7 @@ def build_model(target: str, device: str = "cpu"):
             with torch.device("meta") if device == "meta" else contextlib.nullcontext():
                 model = obj(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise MbcostError(f"factory {target} failed: {_one_line(exc)}") from None
+            raise MbcostError(f"factory {target} failed: {one_line(exc)}") from None
     else:
         raise MbcostError(f"{target} is neither a factory nor a torch.nn.Module (it is a {type(obj).__name__})")
     if not isinstance(model, nn.Module):
@@ -431,7 +424,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
             raise
         except Exception as exc:  # noqa: BLE001 - the user's forward pass
             size = "x".join(str(d) for d in shape)
-            raise MbcostError(f"the model's forward pass failed on input {size}: {_one_line(exc)}") from None
+            raise MbcostError(f"the model's forward pass failed on input {size}: {one_line(exc)}") from None
     finally:
         for h in handles:
             h.remove()

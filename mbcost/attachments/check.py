@@ -27,8 +27,7 @@ from typing import Callable, Iterable, Sequence
 from mbcost.errors import MbcostError
 from mbcost.core.conventions import COUNT_NAMES, PAPER_COUNT, alpha_number, fmt_alpha
 from mbcost.kinds import Shape
-from mbcost.core.network import Config, Network, to_fraction
-from mbcost.language.lexer import is_ascii_digits
+from mbcost.core.network import Config, Network
 
 #: The paper's width multipliers and resolutions (Tables 6 and 7): 16 configurations.
 #: What FlopCounterMode can count.
@@ -277,29 +276,19 @@ def check_network(network: Network, config: Config = Config()) -> NetworkCheck:
 
 
 def parse_alphas(text: str | None) -> list[Fraction] | None:
-    """``"1,0.75"`` -> [1, 3/4] (None for None)."""
-    if text is None:
-        return None
-    values = [v.strip() for v in str(text).split(",") if v.strip()]
-    if not values:
-        raise MbcostError("--alpha needs at least one number")
-    return [to_fraction(v, "alpha") for v in values]
+    """``"1,0.75"`` -> [1, 3/4], or a range as sweep and pick take it
+    (``0.25:1:0.25``); largest first, None for None."""
+    from mbcost.results.sweep_grid import parse_grid
+
+    return None if text is None else parse_grid(text, "alpha")
 
 
 def parse_resolutions(text: str | None) -> list[int] | None:
-    """``"224,192"`` -> [224, 192] (None for None)."""
-    if text is None:
-        return None
-    out = []
-    for v in (v.strip() for v in str(text).split(",")):
-        if not v:
-            continue
-        if not is_ascii_digits(v) or int(v) <= 0:
-            raise MbcostError(f"resolution must be a positive whole number, got '{v}'")
-        out.append(int(v))
-    if not out:
-        raise MbcostError("--res needs at least one resolution")
-    return out
+    """``"224,192"`` -> [224, 192], or a range (``128:224:32``); largest first,
+    None for None."""
+    from mbcost.results.sweep_grid import parse_grid
+
+    return None if text is None else parse_grid(text, "resolution")
 
 
 def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolutions: Iterable | None = None,
@@ -307,9 +296,9 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
          classes: int | None = None, depth_mult=1) -> list[tuple[Network, Config]]:
     """Every (network, config) to check: each model at each alpha and resolution
     (default: alpha 1 at the spec's own resolution)."""
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
-    networks = [m if isinstance(m, Network) else load(m) for m in models]
+    networks = [m if isinstance(m, Network) else load_network(m) for m in models]
     alphas = list(alphas) if alphas is not None else [Fraction(1)]
     resolutions = list(resolutions) if resolutions is not None else [None]
     return [
@@ -396,15 +385,39 @@ def _counted_in_parallel(jobs: list[tuple[Network, Config]], workers: int):
         yield from pool.map(_check_job, jobs)
 
 
-def fvcore_rows(network: Network, config: Config) -> dict[str, int]:
-    """fvcore's Mult-Adds per spec row (``mbcost table --check``)."""
+def fvcore_rows(network: Network, config: Config, instances=None) -> dict[str, int]:
+    """fvcore's Mult-Adds per spec row (``mbcost table --check``); ``instances``:
+    the evaluation the table was made from (evaluated here when not given)."""
     from mbcost.adapters import require_torch
 
     require_torch("mbcost table --check")
     from mbcost.adapters.counters import fvcore_count
     from mbcost.adapters.torch_modules import build_module, input_tensor
 
-    instances = network.evaluate(config)
+    instances = instances if instances is not None else network.evaluate(config)
     module = build_module(instances, "meta", network.name)
     fv = fvcore_count(module, (input_tensor(instances, "meta"),), config.count)
     return {inst.layer.name: fv.by_module.get(inst.layer.name, 0) for inst in instances}
+
+
+@dataclass(frozen=True)
+class CounterCheck:
+    """``table --check``: an independent counter's Mult-Adds per row of a spec's
+    table, and the rows where it differs from the symbolic count."""
+
+    counter: str
+    counts: dict
+    differing: tuple[str, ...]
+
+    def summary(self, analysis) -> str:
+        if not self.differing:
+            return f"{self.counter} agrees on every layer ({len(analysis.layers)} rows)."
+        first = next(r for r in analysis.layers if r.name == self.differing[0])
+        return (f"{self.counter} DIFFERS on {len(self.differing)} layer(s); first {first.name}: symbolic "
+                f"{first.mult_adds:,}, {self.counter} {self.counts[first.name]:,} Mult-Adds")
+
+
+def check_table(analysis) -> CounterCheck:
+    """fvcore's count of every row of a spec's table, beside the symbolic one."""
+    counts = fvcore_rows(analysis.network, analysis.config, analysis.instances)
+    return CounterCheck("fvcore", counts, tuple(r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds))

@@ -44,24 +44,26 @@ FORMS = ("linear", "roofline")
 RUNTIMES = ("torch", "onnxruntime")
 
 
-def kind_of(category: str, global_pool: bool = False) -> str:
-    """A row's latency kind from its breakdown category (``Conv DW 3×3`` -> ``dw``);
-    a pool to 1 x 1 (``global_pool``) is ``gpool``."""
-    if category.startswith("Conv DW"):
-        return "dw"
-    if category == "Conv 1×1":
-        return "pw"
-    if category.startswith("Group Conv"):
-        return "group"
-    if category.startswith("Conv"):
-        return "conv"
-    if category == "Fully Connected":
-        return "fc"
-    if "Pool" in category:
-        return "gpool" if global_pool else "pool"
-    if category == "Squeeze-Excite":
-        return "se"
-    return "other"
+#: The latency kind of each layer kind (by the registry's kind id, never by display text); the
+#: convolutions are split by grouping and kernel (kind_of); a kind not listed is ``other``.
+LATENCY_KIND = {"fc": "fc", "se": "se", "avgpool": "pool", "maxpool": "pool", "gap": "pool", "gmp": "pool",
+                "adaptive_avgpool": "pool", "adaptive_maxpool": "pool"}
+CONV_KINDS = ("conv", "dw", "pw")
+
+
+def kind_of(kind: str, grouping: str = "conv", kernel: tuple[int, int] | None = None,
+            global_pool: bool = False) -> str:
+    """A row's latency kind from its layer kind id (``LayerRow.kind``): a
+    convolution by its grouping (``dw``, ``group``; one group: ``pw`` when 1×1,
+    else ``conv``); a pool to 1 x 1 (``global_pool``) is ``gpool``. A kind this
+    model was not fitted for (a transposed convolution, say) is ``other``, never
+    a look-alike."""
+    if kind in CONV_KINDS:
+        if grouping != "conv":
+            return grouping
+        return "pw" if kernel == (1, 1) else "conv"
+    latency_kind = LATENCY_KIND.get(kind, "other")
+    return "gpool" if latency_kind == "pool" and global_pool else latency_kind
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,9 @@ class Calibration:
     models: dict[str, KindModel]
     bandwidth_bytes_per_s: float | None = None
     call_overhead_s: float | None = None
+    #: the peak MAC rate (a large 1x1 convolution): with the bandwidth, this machine's
+    #: ridge point for the roofline (mbcost.attachments.roofline); None in older files
+    peak_macs_per_s: float | None = None
     created: str = ""
     seconds_spent: float = 0.0
     samples: list[Sample] = field(default_factory=list)
@@ -236,6 +241,13 @@ class Calibration:
     #: {"layers": {"count", "median_error", "worst_error", "mean_signed_error"}, "networks": {...}}
     #: (:func:`errors_summary` of each)
     batch_check: dict = field(default_factory=dict)
+
+    @property
+    def ridge_point(self) -> float | None:
+        """PeakMACs / PeakMemBW in MACs per byte, where both were measured."""
+        if self.peak_macs_per_s and self.bandwidth_bytes_per_s:
+            return self.peak_macs_per_s / self.bandwidth_bytes_per_s
+        return None
 
     def network_time(self, rows: list[float], moved: list[int] | None = None) -> float:
         """A network's predicted seconds from its rows' isolated predictions (and
@@ -265,6 +277,7 @@ class Calibration:
             "threads": self.threads, "versions": self.versions, "created": self.created,
             "seconds_spent": round(self.seconds_spent, 3),
             "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s, "call_overhead_s": self.call_overhead_s,
+            "peak_macs_per_s": self.peak_macs_per_s, "ridge_point_macs_per_byte": self.ridge_point,
             "features": list(FEATURES), "forms": {"linear": "c0 + c1*mult_adds + c2*other + c3*bytes",
                                                   "roofline": "c0 + max(c1*mult_adds, c3*bytes) + c2*other"},
             "models": {k: m.to_dict() for k, m in self.models.items()},
@@ -285,7 +298,7 @@ def _need(data: dict, key: str, kind, where: str):
     return data[key]
 
 
-def load(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
+def load_calibration(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
     """A calibration file, validated; refused when made for another runtime or
     thread count than the one asked for."""
     file = input_file(path, "calibration file")
@@ -324,9 +337,18 @@ def load(path: str, runtime: str | None = None, threads: int | None = None) -> C
                        versions=dict(data.get("versions") or {}), models=models,
                        bandwidth_bytes_per_s=data.get("bandwidth_bytes_per_s"),
                        call_overhead_s=data.get("call_overhead_s"), created=str(data.get("created", "")),
+                       peak_macs_per_s=_positive(data.get("peak_macs_per_s"), "peak_macs_per_s", path),
                        seconds_spent=float(data.get("seconds_spent") or 0), source=str(path),
                        network=_network_part(data.get("network"), path),
                        batch_check=data["batch_check"] if isinstance(data.get("batch_check"), dict) else {})
+
+
+def _positive(value, key: str, path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise MbcostError(f"{path}: '{key}' must be a positive number")
+    return float(value)
 
 
 def _network_part(value, path) -> dict:
@@ -375,20 +397,20 @@ def row_features(analysis, batch: int = 1) -> list[tuple[str, tuple[int, int, in
     scale with the batch; the weights are read once)."""
     from dataclasses import replace
 
-    from mbcost.results.analysis import Analysis
+    from mbcost.results.tables import Analysis
     from mbcost.attachments.memory import memory
 
-    net = getattr(analysis, "network", None)
-    if net is None or not hasattr(net, "evaluate"):
+    if not isinstance(analysis, Analysis):
         raise MbcostError("latency is predicted for specs (a built-in model or a spec file)")
-    instances = net.evaluate(analysis.config)
+    net, instances = analysis.network, analysis.instances
     main = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc"}), params="all"), instances)
     every = Analysis(net, replace(analysis.config, count=frozenset({"conv", "fc", "bn", "pool", "act"}),
                                   params="all"), instances)
     report = memory(main, "fp32", batch=batch, instances=instances)
     out = []
-    for r, e, m in zip(main.layers, every.layers, report.layers):
-        kind = kind_of(r.category, r.output.h == r.output.w == 1 and r.input.h * r.input.w > 1)
+    for r, e, m, inst in zip(main.layers, every.layers, report.layers, instances):
+        kind = kind_of(r.kind, getattr(inst, "grouping", "conv"), r.kernel,
+                       r.output.h == r.output.w == 1 and r.input.h * r.input.w > 1)
         out.append((kind, (batch * r.mult_adds, batch * (e.mult_adds - r.mult_adds), m.moved_bytes)))
     return out
 
@@ -407,6 +429,27 @@ def predict_in_network(analysis, calibration: Calibration, batch: int = 1) -> li
     return calibration.in_network(isolated, [f[2] for _, f in features])
 
 
+@dataclass(frozen=True)
+class LatencyPrediction:
+    """The one prediction type: a calibration's predicted seconds for every row of a
+    spec's table, in the network (the in-network correction applied), for a pass
+    of ``batch`` images. ``table --latency`` shows it per row, ``compare``,
+    ``sweep`` and ``pick`` its total."""
+
+    calibration: Calibration
+    seconds: tuple[float, ...]
+    batch: int = 1
+
+    @property
+    def total_ms(self) -> float:
+        return 1e3 * sum(self.seconds)
+
+
+def predict_latency(analysis, calibration: Calibration, batch: int = 1) -> LatencyPrediction:
+    """The :class:`LatencyPrediction` of a spec's table (``table --latency``)."""
+    return LatencyPrediction(calibration, tuple(predict_in_network(analysis, calibration, batch)), batch)
+
+
 #: Most configurations one command predicts a latency for: each is one evaluation
 #: of the network (1 to 3 ms for the zoo's), so this bounds the wait to about a minute.
 MAX_PREDICTED = 20_000
@@ -415,13 +458,13 @@ MAX_PREDICTED = 20_000
 def total_ms(analysis, calibration: Calibration, batch: int = 1) -> float:
     """A spec analysis's predicted milliseconds for a pass of ``batch`` images:
     the total ``table --latency`` shows."""
-    return 1e3 * sum(predict_in_network(analysis, calibration, batch))
+    return predict_latency(analysis, calibration, batch).total_ms
 
 
 def network_ms(network, config, calibration: Calibration) -> float:
     """The predicted milliseconds of ``network`` (a spec's
     :class:`~mbcost.core.network.Network`) at ``config``."""
-    from mbcost.results.analysis import Analysis
+    from mbcost.results.tables import Analysis
 
     return total_ms(Analysis(network, config, network.evaluate(config)), calibration)
 

@@ -172,10 +172,9 @@ def memory(analysis, dtype: str = "fp32", batch: int = 1, instances=None) -> Mem
     if batch < 1:
         raise MbcostError(f"batch must be >= 1, got {batch}")
     if instances is None:
-        network = getattr(analysis, "network", None)
-        if network is None or not hasattr(network, "evaluate"):
+        instances = getattr(analysis, "instances", None)
+        if instances is None:
             raise MbcostError("memory needs a spec's analysis (the layers' connections come from the spec)")
-        instances = network.evaluate(analysis.config)
     rows = analysis.layers
     if len(instances) != len(rows):
         raise ValueError("the instances do not match the analysis")

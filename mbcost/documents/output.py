@@ -152,6 +152,9 @@ def emit(doc, fmt: str, output: str | None, comments: bool = False) -> None:
 
             from mbcost.documents.render import csv_metadata
 
+            folder = Path(os.path.realpath(output)).parent
+            if not folder.is_dir():  # the CSV's own name in the error, not its sidecar's
+                raise MbcostError(f"cannot write {output}: folder {Path(output).parent} does not exist")
             meta = csv_metadata(doc, Path(output).name)
             write_atomic(f"{output}-metadata.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         write_atomic(output, render_text(doc, fmt, comments))

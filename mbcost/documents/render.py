@@ -26,6 +26,8 @@ class Column:
     #: On a terminal too narrow for the table, columns of lower priority are left
     #: out first (the first column never is).
     priority: int = 0
+    #: The fewest characters the column is readable in (for fitting a narrow terminal).
+    min_width: int = 0
     #: Names that never fold (as the first column's): a model name stays on one line.
     whole: bool = False
 
@@ -166,7 +168,7 @@ def cell(value, human: bool = True) -> str:
     if isinstance(value, int):
         return f"{value:,}" if human else str(value)
     if isinstance(value, float):
-        text = f"{value:.2f}"
+        text = f"{value:,.2f}" if human else f"{value:.2f}"  # thousands separated, as the integers are
         return "0.00" if text == "-0.00" else text
     return str(value)
 
@@ -269,7 +271,7 @@ def _markdown(doc: Document) -> str:
             if table.footer and i == len(rows) - 1:
                 cells = [f"**{c}**" if c else c for c in cells]
             out.append("| " + " | ".join(cells) + " |")
-        out += [""] + [f"{n}" for n in table.notes] + ([""] if table.notes else [])
+        out += [""] + [line for n in table.notes for line in (n, "")]  # a paragraph each
     out += [s for s in doc.summary] + ([""] if doc.summary else [])
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -307,8 +309,11 @@ def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
     if col.numeric or col.whole or i == 0:
         header_words = [len(w) for w in col.header.split()]
         return max([len(r[i]) for r in cells] + header_words + [1])
-    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12
-    return min(12, max([len(w) for t in [col.header] + [r[i] for r in cells] for w in t.split()] + [1]))
+    # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12;
+    # but a number or a formula (a word without letters: 3·3·64·128·112·112) never splits
+    words = [w for t in [col.header] + [r[i] for r in cells] for w in t.split()]
+    whole = max([len(w) for w in words if not any(ch.isalpha() for ch in w)] + [1])
+    return max(whole, min(12, max([len(w) for w in words] + [1])))
 
 
 def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -> dict[int, int]:
@@ -422,3 +427,14 @@ def print_rich(doc: Document) -> None:
     console = Console(highlight=False)
     for item in _rich_renderables(doc, console.width):
         console.print(item)
+
+
+def terminal_text(doc: Document, width: int) -> str:
+    """What :func:`print_rich` shows on a terminal ``width`` columns wide, as plain
+    text (no colours): for tests and for measuring how long a document reads."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, force_terminal=False)
+    for item in _rich_renderables(doc, width):
+        console.print(item)
+    return console.file.getvalue()

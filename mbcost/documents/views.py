@@ -3,11 +3,13 @@ laid out as tables, with the conventions stated. No terminal, no files here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
-from mbcost.results.analysis import Analysis
+from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
-from mbcost.results.comparison import published_check
+from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
 from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
 
 
@@ -21,11 +23,21 @@ def settings_lines(analysis: Analysis, unit: str) -> list[str]:
     return lines + ([rule] if rule else [])
 
 
+def params_text(total, convention: str) -> str:
+    """The params total and what it adds up: '1.32 M params = weights 1,319,648
+    (not counted: biases 1,000; batch-norm 10,944)'."""
+    parts = [("weights", total.weights), ("biases", total.biases), ("batch-norm", total.norm)]
+    counted = {"weights": 1, "weights+biases": 2}.get(convention, 3)
+    text = f"{human(total.params)} params = " + " + ".join(f"{n} {v:,}" for n, v in parts[:counted])
+    left = [f"{n} {v:,}" for n, v in parts[counted:]]
+    return text + (f" (not counted: {'; '.join(left)})" if left else "")
+
+
 def channel_rule_text(analysis) -> str:
     """How channel counts round under alpha, where that is not plain int(alpha·c)."""
-    network = getattr(analysis, "network", None)
-    if network is None:
+    if not isinstance(analysis, Analysis):  # a built model's table: its channels are its own
         return ""
+    network = analysis.network
     divisor, min_depth = network.divisor(analysis.config), network.min_depth(analysis.config)
     if divisor == 1 and not min_depth:
         return ""
@@ -37,15 +49,20 @@ def channel_rule_text(analysis) -> str:
     return f"channels under alpha: {', '.join(parts)} ({whose})"
 
 
-def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool = False,
-                  by_type_only: bool = False, memory=None, fvcore: dict[str, int] | None = None,
-                  latency=None) -> Document:
-    """The per-layer table (``mbcost table``) and the breakdown by layer type.
-    ``memory``: a :class:`~mbcost.attachments.memory.MemoryReport` (``--memory``: activation kB
-    and intensity columns after the %); ``fvcore``: fvcore's Mult-Adds per row
-    name (``--check``: a column after the symbolic count); ``latency``: (calibration,
-    predicted seconds per row, batch) (``--latency``: a column, per-layer and total
-    ``latency_ms`` in the JSON, the time by type)."""
+def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
+                  **attachments) -> Document:
+    """The per-layer table (``mbcost table``) and the breakdown by layer type, with
+    the attachments given (by their view's name; None or False: not asked for),
+    each shown as its declaration in :data:`ATTACHMENT_VIEWS` says: ``memory`` (a
+    :class:`~mbcost.attachments.memory.MemoryReport`, ``--memory``), ``check`` (a
+    :class:`~mbcost.attachments.check.CounterCheck`, ``--check``), ``latency`` (a
+    :class:`~mbcost.attachments.latency.LatencyPrediction`, ``--latency``),
+    ``formula`` (``--formula``)."""
+    views = {view.name for view in ATTACHMENT_VIEWS}
+    unknown = sorted(set(attachments) - views)
+    if unknown:
+        raise TypeError(f"no view declared for attachments {unknown}")
+    attached = {name: a for name, a in attachments.items() if a is not None and a is not False}
     flops = unit == "flops"
     scale = 2 if flops else 1
     amount = "FLOPs" if flops else "Mult-Adds"
@@ -53,58 +70,43 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
     t = analysis.total
     settings = settings_lines(analysis, unit)
     summary = [
-        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {human(t.params)} params "
-        f"(weights {t.weights:,}; biases {t.biases:,}; norm {t.norm:,}) · {t.activations:,} output activations"
+        f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {params_text(t, analysis.config.params)}"
+        f" · {t.activations:,} output activations"
     ]
     data = analysis.to_dict(unit)
     tables = []
     if not by_type_only:
-        columns = [Column("Layer"), Column("Type / Stride", priority=1), Column("Filter Shape"),
-                   Column("Input Size", priority=-1), Column("Output Size"), Column(amount, True, priority=3)]
-        footer = ["Total", "", "", "", "", t.flops if flops else t.mult_adds]
-        if fvcore is not None:
-            columns.append(Column("fvcore", True))
-            footer.append(scale * sum(fvcore.values()))
-        columns += [Column("Params", True, priority=3), Column("%", True, priority=1)]
-        footer += [t.params, 100.0]
-        if memory is not None:
-            columns += [Column(h, True) for h in (f"In kB ({memory.dtype})", "Out kB", "Alive kB", "MAC/B")]
-            footer += ["", "", "", ""]
-        if latency is not None:
-            columns.append(Column("Pred. ms", True, priority=2))
-            footer.append(1e3 * sum(latency[1]))
-        if formula:
-            columns.append(Column("Formula (Mult-Adds)", priority=2))  # asked for
-            footer.append("")
-        mem_rows = memory.layers if memory is not None else [None] * len(analysis.layers)
-        rows = []
-        for r, m in zip(analysis.layers, mem_rows):
-            row = [r.name, r.type_stride, r.filter, r.input_text, r.output_text, r.flops if flops else r.mult_adds]
-            if fvcore is not None:
-                row.append(scale * fvcore[r.name])
-            row += [r.params, analysis.pct(r)]
-            if m is not None:
-                row += [kb(m.input_bytes), kb(m.output_bytes), kb(m.alive_bytes), m.intensity]
-            if latency is not None:
-                row.append(1e3 * latency[1][len(rows)])
-            if formula:
-                row.append(r.formula)
-            rows.append(row)
+        def fixed(header, value, footer="", priority=0, numeric=False):
+            return LayerColumn(header, None, lambda _, i, r: value(r), priority=priority, min_width=0,
+                               numeric=numeric, footer=lambda *_: footer)
+
+        total = t.flops if flops else t.mult_adds
+        through_amount = [fixed("Layer", lambda r: r.name, "Total"),
+                          fixed("Type / Stride", lambda r: r.type_stride, priority=1),
+                          fixed("Filter Shape", lambda r: r.filter),
+                          fixed("Input Size", lambda r: r.input_text, priority=-1),
+                          fixed("Output Size", lambda r: r.output_text),
+                          fixed(amount, lambda r: r.flops if flops else r.mult_adds, total, 3, True)]
+        after_amount = [fixed("Params", lambda r: r.params, t.params, 3, True),
+                        fixed("%", analysis.pct, 100.0, 1, True)]
+        declared = [(c, attached[view.name]) for view in ATTACHMENT_VIEWS if view.name in attached
+                    for c in view.columns(attached[view.name])]
+        order = ([(c, None) for c in through_amount] + [d for d in declared if d[0].after == "amount"]
+                 + [(c, None) for c in after_amount] + [d for d in declared if d[0].after != "amount"])
+        shown = [(c, a) for c, a in order if c.header is not None]
+        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width) for c, _ in shown]
+        footer = [c.footer(a, scale) for c, a in shown]
+        rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
-        for record, r, m in zip(tidy, analysis.layers, mem_rows):
+        fields = [(c, a) for c, a in order if a is not None and c.key]
+        not_asked = {c.key for view in ATTACHMENT_VIEWS if view.name not in attached for c in view.columns(None)}
+        for i, (record, r) in enumerate(zip(tidy, analysis.layers)):
             if flops:
                 record["flops"] = r.flops
-            if fvcore is not None:
-                record["fvcore_mult_adds"] = fvcore[r.name]
-            if m is not None:
-                record.update({"in_bytes": m.input_bytes, "out_bytes": m.output_bytes,
-                               "alive_bytes": m.alive_bytes, "weight_bytes": m.weight_bytes,
-                               "mult_adds_per_byte": m.intensity})
-            if not formula:
-                del record["formula"]
-        if latency is not None:
-            for record, seconds in zip(tidy, latency[1]):
-                record["latency_ms"] = 1e3 * seconds
+            for key in not_asked - {c.key for c, _ in fields}:
+                record.pop(key, None)  # an attachment not asked for: none of its fields (a table's formula)
+            for c, a in fields:
+                record[c.key] = c.value(a, i, r)
         tables.append(Table("Per layer", columns, rows, footer, tidy=tidy))
     shares = analysis.by_type()
     type_tidy = shares.records()
@@ -119,35 +121,153 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", formula: bool 
          for s in shares],
         tidy=type_tidy,
     ))
-    if memory is not None:
-        settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
-                        "batch-norm scale/shift, not folded) × bytes of the dtype")
-        mem_data = memory.to_dict()
-        for layer, m in zip(data.get("layers", []), mem_data.pop("layers")):
-            layer.update({k: v for k, v in m.items() if k != "name"})
-        data["memory"] = mem_data
-        summary.append(memory_summary(memory))
-    if latency is not None:
-        _add_latency(analysis, latency, settings, tables, data, summary)
-    if fvcore is not None:
-        differ = fvcore_differences(analysis, fvcore)
-        settings.append(FVCORE_NOTE)
-        for layer in data.get("layers", []):
-            layer["fvcore_mult_adds"] = fvcore.get(layer["name"])
-        data["check"] = {"counter": "fvcore", "agrees": not differ, "differing_layers": differ}
-        if differ:
-            first = next(r for r in analysis.layers if r.name == differ[0])
-            summary.append(f"fvcore DIFFERS on {len(differ)} layer(s); first {first.name}: symbolic "
-                           f"{first.mult_adds:,}, fvcore {fvcore[first.name]:,} Mult-Adds")
-        else:
-            summary.append(f"fvcore agrees on every layer ({len(analysis.layers)} rows).")
+    parts = DocumentParts(settings, summary, tables, data)
+    for view in ATTACHMENT_VIEWS:
+        if view.name in attached and view.notes is not None:
+            view.notes(attached[view.name], analysis, parts)
     return Document(heading, settings, tables, data, summary)
 
 
-def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
+@dataclass
+class DocumentParts:
+    """What an attachment adds to a document besides its columns."""
+
+    settings: list[str]
+    summary: list[str]
+    tables: list
+    data: dict
+
+
+@dataclass(frozen=True)
+class LayerColumn:
+    """An optional column of the per-layer table, declared once.
+
+    ``header``: its heading (None: a field of the tidy records only); ``key``: its
+    field in the tidy records (None: shown only); ``value(attachment, i, row)``:
+    row ``i``'s plain value; ``show(value, scale)``: the cell (``scale``: 2 for
+    FLOPs); ``footer(attachment, scale)``: the total row's cell. ``priority``: on
+    a terminal too narrow for the table, lower priorities are left out first (the
+    column an option exists for has the highest, 4); ``min_width``: the fewest
+    characters it is readable in; ``after``: ``"amount"`` puts it right after the
+    Mult-Adds column, else it goes at the end, in declaration order."""
+
+    header: str | None
+    key: str | None
+    value: Callable
+    priority: int = 0
+    min_width: int = 6
+    numeric: bool = True
+    show: Callable = staticmethod(lambda value, scale: value)
+    footer: Callable = staticmethod(lambda attachment, scale: "")
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """How one attachment of a table shows in :func:`cost_document`: its columns
+    (``columns(attachment)``, which may read it: memory's heading names the dtype)
+    and ``notes(attachment, analysis, parts)``: its settings and summary lines, JSON
+    data and extra tables. A new optional column is its attachment function and
+    one of these in :data:`ATTACHMENT_VIEWS`."""
+
+    name: str
+    columns: Callable
+    notes: Callable | None = None
+
+
+def _memory_columns(m) -> list[LayerColumn]:
+    dtype = m.dtype if m is not None else ""
+    by = (lambda field: lambda m, i, r: getattr(m.layers[i], field))
+    return [LayerColumn(f"In kB ({dtype})", "in_bytes", by("input_bytes"), priority=1, min_width=8,
+                        show=lambda v, s: kb(v)),
+            LayerColumn("Out kB", "out_bytes", by("output_bytes"), priority=1, min_width=8, show=lambda v, s: kb(v)),
+            LayerColumn("Alive kB", "alive_bytes", by("alive_bytes"), priority=4, min_width=8,
+                        show=lambda v, s: kb(v)),
+            LayerColumn(None, "weight_bytes", by("weight_bytes")),
+            LayerColumn("MAC/B", "mult_adds_per_byte", by("intensity"), priority=2, min_width=6)]
+
+
+def _memory_notes(memory, analysis, parts: DocumentParts) -> None:
+    parts.settings.append(MEMORY_NOTE + f"; dtype {memory.dtype}; model size: all parameters (weights, biases, "
+                          "batch-norm scale/shift, not folded) × bytes of the dtype")
+    mem_data = memory.to_dict()
+    for layer, m in zip(parts.data.get("layers", []), mem_data.pop("layers")):
+        layer.update({k: v for k, v in m.items() if k != "name"})
+    parts.data["memory"] = mem_data
+    parts.summary.append(memory_summary(memory))
+
+
+def _check_notes(check, analysis, parts: DocumentParts) -> None:
+    parts.settings.append(FVCORE_NOTE)
+    for layer in parts.data.get("layers", []):
+        layer["fvcore_mult_adds"] = check.counts.get(layer["name"])
+    parts.data["check"] = {"counter": check.counter, "agrees": not check.differing,
+                           "differing_layers": list(check.differing)}
+    parts.summary.append(check.summary(analysis))
+
+
+def roofline_columns(a) -> list:
+    """``table --roofline RP``'s per-layer columns: bytes moved, arithmetic
+    intensity and whether the row is compute- or memory-bound at RP (rows the
+    roofline does not cost: blank, "fused")."""
+    def row(a, r):
+        return a.by_name.get(r.name)
+
+    def intensity(a, i, r):
+        x = row(a, r)
+        return None if x is None or x.intensity is None else float(x.intensity)
+
+    from mbcost.attachments.roofline import number
+
+    rp = "" if a is None else number(a.ridge)
+    return [LayerColumn("Bytes", "roofline_bytes", lambda a, i, r: getattr(row(a, r), "bytes", None), priority=1,
+                        min_width=8, show=lambda v, s: "" if v is None else v,
+                        footer=lambda a, s: sum(x.bytes for x in a.rows)),
+            LayerColumn("MAC/B", "roofline_mult_adds_per_byte", intensity, priority=2, min_width=6,
+                        show=lambda v, s: "" if v is None else round(v, 2)),
+            LayerColumn(f"Bound @{rp}", "bound", lambda a, i, r: "fused" if row(a, r) is None else
+                        row(a, r).bound(a.ridge), priority=4, min_width=7, numeric=False)]
+
+
+def roofline_notes(a, analysis, parts) -> None:
+    """``table --roofline RP``'s settings line, summary line and JSON data."""
+    from mbcost.attachments.roofline import FOLDED, number
+
+    rp, rows, total = number(a.ridge), a.rows, a.total
+    parts.settings.append(
+        f"roofline at ridge point {rp} MACs per byte: bytes = (weights + biases + input + output) × "
+        f"{a.bytes_per_element} byte per element; a row is compute-bound when MACs ≥ RP × bytes; "
+        f"'fused': no Mult-Adds nor weights (or batch norm, LayerScale), not costed (docs/roofline.md; "
+        f"folded kinds: {', '.join(sorted(FOLDED))})")
+    parts.summary.append(f"Roofline cost at RP {rp}: {number(total):,} MACs = Σ max(MACs, RP × bytes) "
+                         f"({float(total) / analysis.total.mult_adds:.2f}× the Mult-Adds); "
+                         f"{sum(r.bound(a.ridge) == 'memory' for r in rows)} of {len(rows)} costed rows memory-bound")
+    parts.data["roofline"] = {"ridge_point": rp, "bytes_per_element": a.bytes_per_element,
+                              "roofline_macs": number(total), "bytes": sum(r.bytes for r in rows),
+                              "layers": {r.name: {"bytes": r.bytes, "bound": r.bound(a.ridge)} for r in rows}}
+
+
+ATTACHMENT_VIEWS = (
+    AttachmentView("memory", _memory_columns, _memory_notes),
+    AttachmentView("latency", lambda p: [
+        LayerColumn("Pred. ms", "latency_ms", lambda p, i, r: 1e3 * p.seconds[i], priority=4, min_width=8,
+                    footer=lambda p, s: p.total_ms)], lambda p, analysis, parts: _add_latency(analysis, p, parts)),
+    AttachmentView("check", lambda c: [
+        LayerColumn("fvcore", "fvcore_mult_adds", lambda c, i, r: c.counts[r.name], priority=4, min_width=10,
+                    show=lambda v, s: s * v, footer=lambda c, s: s * sum(c.counts.values()), after="amount")],
+        _check_notes),
+    AttachmentView("formula", lambda a: [
+        LayerColumn("Formula (Mult-Adds)", "formula", lambda a, i, r: r.formula, priority=4, min_width=20,
+                     numeric=False)]),
+    AttachmentView("roofline", roofline_columns, roofline_notes),
+)
+
+
+def _add_latency(analysis, prediction, parts: DocumentParts) -> None:
     """``table --latency``: the prediction's source, per-layer and total
     ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
-    cal, seconds, batch = latency
+    cal, seconds, batch = prediction.calibration, prediction.seconds, prediction.batch
+    settings, tables, data, summary = parts.settings, parts.tables, parts.data, parts.summary
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
     worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
                 default=None)
@@ -177,11 +297,6 @@ def _add_latency(analysis, latency, settings, tables, data, summary) -> None:
     per_image = f"; {total / batch:.2f} ms per image" if batch != 1 else ""
     summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch {batch}, on {cal.machine})"
                    f"{per_image}")
-
-
-def fvcore_differences(analysis: Analysis, counts: dict[str, int]) -> list[str]:
-    """The rows whose fvcore count differs from the symbolic one."""
-    return [r.name for r in analysis.layers if counts.get(r.name) != r.mult_adds]
 
 
 def layer_document(cmp, unit: str = "mult-adds") -> Document:
@@ -267,35 +382,46 @@ def _sci(value: Fraction) -> str:
     return f"{Context(prec=6).divide(Decimal(value.numerator), Decimal(value.denominator)):.2e}"
 
 
-def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
-    """``mbcost compare``: models side by side, ratios to the reference, published figures;
-    ``latency``: a calibration (``--latency``): each spec's predicted time."""
+def compare_document(cmp, unit: str = "mult-adds") -> Document:
+    """``mbcost compare``: models side by side, ratios to the reference, published figures,
+    and each spec's predicted time when compared with a calibration (``--latency``)."""
     flops = unit == "flops"
     amount = "FLOPs" if flops else "Mult-Adds"
     scale = 2 if flops else 1
     ref = cmp.ref
     first = ref.analysis
-    rows, models = [], []
-    checks = []
+    rows, models, published_rows, published_tidy = [], [], [], []
+    notes: dict[str, int] = {}
+
+    def noted(figure) -> str:
+        if figure.grade in ("ok", "not explained", ""):
+            return figure.grade
+        return f"{figure.grade} [{notes.setdefault(figure.words, len(notes) + 1)}]"
+
     for e in cmp.entries:
         a, pub = e.analysis, e.published
         ma_ratio, p_ratio = cmp.ratio(e, "mult_adds"), cmp.ratio(e, "params")
-        computed_m = ratio(scale * a.total.mult_adds, 10**6) if pub else None
-        pub_params = _published_params(a, pub)
-        params_m = ratio(pub_params, 10**6) if pub else None
-        pub_ma = scale * pub["mult_adds_millions"] if pub else None
-        pub_p = pub["params_millions"] if pub else None
-        printed = pub.get("_text", {}) if pub else {}
-        verdict = (f"Mult-Adds {published_check(pub, a.total.mult_adds, 'mult_adds')}; params "
-                   f"{published_check(pub, pub_params, 'params')}") if pub else None
-        checks.append(verdict)
         rows.append([e.label, str(a.input), scale * a.total.mult_adds, a.total.params, a.total.activations,
-                     _times(ma_ratio), _times(p_ratio),
-                     printed.get("top1", pub["top1"]) if pub else None,  # published figures as printed
-                     (printed.get("mult_adds_millions", pub_ma) if scale == 1 else pub_ma) if pub else None,
-                     round(computed_m - pub_ma, 2) if pub else None,
-                     printed.get("params_millions", pub_p) if pub else None,
-                     round(params_m - pub_p, 2) if pub else None, verdict])
+                     _times(ma_ratio), _times(p_ratio)])
+        figures = {}
+        if pub:
+            pub_params = _published_params(a, pub)
+            figures = {"mult_adds": judge_published(pub, a.total.mult_adds, "mult_adds",
+                                                    {**fvcore_alternative(pub, "mult_adds"),
+                                                     **figure_alternatives(a, "mult_adds")}),
+                       "params": judge_published(pub, pub_params, "params",
+                                                 {} if pub.get("params_convention") == "all"
+                                                 else figure_alternatives(a, "params"))}
+            m, p = figures["mult_adds"], figures["params"]
+            published_rows.append([e.label, pub.get("_text", {}).get("top1", pub["top1"]),
+                                   m.printed, m.computed, round(m.delta_pct, 2), noted(m),
+                                   p.printed, p.computed, round(p.delta_pct, 2), noted(p)])
+            published_tidy.append({"label": e.label, "top1_published": pub["top1"],
+                                   "mult_adds_published": m.printed, "mult_adds_computed": m.computed,
+                                   "mult_adds_delta_pct": m.delta_pct, "mult_adds_check": m.words,
+                                   "params_published": p.printed, "params_computed": p.computed,
+                                   "params_delta_pct": p.delta_pct, "params_check": p.words,
+                                   "source": pub["source"]})
         models.append({
             "label": e.label, "model": a.model, "alpha": alpha_number(a.config.alpha), "resolution": a.resolution,
             "input": a.input.as_list(), "classes": a.config.classes,
@@ -306,7 +432,8 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
                 "top1": pub["top1"], "mult_adds_millions": pub["mult_adds_millions"],
                 "params_millions": pub["params_millions"], "label": pub["label"], "source": pub["source"],
                 "mult_adds_millions_diff": round(ratio(a.total.mult_adds, 10**6) - pub["mult_adds_millions"], 4),
-                "params_millions_diff": round(params_m - pub["params_millions"], 4),
+                "params_millions_diff": round(ratio(_published_params(a, pub), 10**6) - pub["params_millions"], 4),
+                "mult_adds_check": figures["mult_adds"].words, "params_check": figures["params"].words,
             },
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
@@ -315,30 +442,46 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
                Column("Activations", True)]
     tidy = _compare_records(cmp, flops)
     settings = settings_lines(first, unit)
-    if latency is not None:
-        from mbcost.attachments.latency import total_ms
+    if cmp.calibration is not None:
+        from mbcost.attachments.latency import describe
 
         columns.append(Column("Pred. ms", True))
         for e, row, model, record in zip(cmp.entries, rows, models, tidy):
-            spec = hasattr(getattr(e.analysis, "network", None), "evaluate")
-            ms = total_ms(e.analysis, latency) if spec else None
+            ms = e.latency.total_ms if e.latency is not None else None
             row.insert(5, ms)
             model["latency_ms"] = record["latency_ms"] = ms
-        from mbcost.attachments.latency import describe
-
-        settings.append(describe(latency) + "; none for a model that is not a spec")
-    main = Table("Models", columns + [Column(f"{amount} vs ref", True),
-                            Column("Params vs ref", True), Column("Top-1 % (pub.)", True),
-                            Column(f"M {amount} (pub.)", True), Column("Δ M", True),
-                            Column("M Params (pub.)", True), Column("Δ M", True),
-                            Column("Published vs computed", priority=-1)], rows,
-                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer).",
-                        "pub. = published (tables/published): " + "; ".join(sorted({
-                            f"{e.label}: {e.published['source']}" for e in cmp.entries if e.published})) if any(
-                            e.published for e in cmp.entries) else "no published figures for these settings.",
-                        "Δ M = computed − published, in millions; params compared in the publisher's convention "
-                        "(torchvision: every parameter, as --params all)."],
+        settings.append(describe(cmp.calibration) + "; none for a model that is not a spec")
+    main = Table("Models", columns + [Column(f"{amount} vs ref", True), Column("Params vs ref", True)], rows,
+                 notes=[f"ref = {ref.label}; 'vs ref' is this model / the reference (1/27.2: 27.2× fewer)."]
+                 + [e.note for e in cmp.entries if e.note],
                  tidy=tidy)
+    tables = [main]
+    if published_rows:
+        _align_decimals(published_rows, 1)
+        by_source: dict[str, list[str]] = {}
+        for e in cmp.entries:
+            if e.published:
+                source = e.published["source"]
+                if source.startswith("torchvision "):
+                    source = "torchvision's documentation of the IMAGENET1K_V1 weights (tables/published/torchvision.csv)"
+                by_source.setdefault(source, []).append(e.label)
+        sources = [f"{', '.join(labels)}: {source}" for source, labels in by_source.items()]
+        tables.append(Table(
+            "Published vs computed",
+            [Column("Model"), Column("Top-1 % (pub.)", True, priority=3), Column("Mult-Adds pub.", True, priority=4),
+             Column("Mult-Adds computed", True, priority=4), Column("Δ Mult-Adds %", True, priority=0),
+             Column("Mult-Adds check", priority=9, whole=True), Column("Params pub.", True, priority=1),
+             Column("Params computed", True, priority=1), Column("Δ Params %", True, priority=0),
+             Column("Params check", priority=8, whole=True)],
+            published_rows,
+            notes=["Each published figure as printed, beside the computed count in its unit and convention "
+                   f"({'Mult-Adds' if flops else amount}; parameters as the publisher counts them: torchvision and timm"
+                   " every parameter, the paper weights); Δ % = (computed − published) / published. Checks:"
+                   " ok (rounds to it), rounding (within one unit of its last digit), convention (another"
+                   " counting convention rounds to it), not explained.",
+                   "pub. = published (tables/published): " + "; ".join(sources)]
+            + [f"[{n}] {words}" for words, n in notes.items()],
+            tidy=published_tidy))
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -357,7 +500,18 @@ def compare_document(cmp, unit: str = "mult-adds", latency=None) -> Document:
     data = {"reference": ref.label, "unit": unit, "counted": first.counted, "params_convention": first.config.params,
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
-    return Document(heading, settings, [main, breakdown], data)
+    return Document(heading, settings, tables + [breakdown], data)
+
+
+def _align_decimals(rows: list[list], column: int) -> None:
+    """Published figures as printed, their decimal points aligned in the column
+    (60.2 above 77.692): padded on the right, never given digits they lack."""
+    decimals = [len(str(r[column]).split(".")[1]) if "." in str(r[column]) else 0 for r in rows]
+    most = max(decimals, default=0)
+    for r, d in zip(rows, decimals):
+        if r[column] is not None:
+            pad = most - d + (1 if most and not d else 0)  # a whole number lacks the point too
+            r[column] = f"{r[column]}{' ' * pad}"
 
 
 def _published_params(a, pub) -> int:
@@ -420,9 +574,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
     ]
     summary_table = Table(
         "Configurations",
-        [Column("Model"), Column("Alpha"), Column("Input"), Column("Layers", True), Column("Symbolic", True),
-         Column("fvcore", True), Column("FlopCounterMode", True), Column("Params", True),
-         Column("Params (torch)", True), Column("Verdict")],
+        [Column("Model", whole=True), Column("Alpha", priority=3), Column("Input", priority=3),
+         Column("Layers", True, priority=-1), Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+         Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+         Column("Verdict", priority=9)],  # the verdict is what check is for: it stays on screen longest
         [[n.model + (f" · depth {fmt_alpha(n.depth_mult)}" if n.depth_mult != 1 else ""), fmt_alpha(n.alpha),
           str(n.input), len(n.layers), n.symbolic, n.fvcore,
           _na(n.flop_counter), n.params.total, n.torch_params.total,
@@ -441,9 +596,10 @@ def check_document(result, *, layers: bool | None = None) -> Document:
         tidy = _check_records(n)
         layer_tables.append(Table(
             n.label,
-            [Column("Layer"), Column("Type"), Column("Output"), Column("Symbolic", True), Column("fvcore", True),
-             Column("FlopCounterMode", True), Column("Params", True), Column("Params (torch)", True),
-             Column("Verdict")],
+            [Column("Layer"), Column("Type", priority=-1), Column("Output", priority=-1),
+             Column("Symbolic", True, priority=2), Column("fvcore", True, priority=1),
+             Column("FlopCounterMode", True, priority=1), Column("Params", True), Column("Params (torch)", True),
+             Column("Verdict", priority=9)],
             rows, footer, tidy=tidy,
         ))
     tables = layer_tables + [summary_table] if len(nets) == 1 else [summary_table] + layer_tables
@@ -461,41 +617,56 @@ def check_document(result, *, layers: bool | None = None) -> Document:
                     summary, csv_rows=[row for n in nets for row in _check_records(n)])
 
 
-def torch_cost_document(analysis, *, unit: str = "mult-adds", formula: bool = False,
-                        by_type_only: bool = False, max_depth: int | None = None, memory=None) -> Document:
-    """``mbcost table --torch`` (and ``mbcost table model.onnx``): the per-layer
-    table and breakdown of a built model, from fvcore's per-module counts (or
-    the ONNX graph's)."""
-    doc = cost_document(analysis, unit=unit, formula=formula, by_type_only=by_type_only, memory=memory)
-    if memory is not None:
+def _onnx_notes(analysis) -> list[str]:
+    notes = [f"from {analysis.description}",
+             "rows: the modules named in the graph's node scopes (a torch export), else one per operator; counted "
+             "per ONNX operator by mbcost's own handles (docs/onnx.md)"]
+    if analysis.not_counted:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
+        notes.append(f"operators no convention counts, counted as nothing: {ops}")
+    return notes
+
+
+def _torch_notes(analysis) -> list[str]:
+    notes = ["rows: leaf modules in the order they finish, plus modules with counted operators of their own; counts "
+             f"from fvcore (FlopCountAnalysis) per module, traced on {analysis.device}", FVCORE_NOTE]
+    return notes + ([analysis.build_note] if analysis.build_note else [])
+
+
+def _torch_notes_after(analysis) -> list[str]:
+    notes = []
+    if analysis.unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
+        notes.append(f"operators with no handle, not counted: {ops}")
+    if analysis.uncalled_params:
+        notes.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not call and "
+                     "are not in the table")
+    return notes
+
+
+#: What a built model's table says about how it was counted, by its ``source``: (its name in the heading,
+#: lines before the rolling note, lines after it). A source not listed gets its own name and no lines.
+MODEL_NOTES = {"onnx": ("ONNX", _onnx_notes, lambda analysis: []),
+               "torch": ("PyTorch", _torch_notes, _torch_notes_after)}
+
+
+def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
+                        max_depth: int | None = None, **attachments) -> Document:
+    """``mbcost table --torch``, ``mbcost table model.onnx`` (any source's built
+    model, a :class:`~mbcost.results.tables.ModelTable`): the per-layer table and
+    breakdown, with the model's own sizes and how its counter counted."""
+    doc = cost_document(analysis, unit=unit, by_type_only=by_type_only, **attachments)
+    if attachments.get("memory") is not None:
         doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
                         for s in doc.settings]
-    onnx = analysis.source == "onnx"
-    doc.heading = f"{analysis.model} ({'ONNX' if onnx else 'PyTorch'}) · input {analysis.input_text}"
+    name, before, after = MODEL_NOTES.get(analysis.source, (analysis.source, lambda a: [], lambda a: []))
+    doc.heading = f"{analysis.model} ({name}) · input {analysis.input_text}"
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
-    if onnx:
-        doc.settings.append(f"from {analysis.description}")
-        doc.settings.append("rows: the modules named in the graph's node scopes (a torch export), else one per "
-                            "operator; counted per ONNX operator by mbcost's own handles (docs/onnx.md)")
-        if analysis.not_counted:
-            ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
-            doc.settings.append(f"operators no convention counts, counted as nothing: {ops}")
-    else:
-        doc.settings.append("rows: leaf modules in the order they finish, plus modules with counted operators of "
-                            "their own; counts from fvcore (FlopCountAnalysis) per module, traced on "
-                            f"{analysis.device}")
-        doc.settings.append(FVCORE_NOTE)
-        if analysis.build_note:
-            doc.settings.append(analysis.build_note)
+    doc.settings += before(analysis)
     if max_depth is not None:
         doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
                             " totals and the breakdown by type are the leaf rows'")
-    if not onnx and analysis.unsupported:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
-        doc.settings.append(f"operators with no handle, not counted: {ops}")
-    if not onnx and analysis.uncalled_params:
-        doc.settings.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not "
-                            "call and are not in the table")
+    doc.settings += after(analysis)
     return doc
 
 
@@ -637,9 +808,10 @@ def family_pick_document(result, top: int | None = None) -> Document:
     settings = [
         "computed: Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
         f"considered: {result.considered} configurations with a published top-1; {len(result.fits)} fit",
-        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; the others: torchvision's "
-        "IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also interpolated inside its published grid "
-        "(the rule of 'mbcost pick'); never carried outside a family's published points",
+        "accuracy: published ImageNet top-1 (MobileNet v1/V2: TF-Slim checkpoints; MobileNetV4: timm's ImageNet-1K "
+        "weights; the others: torchvision's IMAGENET1K_V1 weights at their evaluation crop); MobileNet v1 also "
+        "interpolated inside its published grid (the rule of 'mbcost pick'); never carried outside a family's "
+        "published points",
     ]
     rows = [[i, p.model, p.label, p.resolution, p.mult_adds, p.params, round(p.top1, 2),
              None if p.top5 is None else round(p.top5, 2), p.family, p.accuracy]
@@ -658,6 +830,12 @@ def family_pick_document(result, top: int | None = None) -> Document:
         columns.insert(6, Column("Pred. ms", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(6, p.latency_ms)
+    if result.ridge is not None:  # pick --ridge: the roofline cost (mbcost.attachments.roofline)
+        settings.append(f"roofline cost at ridge point {float(result.ridge):g} MACs per byte: Σ over rows of max(MACs, "
+                        "RP × bytes), 1 byte per element (int8); the budget applies to it (mbcost roofline)")
+        columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
+        for row, p in zip(rows, shown):
+            row.insert(5, round(p.roofline_macs))
     table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
 

@@ -86,12 +86,12 @@ def pareto_frontier(items, key=lambda item: (item[0], item[1])) -> list:
 def tradeoff_data() -> TradeoffData:
     """The 16 checkpoints and the reference networks, costs computed."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import imagenet_result, load
+    from mbcost.results.published import imagenet_result, load_published
     from mbcost.results.zoo import model_names
 
     checkpoints = []
     analysis = None
-    for row in sorted(load("checkpoints"), key=lambda r: (-r["alpha"], -r["resolution"])):
+    for row in sorted(load_published("checkpoints"), key=lambda r: (-r["alpha"], -r["resolution"])):
         alpha = Fraction(str(row["alpha"]))
         analysis = analyze("mobilenet_v1", alpha=alpha, resolution=row["resolution"])
         checkpoints.append(TradeoffPoint(

@@ -7,30 +7,33 @@ readable. matplotlib is imported inside the functions only."""
 
 from __future__ import annotations
 
-from mbcost.figures.plot_style import (CATEGORY_COLORS, accuracy_axes, footer, millions, new_figure, require_matplotlib, style,
-                               wrap_items)
+from mbcost.figures.plot_style import (CATEGORY_COLORS, accuracy_axes, check_latency, footer, latency_note, millions,
+                                       new_figure, require_matplotlib, style, wrap_items)
 
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">", "h")
 _PANELS = {"madds": ("mult_adds", "Mult-Adds (millions, log scale)", "Accuracy against computation"),
            "params": ("params", "Parameters (weights, millions, log scale)", "Accuracy against size"),
            "latency": ("latency_ms", "Predicted latency (ms, batch 1, log scale)",
-                       "Accuracy against predicted time on this machine")}
+                       "Accuracy against predicted time on this machine"),
+           "roofline": ("roofline_macs", "Roofline cost at ridge point RP (millions of MACs, log scale)",
+                        "Accuracy against the roofline cost")}
 
 
 def _x(p, key: str) -> float:
-    """A point's x: millions of Mult-Adds or parameters, or predicted ms."""
+    """A point's x: millions of Mult-Adds, parameters or roofline MACs, or predicted ms."""
     return p.latency_ms if key == "latency_ms" else millions(getattr(p, key))
 
 
-def family_tradeoff_figure(against: str = "both", latency=None):
-    from mbcost.results.family import FAMILIES, family_points, with_latency
-    from mbcost.figures.plots import check_latency, latency_note
+def family_tradeoff_figure(against: str = "both", latency=None, ridge=None):
+    from mbcost.results.family import FAMILIES, family_points, with_latency, with_roofline
 
     check_latency(against, latency)
     require_matplotlib()
     points = family_points()
     if latency is not None:
         points = with_latency(points, latency)
+    if ridge is not None:
+        points = with_roofline(points, ridge)
     families = [name for _, name in FAMILIES if any(p.family == name for p in points)]
     panels = ["madds", "params"] if against == "both" else [against]
     with style():
@@ -41,13 +44,19 @@ def family_tradeoff_figure(against: str = "both", latency=None):
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right center", frameon=False, title="family")
         fig.suptitle("The paper's descendants: ImageNet top-1 against "
-                     + ("predicted latency" if latency is not None else "computed cost") + ", every family of the zoo",
-                     fontsize=12)
+                     + ("predicted latency" if latency is not None else
+                        f"roofline cost at RP {float(ridge):g} MACs/byte" if ridge is not None else
+                        "computed cost") + ", every family of the zoo", fontsize=12)
         footer(fig, " · ".join(wrap_items([
             "cost computed by mbcost from the specs: Mult-Adds of conv + fc, weights (the paper's conventions)",
-            "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, the others torchvision IMAGENET1K_V1 at "
-            "their evaluation crop", "dashed: the Pareto frontier across all families"]
-            + ([latency_note(latency)] if latency is not None else []), 200)))
+            "top-1 as published: MobileNet v1/V2 TF-Slim checkpoints, MobileNetV4 timm's ImageNet-1K weights, "
+            "the others torchvision IMAGENET1K_V1 at their evaluation crop", "dashed: the Pareto frontier across all families",
+            "labels where there is room for one: each family's own frontier, every point of the small ones"]
+            + ([latency_note(latency)] if latency is not None else [])
+            + ([f"roofline cost: Σ over rows of max(MACs, RP × bytes) at RP {float(ridge):g}, 1 byte per element "
+                "(mbcost roofline)"] if ridge is not None else []), 200)))
+        fig.canvas.draw()  # the constrained layout, final: labels are placed in display space
+        fig.set_layout_engine("none")
         for ax, what in zip(axes, panels):
             _labels(ax, what, points)
     return fig
@@ -71,7 +80,7 @@ def _panel(ax, what: str, points, families) -> None:
 
 def _labels(ax, what: str, points) -> list:
     from mbcost.results.family import pareto
-    from mbcost.figures.plot_labels import place_labels
+    from mbcost.figures.plot_labels import line_boxes, place_labels
 
     key = _PANELS[what][0]
     labelled = []
@@ -82,7 +91,9 @@ def _labels(ax, what: str, points) -> list:
     items = [(_x(p, key), p.top1, _text(p), f"family-{what}-label-{p.model}-{p.label}")
              for p in order]
     markers = [(_x(p, key), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7)
+    front = pareto(points, key)
+    line = line_boxes(ax, [_x(p, key) for p in front], [p.top1 for p in front], half_width=0.6)
+    return place_labels(ax, items, markers=markers, marker_radius=3.0, fontsize=7, obstacles=line)
 
 
 def _text(p) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 _DIRECTIONS = ((1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
                (0, -1, "center", "top"), (0.7, 0.7, "left", "bottom"), (0.7, -0.7, "left", "top"),
                (-0.7, 0.7, "right", "bottom"), (-0.7, -0.7, "right", "top"))
-_DISTANCES = (5, 9, 14, 20, 27, 35, 44)  # points from the marker's centre
+_DISTANCES = (5, 9, 14, 20, 27, 35, 44, 55, 68, 82)  # points from the marker's centre
 _LEADER_FROM = 14  # a thin line joins label and marker from this distance on
 
 
@@ -22,6 +22,22 @@ def _overlap(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
+def line_boxes(ax, xs, ys, half_width: float = 1.5) -> list:
+    """Small display-space boxes along a polyline drawn in data coordinates (a
+    Pareto frontier), every 2 px: obstacles that keep labels off the line.
+    ``half_width``: in points, half the line's drawn width."""
+    fig = ax.figure
+    r = half_width * fig.dpi / 72 + 1
+    pts = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
+    boxes = []
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        steps = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 // 2))
+        for k in range(steps + 1):
+            x, y = x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps
+            boxes.append(_box(x - r, y - r, x + r, y + r))
+    return boxes
+
+
 def place_labels(ax, items, *, markers, marker_radius: float, fontsize: float = 7.5, obstacles=()) -> list:
     """Label points without overlaps, deterministically.
 
@@ -32,7 +48,8 @@ def place_labels(ax, items, *, markers, marker_radius: float, fontsize: float = 
     directions (right, left, above, below, diagonals) at growing distances and
     takes the first spot inside the axes that touches no marker and no label
     placed before it (1 px apart at least); far spots get a leader line. If none
-    is free, it takes the first spot. The axes' limits and the figure's layout
+    is free, the point stays unlabelled (the figures say labels are drawn where
+    there is room): labels never overlap. The axes' limits and the figure's layout
     must be final (label positions are computed in display space).
     """
     from matplotlib.text import Text
@@ -64,16 +81,14 @@ def place_labels(ax, items, *, markers, marker_radius: float, fontsize: float = 
                     break
             if choice:
                 break
-        if choice is None:  # crowded beyond the search: first spot, overlapping
-            ux, uy, ha, va = _DIRECTIONS[0]
-            choice = (_DISTANCES[0], ux, uy, ha, va, None)
-        dist, ux, uy, ha, va, box = choice
         ann.remove()
+        if choice is None:  # crowded beyond the search: left unlabelled rather than written over another
+            continue
+        dist, ux, uy, ha, va, box = choice
         leader = {"arrowstyle": "-", "color": "#999999", "lw": 0.6, "shrinkA": 1, "shrinkB": 3}
         ann = ax.annotate(text, (x, y), xytext=(ux * dist, uy * dist), textcoords="offset points",
                           ha=ha, va=va, fontsize=fontsize, gid=gid, color="#222222", annotation_clip=False,
                           zorder=6, arrowprops=leader if dist >= _LEADER_FROM else None)
-        if box is not None:
-            taken.append(box)
+        taken.append(box)
         placed.append(ann)
     return placed

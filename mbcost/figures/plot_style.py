@@ -54,6 +54,26 @@ CATEGORY_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c56
                    "#bcbd22", "#17becf")
 
 
+#: One colour per layer type, the same in every figure (layers, roofline, ...):
+#: the common types fixed; any other type a colour of its own name's choosing.
+TYPE_COLORS = {"Conv 1×1": "#1f77b4", "Conv DW 3×3": "#ff7f0e", "Conv 3×3": "#2ca02c", "Fully Connected": "#d62728",
+               "Conv DW 5×5": "#9467bd", "Group Conv 3×3": "#8c564b", "Squeeze-Excite": "#e377c2",
+               "Avg Pool": "#7f7f7f", "Max Pool": "#bcbd22", "Conv 7×7": "#17becf", "BatchNorm": "#aec7e8",
+               "Group Conv 5×5": "#ffbb78", "Conv 11×11": "#98df8a", "Conv 5×5": "#ff9896", "Group Conv 1×1": "#c5b0d5",
+               "Conv 1×7": "#c49c94", "Conv 7×1": "#f7b6d2", "Conv 1×3": "#e7969c", "Conv 3×1": "#9c9ede", "Add": "#c7c7c7", "Concat": "#dbdb8d",
+               "Softmax": "#9edae5"}
+_MORE_COLORS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+                "#636363")
+
+
+def type_color(category: str) -> str:
+    """The colour of a layer type in every figure: fixed for the common types,
+    else picked by its name (a CRC of it: the same in every run and figure)."""
+    import zlib
+
+    return TYPE_COLORS.get(category) or _MORE_COLORS[zlib.crc32(category.encode("utf-8")) % len(_MORE_COLORS)]
+
+
 def require_matplotlib(what: str = "mbcost plot") -> None:
     """A one-line :class:`MbcostError` saying how to install matplotlib when it is missing."""
     try:
@@ -65,9 +85,13 @@ def require_matplotlib(what: str = "mbcost plot") -> None:
 def output_format(path: str | Path) -> str:
     """png, svg or pdf, from the file's extension (anything else is an error)."""
     suffix = Path(path).suffix.lower()
+    if Path(path).is_dir():
+        raise MbcostError(f"cannot write {path}: it is a folder; a figure is one file: give its name, e.g."
+                          f" {Path(path) / 'figure.svg'}")
+    if not suffix:
+        raise MbcostError(f"{path} has no file extension: a figure's file name ends in {', '.join(FORMATS)}")
     if suffix not in FORMATS:
-        raise MbcostError(f"unsupported file extension '{suffix or Path(path).name}' for {path}: "
-                          f"use {', '.join(FORMATS)}")
+        raise MbcostError(f"unsupported file extension '{suffix}' for {path}: use {', '.join(FORMATS)}")
     return FORMATS[suffix]
 
 
@@ -225,3 +249,18 @@ def style_share_axes(ax, ys, labels, shares=()) -> None:
     ax.set_xlabel("share of the network's total (%)")
     ax.set_ylabel("layer type")
     ax.grid(axis="y", visible=False)
+
+
+def check_latency(against: str, latency) -> None:
+    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
+    if against == "latency" and latency is None:
+        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
+    if latency is not None and against != "latency":
+        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
+
+
+def latency_note(calibration) -> str:
+    """The figure's line on where the latency comes from."""
+    from mbcost.attachments.latency import describe
+
+    return describe(calibration).replace("latency: predicted", "latency predicted")

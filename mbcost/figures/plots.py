@@ -46,11 +46,11 @@ from mbcost.core.conventions import PAPER_ALPHAS, PAPER_RESOLUTIONS
 from mbcost.errors import MbcostError
 from mbcost.figures.plot_data import (REFERENCE_MODELS, TradeoffData, TradeoffPoint, pareto_frontier,  # noqa: F401  (API)
                               tradeoff_data)
-from mbcost.figures.plot_labels import place_labels
-from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
+from mbcost.figures.plot_labels import line_boxes, place_labels
+from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items, accuracy_axes)
+                               wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -62,7 +62,7 @@ KINDS = {
 #: measures new numbers, so these are deterministic for a given profile only.
 from mbcost.figures.profile_plots import KINDS as MEASURED_KINDS  # noqa: E402  (no matplotlib, no torch)
 
-AGAINST = ("both", "madds", "params", "latency")
+AGAINST = ("both", "madds", "params", "latency", "roofline")
 
 
 def check_kind(kind: str) -> str:
@@ -102,7 +102,7 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         data.params_text,
         "top-1: TF-Slim model zoo checkpoints (tables/published/checkpoints.csv)",
         refs,
-        "labels: alpha-resolution",
+        "labels: alpha-resolution, where there is room for one",
     ] + (["not shown: " + "; ".join(data.skipped)] if data.skipped else []) + (
         [latency_note(latency)] if latency is not None else [])
     with style():
@@ -166,22 +166,9 @@ def _tradeoff_labels(ax, what: str, data: TradeoffData) -> list:
     items = [(p.x(what), p.top1, p.label, f"{what}-label-{p.model}-{p.label}".replace(" ", "_"))
              for p in order]
     markers = [(p.x(what), p.top1) for p in points]
-    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2)
-
-
-def check_latency(against: str, latency) -> None:
-    """``--against latency`` needs a calibration, and a calibration is for that panel only."""
-    if against == "latency" and latency is None:
-        raise MbcostError("--against latency needs --latency FILE (a calibration made by mbcost calibrate)")
-    if latency is not None and against != "latency":
-        raise MbcostError("--latency FILE draws plot tradeoff --against latency (give --against latency)")
-
-
-def latency_note(calibration) -> str:
-    """The figure's line on where the latency comes from."""
-    from mbcost.attachments.latency import describe
-
-    return describe(calibration).replace("latency: predicted", "latency predicted")
+    front = data.frontier(what)
+    line = line_boxes(ax, [p.x(what) for p in front], [p.top1 for p in front], half_width=3.0)  # lw 6
+    return place_labels(ax, items, markers=markers, marker_radius=_MARKER_SIZE / 2, obstacles=line)
 
 
 # -- scaling ----------------------------------------------------------------------------
@@ -237,7 +224,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
                     label=f"{name}, computed", gid=f"scaling-{what}-alpha")
             marks = [(a, an) for a, an in by_alpha if a in PAPER_ALPHAS]
             ax.plot([float(a) for a, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                    color=color, ms=5, label="the paper's widths")
+                    color=color, ms=5, label="the paper's widths" if base.model == "mobilenet_v1"
+                    else "α = " + ", ".join(f"{float(a):g}" for a, _ in marks))
             ax.plot(xs, [millions(ref) * x * x for x in xs], "--", color=IDEAL_COLOR, lw=1.1,
                     label="ideal: α² × value at α = 1", gid=f"scaling-{what}-alpha-ideal")
             ax.set_xlabel("width multiplier α")
@@ -254,7 +242,8 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             marks = [(r, an) for r, an in by_res if r in PAPER_RESOLUTIONS]
             if marks:
                 ax.plot([r for r, _ in marks], [millions(getattr(an.total, what)) for _, an in marks], "o",
-                        color=color, ms=5, label="the paper's resolutions")
+                        color=color, ms=5, label="the paper's resolutions" if base.model == "mobilenet_v1"
+                        else ", ".join(str(r) for r, _ in marks) + " px")
             if what == "mult_adds":
                 ideal = [millions(ref) * (r / full_res) ** 2 for r in rs]
                 ideal_label = f"ideal: ρ² × value at {full_res}"
@@ -268,7 +257,10 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
             ax.set_xlim(0, max(full_res, at_res) * 1.05)
             _legend_room(ax)
         fig.suptitle(f"{base.model}: cost against the width multiplier α and the input resolution", fontsize=12)
-        footer(fig, f"{base.counted_text()} · {base.params_text()} · channels under α: int(α·c)")
+        from mbcost.documents.views import channel_rule_text
+
+        rule = channel_rule_text(base) or "channels under alpha: int(alpha·c)"
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}")
     return fig
 
 
@@ -284,14 +276,14 @@ def _legend_room(ax) -> None:
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     require_matplotlib()
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
-        published = {row["type"]: row for row in load("table2_by_type")}
+        published = {row["type"]: row for row in load_published("table2_by_type")}
     with style():
         fig = new_figure(10.0, 1.9 + 0.62 * max(len(shares), 2), layout="constrained")
         ax = fig.subplots()
@@ -342,7 +334,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
-    colors = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
     n = len(rows)
     bar_colors = [colors.get(r.category, "#cccccc") for r in rows]
     with style():
@@ -388,12 +380,14 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
 # -- the command ------------------------------------------------------------------------
 
 def figure(kind: str, model: str | None = None, alpha: float | None = None, resolution: int | None = None,
-           against: str = "both", *, profile=None, family: bool = False, latency=None):
+           against: str = "both", *, profile=None, family: bool = False, latency=None, ridge=None):
     """The figure of one kind (see :data:`KINDS`); ``profile``: a measured
     :class:`~mbcost.adapters.profile.Profile` for roofline and timeshare;
     ``family``: the tradeoff of every family (:mod:`mbcost.figures.plot_family`);
     ``latency``: a :class:`mbcost.attachments.latency.Calibration` for ``against="latency"``."""
     kind = check_kind(kind)
+    if (against == "roofline") != (ridge is not None) or (ridge is not None and not family):
+        raise MbcostError("--against roofline and --ridge RP go together, with plot tradeoff --all")
     if latency is not None and kind != "tradeoff":
         raise MbcostError("--latency applies to plot tradeoff --against latency only")
     if family and kind != "tradeoff":
@@ -403,7 +397,7 @@ def figure(kind: str, model: str | None = None, alpha: float | None = None, reso
             raise MbcostError("plot tradeoff --all takes no MODEL, --alpha or --res")
         from mbcost.figures.plot_family import family_tradeoff_figure
 
-        return family_tradeoff_figure(against, latency)
+        return family_tradeoff_figure(against, latency, ridge)
     if kind == "tradeoff":
         if model is not None or alpha is not None or resolution is not None:
             raise MbcostError("plot tradeoff takes no MODEL, --alpha or --res: it shows the 16 released "
@@ -438,7 +432,8 @@ def check_target(kind: str, out: str | Path | None) -> Path:
 
 def plot(kind: str, out: str | Path | None = None, model: str | None = None, alpha: float | None = None,
          resolution: int | None = None, against: str = "both", *, dpi: int | None = None,
-         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None) -> Path:
+         size: str | tuple[float, float] | None = None, profile=None, family: bool = False, latency=None,
+         ridge=None) -> Path:
     """Draw one figure and write it to ``out`` (default ``KIND.png``), whole or
     not at all; the format follows the extension (.png, .svg, .pdf). ``dpi``:
     a PNG's pixels per inch (default 100; 300 for print); ``size``: (width,
@@ -457,6 +452,6 @@ def plot(kind: str, out: str | Path | None = None, model: str | None = None, alp
 
     with sized(size):
         data = render(figure(kind, model, alpha, resolution, against, profile=profile, family=family,
-                             latency=latency), fmt, dpi)
+                             latency=latency, ridge=ridge), fmt, dpi)
     write_atomic(path, data)
     return path

@@ -58,9 +58,9 @@ def _title(prof) -> str:
 
 
 def _colors(categories):
-    from mbcost.figures.plot_style import CATEGORY_COLORS
+    from mbcost.figures.plot_style import type_color
 
-    return {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(categories)}
+    return {c: type_color(c) for c in categories}
 
 
 def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
@@ -103,11 +103,10 @@ def roofline_figure(model=None, alpha=None, resolution=None, *, profile=None):
         ax.set_ylabel("achieved GMAC/s (median time per layer)")
         ax.set_title(_title(prof), fontsize=8)
         fig.legend(loc="outside right center", fontsize=7.5, frameon=False)
-        _warn(fig, prof)
         fig.suptitle("Roofline of the measured layers: achieved throughput against arithmetic intensity",
                      fontsize=12)
-        fig.supxlabel("dashed: empirical roofs from this run (not hardware peaks) · one point per layer with "
-                      f"Mult-Adds · {prof.analysis.counted_text()}", fontsize=8, color="#444444")
+        _warn(fig, prof, "dashed: empirical roofs from this run (not hardware peaks) · one point per layer with "
+              f"Mult-Adds · {prof.analysis.counted_text()}")
     return fig
 
 
@@ -136,25 +135,28 @@ def timeshare_figure(model=None, alpha=None, resolution=None, *, profile=None):
         style_share_axes(ax, ys, [s.category for s in shares],
                          [s.mult_adds_pct for s in shares] + [s.time_pct for s in shares])
         fig.legend(loc="outside right center", frameon=False)
-        _warn(fig, prof)
         e2e = prof.end_to_end
         total = (f"end to end {e2e.median * 1e3:,.2f} ms (IQR {e2e.iqr * 1e3:,.2f}), layers' sum "
                  f"{prof.layer_sum * 1e3:,.2f} ms" if e2e else f"layers' sum {prof.layer_sum * 1e3:,.2f} ms")
         ax.set_title(_title(prof) + "\n" + total, fontsize=8)
         fig.suptitle("Mult-Adds are not time: share of Mult-Adds and of measured time by layer type", fontsize=12)
-        fig.supxlabel(f"{prof.analysis.counted_text()} · a row's +bn +relu are timed with it", fontsize=8,
-                      color="#444444")
+        _warn(fig, prof, f"{prof.analysis.counted_text()} · a row's +bn +relu are timed with it")
     return fig
 
 
-def _warn(fig, prof) -> None:
-    """The profile's inconsistency, if any, in red at the top of the figure."""
-    problem = prof.inconsistency()
-    if problem:
-        import textwrap
+def _warn(fig, prof, footer_text: str) -> None:
+    """The figure's footer (``fig.supxlabel``) and under it, in red, the
+    profile's inconsistency if any: the footer's text keeps blank lines for the
+    warning, so the layout makes room for it and it covers neither the title nor
+    the axes."""
+    import textwrap
 
-        fig.text(0.01, 0.995, "WARNING: " + "\n".join(textwrap.wrap(problem, 150)), color="#b00000", fontsize=8,
-                 va="top", ha="left", gid="warning")
+    problem = prof.inconsistency()
+    lines = textwrap.wrap("WARNING: " + problem, 150, break_on_hyphens=False) if problem else []
+    fig.supxlabel(footer_text + "\n" * len(lines), fontsize=8, color="#444444")
+    if lines:
+        fig.text(0.5, 0.01, "\n".join(lines), color="#b00000", fontsize=8, va="bottom", ha="center",
+                 gid="warning")
 
 
 FIGURES = {"roofline": roofline_figure, "timeshare": timeshare_figure}

@@ -39,7 +39,16 @@ FIGURES = (
      "ImageNet top-1 of every published configuration of MobileNet v1, MobileNetV2, MobileNetV3, EfficientNet "
      "B0-B7, MnasNet, ShuffleNetV2, ResNet (and torchvision's AlexNet and GoogLeNet) against the Mult-Adds and "
      "weights mbcost computes for them, with one Pareto frontier across all families."),
+    ("roofline", "roofline_sweep", "The roofline across hardware",
+     "Each network's roofline cost, the sum over its layers of max(MACs, RP × bytes) at 1 byte per element, "
+     "as the hardware's ridge point RP = PeakMACs / PeakMemBW grows from 0 (compute alone: the Mult-Adds) to "
+     "500 MACs per byte (MobileNetV4, Qin et al. 2024, \"Hardware-independent Pareto efficiency\"); right: the "
+     "same divided by the Mult-Adds."),
 )
+#: The networks of the ridge-point sweep: the lineage and EfficientNet (the paper's sweep).
+ROOFLINE_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+                   "mobilenet_v4_conv_small", "mobilenet_v4_conv_medium", "mobilenet_v4_hybrid_medium",
+                   "efficientnet_b0")
 #: Budgets of the family table: the best published top-1 within each.
 BUDGETS = (50 * 10**6, 100 * 10**6, 300 * 10**6, 600 * 10**6, 1000 * 10**6, 5000 * 10**6)
 #: The comparisons of the paper's Tables 8 and 9 (models missing from the zoo are left out).
@@ -176,6 +185,37 @@ def _family_text() -> list[str]:
     return out
 
 
+def _roofline_text() -> list[str]:
+    """The sweep's numbers: each network's roofline cost at RP 0, 100 and 500, and
+    how much of it is spent waiting for memory."""
+    from mbcost.attachments.roofline import roofline
+
+    ridges = (0, 25, 100, 500)
+    result = roofline(list(ROOFLINE_MODELS), list(ridges))
+    rows = []
+    for i, label in enumerate(result.labels):
+        total = result.analyses[i].total.mult_adds
+        bytes_moved = sum(r.bytes for r in result.rows[i])
+        rows.append([label, _m(total), _m(bytes_moved), f"{total / bytes_moved:.1f}"]
+                    + [f"{_m(round(result.cost(i, r)))} ({float(result.cost(i, r)) / total:.1f}×)" for r in ridges[1:]])
+    s, l = result.labels.index("mobilenet_v4_conv_small"), result.labels.index("mobilenet_v3_large")
+    return [
+        "`mbcost roofline`: a layer's time on a chip is max(MACs / PeakMACs, bytes / PeakMemBW); times PeakMACs, "
+        "a network's cost is Σ max(MACs, RP × bytes), which depends on the chip only through its ridge point RP. "
+        "Bytes: weights, biases, input and output at 1 byte per element (int8); batch norm folded. "
+        "See docs/roofline.md for the model and a worked layer.",
+        "",
+        *_md_table(["Network", "M Mult-Adds", "M bytes", "MACs/byte"] + [f"M at RP {r}" for r in ridges[1:]],
+                   rows, [False, True, True, True] + [True] * (len(ridges) - 1)),
+        "",
+        "MobileNetV4-Conv-S against MobileNetV3-Large, of about the same published top-1 (73.8% for timm's "
+        "Conv-S weights, 74.0% for torchvision's V3-Large): its roofline cost is "
+        + ", ".join(f"{float(result.cost(l, r) / result.cost(s, r)):.2f}× lower at RP {r}" for r in ridges)
+        + f": the gap widens as the chip's ridge point rises, towards the ratio of the bytes they move "
+        f"({sum(r.bytes for r in result.rows[l]) / sum(r.bytes for r in result.rows[s]):.2f}×).",
+    ]
+
+
 def _comparison_text(models: tuple[str, ...]) -> list[str]:
     from mbcost.results.comparison import compare, parse_model_arg
     from mbcost.documents.render import render_text
@@ -251,6 +291,11 @@ def report(out: str | Path, *, png: bool = True,
                 from mbcost.figures.plot_family import family_tradeoff_figure
 
                 fig = family_tradeoff_figure()
+            elif kind == "roofline_sweep":
+                from mbcost.attachments.roofline import roofline
+                from mbcost.figures.plot_roofline import roofline_figure
+
+                fig = roofline_figure(roofline(list(ROOFLINE_MODELS)))
             else:
                 fig = figure(kind)
             write(f"{stem}.svg", render(fig, "svg"))
@@ -266,7 +311,9 @@ def report(out: str | Path, *, png: bool = True,
                       lambda i=i, models=models: sections.__setitem__(f"compare{i}", _comparison_text(models))))
     steps.append(("scaling numbers", lambda: sections.__setitem__("scaling", _scaling_text())))
     steps.append(("the family", lambda: sections.__setitem__("family", _family_text())))
-    steps.append(("README.md", lambda: write("README.md", _readme(__version__, sections, tradeoff["data"], png))))
+    steps.append(("the roofline", lambda: sections.__setitem__("roofline", _roofline_text())))
+    steps.append(("README.md", lambda: write("README.md", _readme(__version__, sections, tradeoff["data"], png,
+                                                                         _again(folder, png)))))
     total = len(steps)
     try:
         for done, (label, step) in enumerate(steps):
@@ -282,12 +329,20 @@ def report(out: str | Path, *, png: bool = True,
     return result
 
 
-def _readme(version: str, sections: dict[str, list[str]], data, png: bool) -> str:
+def _again(folder: Path, png: bool) -> str:
+    """The command that writes this report again, to the folder it was written to."""
+    import shlex
+
+    return f"mbcost report --out {shlex.quote(folder.as_posix())}" + ("" if png else " --no-png")
+
+
+def _readme(version: str, sections: dict[str, list[str]], data, png: bool,
+            again: str = "mbcost report --out docs/report") -> str:
     out = [
         "# MobileNet's costs, reproduced",
         "",
         f"Generated by `mbcost report` (mbcost {version}) from the layer specs in `tables/` and the published "
-        "figures in `tables/published/`. Do not edit by hand: run `mbcost report --out docs/report` again.",
+        f"figures in `tables/published/`. Do not edit by hand: run `{again}` again.",
         "",
         "Conventions throughout: Mult-Adds count convolutions and fully connected layers (the paper's "
         "convention); parameters are weights only (no biases, no batch-norm scale and shift). "
@@ -310,13 +365,17 @@ def _readme(version: str, sections: dict[str, list[str]], data, png: bool) -> st
         out += [f"### {title}", "", what, "", f"![{title}]({stem}.svg)", ""]
         links = [f"[SVG]({stem}.svg)"] + ([f"[PNG]({stem}.png)"] if png else [])
         command = "tradeoff --all" if kind == "family" else kind
-        out += [" · ".join(links) + f" · `mbcost plot {command} --out {stem}.svg`", ""]
+        shell = (f"mbcost roofline {' '.join(ROOFLINE_MODELS)} -o {stem}.svg" if kind == "roofline_sweep"
+                 else f"mbcost plot {command} --out {stem}.svg")
+        out += [" · ".join(links) + f" · `{shell}`", ""]
         if kind == "tradeoff":
             out += _tradeoff_text(data) + [""]
         elif kind == "family":
             out += sections["family"] + [""]
         elif kind == "scaling":
             out += sections["scaling"] + [""]
+        elif kind == "roofline_sweep":
+            out += sections["roofline"] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -16,58 +16,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from mbcost.errors import MbcostError
+from mbcost.sources.spec import ALL_GROUPS
 
-ALL_GROUPS = ("conv", "fc", "bn", "pool", "act")
+
+def _source(model, torch_target, input_shape, settings):
+    """(source, argument, its accepted settings): the export's input, refused settings refused."""
+    from mbcost.sources import accepted, source_of
+
+    if model is None and torch_target is None:
+        raise MbcostError("mbcost export needs a model: a zoo name, a spec or ONNX file, or --torch pkg.mod:factory")
+    source, arg = source_of(model, torch_target)
+    return source, arg, accepted(source, {**settings, "input_size": input_shape}, flags=True)
 
 
 def source_graph(model: str | None = None, torch_target: str | None = None, input_shape=None, **settings):
     """(OpGraph, what it is in words) of the source: an ONNX file, a torch
     factory (built on the CPU and exported), or a zoo model/spec at ``settings``."""
-    from mbcost.adapters.onnx_model import read_graph, require_onnx
+    from mbcost.adapters.onnx_model import require_onnx
 
     require_onnx("mbcost export")
-    if torch_target is not None:
-        from mbcost.adapters.onnx_export import module_to_onnx
-        from mbcost.adapters.torch_model import build_for_export, parse_target
-
-        if _settings_given(settings):
-            raise MbcostError("--alpha, --res and the other settings apply to specs; with --torch give --input "
-                              "(then scale the spec it writes)")
-        model_obj, shape = build_for_export(torch_target, input_shape)
-        data = module_to_onnx(model_obj, shape, torch_target)
-        graph = read_graph(torch_target, data=data)
-        graph.name = parse_target(torch_target)[1].rsplit(".", 1)[-1]  # the factory's name
-        return graph, f"the torch model {torch_target} at input {_x(shape)}"
-    if model is None:
-        raise MbcostError("mbcost export needs a model: a zoo name, a spec or ONNX file, or --torch pkg.mod:factory")
-    if model.lower().endswith(".onnx"):
-        if _settings_given(settings):
-            raise MbcostError(f"{model}: an ONNX model is fixed; --alpha, --res and the other settings apply to "
-                              "specs (export it as a spec first, then scale that)")
-        from mbcost.adapters.torch_model import parse_input
-
-        shape = parse_input(input_shape) if input_shape else None
-        return read_graph(model, shape), f"{model}"
-    from mbcost.adapters.onnx_export import spec_to_onnx
-
-    if input_shape is not None:
-        raise MbcostError("--input goes with --torch or an ONNX file; for a spec give --res")
-    analysis = _spec_analysis(model, settings)
-    return read_graph(analysis.model, data=spec_to_onnx(analysis)), analysis.settings_text
-
-
-def _spec_analysis(model, settings):
-    from mbcost.results.analysis import analyze
-
-    return analyze(model, **{k: v for k, v in settings.items() if v is not None}, count=ALL_GROUPS, params="all")
-
-
-def _settings_given(settings) -> bool:
-    return any(v is not None and v != 1 for v in settings.values())
-
-
-def _x(shape) -> str:
-    return "x".join(str(d) for d in shape)
+    source, arg, settings = _source(model, torch_target, input_shape, settings)
+    return source.op_graph(arg, **settings)
 
 
 def export_spec(model: str | None = None, torch_target: str | None = None, input_shape=None, name: str | None = None,
@@ -136,23 +105,8 @@ def export_onnx(model: str | None = None, torch_target: str | None = None, input
     from mbcost.adapters.onnx_model import require_onnx
 
     require_onnx("mbcost export to .onnx")
-    if torch_target is not None:
-        from mbcost.adapters.onnx_export import module_to_onnx
-        from mbcost.adapters.torch_model import build_for_export
-
-        if _settings_given(settings):
-            raise MbcostError("--alpha, --res and the other settings apply to specs; with --torch give --input")
-        model_obj, shape = build_for_export(torch_target, input_shape)
-        return module_to_onnx(model_obj, shape, torch_target)
-    if model is None:
-        raise MbcostError("mbcost export needs a model: a zoo name or spec file, or --torch pkg.mod:factory")
-    if model.lower().endswith(".onnx"):
-        raise MbcostError(f"{model} is ONNX already (copy the file)")
-    if input_shape is not None:
-        raise MbcostError("--input goes with --torch; for a spec give --res")
-    from mbcost.adapters.onnx_export import spec_to_onnx
-
-    return spec_to_onnx(_spec_analysis(model, settings))
+    source, arg, settings = _source(model, torch_target, input_shape, settings)
+    return source.onnx_bytes(arg, **settings)
 
 
 def export(output: str, **kwargs) -> str:

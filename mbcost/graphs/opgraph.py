@@ -2,7 +2,7 @@
 exported to ONNX) is read into, before it is counted or written as a spec.
 
 Pure Python: :mod:`mbcost.adapters.onnx_model` fills it from the ``onnx``
-package; :mod:`mbcost.counting_onnx` counts it and :mod:`mbcost.graphs.spec_writer`
+package; :mod:`mbcost.adapters.onnx_count` counts it and :mod:`mbcost.graphs.spec_writer`
 writes it in the spec language. Neither of those imports ``onnx``.
 
 Only the *data* part of the graph is kept: operators that read, directly or
@@ -58,8 +58,6 @@ class OpGraph:
     outputs: list[str]
     #: where the graph came from, in words (the file, the producer)
     source: str = ""
-    #: operators counted as nothing because no convention counts them, by op type -> calls
-    uncounted: dict = field(default_factory=dict)
 
     def consumers(self) -> dict[str, list[int]]:
         """Value name -> the indices of the nodes that read it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 FIELDS = ("mult_adds", "weights", "biases", "norm")
 
 
-def _key(name: str, keys: set[str]) -> str | None:
+def covering_key(name: str, keys: set[str]) -> str | None:
     probe = name
     while True:
         if probe in keys:
@@ -29,7 +29,7 @@ def roll_up(rows, keys) -> dict[str, tuple[int, ...]]:
     keys = set(keys)
     out: dict[str, list[int]] = {}
     for r in rows:
-        key = _key(r.name, keys) or r.name
+        key = covering_key(r.name, keys) or r.name
         acc = out.setdefault(key, [0] * len(FIELDS))
         for i, f in enumerate(FIELDS):
             acc[i] += getattr(r, f)

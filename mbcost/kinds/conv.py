@@ -49,6 +49,25 @@ from mbcost.kinds.registry import Kind, KindDoc, register
 from mbcost.language.ast import LayerStmt
 
 
+
+#: A convolution's type as Table 1 prints it (the Type / Stride column), written once.
+CONV_TYPE, DW_TYPE = "Conv", "Conv dw"
+#: The breakdown's category of a convolution, by its grouping (conv_grouping).
+CATEGORY = {"conv": "Conv {}×{}", "dw": "Conv DW {}×{}", "group": "Group Conv {}×{}"}
+
+
+def conv_grouping(groups: int, in_channels: int) -> str:
+    """How a convolution's channels are grouped: ``conv`` (one group), ``dw``
+    (one group per input channel) or ``group`` (in between)."""
+    if groups == 1:
+        return "conv"
+    return "dw" if groups == in_channels else "group"
+
+
+def conv_category(kernel: tuple[int, int], groups: int, in_channels: int) -> str:
+    """``Conv 3×3``, ``Conv DW 3×3``, ``Group Conv 3×3``: the breakdown's label, for a spec's row and a torch module."""
+    return CATEGORY[conv_grouping(groups, in_channels)].format(*kernel)
+
 @dataclass
 class ConvDef(LayerDef):
     kernel: tuple[int, int] = (1, 1)
@@ -67,7 +86,7 @@ class ConvDef(LayerDef):
 
     @property
     def type_name(self) -> str:  # type: ignore[override]
-        return "Conv dw" if self.depthwise else "Conv"
+        return DW_TYPE if self.depthwise else CONV_TYPE
 
     def resolve(self, x: Shape, ctx: Context) -> Instance:
         self.check_in_channels(self.in_declared, x, ctx)
@@ -100,13 +119,12 @@ class ConvInstance(Instance):
         return self.layer.kernel
 
     @property
+    def grouping(self) -> str:
+        return conv_grouping(self.groups, self.input.c)
+
+    @property
     def category(self) -> str:
-        kh, kw = self.layer.kernel
-        if self.groups == 1:
-            return f"Conv {kh}×{kw}"
-        if self.groups == self.input.c:
-            return f"Conv DW {kh}×{kw}"
-        return f"Group Conv {kh}×{kw}"
+        return conv_category(self.layer.kernel, self.groups, self.input.c)
 
     def main_parts(self, count: frozenset) -> list[Part]:
         kh, kw = self.layer.kernel
@@ -189,21 +207,16 @@ def describe_torch(module) -> tuple[str, str, str, tuple[int, int]]:
     """An ``nn.Conv2d`` of a user's model, labelled as a spec's conv would be."""
     kh, kw = module.kernel_size
     m, n, g = module.in_channels, module.out_channels, module.groups
-    if g == 1:
-        category = f"Conv {kh}×{kw}"
-    elif g == m:
-        category = f"Conv DW {kh}×{kw}"
-    else:
-        category = f"Group Conv {kh}×{kw}"
-    depthwise = g == m and g > 1
+    category = conv_category((kh, kw), g, m)
+    depthwise = conv_grouping(g, m) == "dw"
     filt = f"{kh} × {kw} × {m} dw" if depthwise and n == m else f"{kh} × {kw} × {m} × {n}" + (
         f" g{g}" if g > 1 else "")
-    return ("Conv dw" if depthwise else "Conv"), category, filt, tuple(module.stride)
+    return (DW_TYPE if depthwise else CONV_TYPE), category, filt, tuple(module.stride)
 
 
 _CONV_OPTIONS = "`pad=`, `dil=`, `bias=`, `stride=`"
 register(Kind(
-    "conv", define, rank=10, keywords=("conv", "conv2d"), type_name="Conv", torch_classes=("Conv2d",),
+    "conv", define, rank=10, keywords=("conv", "conv2d"), type_name=CONV_TYPE, torch_classes=("Conv2d",),
     describe_torch=describe_torch,
     doc=KindDoc("`Kh x Kw x M x N` (N `?` with `expand=T`)", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `fixed`,"
                 " `logits`", "N channels (T·M with `expand=T`)",
@@ -211,12 +224,12 @@ register(Kind(
 ))
 register(Kind(
     "dw", define, rank=11, keywords=("dw", "dwconv"), phrases=(("conv", "dw"),), flag_spellings=(("conv", "dw"),),
-    type_name="Conv dw",
+    type_name=DW_TYPE,
     doc=KindDoc("`Kh x Kw x M` (`dw` after it optional)", f"{_CONV_OPTIONS}, `mult=D`", "M·D channels, groups = M",
                 "Kh·Kw·M·D·Ho·Wo", "Kh·Kw·M·D", "M·D"),
 ))
 register(Kind(
-    "pw", define, rank=12, keywords=("pw",), phrases=(("conv", "pw"),), type_name="Conv",
+    "pw", define, rank=12, keywords=("pw",), phrases=(("conv", "pw"),), type_name=CONV_TYPE,
     doc=KindDoc("`M x N` or `1 x 1 x M x N`", f"{_CONV_OPTIONS}, `groups=G`, `expand=T`, `noshrink`, `fixed`, `logits`",
                 "N channels (T·M with `expand=T`)",
                 "M·N·Ho·Wo / G", "M·N / G", "N"),

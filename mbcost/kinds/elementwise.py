@@ -1,8 +1,9 @@
 """Layers that keep the shape and cost nothing in the paper's convention: the
 activations ``relu``, ``relu6`` and the mobile family's ``hswish`` (hard-swish,
-MobileNetV3), ``hsigmoid`` (hard-sigmoid), ``silu`` (swish, EfficientNet) and
-``sigmoid`` (each can also follow a conv or fc on its row, ``+relu``, or through
-an ``after conv dw: bn relu`` header), ``softmax`` and ``dropout``. Each is a
+MobileNetV3), ``hsigmoid`` (hard-sigmoid), ``silu`` (swish, EfficientNet),
+``gelu`` (MobileNetV4-Hybrid-L; the exact erf form) and ``sigmoid`` (each can
+also follow a conv or fc on its row, ``+relu``, or through an ``after conv dw:
+bn relu`` header), ``softmax`` and ``dropout``. Each is a
 small kind of its own, made by :func:`elementwise_kind`.
 
 Cost on request: ``--count ...,act`` counts one operation per element for every
@@ -12,7 +13,7 @@ one per element is what fvcore's and ptflops' activation counts use. Softmax
 and dropout are never counted.
 
 Torch: ``nn.ReLU``, ``nn.ReLU6``, ``nn.Hardswish``, ``nn.Hardsigmoid``,
-``nn.SiLU``, ``nn.Sigmoid``, ``nn.Softmax`` over the channels, ``nn.Dropout``.
+``nn.SiLU``, ``nn.GELU``, ``nn.Sigmoid``, ``nn.Softmax`` over the channels, ``nn.Dropout``.
 """
 
 from __future__ import annotations
@@ -104,13 +105,14 @@ def _define_dropout(stmt: LayerStmt, name: str, ctx: Context) -> LayerDef:
     return layer
 
 
-def _torch(factory: str):
-    """A torch module made by ``factory(nn, channels, stmt)``, torch imported only when called."""
+def _torch(factory):
+    """A torch module made by ``factory(nn, channels, stmt)`` (a function, or the name
+    of one of :data:`_FACTORIES`), torch imported only when called."""
 
     def make(channels: int, stmt: LayerStmt | None = None):
         from torch import nn
 
-        return _FACTORIES[factory](nn, channels, stmt)
+        return (_FACTORIES[factory] if isinstance(factory, str) else factory)(nn, channels, stmt)
 
     return make
 
@@ -122,18 +124,24 @@ _FACTORIES = {
     "hsigmoid": lambda nn, c, stmt: nn.Hardsigmoid(),
     "silu": lambda nn, c, stmt: nn.SiLU(),
     "sigmoid": lambda nn, c, stmt: nn.Sigmoid(),
+    "gelu": lambda nn, c, stmt: nn.GELU(),
     "softmax": lambda nn, c, stmt: nn.Softmax(dim=1),
     "dropout": lambda nn, c, stmt: nn.Dropout(float(stmt.options["p"][0]) if stmt and "p" in stmt.options else 0.5),
 }
 
 
 def elementwise_kind(name: str, label: str, *, define=_define_plain, post: bool = False, counted: str | None = None,
-                     torch_class: str, keywords: tuple[str, ...] | None = None, doc: KindDoc, rank: int) -> Kind:
+                     torch_class: str, keywords: tuple[str, ...] | None = None, doc: KindDoc, rank: int,
+                     torch_factory: Callable | None = None) -> Kind:
     """Register a small shape-keeping kind: ``label`` is its type and category;
-    ``counted``: the counting group its per-element cost belongs to (None: never)."""
+    ``counted``: the counting group its per-element cost belongs to (None: never);
+    ``torch_factory(nn, channels, stmt)``: its torch module (default: this module's
+    own, by ``name``), so that a kind in another module is one call, e.g.
+    ``elementwise_kind("gelu", "GELU", post=True, counted="act", torch_class="GELU",
+    torch_factory=lambda nn, c, stmt: nn.GELU(), doc=..., rank=76)``."""
     return register(Kind(
         name, define, keywords=keywords or (name,), category=label, type_name=label, post=post,
-        part=counted_part(label, counted) if counted else None, torch_module=_torch(name),
+        part=counted_part(label, counted) if counted else None, torch_module=_torch(torch_factory or name),
         torch_classes=(torch_class,), torch_exact=True, describe_torch=lambda m: (label, label, "", (1, 1)),
         role="act", doc=doc, rank=rank,
     ))
@@ -149,6 +157,7 @@ elementwise_kind("hsigmoid", "Hard-sigmoid", keywords=("hsigmoid", "hardsigmoid"
 elementwise_kind("silu", "SiLU", keywords=("silu", "swish"), post=True, counted="act", torch_class="SiLU", doc=_ACT,
                  rank=74)
 elementwise_kind("sigmoid", "Sigmoid", post=True, counted="act", torch_class="Sigmoid", doc=_ACT, rank=75)
+elementwise_kind("gelu", "GELU", post=True, counted="act", torch_class="GELU", doc=_ACT, rank=76)
 elementwise_kind("softmax", "Softmax", define=_define_softmax, torch_class="Softmax",
                  doc=KindDoc(options="`classifier` (as Table 1 prints it)"), rank=80)
 elementwise_kind("dropout", "Dropout", define=_define_dropout, torch_class="Dropout", doc=KindDoc(options="`p=`"),

@@ -127,7 +127,6 @@ class SpecTree:
     input: tuple[int, int, int] | None = None
     input_loc: Loc | None = None
     classes: int | None = None
-    classes_loc: Loc | None = None
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     #: The spec's own width rule (``width divisor=8 min_depth=8``): how channel
     #: counts round under alpha unless --divisor/--min-depth say otherwise.

@@ -124,7 +124,6 @@ class _Parser:
             if num.kind != "number" or not isinstance(num.value, int) or num.value <= 0:
                 raise self.error("expected a positive whole number of classes", num)
             tree.classes = num.value
-            tree.classes_loc = Loc(num.line, num.col)
         elif key == "after":
             self.parse_after()
         elif key == "width":

@@ -28,6 +28,12 @@ class DepthSweep(Framed):
     def records(self) -> list[dict]:
         return [{"depth_mult": float(d), **r} for d, result in self.sweeps for r in result.records()]
 
+    def with_latency(self, calibration, progress=None) -> DepthSweep:
+        """Every sweep with its predicted latencies (a new result)."""
+        from dataclasses import replace
+
+        return replace(self, sweeps=[(d, one.with_latency(calibration, progress)) for d, one in self.sweeps])
+
     def describe(self) -> str:
         return f"{self.model} sweep over {len(self.sweeps)} depth multipliers"
 
@@ -40,9 +46,9 @@ def sweep_depths(model, alphas, resolutions, depth_mults, **conventions) -> Dept
     """:func:`~mbcost.results.sweep_grid.sweep` at each of ``depth_mults`` (a list, or a
     LIST/RANGE string as :func:`~mbcost.results.sweep_grid.parse_grid` reads alphas)."""
     from mbcost.core.network import Network
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
-    network = model if isinstance(model, Network) else load(model)
+    network = model if isinstance(model, Network) else load_network(model)
     depths = parse_grid(depth_mults, "depth multiplier")
     if len(depths) > MAX_DEPTHS:
         raise MbcostError(f"{len(depths)} depth multipliers: at most {MAX_DEPTHS}")

@@ -12,6 +12,9 @@ The points (:func:`family_points`), one per published configuration:
   (torchvision.csv), at the weights' evaluation crop. (ResNet's V2 weights,
   a newer training recipe for the same network, are in the table but not
   here: one recipe per family.)
+* MobileNetV4 Conv-S/M/L and Hybrid-M/L: timm's ImageNet-1K weights at their
+  resolutions (timm_models.csv; the zoo follows timm's code, whose counts the
+  paper's table does not match).
 
 Costs: Mult-Adds of conv + fc and weights, the paper's conventions, for every
 family alike. Accuracy is only ever a published figure, except inside
@@ -31,7 +34,7 @@ from mbcost.documents.frames import Framed
 
 #: Zoo name prefix -> the family's name (the first prefix that matches).
 FAMILIES = (("mobilenet_v1", "MobileNet v1"), ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3", "MobileNetV3"),
-            ("efficientnet", "EfficientNet"), ("mnasnet", "MnasNet"), ("shufflenet_v2", "ShuffleNetV2"),
+            ("mobilenet_v4", "MobileNetV4"), ("efficientnet", "EfficientNet"), ("mnasnet", "MnasNet"), ("shufflenet_v2", "ShuffleNetV2"),
             ("resnet", "ResNet"), ("alexnet", "AlexNet"), ("googlenet", "GoogLeNet"))
 #: The weights whose top-1 stands for a torchvision architecture (its original recipe).
 WEIGHTS = "IMAGENET1K_V1"
@@ -60,13 +63,17 @@ class FamilyPoint:
     accuracy: str  # "published" (or "interpolated": MobileNet v1's grid, in pick only)
     source: str
     latency_ms: float | None = None  # predicted (a latency calibration), else None
+    roofline_macs: int | float | None = None  # Σ max(MACs, RP·bytes) at a ridge point (pick --ridge), else None
 
 
 def _short(model: str) -> str:
     """A point's label in a figure: B3, x1.5, 0.75, large, 50."""
-    for prefix in ("efficientnet_", "shufflenet_v2_", "mobilenet_v3_", "resnet", "mnasnet"):
+    for prefix in ("efficientnet_", "shufflenet_v2_", "mobilenet_v3_", "mobilenet_v4_", "resnet", "mnasnet"):
         if model.startswith(prefix):
             rest = model[len(prefix):]
+            if prefix == "mobilenet_v4_":  # conv_medium -> Conv-M, as the paper names them
+                kind, size = rest.split("_")
+                return f"{kind.capitalize()}-{size[0].upper()}"
             return rest.upper() if prefix == "efficientnet_" else rest.replace("_", ".")
     return model.replace("_torchvision", "")
 
@@ -74,25 +81,30 @@ def _short(model: str) -> str:
 def family_points() -> list[FamilyPoint]:
     """Every published configuration of the families, cheapest first within each family."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     points = []
     for table, model, source in (("checkpoints", "mobilenet_v1", "TF-Slim checkpoints (checkpoints.csv)"),
                                  ("mobilenet_v2_checkpoints", "mobilenet_v2",
                                   "TF-Slim checkpoints (mobilenet_v2_checkpoints.csv)")):
-        for row in load(table):
+        for row in load_published(table):
             a = analyze(model, alpha=row["alpha"], resolution=row["resolution"])
             alpha = Fraction(str(row["alpha"]))
             points.append(FamilyPoint(family_of(model), model, f"{fmt_alpha(alpha)}-{row['resolution']}", alpha,
                                       row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
                                       "published", source))
-    for row in load("torchvision"):
+    for row in load_published("torchvision"):
         if not row["weights"].endswith(WEIGHTS):
             continue
         a = analyze(row["model"], resolution=row["resolution"])
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["acc1"], row["acc5"],
                                   "published", f"torchvision {row['weights']} (torchvision.csv)"))
+    for row in load_published("timm_models"):  # MobileNetV4: the released code's weights (the zoo follows the code)
+        a = analyze(row["model"], resolution=row["resolution"])
+        points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
+                                  row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
+                                  "published", f"timm {row['timm_name']}.{row['weights']} (timm_models.csv)"))
     order = {name: i for i, (_, name) in enumerate(FAMILIES)}
     return sorted(points, key=lambda p: (order.get(p.family, 99), p.mult_adds, p.params))
 
@@ -119,19 +131,22 @@ class FamilyPick(Framed):
     families: list[str]
     max_latency_ms: float | None = None
     calibration: object = None  # the latency Calibration, when latency is predicted
+    ridge: object = None  # the ridge point (a Fraction) when the budget is the roofline cost (pick --ridge)
 
     def records(self) -> list[dict]:
         latency = self.calibration is not None
         return [{"rank": i, "family": p.family, "model": p.model, "config": p.label, "alpha": float(p.alpha),
                  "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params,
-                 **({"latency_ms": p.latency_ms} if latency else {}), "top1": p.top1,
+                 **({"latency_ms": p.latency_ms} if latency else {}),
+                 **({"roofline_macs": p.roofline_macs} if self.ridge is not None else {}), "top1": p.top1,
                  "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(self.fits, 1)]
 
     def describe(self) -> str:
         return "the family within " + self.budget_text()
 
     def budget_text(self) -> str:
-        parts = ([] if self.max_mult_adds is None else [f"{self.max_mult_adds:,} Mult-Adds"]) + (
+        macs = "Mult-Adds" if self.ridge is None else f"MACs of roofline cost at ridge point {float(self.ridge):g}"
+        parts = ([] if self.max_mult_adds is None else [f"{self.max_mult_adds:,} {macs}"]) + (
             [] if self.max_params is None else [f"{self.max_params:,} params"]) + (
             [] if self.max_latency_ms is None else [f"{self.max_latency_ms:g} ms predicted"])
         return " and ".join(parts)
@@ -139,7 +154,9 @@ class FamilyPick(Framed):
     def to_dict(self, top: int | None = None) -> dict:
         shown = self.fits if not top else self.fits[:top]
         return {"budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params,
-                           "max_latency_ms": self.max_latency_ms},
+                           "max_latency_ms": self.max_latency_ms,
+                           **({"ridge_point": float(self.ridge), "budget_is": "roofline_macs"}
+                              if self.ridge is not None else {})},
                 "latency_from": getattr(self.calibration, "source", None),
                 "counted": ["conv", "fc"], "params_convention": "weights", "families": self.families,
                 "considered": self.considered, "fit": len(self.fits), "shown": len(shown),
@@ -159,13 +176,27 @@ def with_latency(points: list[FamilyPoint], calibration) -> list[FamilyPoint]:
             for p in points]
 
 
+def with_roofline(points: list[FamilyPoint], ridge, bytes_per_element: int = 1) -> list[FamilyPoint]:
+    """The points with their roofline cost at ``ridge`` (``roofline_macs``: Σ over
+    rows of max(MACs, RP·bytes), see :mod:`mbcost.attachments.roofline`)."""
+    from dataclasses import replace
+
+    from mbcost.attachments.roofline import number, roofline_macs, roofline_rows
+    from mbcost.results.analysis import analyze
+
+    return [replace(p, roofline_macs=number(roofline_macs(roofline_rows(
+        analyze(p.model, alpha=p.alpha, resolution=p.resolution), bytes_per_element), ridge))) for p in points]
+
+
 def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None = None, *, max_latency=None,
-                latency=None) -> FamilyPick:
+                latency=None, ridge=None) -> FamilyPick:
     """The published configurations of every family (or of ``families``: names
     or zoo-name prefixes) within the budget, best top-1 first; MobileNet v1 adds
     the interpolated widths and resolutions of its grid, as ``pick`` ranks them.
     ``max_latency`` (``5ms``) with ``latency`` (a :class:`mbcost.attachments.latency.Calibration`):
-    a budget of predicted time; ``latency`` alone adds each point's prediction."""
+    a budget of predicted time; ``latency`` alone adds each point's prediction.
+    ``ridge`` (MACs per byte): the Mult-Adds budget is on the roofline cost at
+    that ridge point instead, and each point carries it."""
     from mbcost.results.pick import parse_budget, parse_time, pick
 
     if max_mult_adds is None and max_latency is None:
@@ -182,7 +213,9 @@ def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None 
     if "MobileNet v1" in wanted:
         candidates = [p for p in candidates if p.family != "MobileNet v1"]
         try:
-            grid = pick(max_mult_adds, max_params, max_latency=max_seconds, latency=latency).fits
+            # with a ridge point the whole grid is a candidate: the budget is on its roofline cost, below
+            grid = pick(max_mult_adds if ridge is None else 10**30, max_params, max_latency=max_seconds,
+                        latency=latency).fits
         except MbcostError:
             grid = []
         candidates += [FamilyPoint("MobileNet v1", "mobilenet_v1", f"{fmt_alpha(c.alpha)}-{c.resolution}", c.alpha,
@@ -190,7 +223,13 @@ def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None 
                                    c.accuracy.kind, c.accuracy.how if c.accuracy.kind != "published" else
                                    "TF-Slim checkpoints (checkpoints.csv)", c.latency_ms)
                        for c in grid if c.accuracy.top1 is not None]
-    fits = [p for p in candidates if (max_mult_adds is None or p.mult_adds <= max_mult_adds)
+    if ridge is not None:
+        from fractions import Fraction
+
+        ridge = Fraction(ridge)
+        candidates = with_roofline(candidates, ridge)
+    cost = "mult_adds" if ridge is None else "roofline_macs"
+    fits = [p for p in candidates if (max_mult_adds is None or getattr(p, cost) <= max_mult_adds)
             and (max_params is None or p.params <= max_params)]
     if latency is not None:
         fits = with_latency(fits, latency)
@@ -201,12 +240,14 @@ def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None 
             raise MbcostError(f"nothing in the family fits {1e3 * max_seconds:g} ms predicted on {latency.machine} "
                               f"({latency.runtime}, {latency.threads} thread(s))"
                               + ("" if max_mult_adds is None else f" within {max_mult_adds:,} Mult-Adds"))
-        cheapest = min(points, key=lambda p: p.mult_adds)
-        raise MbcostError(f"nothing in the family fits {max_mult_adds:,} Mult-Adds: the cheapest published "
-                          f"configuration is {cheapest.model} {cheapest.label} at {cheapest.mult_adds:,}")
-    fits.sort(key=lambda p: (-p.top1, p.mult_adds, p.params, p.model, -p.alpha))
+        pool = points if ridge is None else candidates
+        cheapest = min(pool, key=lambda p: getattr(p, cost))
+        what = "Mult-Adds" if ridge is None else f"MACs of roofline cost at ridge point {float(ridge):g}"
+        raise MbcostError(f"nothing in the family fits {max_mult_adds:,} {what}: the cheapest "
+                          f"configuration is {cheapest.model} {cheapest.label} at {round(getattr(cheapest, cost)):,}")
+    fits.sort(key=lambda p: (-p.top1, getattr(p, cost), p.params, p.model, -p.alpha))
     return FamilyPick(max_mult_adds, max_params, fits, len(candidates), sorted(wanted, key=_family_order),
-                      None if max_seconds is None else 1e3 * max_seconds, latency)
+                      None if max_seconds is None else 1e3 * max_seconds, latency, ridge)
 
 
 def _family_order(name: str) -> int:
@@ -253,10 +294,10 @@ def paper_figures() -> list[PaperFigure]:
     counted, every parameter counted)."""
     from mbcost.results.analysis import analyze
     from mbcost.results.paper import Check, Reading, judge
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
     rows, checks = [], {}
-    for row in load("family_papers"):
+    for row in load_published("family_papers"):
         text = row["_text"]
         unit = row["mult_adds_unit"].split()[0]
         scale = Fraction(1000 if unit == "G" else 1) * 10**6

@@ -30,7 +30,7 @@ from fractions import Fraction
 
 from mbcost.results.analysis import Analysis, analyze
 from mbcost.errors import MbcostError
-from mbcost.results.published import load
+from mbcost.results.published import load_published
 from mbcost.documents.render import Column, Document, Table
 from mbcost.results.zoo import model_names
 
@@ -51,7 +51,6 @@ _TITLES = {
 
 #: Rounding rules, the paper's own first.
 NEAREST, TRUNCATED, ROUNDED_UP = "rounded to nearest", "truncated", "rounded up"
-RULES = (NEAREST, TRUNCATED, ROUNDED_UP)
 
 
 def _decimals(text: str) -> int:
@@ -313,7 +312,7 @@ def _params_check(printed: str, a: Analysis, extra: dict | None = None, quoted=N
 
 
 def _quoted(model: str, quantity: str):
-    for r in load("source_figures"):
+    for r in load_published("source_figures"):
         if r["model"] == model and r["quantity"] == quantity:
             return _exact(r["_text"]["value_millions"]), f"{r['figure']} ({r['source']})"
     return None
@@ -372,9 +371,9 @@ def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
     # priority: what a narrow terminal keeps longest (the verdicts, then the figures)
     columns = [Column("Model"), Column("Top-1 % (pub.)", True, priority=-1),
                Column(f"{unit} Mult-Adds pub.", priority=2), Column(f"{unit} Mult-Adds computed", True, priority=2),
-               Column("Δ", True, priority=-2), Column("Mult-Adds check", priority=3),
+               Column(f"Δ {unit} Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
                Column("M Params pub.", priority=1), Column("M Params computed", True, priority=1),
-               Column("Δ", True, priority=-2), Column("Params check", priority=2)]
+               Column("Δ M Params", True, priority=-2), Column("Params check", priority=2)]
     body = []
     for r in rows:
         m, p = r.madds, r.params
@@ -392,13 +391,13 @@ _UNIT_WORDS = {"M": "millions", "B": "billions"}
 
 
 def _imagenet(table: int) -> list[dict]:
-    return [r for r in load("imagenet_models") if r["table"] == table]
+    return [r for r in load_published("imagenet_models") if r["table"] == table]
 
 
 def _table2() -> Table:
     shares = {s.type: s for s in analyze("mobilenet_v1").by_type()}
     rows = []
-    for r in load("table2_by_type"):
+    for r in load_published("table2_by_type"):
         s = shares.get(r["type"])
         rows.append((r["type"], [Check(r["_text"][key], getattr(s, key) if s else 0.0, label=r["type"], own=True)
                                  for key in ("mult_adds_pct", "params_pct")]))
@@ -406,9 +405,10 @@ def _table2() -> Table:
         judge([checks[column] for _, checks in rows])
     body = [[name] + [v for c in checks for v in (c.printed, round(c.computed, 2), round(c.difference, 2), c.verdict())]
             for name, checks in rows]
-    columns = [Column("Type"), Column("% Mult-Adds pub.", priority=2), Column("% computed", True, priority=2),
-               Column("Δ", True, priority=-2), Column("check", priority=3), Column("% Params pub.", priority=1),
-               Column("% computed", True, priority=1), Column("Δ", True, priority=-2), Column("check", priority=2)]
+    columns = [Column("Type"), Column("% Mult-Adds pub.", priority=2), Column("% Mult-Adds computed", True, priority=2),
+               Column("Δ % Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
+               Column("% Params pub.", priority=1), Column("% Params computed", True, priority=1),
+               Column("Δ % Params", True, priority=-2), Column("Params check", priority=2)]
     tidy = [_tidy(name, q, c) for name, checks in rows for q, c in zip(("mult_adds_pct", "params_pct"), checks)]
     return Table(_TITLES["2"], columns, body, tidy=tidy,
                  notes=["Shares of conv + fc Mult-Adds and of weights (the paper's conventions)."])
@@ -420,7 +420,7 @@ def _table7() -> Table:
     settings = {"Convolution": ("standard", {}), "Depthwise separable conv": ("separable", {}),
                 "α = 0.75": ("separable", {"alpha": 0.75}), "ρ = 0.714": ("separable", {"alpha": 0.75, "rho": 0.714})}
     rows = []
-    for r in load("table7_layer"):
+    for r in load_published("table7_layer"):
         which, kw = settings[r["modification"]]
         a = getattr(compare_layer(3, 512, 512, 14, **kw), which)
         label = r["modification"]
@@ -430,26 +430,26 @@ def _table7() -> Table:
 
 
 def _table10() -> Table:
-    rows = _cost_rows([dict(r, table=10) for r in load("table10_dogs")], classes=120)
+    rows = _cost_rows([dict(r, table=10) for r in load_published("table10_dogs")], classes=120)
     return _cost_table(_TITLES["10"], rows)
 
 
 def _table13() -> Table:
     columns = [Column("Framework"), Column("Resolution", True), Column("Backbone"), Column("mAP % (pub.)", True),
-               Column("B Mult-Adds pub."), Column("M Params pub."), Column("computed")]
+               Column("B Mult-Adds pub."), Column("M Params pub.")]
     body = [[r["framework"], r["resolution"], r["backbone"], r["map"], r["_text"]["mult_adds_billions"],
-             r["_text"]["params_millions"], "not computed: no detection-head specs in the zoo"]
-            for r in load("table13_coco")]
+             r["_text"]["params_millions"]] for r in load_published("table13_coco")]
     tidy = [{"row": f"{r['framework']} {r['resolution']} {r['backbone']}", "map_published": r["map"],
              "quantity": q, "published": _number(r["_text"][q]), "computed": None, "delta": None,
              "check": "not computed: no detection-head specs in the zoo"}
-            for r in load("table13_coco") for q in ("mult_adds_billions", "params_millions")]
-    return Table(_TITLES["13"], columns, body, tidy=tidy)
+            for r in load_published("table13_coco") for q in ("mult_adds_billions", "params_millions")]
+    return Table(_TITLES["13"], columns, body, tidy=tidy,
+                 notes=["Published figures only: not computed, as the zoo has no detection-head specs."])
 
 
 def _checkpoints() -> Table:
     rows = []
-    for r in load("checkpoints"):
+    for r in load_published("checkpoints"):
         a = analyze("mobilenet_v1", alpha=r["alpha"], resolution=r["resolution"])
         stored = analyze("mobilenet_v1", alpha=r["alpha"], resolution=r["resolution"], classes=1001, params="all")
         label = f"MobileNet_v1_{r['_text']['alpha']}_{r['resolution']}"
@@ -477,13 +477,60 @@ def paper_tables(table: str | int | None = None) -> list[Table]:
     return out
 
 
+#: A verdict's first words, and what its cell says before the note's number.
+_SHORT = (("ok", "ok"), ("matches", "explained"), ("consistent with", "explained"),
+          ("several readings fit", "explained"), ("no consistent reading", "not explained"),
+          ("differs", "not explained"))
+
+
+def short_verdict(text: str) -> tuple[str, bool]:
+    """A verdict as its table cell shows it ('ok', 'explained', 'not explained'),
+    and whether the words need a note under the table."""
+    for head, word in _SHORT:
+        if text.startswith(head):
+            return word, text not in ("ok", "differs: no explanation found")
+    return "see note", bool(text)
+
+
+def with_notes(table: Table) -> Table:
+    """The table as a person reads it: each verdict column (a header ending in
+    'check') shows a short verdict and a note number; the words are numbered
+    notes under the table, one per distinct explanation."""
+    columns = [i for i, c in enumerate(table.columns) if c.header.lower().endswith("check")]
+    notes: dict[str, int] = {}
+    rows = []
+    for row in table.rows:
+        row = list(row)
+        for i in columns:
+            text = row[i] or ""
+            word, needs_note = short_verdict(text)
+            if needs_note:
+                number = notes.setdefault(text, len(notes) + 1)
+                word = f"{word} [{number}]"
+            row[i] = word if text else ""
+        rows.append(row)
+    top1 = [i for i, c in enumerate(table.columns) if c.header.startswith("Top-1")]
+    for i in top1:  # as printed (71.7, 77.692), decimal points aligned; not 71.70
+        texts = [repr(r[i]) if isinstance(r[i], float) else "" for r in rows]
+        most = max((len(t.split(".")[1]) for t in texts if "." in t), default=0)
+        for r, t in zip(rows, texts):
+            r[i] = t + " " * (most - len(t.split(".")[1])) if t else None
+    shown = [Column(c.header, c.numeric, c.priority, c.whole) for c in table.columns]
+    for i in columns:  # now a word or two: it stays on screen longest
+        shown[i] = Column(table.columns[i].header, False, priority=9, whole=True)
+    return Table(table.title, shown, rows, table.footer, list(table.notes) + [f"[{n}] {text}" for text, n in notes.items()],
+                 tidy=table.records())
+
+
 def paper_document(table: str | int | None = None) -> Document:
     tables = paper_tables(table)
     data = {"tables": [{"title": t.title, "columns": [c.header for c in t.columns], "rows": t.rows} for t in tables]}
     settings = ["computed: Mult-Adds of conv + fc (the paper's convention), parameters = weights;"
                 " Δ = computed − published",
                 "check: 'ok' when the computed figure rounds to the printed one at its printed precision;"
-                " otherwise the readings that fit (other conventions; trailing zeros not significant, read alike"
-                " for every figure; a print error; a figure quoted from the network's own paper; another rounding"
-                " rule only where it fits the whole table), or 'no explanation found'"]
-    return Document("MobileNet (Howard et al. 2017): published vs computed", settings, tables, data, csv_all=True)
+                " 'explained' when another reading gives it (another convention; trailing zeros not significant,"
+                " read alike for every figure; a print error; a figure quoted from the network's own paper;"
+                " another rounding rule only where it fits the whole table); otherwise 'not explained'."
+                " The numbered notes under each table say which reading, or why none fits"]
+    return Document("MobileNet (Howard et al. 2017): published vs computed", settings,
+                    [with_notes(t) for t in tables], data, csv_all=True)

@@ -247,14 +247,14 @@ def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=No
     if max_latency is not None and latency is None:
         raise MbcostError("--max-latency needs --latency FILE (a calibration made by mbcost calibrate)")
     from mbcost.results.sweep_grid import checkpoint_rows, is_builtin_mobilenet, sweep
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
     max_seconds = None if max_latency is None else (
         max_latency if isinstance(max_latency, float) else parse_time(max_latency))
     unlimited = max_mult_adds is None
     max_mult_adds = None if unlimited else parse_budget(max_mult_adds, "the Mult-Adds budget")
     max_params = None if max_params is None else parse_budget(max_params, "the parameter budget")
-    network = load(model)
+    network = load_network(model)
     grid_alphas = parse_grid(DEFAULT_ALPHAS if alphas is None else alphas, "alpha")
     grid_res = parse_grid(DEFAULT_RESOLUTIONS if resolutions is None else resolutions, "resolution")
     points, source = {}, ""

@@ -70,6 +70,11 @@ SCHEMAS: dict[str, tuple[tuple[Column, ...], tuple[str, ...]]] = {
                                  ("alpha", "resolution")),
     "checkpoints_quantized": ((Column("alpha", float, low=0, high=4), Column("resolution", int, low=1),
                                Column("top1", **_PCT), Column("source")), ("alpha", "resolution")),
+    "timm_models": ((Column("model"), Column("timm_name"), Column("weights"), Column("resolution", int, low=1),
+                     Column("top1", **_PCT), Column("top5", **_PCT), Column("params_millions", **_POS),
+                     Column("gmacs", **_POS), Column("source")), ("model", "weights")),
+    "mobilenet_v4_latency": ((Column("model"), Column("device"), Column("latency_ms", **_POS), Column("source")),
+                             ("model", "device")),
 }
 
 
@@ -79,7 +84,7 @@ def published_dir() -> Path:
     return tables_dir() / "published"
 
 
-def load(name: str, path: Path | None = None) -> list[dict]:
+def load_published(name: str, path: Path | None = None) -> list[dict]:
     """The rows of one published table, typed and validated."""
     if name not in SCHEMAS:
         raise MbcostError(f"unknown published table '{name}': choose from {', '.join(SCHEMAS)}")
@@ -141,16 +146,55 @@ def torchvision_result(model: str, alpha: float, resolution: int, classes: int =
     the "GFLOPS" (multiply-accumulates) as printed."""
     if classes != 1000 or abs(alpha - 1) > 1e-9:
         return None
-    for row in load("torchvision"):
+    for row in load_published("torchvision"):
         if row["model"] == model and row["resolution"] == resolution and row["weights"].endswith("IMAGENET1K_V1"):
             gflops = row["_text"]["gflops"]
             return {"top1": row["acc1"], "mult_adds_millions": 1000 * row["gflops"],
                     "params_millions": row["params"] / 1e6, "label": f"torchvision {row['weights']}",
                     "source": f"torchvision {row['weights']} (tables/published/torchvision.csv, each row's source)",
-                    "params_convention": "all", "mult_adds_unit": "G",
+                    "params_convention": "all", "mult_adds_unit": "G", "params_exact": True,
                     "_text": {"top1": row["_text"]["acc1"], "mult_adds_millions": f"{gflops} G",
                               "mult_adds_printed": gflops,
                               "params_millions": f"{row['params'] / 1e6:.6f}"}}
+    return None
+
+
+def evaluation_crop(model: str) -> int | None:
+    """The input size a zoo network's published weights are evaluated at
+    (torchvision's IMAGENET1K_V1 crop), or None where torchvision publishes none.
+    The one rule for a network's resolution when none is given, in ``compare`` as
+    in ``pick --family`` and ``plot tradeoff --all`` (which read the same rows):
+    EfficientNet-B2's weights are evaluated at 288 px, not the paper's 260."""
+    for row in load_published("torchvision"):
+        if row["model"] == model and row["weights"].endswith("IMAGENET1K_V1"):
+            return row["resolution"]
+    return None
+
+
+#: How timm's GMACs are counted (fvcore's FlopCountAnalysis defaults, which timm's
+#: benchmark uses): batch norm in eval mode 2 per element (scale and shift), the
+#: global average pool 1 per input element, convolutions and matrix products
+#: (the attention products included) 1 per multiply-add; activations nothing.
+FVCORE_READING = "fvcore's convention (timm's GMACs): batch norm 2 per element, global pool 1 per input element"
+
+
+def timm_result(model: str, alpha: float, resolution: int, classes: int = 1000) -> dict | None:
+    """timm's published row (tables/published/timm_models.csv) for a zoo network
+    at the resolution of its weights, shaped like :func:`torchvision_result`'s:
+    parameters are every parameter, Mult-Adds timm's GMACs. timm rounds both to 2
+    decimals (its CSV drops trailing zeros: 1.1 is 1.10); ``readings`` asks the
+    comparison to try fvcore's convention, timm's counter, as an explanation."""
+    if classes != 1000 or abs(alpha - 1) > 1e-9:
+        return None
+    for row in load_published("timm_models"):
+        if row["model"] == model and row["resolution"] == resolution:
+            gmacs = f"{row['gmacs']:.2f}"
+            return {"top1": row["top1"], "mult_adds_millions": 1000 * row["gmacs"],
+                    "params_millions": row["params_millions"], "label": f"timm {row['timm_name']}.{row['weights']}",
+                    "source": f"timm {row['timm_name']}.{row['weights']} (tables/published/timm_models.csv)",
+                    "params_convention": "all", "mult_adds_unit": "G", "readings": ("fvcore",),
+                    "_text": {"top1": row["_text"]["top1"], "mult_adds_millions": f"{gmacs} G",
+                              "mult_adds_printed": gmacs, "params_millions": f"{row['params_millions']:.2f}"}}
     return None
 
 
@@ -160,9 +204,9 @@ def imagenet_result(model: str, alpha: float, resolution: int, classes: int = 10
     configuration: top-1 and the published cost, or None. Rows without a
     resolution (VGG16, ...) match only the network's own resolution."""
     if classes == 120:
-        rows, table = load("table10_dogs"), 10
+        rows, table = load_published("table10_dogs"), 10
     elif classes == 1000:
-        rows, table = load("imagenet_models"), None
+        rows, table = load_published("imagenet_models"), None
     else:
         return None
     for row in rows:

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mbcost.results.analysis import Analysis
+from mbcost.results.tables import Analysis
 from mbcost.errors import MbcostError
 from mbcost.kinds.base import scale_channels
 from mbcost.core.network import Config, Network, to_fraction

@@ -173,23 +173,24 @@ class SweepResult(Framed):
     latency_ms: dict = field(default_factory=dict)  # (alpha, resolution) -> predicted ms
 
     def with_latency(self, calibration, progress=None) -> SweepResult:
-        """Each configuration's predicted latency (``sweep --latency``): one
-        evaluation per configuration, as ``table --latency`` totals it."""
+        """This sweep with each configuration's predicted latency (``sweep
+        --latency``): one evaluation per configuration, as ``table --latency``
+        totals it. A new result; this one is left as it is."""
         from dataclasses import replace
 
         from mbcost.attachments.latency import check_predictable, network_ms
 
         check_predictable(len(self))
         done = 0
+        latency_ms = {}
         for alpha in self.alphas:
             for res in self.resolutions:
                 config = replace(self.config, alpha=alpha, resolution=(res, res))
-                self.latency_ms[(alpha, res)] = network_ms(self.network, config, calibration)
+                latency_ms[(alpha, res)] = network_ms(self.network, config, calibration)
                 done += 1
                 if progress:
                     progress(done, len(self), f"{_show(alpha)} x {res}")
-        self.calibration = calibration
-        return self
+        return replace(self, calibration=calibration, latency_ms=latency_ms)
 
     def records(self) -> list[dict]:
         """One row per configuration (alpha descending, then resolution)."""
@@ -277,11 +278,11 @@ def sweep(model="mobilenet_v1", alphas=PAPER_ALPHAS, resolutions=PAPER_RESOLUTIO
     conventions are :func:`mbcost.analyze`'s. ``method``: ``auto`` (vectorized
     where exact, else per configuration), ``vectorized`` (an error where it is not
     exact) or ``per-config``. Example: ``sweep("mobilenet_v1", "0.25:1:0.05", "128:224:32")``."""
-    from mbcost.results.zoo import load
+    from mbcost.results.zoo import load_network
 
     if method not in ("auto", "vectorized", "per-config"):
         raise MbcostError(f"unknown sweep method '{method}': choose from auto, vectorized, per-config")
-    network = model if isinstance(model, Network) else load(model)
+    network = model if isinstance(model, Network) else load_network(model)
     alphas = parse_grid(alphas, "alpha")
     resolutions = parse_grid(resolutions, "resolution")
     if len(alphas) * len(resolutions) > MAX_CONFIGS:
@@ -470,9 +471,9 @@ def is_builtin_mobilenet(network: Network) -> bool:
 
 def checkpoint_rows() -> dict:
     """The released MobileNet v1 checkpoints: (alpha as Fraction, res) -> row."""
-    from mbcost.results.published import load
+    from mbcost.results.published import load_published
 
-    return {(Fraction(str(r["alpha"])), r["resolution"]): r for r in load("checkpoints")}
+    return {(Fraction(str(r["alpha"])), r["resolution"]): r for r in load_published("checkpoints")}
 
 
 def same_as_checkpoint(network: Network, alpha: Fraction, base: Config) -> bool:

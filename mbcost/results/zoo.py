@@ -65,7 +65,11 @@ def presets() -> dict[str, dict]:
 
 
 def model_names() -> list[str]:
-    return sorted([*spec_paths(), *presets()])
+    """Every built-in name, sorted naturally: resnet18 before resnet101."""
+    import re
+
+    return sorted([*spec_paths(), *presets()],
+                  key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def canonical_name(name: str) -> str:
@@ -86,7 +90,7 @@ def looks_like_path(name: str) -> bool:
     return name.endswith(".spec") or "/" in name or "\\" in name or Path(name).is_file()
 
 
-def load(name_or_path: str | Path) -> Network:
+def load_network(name_or_path: str | Path) -> Network:
     """A zoo model by name (or alias), or a spec file by path."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or looks_like_path(text):
@@ -106,4 +110,4 @@ def _load_zoo(name: str) -> Network:
 
 def describe_models() -> list[tuple[str, str]]:
     """(name, one-line description) for every built-in model."""
-    return [(name, load(name).description) for name in model_names()]
+    return [(name, load_network(name).description) for name in model_names()]
