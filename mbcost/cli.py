@@ -411,11 +411,12 @@ def paper(
     Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
     difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
-    from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
+    from mbcost.documents.views_paper import paper_document
+    from mbcost.results.paper import paper_tables
 
     fmt = choose_format(fmt, output)
-    emit(paper_document(table_), fmt, output, comments)
+    emit(paper_document(paper_tables(table_)), fmt, output, comments)
 
 
 @app.command()

@@ -10,7 +10,8 @@ from typing import Callable
 from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
-from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
+from mbcost.documents.render import Column, Document, Table, human, json_number
+from mbcost.numbers import ratio, safe_float, scaled
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:

@@ -30,7 +30,7 @@ from fractions import Fraction
 
 from mbcost.core.conventions import fmt_alpha
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 
 #: Zoo name prefix -> the family's name (the first prefix that matches).
 FAMILIES = (("mobilenet_v1", "MobileNet v1"), ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3", "MobileNetV3"),

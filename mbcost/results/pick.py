@@ -31,7 +31,7 @@ from fractions import Fraction
 
 from mbcost.errors import MbcostError
 from mbcost.numbers import MAX_REAL_CHARS, shown
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.core.conventions import alpha_number, fmt_alpha
 from mbcost.results.sweep_grid import parse_grid
 
