@@ -611,7 +611,7 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
-    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="The budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline), shown for each configuration."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
@@ -650,10 +650,8 @@ def pick(
                              ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
-    if ridge is not None:
-        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
-                      max_latency=max_latency, latency=cal)
+                      max_latency=max_latency, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     emit(pick_document(result, top), fmt, output, comments)
 
 
