@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from mbcost.core.conventions import unit_key
+from mbcost import options as ranges  # every option's range (issue 22)
 from mbcost.errors import EXIT_USER_ERROR, MbcostError
 
 app = typer.Typer(
@@ -82,7 +83,8 @@ def table(
     check_: bool = typer.Option(False, "--check", help="Add fvcore's count of each layer (needs mbcost[torch]); exit 1 if any differs."),
     torch_model: Optional[str] = typer.Option(None, "--torch", help="Any PyTorch model instead of a spec: pkg.module:factory (needs mbcost[torch])."),
     input_shape: Optional[str] = typer.Option(None, "--input", help="Input shape for --torch: N x C x H x W (default 1x3x224x224)."),
-    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
+    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="--torch, ONNX: roll rows up the module hierarchy to N dotted levels (as fvcore and torchinfo); totals and the breakdown unchanged."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="--torch, ONNX: every module's row (by default a model of more than 50 rows is rolled up to the depth that shows at most 50, zero-cost rows left out; CSV and JSON always have every row)."),
     memory_: bool = typer.Option(False, "--memory", help="Add input/output/alive-at-this-step kB and Mult-Adds per byte per layer, the peak activation memory and the model size."),
     dtype: str = typer.Option("fp32", "--dtype", help="Element type for --memory: fp32, fp16 or int8."),
     latency: Optional[str] = typer.Option(None, "--latency", help="Add each layer's predicted time from this calibration file (mbcost calibrate)."),
@@ -97,14 +99,14 @@ def table(
     from mbcost.attachments import TABLE_OPTIONS, check_applies
     from mbcost.documents.views import cost_document, model_cost_document
     from mbcost.sources import accepted, refuse, source_of
+    from mbcost.sources.torch_factory import read_target
 
     fmt = choose_format(fmt, output)
     if dtype != "fp32" and not memory_:
         raise MbcostError("--dtype goes with --memory")
     if batch != 1 and latency is None:
         raise MbcostError("--batch goes with --latency (the predicted time of a batch; the counts are per image)")
-    if batch < 1:
-        raise MbcostError(f"--batch must be 1 or more, got {batch}")
+    ranges.batch(batch), read_target(torch_model)
     source, arg = source_of(model, torch_model)
     settings = accepted(source, dict(alpha=alpha, resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
                                      divisor=divisor, classes=classes, input_size=input_shape), flags=True)
@@ -114,18 +116,23 @@ def table(
     options = [(o, asked[o.flag]) for o in TABLE_OPTIONS if asked[o.flag]]
     for option, _ in options:
         check_applies(option, source)
-    if max_depth is not None and source.name == "spec":
-        refuse(["--max-depth"], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    for flag, given in (("--max-depth", max_depth is not None), ("--all-rows", all_rows)):
+        if given and source.name == "spec":
+            refuse([flag], source, ["torch models", "ONNX files"], "a spec's rows are its own layers")
+    if max_depth is not None and all_rows:
+        raise MbcostError("--max-depth and --all-rows: give one (--all-rows shows every row, --max-depth N rolls "
+                          "rows up to depth N)")
     with _Status(f"building {arg} and counting it" if source.name != "spec" else ""):
         table = source.table(arg or DEFAULT_MODEL, count=count, params=params, **settings)
     if max_depth is not None:
         table = table.rolled(max_depth)
+    elif source.name != "spec" and not (all_rows or by_type) and fmt not in ("csv", "json"):
+        table = table.screenful()  # a screen of rows for people; every row for machines
     slow = [o.flag for o, _ in options if o.flag in ("--check", "--memory") and (o.flag == "--check" or source.name != "spec")]
     with _Status(f"{' and '.join(slow)}: building in PyTorch" if slow else ""):
         attached = {o.name: o.attach(table, *values) for o, values in options}
     doc = (cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached) if source.name == "spec"
-           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, max_depth=max_depth,
-                                    **attached))
+           else model_cost_document(table, unit=unit_key(flops), by_type_only=by_type, **attached))
     emit(doc, fmt, output, comments)
     if "check" in attached and attached["check"].differing:
         sys.stderr.write(f"mbcost: check failed: {attached['check'].summary(table)}\n")
@@ -212,9 +219,11 @@ def export(
 
     Write a model in another form: a spec (from --torch, an ONNX file or a zoo model) or ONNX (from a spec at --alpha/--res, or --torch)."""
     from mbcost.graphs.export import export as export_model
+    from mbcost.sources.torch_factory import read_target
 
     if model is not None and torch_model is not None:
         raise MbcostError("give a model or spec file, or --torch pkg.module:factory, not both")
+    read_target(torch_model)
     with _Status(f"writing {output}"):
         message = export_model(output, model=model, torch_target=torch_model, input_shape=input_shape, alpha=alpha,
                                resolution=res, rho=rho, depth_mult=depth_mult, min_depth=min_depth,
@@ -242,6 +251,7 @@ def calibrate(
 
     if (output is None) == (validate_ is None):
         raise MbcostError("give --output FILE (calibrate) or --validate FILE (check a calibration), one of them")
+    ranges.threads(threads), ranges.budget(budget)
     require_torch("mbcost calibrate")
     from mbcost.adapters import calibrate as cal_mod
     from mbcost.documents.views_profile import calibration_document, validation_document
@@ -401,11 +411,12 @@ def paper(
     Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
     difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
-    from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
+    from mbcost.documents.views_paper import paper_document
+    from mbcost.results.paper import paper_tables
 
     fmt = choose_format(fmt, output)
-    emit(paper_document(table_), fmt, output, comments)
+    emit(paper_document(paper_tables(table_)), fmt, output, comments)
 
 
 @app.command()
@@ -443,6 +454,7 @@ def plot(
     from mbcost.figures.plot_style import check_dpi, parse_size
     from mbcost.figures.plots import MEASURED_KINDS, check_kind, check_target, plot as draw
 
+    ranges.drawn_alpha(alpha)
     measured = cal = None
     if latency is not None:
         from mbcost.attachments.latency import load_calibration
@@ -600,14 +612,14 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
-    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="The budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline), shown for each configuration."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
     """Configurations within a budget, best accuracy first.
 
-    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention). With --ridge RP the --max-madds budget is on each configuration's roofline cost at RP, sum over rows of max(MACs, RP x bytes) at int8 (mbcost roofline)."""
     from mbcost.documents.output import emit
     from mbcost.results.pick import parse_budget
     from mbcost.results.pick import pick as run_pick
@@ -639,10 +651,8 @@ def pick(
                              ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
-    if ridge is not None:
-        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
-                      max_latency=max_latency, latency=cal)
+                      max_latency=max_latency, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     emit(pick_document(result, top), fmt, output, comments)
 
 
@@ -728,6 +738,9 @@ def profile(
     from mbcost.documents.views_profile import profile_document
 
     fmt = choose_format(fmt, output)
+    ranges.threads(threads), ranges.budget(budget, zero=True), ranges.repetitions(min_reps)
+    ranges.warmup(warmup)
+    ranges.batch(batch)
     analysis = analyze(model, alpha=alpha, resolution=res, count=count)
     from mbcost.adapters import require_torch
 
@@ -742,7 +755,7 @@ def profile(
         require_onnxruntime()
         with _Bar("timing") as progress:
             result = profile_ort(analysis, batch=batch, threads=threads, budget=budget, min_reps=min_reps,
-                                 max_reps=max(10_000, min_reps), warmup=warmup, progress=progress)
+                                 max_reps=ranges.MAX_REPS, warmup=warmup, progress=progress)
         emit(profile_document(result), fmt, output, comments)
         return 0
     from mbcost.adapters.profile import check_device, profile as run_profile
@@ -750,7 +763,7 @@ def profile(
     check_device(device)
     with _Bar("timing") as progress:
         result = run_profile(analysis, batch=batch, threads=threads, device=device, budget=budget,
-                             min_reps=min_reps, max_reps=max(10_000, min_reps), warmup=warmup,
+                             min_reps=min_reps, max_reps=ranges.MAX_REPS, warmup=warmup,
                              channels_last=channels_last, method="in-context" if in_context else "isolated",
                              progress=progress)
     emit(profile_document(result), fmt, output, comments)

@@ -59,6 +59,29 @@ def mobilenet_oracle(alpha=1, res=224, classes=1000):
     return mult_adds, weights
 
 
+def mobilenet_roofline_oracle(alpha=1, res=224, ridge=0, bytes_per_element=1, classes=1000):
+    """MobileNet v1's roofline cost Σ max(MACs, RP·bytes) from Table 1 alone, each
+    costed row's bytes written from the definition: (weights + biases + input +
+    output elements) × bytes per element. Batch norm is folded (its parameters
+    move nothing, and a conv followed by batch norm has no bias); the average
+    pool and the softmax have neither Mult-Adds (conv + fc counted) nor weights,
+    so they are not costed; the FC layer has N biases."""
+    a = Fraction(str(alpha))
+
+    def ch(c):
+        return math.floor(a * c)
+
+    rows = []  # (MACs, elements moved)
+    side = -(-res // 2)
+    rows.append((27 * ch(32) * side * side, 27 * ch(32) + res * res * 3 + side * side * ch(32)))
+    for stride, m, n in TABLE1_BLOCKS:
+        before, side = side, -(-side // stride)
+        rows.append((9 * ch(m) * side * side, 9 * ch(m) + before * before * ch(m) + side * side * ch(m)))
+        rows.append((ch(m) * ch(n) * side * side, ch(m) * ch(n) + side * side * (ch(m) + ch(n))))
+    rows.append((ch(1024) * classes, ch(1024) * classes + classes + ch(1024) + classes))
+    return sum(max(Fraction(macs), Fraction(ridge) * elements * bytes_per_element) for macs, elements in rows)
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m mbcost ARGS`` in a fresh process (stdout is a pipe)."""
     full_env = dict(os.environ)

@@ -75,8 +75,8 @@ def test_channel_shuffle_permutes_as_shufflenet_defines_it():
     ("input 8x8x6\nse\n", "needs its squeeze rule"),
     ("input 8x8x6\nse reduce=2 gate=tanh\n", "gate= is one of sigmoid, hsigmoid"),
     ("input 8x8x6\nadd {\n  branch { relu }\n  branch { conv 1x1x6x3 }\n}\n", "added branches need identical shapes"),
-    ("input 8x8x6\nshuffle groups=" + "9" * 5000 + "\n", "at most 100 digits\\), got 5,000 digits"),
-    ("input 8x8x6\nconv 1x1x6x6 groups=" + "9" * 5000 + "\n", "at most 100 digits\\), got 5,000 digits"),
+    ("input 8x8x6\nshuffle groups=" + "9" * 5000 + "\n", "a number of 5,000 digits; at most 400"),
+    ("input 8x8x6\nconv 1x1x6x6 groups=" + "9" * 5000 + "\n", "a number of 5,000 digits; at most 400"),
 ])
 def test_bad_new_kinds_say_what_and_where(text, message):
     with pytest.raises(SpecError, match=message) as info:

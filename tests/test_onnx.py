@@ -93,11 +93,14 @@ def test_unknown_operator_is_named(tmp_path, capsys, op):
     assert op in err and ("/odd/Thing" in err or "shape inference" in err)
 
 
-def test_unknown_operator_after_inference_is_named(tmp_path):
-    node = helper.make_node("Einsum", ["y"], ["z"], name="/odd/Einsum", equation="ij->ji")
-    path = small_graph(tmp_path / "einsum.onnx", extra_node=node)
-    with pytest.raises(MbcostError, match="/odd/Einsum.*Einsum.*cannot count"):
-        mbcost.analyze(str(path))
+def test_operator_not_in_the_table_is_named_and_the_total_incomplete(tmp_path, capsys):
+    node = helper.make_node("Hardmax", ["y"], ["z"], name="/odd/Hardmax")
+    path = small_graph(tmp_path / "hardmax.onnx", extra_node=node)
+    a = mbcost.analyze(str(path))
+    assert not a.complete and a.not_counted == {"Hardmax": {"calls": 1, "rows": ["odd"]}}
+    assert a.to_dict()["not_counted"] == {"Hardmax": {"calls": 1, "rows": ["odd"]}}
+    assert main(["table", str(path)]) == 0
+    assert "TOTAL INCOMPLETE" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, not a model", bytes(range(256)) * 20])

@@ -126,7 +126,8 @@ def test_max_depth_rolls_rows_up_and_keeps_totals(cli_here, tmp_path):
     rolled = json.loads(res.stdout)
     assert [r["name"] for r in rolled["layers"]] == ["0", "1", "2", "3", "4", "5"]
     one = next(r for r in rolled["layers"] if r["name"] == "1")
-    assert one["mult_adds"] == 2 * 3 * 3 * 8 * 8 * 16 * 16 and one["type"] == "Sequential (6 rows)"
+    assert one["mult_adds"] == 2 * 3 * 3 * 8 * 8 * 16 * 16 and one["type"] == "Sequential"
+    assert one["stride"] == [1, 1]  # 16×16 in, 16×16 out
     assert rolled["total"] == full["total"] and rolled["by_type"] == full["by_type"]
     bad = cli_here("table", "mobilenet_v1", "--max-depth", "1")
     assert bad.returncode == 2 and "--max-depth applies to torch models and ONNX files only" in bad.stderr

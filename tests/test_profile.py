@@ -188,7 +188,9 @@ def test_cli_bad_threads_exit_2(capsys):
     from mbcost.cli import main
 
     assert main(["profile", "--threads", "0"]) == 2
-    assert capsys.readouterr().err == "mbcost: error: threads must be >= 1, got 0\n"
+    import os
+
+    assert capsys.readouterr().err == f"mbcost: error: --threads must be 1 to {os.cpu_count()} (this machine's CPUs), got 0\n"
 
 
 def test_profile_figures_are_deterministic(tiny):

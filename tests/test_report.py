@@ -37,7 +37,8 @@ def test_report_writes_readme_and_figures(cli_report):
     out, res = cli_report
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["README.md"] + [f"{s}.svg" for s in FIGURES] + [f"{s}.png" for s in FIGURES])
+    assert names == sorted(["README.md", report_mod.MANIFEST] + [f"{s}.svg" for s in FIGURES]
+                           + [f"{s}.png" for s in FIGURES])
     for stem in FIGURES:
         ET.parse(out / f"{stem}.svg")
         assert matplotlib.image.imread(out / f"{stem}.png").ndim == 3
@@ -74,6 +75,14 @@ def test_report_is_deterministic(cli_report, tmp_path):
     again, first = _files(tmp_path / "again"), _files(out)
     # byte-identical, but for the folder the README says to write it again to
     again["README.md"] = again["README.md"].replace((tmp_path / "again").as_posix().encode(), out.as_posix().encode())
+    # and the manifest: each file's SHA-256, the README's of its own bytes
+    import hashlib
+    import json
+
+    manifest = json.loads(again[report_mod.MANIFEST])
+    assert manifest["files"]["README.md"] == hashlib.sha256((tmp_path / "again" / "README.md").read_bytes()).hexdigest()
+    manifest["files"]["README.md"] = hashlib.sha256(again["README.md"]).hexdigest()
+    again[report_mod.MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
     assert again == first
 
 
@@ -81,7 +90,7 @@ def test_report_nests_the_paper_document(cli_report):
     readme = (cli_report[0] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The paper's tables, rebuilt\n", 1)[1].split("\n## ", 1)[0]
     try:
-        from mbcost.results.paper import paper_document  # noqa: F401
+        from mbcost.results.paper import paper_tables  # noqa: F401
     except ImportError:
         assert "Not available in this installation" in section
     else:
@@ -117,6 +126,55 @@ def test_unwritable_folder_is_one_line_exit_2(cli, tmp_path):
     assert blocker.read_text() == "not a folder"
     with pytest.raises(MbcostError, match="not a folder"):
         report_mod.report(blocker)
+
+
+def test_a_clashing_entry_is_named_before_anything_is_written(tmp_path):
+    import os
+    import stat
+
+    folder = tmp_path / "rp"
+    folder.mkdir()
+    (folder / "README.md").write_text("mine", encoding="utf-8")
+    (folder / "layers.svg").mkdir()  # a folder where a figure goes
+    with pytest.raises(MbcostError, match=r"rp/layers\.svg is a folder, where the report writes its layers\.svg"):
+        report_mod.report(folder)
+    os.rmdir(folder / "layers.svg")
+    with pytest.raises(MbcostError, match=r"would replace .*rp/README\.md, which no earlier report wrote"):
+        report_mod.report(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md"]  # nothing written, nothing staged
+    assert (folder / "README.md").read_text(encoding="utf-8") == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    os.unlink(folder / "README.md")
+    (folder / "README.md").symlink_to(tmp_path / "elsewhere.md")
+    with pytest.raises(MbcostError, match=r"rp/README\.md is a link"):
+        report_mod.report(folder)
+    assert stat.S_IMODE(folder.stat().st_mode)  # untouched
+
+
+def test_an_earlier_reports_files_are_replaced_only_while_unchanged(cli_report, tmp_path):
+    import shutil
+
+    out, _ = cli_report
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    names = report_mod.report_files(png=True)
+    assert report_mod.check_targets(copy, names)  # the manifest lists every file, unchanged
+    (copy / "breakdown.svg").write_text("edited", encoding="utf-8")
+    with pytest.raises(MbcostError, match=r"copy/breakdown\.svg was changed since a report wrote it"):
+        report_mod.check_targets(copy, names)
+    (copy / report_mod.MANIFEST).write_text("{", encoding="utf-8")
+    with pytest.raises(MbcostError, match="is not the manifest an earlier report wrote"):
+        report_mod.check_targets(copy, names)
+
+
+def test_a_new_report_folder_follows_the_umask(cli_report):
+    import os
+    import stat
+
+    out, _ = cli_report
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
 
 
 class _Terminal(io.StringIO):

@@ -24,6 +24,7 @@ import time
 
 import torch
 
+from mbcost.adapters.operators import OPSET
 from mbcost.errors import MbcostError
 from mbcost.attachments.latency import Calibration, Sample, errors_summary, fit, fit_network, predict, row_features, total_ms
 
@@ -230,7 +231,7 @@ class _OrtRunner:
         graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = self.threads, 1, 3
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -305,10 +306,9 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
     from mbcost.adapters.machine import cpu_name
     from mbcost.core.network import Network
 
-    if threads < 1:
-        raise MbcostError(f"--threads must be 1 or more, got {threads}")
-    if budget <= 0:
-        raise MbcostError(f"--budget must be positive seconds, got {budget}")
+    from mbcost import options
+
+    options.threads(threads), options.budget(budget)
     run_with = runner(runtime, threads)
     started = time.perf_counter()
     previous = torch.get_num_threads()

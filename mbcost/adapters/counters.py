@@ -5,27 +5,16 @@ Both counters are set to mbcost's counting convention (see the docstrings of
 are counted (``conv``, ``fc``, ``bn``, ``pool``, ``act``).
 
 fvcore (``FlopCountAnalysis``, one fused multiply-add = 1) traces the module with
-the JIT and applies a handle per operator. Its own handles are kept for
-convolutions and matrix products; the others are ours, because fvcore's defaults
-follow another convention (batch norm with affine counts 2 per element, max
-pooling and activations nothing at all):
-
-=========  ====================================================  ===============
-group      operators                                             Mult-Adds
-=========  ====================================================  ===============
-conv       ``aten::_convolution``                                fvcore's handle
-fc         ``aten::linear``, ``addmm``, ``mm``, ``matmul``, ...  fvcore's handles
-bn         ``aten::batch_norm`` (other norms: fvcore's)          1 per element
-pool       ``max_pool2d``, ``avg_pool2d``                        Kh·Kw per output
-           ``adaptive_*_pool2d``                                 its window per output
-           ``mean`` (and other adaptive pools)                   1 per input
-act        ``relu``, ``relu6``/``hardtanh`` (and other pointwise  1 per element
-           activations of ``--torch`` models)
-=========  ====================================================  ===============
-
-A group that is not counted has its handles switched off (they count nothing).
-Softmax, dropout, padding, reshapes, concatenation and additions are never
-counted.
+the JIT and applies a handle per operator. Every handle is ours, one per rule of
+the operator table (:mod:`mbcost.adapters.operators`, which lists every aten
+operator with its count group and rule): fvcore's defaults follow other
+conventions (batch norm with affine counts 2 per element, max pooling and
+activations nothing at all, ``einsum`` rounded to 4 significant digits,
+``matmul`` wrong under broadcasting, no rule for ``padding="same"``,
+attention, recurrent layers or upsampling). A group that is not counted has its
+handles switched off (they count nothing, and the calls are recorded so that
+they can be named); an operator the table does not have is left without a
+handle, so fvcore reports it as unsupported, per module.
 
 FlopCounterMode (``torch.utils.flop_counter``) reports FLOPs, 2 per multiply-add,
 for convolutions and matrix products only: its counts are halved here, and it
@@ -48,31 +37,19 @@ from math import prod
 import torch
 from torch import nn
 
-#: The groups FlopCounterMode can count, and the aten operators it reports for each.
-FCM_GROUPS = {
-    "conv": ("convolution", "_convolution", "convolution_backward"),
-    "fc": ("mm", "addmm", "bmm", "baddbmm", "matmul"),
-}
+from mbcost.adapters import operators
 
-_CONV_OPS = ("aten::_convolution",)
-_FC_OPS = ("aten::addmm", "aten::linear", "aten::mm", "aten::matmul", "aten::bmm", "aten::einsum")
-_NORM_OPS = ("aten::group_norm", "aten::layer_norm", "aten::instance_norm")
-_KERNEL_POOL_OPS = ("aten::max_pool2d", "aten::avg_pool2d", "aten::max_pool1d", "aten::avg_pool1d",
-                    "aten::max_pool3d", "aten::avg_pool3d", "aten::max_pool2d_with_indices")
-_ADAPTIVE_POOL_OPS = ("aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d")
-_INPUT_POOL_OPS = ("aten::adaptive_avg_pool1d", "aten::adaptive_max_pool1d", "aten::adaptive_avg_pool3d",
-                   "aten::adaptive_max_pool3d", "aten::mean")
-_ACT_OPS = ("aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::hardtanh", "aten::hardtanh_",
-            "aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::gelu", "aten::silu",
-            "aten::silu_", "aten::sigmoid", "aten::sigmoid_", "aten::hardswish", "aten::hardswish_",
-            "aten::hardsigmoid", "aten::hardsigmoid_", "aten::tanh", "aten::tanh_", "aten::mish", "aten::prelu")
-#: never counted in any convention
-_NEVER_OPS = ("aten::softmax", "aten::log_softmax", "aten::_softmax", "aten::dropout", "aten::feature_dropout",
-              "aten::constant_pad_nd", "aten::pad", "aten::flatten", "aten::reshape", "aten::view",
-              "aten::cat", "aten::add", "aten::add_",
-              # elementwise products (a squeeze-and-excitation gate), channel shuffle and split: no multiply-adds
-              "aten::mul", "aten::mul_", "aten::transpose", "aten::contiguous", "aten::slice", "aten::chunk",
-              "aten::split", "aten::narrow", "aten::channel_shuffle", "aten::native_channel_shuffle")
+
+def _fcm_groups() -> dict:
+    groups: dict[str, tuple] = {}
+    for op in operators.of_route("dispatch"):
+        flag = op.flag
+        groups[flag] = groups.get(flag, ()) + (op.name,)
+    return groups
+
+
+#: The ``--count`` groups FlopCounterMode can count, and the aten operators it reports for each (the table's).
+FCM_GROUPS = _fcm_groups()
 
 
 def _shape(value) -> list[int]:
@@ -82,9 +59,16 @@ def _shape(value) -> list[int]:
     return list(shape)
 
 
-def batchnorm_handle(inputs, outputs) -> Counter:
+def _maybe_shape(value) -> list[int] | None:
+    try:
+        return _shape(value)
+    except (RuntimeError, AttributeError):
+        return None
+
+
+def batchnorm_handle(inputs, outputs) -> int:
     """Inference batch norm folds to ``x·a + b``: one Mult-Add per element."""
-    return Counter({"batch_norm": prod(_shape(inputs[0]))})
+    return prod(_shape(inputs[0]))
 
 
 def _flop_count_analysis():
@@ -106,17 +90,147 @@ def _constant(value):
     return result
 
 
-def kernel_pool_handle(inputs, outputs) -> Counter:
+def _list_values(value) -> list:
+    """The traced values a ``prim::ListConstruct`` was built from (a tensor list argument)."""
+    node = value.node()
+    return list(node.inputs()) if node.kind() == "prim::ListConstruct" else []
+
+
+def conv_handle(transposed_arg: int | None):
+    """A convolution: output elements × the weight's (C/G)·Kh·Kw; transposed,
+    input elements × the weight's (M/G)·Kh·Kw. ``transposed_arg``: the index of
+    the operator's ``transposed`` flag (``_convolution``, ``convolution``), True
+    for ``conv_transpose*``, None where it has none (``_convolution_mode`` --
+    ``padding="same"`` --, ``conv2d``)."""
+
+    def handle(inputs, outputs) -> int:
+        weight = _shape(inputs[1])
+        if transposed_arg is True:
+            transposed = True
+        else:
+            transposed = bool(inputs[transposed_arg].toIValue()) if transposed_arg is not None else False
+        return prod(_shape(inputs[0] if transposed else outputs[0])) * prod(weight[1:])
+
+    return handle
+
+
+def linear_handle(inputs, outputs) -> int:
+    """``linear(x, W, b)``, ``addmm(b, A, B)``: output elements × in_features."""
+    a = _shape(inputs[1] if _node_kind(outputs[0]) == "aten::addmm" else inputs[0])
+    return prod(_shape(outputs[0])) * a[-1]
+
+
+def _node_kind(value) -> str:
+    return value.node().kind()
+
+
+def matmul_handle(inputs, outputs) -> int:
+    """``matmul``, ``mm``, ``bmm`` (``baddbmm``/``addbmm``: the product's
+    operands are arguments 1 and 2): output elements × the shared dimension
+    (``addbmm`` sums over the batch too)."""
+    kind = _node_kind(outputs[0])
+    if kind in ("aten::baddbmm", "aten::addbmm"):
+        a, b = _shape(inputs[1]), _shape(inputs[2])
+        return a[0] * a[1] * a[2] * b[2]
+    a = _shape(inputs[0])
+    return prod(_shape(outputs[0])) * a[-1]
+
+
+def einsum_mult_adds(equation: str, shapes: list[list[int]]) -> int:
+    """Mult-Adds of ``einsum(equation, *operands)``: with two or more operands,
+    every output element sums over the contracted indices, so the product of the
+    sizes of all index letters (a ``...`` stands for the broadcast dimensions,
+    aligned from the right); one operand (a sum, a transpose) has no products."""
+    terms = equation.replace(" ", "").partition("->")[0].split(",")
+    if len(terms) < 2:
+        return 0
+    sizes: dict[str, int] = {}
+    for term, shape in zip(terms, shapes):
+        head, dots, tail = term.partition("...")
+        extra = len(shape) - len(head) - len(tail) if dots else 0
+        letters = list(head) + [f"...{extra - i}" for i in range(extra)] + list(tail)
+        for letter, size in zip(letters, shape):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    return prod(sizes.values())
+
+
+def einsum_handle(inputs, outputs) -> int:
+    """``einsum``: :func:`einsum_mult_adds` (fvcore's own handle rounds through a
+    float and is off in the fourth significant digit)."""
+    equation = inputs[0].toIValue()
+    shapes = [_shape(v) for v in _list_values(inputs[1])]
+    return einsum_mult_adds(equation, shapes)
+
+
+def sdpa_handle(inputs, outputs) -> int:
+    """``scaled_dot_product_attention(Q, K, V)``: Q·Kᵀ (batch·L·S·E) and A·V
+    (batch·L·S·Ev); the scale and the softmax are not counted."""
+    q, k = _shape(inputs[0]), _shape(inputs[1])
+    out = _shape(outputs[0])
+    s = k[-2]
+    return prod(out[:-1]) * s * q[-1] + prod(out) * s
+
+
+def mha_handle(inputs, outputs) -> int:
+    """``_native_multi_head_attention`` (MultiheadAttention's fast path in eval):
+    the same products as its slow path -- Q, K, V projections, Q·Kᵀ, A·V, the
+    output projection."""
+    q, k = _shape(inputs[0]), _shape(inputs[1])
+    batch = prod(q[:-2])
+    length, source, embed = q[-2], k[-2], q[-1]
+    return batch * (length * embed * embed + 2 * source * embed * embed + 2 * length * source * embed
+                    + length * embed * embed)
+
+
+def rnn_handle(inputs, outputs) -> int:
+    """``lstm``/``gru``/``rnn_*``(input, hx, params, ...): every step of every
+    layer and direction multiplies by its weight matrices, so steps × batch ×
+    the elements of every 2-D weight (W_ih, W_hh, W_hr); biases and gates'
+    elementwise arithmetic are not counted."""
+    x = _shape(inputs[0])
+    weights = [_maybe_shape(v) for v in _list_values(inputs[2])]
+    if not weights:
+        raise RuntimeError("fvcore: a recurrent layer's weights are not a list in the trace")
+    per_step = sum(prod(w) for w in weights if w is not None and len(w) == 2)
+    steps = prod(x[:2]) if len(x) == 3 else x[0]
+    return steps * per_step
+
+
+def rnn_cell_handle(inputs, outputs) -> int:
+    """``lstm_cell``/``gru_cell``(input, hx, w_ih, w_hh, ...): batch × (W_ih + W_hh elements)."""
+    x = _shape(inputs[0])
+    batch = x[0] if len(x) == 2 else 1
+    return batch * sum(prod(_shape(v)) for v in inputs[2:4])
+
+
+def upsample_handle(taps: int):
+    """Interpolation: ``taps`` input values per output element (fvcore's
+    convention: nearest 1, bilinear 4)."""
+
+    def handle(inputs, outputs) -> int:
+        return taps * prod(_shape(outputs[0]))
+
+    return handle
+
+
+def _taps(name: str) -> int:
+    for word, taps in (("trilinear", 8), ("bicubic", 16), ("bilinear", 4), ("linear", 2), ("nearest", 1)):
+        if word in name:
+            return taps
+    raise ValueError(name)
+
+
+def kernel_pool_handle(inputs, outputs) -> int:
     """A window pool: Kh·Kw Mult-Adds per output element (inputs[1] is the kernel)."""
     kernel = _constant(inputs[1])
     if isinstance(kernel, int):
         kernel = [kernel]
     out = _shape(outputs[0])
     window = prod(kernel) if len(kernel) > 1 else kernel[0] ** (len(out) - 2)
-    return Counter({"pool": window * prod(out)})
+    return window * prod(out)
 
 
-def adaptive_pool_handle(inputs, outputs) -> Counter:
+def adaptive_pool_handle(inputs, outputs) -> int:
     """2-D adaptive pooling: every output cell reads its window, which along an axis
     of length n pooled to m cells runs from floor(i·n/m) to ceil((i+1)·n/m); the
     windows overlap when m does not divide n. Mult-Adds: channels times the sum of
@@ -127,54 +241,86 @@ def adaptive_pool_handle(inputs, outputs) -> Counter:
     def covered(n: int, m: int) -> int:
         return sum(((i + 1) * n + m - 1) // m - (i * n) // m for i in range(m))
 
-    return Counter({"pool": prod(lead) * covered(h, ho) * covered(w, wo)})
+    return prod(lead) * covered(h, ho) * covered(w, wo)
 
 
-def input_pool_handle(inputs, outputs) -> Counter:
+def input_pool_handle(inputs, outputs) -> int:
     """Adaptive (global) pooling and ``mean``: one Mult-Add per input element."""
-    return Counter({"pool": prod(_shape(inputs[0]))})
+    return prod(_shape(inputs[0]))
 
 
-def activation_handle(inputs, outputs) -> Counter:
+def activation_handle(inputs, outputs) -> int:
     """A pointwise activation: one operation per element."""
-    return Counter({"act": prod(_shape(outputs[0]))})
+    return prod(_shape(outputs[0]))
 
 
-def off_handle(inputs, outputs) -> Counter:
+def off_handle(inputs, outputs) -> int:
     """A switched-off operator: counts nothing. (fvcore's ``set_op_handle(op,
     None)`` only ignores operators that have no handle; a default handle stays, so
     switching one off needs a handle of its own.)"""
-    return Counter()
+    return 0
 
 
-def fvcore_handles(count) -> dict:
-    """fvcore operator handles for the convention ``count``: every operator fvcore
-    counts by default gets a handle (its own, ours, or :func:`off_handle`)."""
+def norm_handle(affine_arg: int):
+    """Group, layer and instance norm: 5 per element with a scale, 4 without
+    (fvcore's convention for these norms; ``affine_arg``: the weight's index)."""
+
+    def handle(inputs, outputs) -> int:
+        return prod(_shape(inputs[0])) * (5 if _maybe_shape(inputs[affine_arg]) is not None else 4)
+
+    return handle
+
+
+_NORM_AFFINE_ARG = {"aten::group_norm": 2, "aten::layer_norm": 2, "aten::instance_norm": 1}
+_TRANSPOSED_ARG = {"aten::_convolution": 6, "aten::convolution": 6, "aten::conv_transpose1d": True,
+                   "aten::conv_transpose2d": True, "aten::conv_transpose3d": True}
+
+
+def aten_handle(op: operators.Operator):
+    """The fvcore handle that computes ``op``'s rule (the operator table's ``rule`` key)."""
+    rule = op.rule
+    if rule == "conv":
+        return conv_handle(_TRANSPOSED_ARG.get(op.name))
+    if rule == "upsample":
+        return upsample_handle(_taps(op.name))
+    if rule == "norm5":
+        return norm_handle(_NORM_AFFINE_ARG[op.name])
+    return ATEN_RULES[rule]
+
+
+#: rule key -> handle, for the rules that need nothing of the operator's name
+ATEN_RULES = {
+    "linear": linear_handle, "matmul": matmul_handle, "einsum": einsum_handle, "sdpa": sdpa_handle,
+    "mha": mha_handle, "rnn": rnn_handle, "rnn_cell": rnn_cell_handle, "bn": batchnorm_handle,
+    "window": kernel_pool_handle, "adaptive": adaptive_pool_handle, "per_input": input_pool_handle,
+    "per_output": activation_handle, "none": off_handle,
+}
+
+
+def fvcore_handles(count, calls: Counter | None = None) -> dict:
+    """fvcore operator handles for the convention ``count``: one per aten
+    operator of the operator table (its rule, or :func:`off_handle` where its
+    group is not counted). ``calls``, if given, collects (operator, module)
+    -> calls of the operators that ran but are counted as nothing (never-counted
+    arithmetic, groups switched off), so that they can be named."""
     _flop_count_analysis()
-    from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS
-
-    def pick(group: str, handle):
-        return handle if group in count else off_handle
-
-    handles: dict = {op: off_handle for op in _NEVER_OPS}
-    # fvcore's remaining defaults (upsampling, grid sampling) belong to no group
-    handles.update({op: off_handle for op in _DEFAULT_SUPPORTED_OPS})
-    for op in _CONV_OPS:
-        handles[op] = pick("conv", _DEFAULT_SUPPORTED_OPS["aten::_convolution"])
-    for op in _FC_OPS:
-        handles[op] = pick("fc", _DEFAULT_SUPPORTED_OPS[op])
-    handles["aten::batch_norm"] = pick("bn", batchnorm_handle)
-    for op in _NORM_OPS:
-        handles[op] = pick("bn", _DEFAULT_SUPPORTED_OPS[op])
-    for op in _KERNEL_POOL_OPS:
-        handles[op] = pick("pool", kernel_pool_handle)
-    for op in _ADAPTIVE_POOL_OPS:
-        handles[op] = pick("pool", adaptive_pool_handle)
-    for op in _INPUT_POOL_OPS:
-        handles[op] = pick("pool", input_pool_handle)
-    for op in _ACT_OPS:
-        handles[op] = pick("act", activation_handle)
+    count = frozenset(count)
+    handles: dict = {}
+    for op in operators.of_route("aten"):
+        handle = aten_handle(op) if operators.counted(op, count) else off_handle
+        if calls is not None and not op.free and handle is off_handle:
+            handle = _recording(op.name, calls)
+        handles[op.name] = handle
     return handles
+
+
+def _recording(name: str, calls: Counter):
+    def handle(inputs, outputs) -> int:
+        scope = outputs[0].node().scopeName().split("/")[-1] if outputs else ""
+        calls[(name, scope)] += 1
+        return 0
+
+    return handle
 
 
 @contextmanager
@@ -194,23 +340,34 @@ def meta_kernels():
       -- their meta kernels are Python reference implementations (5, 4 and 15 ms
       a call: most of a meta forward pass); an output of the input's shape is all
       a count needs.
+    * ``aten::_convolution``, ``aten::convolution`` (untraced calls), ``aten::addmm`` and ``aten::mm`` --
+      PyTorch's meta kernels are Python that imports ``torch._dynamo`` and sympy
+      on first use (2.5 s of a cold ``mbcost table --torch``); the output size is
+      PyTorch's formula (:func:`conv_output_size`), the product's is N x M.
 
     Where this PyTorch lacks what the replacements need, nothing is replaced (the
     fvcore probe then fails and fvcore counts on the CPU).
     """
-    try:
-        import torch._meta_registrations as meta
-
-        meta_conv = meta.meta_conv
-    except (ImportError, AttributeError):
-        yield
-        return
-
     def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
         if torch._C._get_tracing_state() is not None:
             return torch.ops.aten._convolution(input, weight, bias, stride, padding, dilation, transposed,
                                                output_padding, groups, False, False, True, True)
-        return meta_conv(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+        return input.new_empty(conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                                output_padding, groups))
+
+    def convolution_traced(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
+                           *flags):
+        return input.new_empty(conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                                output_padding, groups))
+
+    def addmm(bias, a, b, *, beta=1, alpha=1):
+        return mm(a, b)
+
+    def mm(a, b):
+        if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.shape))} and "
+                               f"{'x'.join(map(str, b.shape))})")
+        return a.new_empty((a.shape[0], b.shape[1]))
 
     def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
         stats = (input.shape[1],) if training else (0,)
@@ -225,6 +382,9 @@ def meta_kernels():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
             lib.impl("convolution", convolution, "Meta")
             lib.impl("native_batch_norm", batch_norm, "Meta")
+            lib.impl("_convolution", convolution_traced, "Meta")
+            lib.impl("addmm", addmm, "Meta")
+            lib.impl("mm", mm, "Meta")
             lib.impl("relu", same_shape, "Meta")
             lib.impl("hardtanh", same_shape, "Meta")
     except Exception:  # noqa: BLE001 - another PyTorch: count with its own kernels
@@ -235,6 +395,31 @@ def meta_kernels():
         yield
     finally:
         _release(lib)
+
+
+def conv_output_size(x, w, stride, padding, dilation, transposed, output_padding, groups) -> tuple[int, ...]:
+    """The output size of ``aten::convolution`` (PyTorch's formula; the input may
+    lack the batch dimension)."""
+    batched = len(x) == len(w)
+    if len(x) not in (len(w), len(w) - 1):
+        raise RuntimeError(f"Expected {len(w) - 1}D (unbatched) or {len(w)}D (batched) input to convolution, but got "
+                           f"input of size: {list(x)}")
+    channels_in = x[1] if batched else x[0]
+    expected = w[0] if transposed else w[1] * groups
+    if channels_in != expected:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w)}, expected input{list(x)} to have "
+                           f"{expected} channels, but got {channels_in} channels instead")
+    spatial = []
+    for i, size in enumerate(x[-(len(w) - 2):]):
+        k = w[2 + i]
+        if transposed:
+            spatial.append((size - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k - 1) + output_padding[i] + 1)
+        else:
+            spatial.append((size + 2 * padding[i] - dilation[i] * (k - 1) - 1) // stride[i] + 1)
+    if any(size <= 0 for size in spatial):
+        raise RuntimeError(f"Given input size: {list(x)}. Calculated output size: {spatial}. Output size is too small")
+    channels = w[1] * groups if transposed else w[0]
+    return ((x[0],) if batched else ()) + (channels, *spatial)
 
 
 def _release(lib) -> None:
@@ -278,10 +463,15 @@ class FvcoreCounts:
     module and its ancestors, the root as ``""``), the operators it had no handle
     for (``unsupported``: operator -> calls) and the device it ran on."""
 
-    def __init__(self, by_module: dict[str, int], unsupported: Counter, device: str) -> None:
+    def __init__(self, by_module: dict[str, int], unsupported: Counter, device: str,
+                 unsupported_by_module: dict[str, Counter] | None = None, nothing_calls: Counter | None = None) -> None:
         self.by_module = by_module
         self.unsupported = unsupported
         self.device = device
+        #: module -> operators with no handle that ran in it or its descendants
+        self.unsupported_by_module = unsupported_by_module or {}
+        #: (operator, module) -> calls of the table's operators that counted nothing
+        self.nothing_calls = nothing_calls or Counter()
 
     def __getitem__(self, name: str) -> int:
         return self.by_module[name]
@@ -304,13 +494,15 @@ def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
         on_meta = False
     device = "meta" if on_meta else (str(given[0].device) if given else "cpu")
     analysis = _quiet(FlopCountAnalysis(module, inputs))
-    analysis.set_op_handle(**fvcore_handles(frozenset(count)))
+    calls: Counter = Counter()
+    analysis.set_op_handle(**fvcore_handles(frozenset(count), calls))
     with torch.no_grad(), warnings.catch_warnings(), \
             (meta_kernels() if on_meta else nullcontext()):
         warnings.simplefilter("ignore")
         by_module = {name: _exact(value) for name, value in analysis.by_module().items()}
         unsupported = Counter(analysis.unsupported_ops())
-    return FvcoreCounts(by_module, unsupported, device)
+        per_module = {name: Counter(analysis.unsupported_ops(name)) for name in by_module} if unsupported else {}
+    return FvcoreCounts(by_module, unsupported, device, per_module, calls)
 
 
 def _exact(value):
@@ -382,18 +574,19 @@ def is_norm(module: nn.Module) -> bool:
     return isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm))
 
 
+def param_role(module: nn.Module, pname: str) -> str:
+    """``norm`` (a normalization layer's), ``bias`` (named ``bias`` or ``..._bias``,
+    as MultiheadAttention's ``in_proj_bias``) or ``weight``."""
+    if is_norm(module):
+        return "norm"
+    return "bias" if pname == "bias" or pname.endswith("_bias") else "weight"
+
+
 def param_split(module: nn.Module, recurse: bool = True) -> tuple[int, int, int]:
     """(weights, biases, norm) of a module and its descendants (``recurse=False``:
-    its own parameters only): normalization layers' parameters are ``norm``;
-    other parameters named ``bias`` (or ``..._bias``, as MultiheadAttention's
-    ``in_proj_bias``) are biases; every other parameter is a weight."""
-    weights = biases = norm = 0
+    its own parameters only), each parameter once, by :func:`param_role`."""
+    split = {"weight": 0, "bias": 0, "norm": 0}
     for sub in module.modules() if recurse else (module,):
         for pname, p in sub.named_parameters(recurse=False):
-            if is_norm(sub):
-                norm += p.numel()
-            elif pname == "bias" or pname.endswith("_bias"):
-                biases += p.numel()
-            else:
-                weights += p.numel()
-    return weights, biases, norm
+            split[param_role(sub, pname)] += p.numel()
+    return split["weight"], split["bias"], split["norm"]

@@ -1,31 +1,16 @@
 """Count an :class:`~mbcost.graphs.opgraph.OpGraph` (an ONNX model) in mbcost's convention.
 
-One small handle per ONNX operator (as fvcore keys its handles by aten
-operator), written from the operator's definition in the ONNX specification and
-from nothing in the layer kinds' cost code, so that it is an independent count:
+One small handle per rule of the operator table (:mod:`mbcost.adapters.operators`,
+which lists every ONNX operator with its count group and Mult-Adds rule, as for
+aten), written from the operator's definition in the ONNX specification and from
+nothing in the layer kinds' cost code, so that it is an independent count.
 
-============================================  =====  ==================================================
-operator                                      group  Mult-Adds
-============================================  =====  ==================================================
-``Conv``                                      conv   N·M·Ho·Wo · (C/G)·Kh·Kw (output elements × the
-                                                     weight's C/G·Kh·Kw), any groups, pads, dilations
-``Gemm``, ``MatMul``                          fc     output elements × the shared dimension K
-``BatchNormalization``                        bn     1 per element
-``LayerNormalization``, ``GroupNormalization``,  bn     5 per element with a scale, 4 without (fvcore's
-``InstanceNormalization``                            convention for these norms)
-``MaxPool``, ``AveragePool``, ``LpPool``      pool   Kh·Kw per output element
-``GlobalAveragePool``, ``GlobalMaxPool``,     pool   1 per input element
-``ReduceMean``
-activations (``Relu``, ``Clip``, ``Sigmoid``,  act    1 per output element
-``HardSigmoid``, ``HardSwish``, ``Tanh``, ...)
-============================================  =====  ==================================================
-
-Additions, products (a squeeze-and-excitation gate, SiLU's ``x·sigmoid(x)``),
-concatenation, splits, reshapes, padding, softmax and dropout are never counted,
-as for specs and fvcore. Elementwise arithmetic no convention counts (``Div``,
-``Pow``, ``ReduceMax``, ...) counts nothing and is listed under ``not counted``.
-Any other operator (``ConvTranspose``, ``LSTM``, ``Loop``, ``Einsum``, ...) is an
-error that names it: a count that silently skipped it would be wrong.
+Operators the table has as never counted (additions, products, concatenation,
+reshapes, padding, softmax, division, ...) count nothing; the arithmetic among
+them is listed as "counted as nothing". An operator not in the table (``Loop``,
+a custom domain's, ...) counts nothing too, and is named with its calls and
+rows next to the total, which is marked incomplete: a count that skipped it
+quietly would be wrong.
 """
 
 from __future__ import annotations
@@ -37,6 +22,7 @@ from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError
 from mbcost.core.network import Config
 from mbcost.graphs.opgraph import OpGraph, OpNode
+from mbcost.adapters import operators
 
 
 def _out(node: OpNode, graph: OpGraph) -> tuple[int, ...]:
@@ -54,8 +40,9 @@ def _arg(node: OpNode, graph: OpGraph, k: int) -> tuple[int, ...]:
 
 
 def conv(node, graph):
-    weight = _arg(node, graph, 1)  # M x C/G x Kh x Kw
-    return math.prod(_out(node, graph)) * math.prod(weight[1:])
+    weight = _arg(node, graph, 1)  # Conv: M x C/G x Kh x Kw; ConvTranspose: C x M/G x Kh x Kw
+    return math.prod(_arg(node, graph, 0) if node.op == "ConvTranspose" else _out(node, graph)) * \
+        math.prod(weight[1:])
 
 
 def gemm(node, graph):
@@ -67,6 +54,40 @@ def gemm(node, graph):
 def matmul(node, graph):
     a = _arg(node, graph, 0)
     return math.prod(_out(node, graph)) * a[-1]
+
+
+def einsum(node, graph):
+    """Two or more operands: the product of the sizes of every index letter; one: nothing."""
+    terms = str(node.attrs.get("equation", "")).replace(" ", "").partition("->")[0].split(",")
+    if len(terms) < 2:
+        return 0
+    sizes: dict[str, int] = {}
+    for k, term in enumerate(terms):
+        shape = _arg(node, graph, k)
+        head, dots, tail = term.partition("...")
+        extra = len(shape) - len(head) - len(tail) if dots else 0
+        letters = list(head) + [f"...{extra - i}" for i in range(extra)] + list(tail)
+        for letter, size in zip(letters, shape):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    return math.prod(sizes.values())
+
+
+def rnn(node, graph):
+    """LSTM/GRU/RNN: steps × batch × the elements of W (gates·H × I per direction) and R (gates·H × H)."""
+    x = _arg(node, graph, 0)  # T x B x I (layout 0) or B x T x I (layout 1)
+    return math.prod(x[:2]) * (math.prod(_arg(node, graph, 1)) + math.prod(_arg(node, graph, 2)))
+
+
+def upsample(node, graph):
+    """Resize/Upsample: taps per output element (nearest 1, linear 2^d, cubic 4^d over d = rank - 2 axes)."""
+    out = _out(node, graph)
+    mode = node.attrs.get("mode", "nearest")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    d = max(len(out) - 2, 1)
+    taps = {"nearest": 1, "linear": 2 ** d, "cubic": 4 ** d}.get(mode)
+    if taps is None:
+        raise MbcostError(f"{graph.name}: node '{node.name}' ({node.op}) has mode '{mode}', which mbcost cannot count")
+    return taps * math.prod(out)
 
 
 def per_input(node, graph):
@@ -86,49 +107,24 @@ def norm(node, graph):
     return math.prod(_arg(node, graph, 0)) * (5 if has_scale else 4)
 
 
-#: op -> (counting group, handle)
-HANDLES = {
-    "Conv": ("conv", conv),
-    "Gemm": ("fc", gemm),
-    "MatMul": ("fc", matmul),
-    "BatchNormalization": ("bn", per_input),
-    "LayerNormalization": ("bn", norm),
-    "GroupNormalization": ("bn", norm),
-    "InstanceNormalization": ("bn", norm),
-    "MaxPool": ("pool", window),
-    "AveragePool": ("pool", window),
-    "LpPool": ("pool", window),
-    "GlobalAveragePool": ("pool", per_input),
-    "GlobalMaxPool": ("pool", per_input),
-    "ReduceMean": ("pool", per_input),
-    **{op: ("act", per_output) for op in (
-        "Relu", "Clip", "LeakyRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
-        "Mish", "PRelu", "Softplus", "Softsign", "ThresholdedRelu")},
-}
+#: the operator table's rule key -> its ONNX handle
+RULES = {"conv": conv, "linear": gemm, "matmul": matmul, "einsum": einsum, "rnn": rnn, "upsample": upsample,
+         "bn": per_input, "norm5": norm, "window": window, "per_input": per_input, "per_output": per_output}
 
-#: never counted in any convention (as for specs and fvcore): data movement, the residual addition, the gate
-FREE = frozenset({
-    "Add", "Mul", "Concat", "Split", "Slice", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
-    "Pad", "Softmax", "LogSoftmax", "Dropout", "Identity", "Cast", "Gather", "Expand", "Tile", "Resize",
-    "Upsample", "DepthToSpace", "SpaceToDepth", "ReduceMax", "ReduceMin", "ReduceSum", "Sub", "Div", "Pow",
-    "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Reciprocal", "Max", "Min", "Sum", "Mean", "Where", "Equal",
-    "Less", "Greater", "Not", "And", "Or", "ConstantOfShape", "Range", "ArgMax", "ArgMin", "TopK", "Floor",
-    "Ceil", "Round", "Sign", "Sin", "Cos", "Trilu", "GatherElements", "ScatterND", "CumSum", "NonZero",
-})
-#: free operators that are part of a layer, not worth listing as "not counted"
-_STRUCTURAL = frozenset({
-    "Add", "Mul", "Concat", "Split", "Slice", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Pad",
-    "Softmax", "LogSoftmax", "Dropout", "Identity", "Cast", "Gather", "Expand"})
+#: op -> (count flag, handle), from the operator table
+HANDLES = {op.name: (op.flag, RULES[op.rule]) for op in operators.of_route("onnx") if op.rule != "none"}
+#: in the table, and never counted in any convention: data movement, arithmetic no convention counts
+FREE = frozenset(op.name for op in operators.of_route("onnx") if op.rule == "none")
+#: table operators whose calls are named when they count nothing
+_NAMED = frozenset(op.name for op in operators.of_route("onnx") if operators.named_when_nothing(op))
 
 
 def node_mult_adds(node: OpNode, graph: OpGraph, count) -> int:
-    """One operator's Mult-Adds under ``count``; MbcostError for an operator mbcost does not know."""
+    """One operator's Mult-Adds under ``count``; 0 for an operator not in the
+    operator table (the caller names it: the total is then incomplete)."""
     handle = HANDLES.get(node.op)
     if handle is None:
-        if node.op in FREE:
-            return 0
-        raise MbcostError(f"{graph.name}: node '{node.name}' uses ONNX operator {node.op}, which mbcost cannot "
-                          "count (supported: " + ", ".join(sorted(HANDLES)) + "; free: Add, Concat, Reshape, ...)")
+        return 0
     group, fn = handle
     return fn(node, graph) if group in count else 0
 
@@ -186,7 +182,7 @@ class OnnxAnalysis(ModelTable):
     exported from (the scopes in its node names), or per node for other files."""
 
     def __init__(self, graph: OpGraph, config: Config, rows: list[LayerRow], input_shape: tuple[int, ...],
-                 not_counted: dict) -> None:
+                 counted_as_nothing: dict, not_counted: dict | None = None) -> None:
         self.graph = graph
         self.model = graph.name
         self.description = graph.source
@@ -194,7 +190,8 @@ class OnnxAnalysis(ModelTable):
         self.input_shape = input_shape
         self.input = dims_shape(input_shape)
         self.layers = rows
-        self.not_counted = not_counted
+        self.counted_as_nothing = counted_as_nothing
+        self.not_counted = not_counted or {}
         self.total = self.totals(rows)
 
     source, counter, counted_by = "onnx", "mbcost onnx", "counted from the ONNX graph"
@@ -206,21 +203,24 @@ class OnnxAnalysis(ModelTable):
     def describe(self) -> str:
         return self.settings_text
 
-    def _extra(self) -> dict:
-        return {"not_counted_ops": dict(self.not_counted)}
-
 
 def analyze_graph(graph: OpGraph, count=("conv", "fc"), params: str | None = None) -> OnnxAnalysis:
     """The cost table of ``graph``: every operator counted by its handle, rows
     grouped by module (in the order each module first runs)."""
     config = Config.make(count=count, params=params or "all")
     groups: dict[str, list[OpNode]] = {}
-    not_counted: dict[str, int] = {}
+    counted_as_nothing: dict[str, int] = {}
+    unknown: dict[str, dict] = {}
     for node in graph.nodes:
         groups.setdefault(node.module, []).append(node)
-        if node.op not in HANDLES and node.op not in _STRUCTURAL:
-            node_mult_adds(node, graph, config.count)  # an unknown operator is an error here
-            not_counted[node.op] = not_counted.get(node.op, 0) + 1
+        if node.op not in HANDLES and node.op not in FREE:
+            entry = unknown.setdefault(node.op, {"calls": 0, "rows": []})
+            entry["calls"] += 1
+            row = node.module or "(model)"
+            if row not in entry["rows"]:
+                entry["rows"].append(row)
+        elif node.op in _NAMED and (node.op not in HANDLES or HANDLES[node.op][0] not in config.count):
+            counted_as_nothing[node.op] = counted_as_nothing.get(node.op, 0) + 1
     rows = []
     for module, nodes in groups.items():
         mult_adds = sum(node_mult_adds(n, graph, config.count) for n in nodes)
@@ -230,6 +230,9 @@ def analyze_graph(graph: OpGraph, count=("conv", "fc"), params: str | None = Non
             weights, biases, norm_params = weights + w, biases + b, norm_params + s
         main = next((n for n in nodes if n.op in _MAIN), nodes[0])
         label, category, filt, stride, kernel = describe(main, graph)
+        dropped = sorted({n.op for n in nodes if n.op not in HANDLES and n.op not in FREE})
+        if dropped:  # never a kind's label with a count its dropped operator is missing from
+            label = category = f"{label} (not counted: {', '.join(dropped)})"
         first_in = next((v for n in nodes for v in n.inputs if v is not None), None)
         in_dims = graph.dims[first_in] if first_in else ()
         out_dims = graph.dims[nodes[-1].outputs[0]] if nodes[-1].outputs else in_dims
@@ -240,7 +243,7 @@ def analyze_graph(graph: OpGraph, count=("conv", "fc"), params: str | None = Non
             params=params_total(weights, biases, norm_params, config.params), formula="", line=0, kernel=kernel,
             input_dims=tuple(in_dims), output_dims=tuple(out_dims)))
     shape = graph.dims[graph.inputs[0]]
-    return OnnxAnalysis(graph, config, rows, tuple(shape), not_counted)
+    return OnnxAnalysis(graph, config, rows, tuple(shape), counted_as_nothing, unknown)
 
 
 def analyze_onnx(path, input_shape=None, count=("conv", "fc"), params: str | None = None) -> OnnxAnalysis:

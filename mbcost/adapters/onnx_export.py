@@ -22,8 +22,7 @@ import warnings
 
 from mbcost.errors import MbcostError, one_line
 
-#: the ONNX opset written (HardSwish needs 14; 17 has LayerNormalization)
-OPSET = 17
+from mbcost.adapters.operators import OPSET  # the one place the opset is set
 
 
 def torch_to_onnx(model, args: tuple, what: str) -> bytes:
@@ -33,7 +32,7 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
     buffer = io.BytesIO()
     _full_scope_names(model)
     try:
-        with warnings.catch_warnings(), torch.no_grad(), _silent_stderr():
+        with warnings.catch_warnings(), torch.no_grad(), _silent_stderr(), _no_mha_fast_path():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, args, buffer, dynamo=False, training=torch.onnx.TrainingMode.PRESERVE,
                               opset_version=OPSET,
@@ -43,6 +42,25 @@ def torch_to_onnx(model, args: tuple, what: str) -> bytes:
     finally:
         model.__dict__.pop("named_modules", None)
     return _clean_names(buffer.getvalue(), {name for name, _ in model.named_modules()})
+
+
+@contextlib.contextmanager
+def _no_mha_fast_path():
+    """nn.MultiheadAttention's eval fast path (``_native_multi_head_attention``)
+    has no ONNX export; its slow path (the same products, as the operator table
+    counts them) exports as MatMul and Softmax."""
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        yield
+        return
+    before = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(before)
 
 
 @contextlib.contextmanager
@@ -141,4 +159,50 @@ def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
 
     if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         raise MbcostError(f"{what}: the model is on the meta device; ONNX export needs it built on the CPU")
-    return torch_to_onnx(model, (torch.zeros(shape),), what)
+    return with_note(torch_to_onnx(model, (torch.zeros(shape),), what), model)
+
+
+#: the ONNX metadata key under which the file says what the exporter did with the torch model's batch norms
+NOTE_KEY = "mbcost_batch_norm"
+
+
+def with_note(data: bytes, model) -> bytes:
+    """``data`` with :func:`batch_norm_note` in its metadata (``NOTE_KEY``), so the file says it."""
+    import onnx
+
+    proto = onnx.load_model_from_string(data)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = NOTE_KEY, batch_norm_note(model, data)
+    return proto.SerializeToString()
+
+
+def exporter_note(data: bytes) -> str:
+    """What the exporter did with the batch norms, as the file's metadata says (a spec's export keeps them)."""
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load_model_from_string(data).metadata_props}
+    return props.get(NOTE_KEY, "batch norm kept")
+
+
+def batch_norm_note(model, data: bytes) -> str:
+    """What the exporter did with the torch model's batch norms: kept (as
+    ``BatchNormalization`` nodes) or folded into the convolutions before them,
+    with how many channels and parameters the torch model had in the folded ones."""
+    import onnx
+    from torch import nn
+
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    channels = sum(m.num_features for m in norms)
+    params = sum(p.numel() for m in norms for p in m.parameters(recurse=False))
+    if not norms:
+        return "the torch model has no batch norm"
+    graph = onnx.load_model_from_string(data).graph
+    sizes = {t.name: list(t.dims) for t in graph.initializer}
+    kept = [n for n in graph.node if n.op_type == "BatchNormalization"]
+    kept_channels = sum(sizes.get(n.input[1], [0])[0] for n in kept if len(n.input) > 1)
+    if kept_channels >= channels:
+        return f"batch norm kept: {len(norms)} BatchNormalization nodes, {channels:,} channels, {params:,} parameters"
+    folded = len(norms) - len(kept)
+    share = channels - kept_channels
+    return (f"the exporter folded {folded} batch norms into the convolutions before them: the torch model had "
+            f"{share:,} channels and {round(params * share / channels):,} parameters in them (not in this file)")

@@ -39,6 +39,11 @@ ELEMENTWISE_PARAMS = frozenset({"Add", "Mul", "Sub", "Div"})
 
 #: the most bytes read from a file (a model's weights are inside it; 2 GiB is protobuf's own limit)
 MAX_BYTES = 2 ** 31
+#: the most operators a file may hold, its subgraphs' and functions' included (the zoo's largest has a few
+#: thousand; reading and counting 100,000 take about 25 s here, benchmarks/RESULTS.md)
+MAX_NODES = 100_000
+#: how deeply graphs may nest in attributes (If, Loop, Scan bodies): real models nest one or two
+MAX_GRAPH_DEPTH = 8
 
 
 def require_onnx(what: str = "reading an ONNX file") -> None:
@@ -64,13 +69,103 @@ def load_proto(path: str | Path, data: bytes | None = None):
 
 
 def _parse(onnx, DecodeError, data: bytes, path):
+    check_structure(data, path)  # before protobuf builds anything
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as exc:
         raise MbcostError(f"{path} is not an ONNX model (it does not parse as one: {_short(exc)})") from None
     if not model.ir_version or not model.graph.node:
         raise MbcostError(f"{path} is not an ONNX model (no IR version or no operators in its graph)")
+    graph = model.graph
+    names = [n for node in graph.node for n in (node.name, node.op_type, node.domain, *node.input, *node.output)]
+    names += [v.name for part in (graph.input, graph.output, graph.initializer, graph.value_info) for v in part]
+    if not all(isinstance(n, str) for n in names):  # protobuf gives bytes for a string that is not UTF-8
+        raise MbcostError(f"{path} is not an ONNX model (a name in its graph is not UTF-8 text)")
     return model
+
+
+# -- the file's structure, measured on the protobuf wire before it is parsed -----------------------------------
+# Field numbers from onnx.proto: ModelProto.graph 7, .functions 25; GraphProto.node 1; FunctionProto.node 7;
+# NodeProto.attribute 5; AttributeProto.g 6, .graphs 11.
+_MODEL_GRAPH, _MODEL_FUNCTIONS, _GRAPH_NODE, _FUNCTION_NODE, _NODE_ATTRIBUTE, _ATTR_G, _ATTR_GRAPHS = 7, 25, 1, 7, 5, 6, 11
+
+
+def _fields(buf, start: int, end: int):
+    """(field number, start, end) of every length-delimited field in ``buf[start:end]``;
+    other wire types skipped. ValueError on a malformed message."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(buf, pos, end)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(buf, pos, end)
+            if pos + length > end:
+                raise ValueError("a field runs past its message")
+            yield number, pos, pos + length
+            pos += length
+        else:
+            raise ValueError(f"wire type {wire}")
+    if pos != end:
+        raise ValueError("a field runs past its message")
+
+
+def _varint(buf, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise ValueError("a truncated number")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def check_structure(data: bytes, path) -> None:
+    """Count the operators of a serialized ModelProto (subgraphs and functions
+    included) and how deeply its graphs nest, reading only the protobuf wire
+    format (weights and other fields are skipped by their lengths): more than
+    MAX_NODES operators or MAX_GRAPH_DEPTH levels is refused before protobuf
+    parses the file. A file that is not a protobuf message is left to the parser
+    to describe."""
+    buf = memoryview(data)
+    nodes = 0
+    # (start, end, what, depth): what is "model", "graph", "function", "node" or "attribute"
+    stack = [(0, len(buf), "model", 0)]
+    children = {
+        "model": {_MODEL_GRAPH: "graph", _MODEL_FUNCTIONS: "function"},
+        "graph": {_GRAPH_NODE: "node"},
+        "function": {_FUNCTION_NODE: "node"},
+        "node": {_NODE_ATTRIBUTE: "attribute"},
+        "attribute": {_ATTR_G: "graph", _ATTR_GRAPHS: "graph"},
+    }
+    try:
+        while stack:
+            start, end, what, depth = stack.pop()
+            wanted = children[what]
+            for number, s, e in _fields(buf, start, end):
+                kind = wanted.get(number)
+                if kind is None:
+                    continue
+                if kind == "node":
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        raise MbcostError(f"{path} has more than {MAX_NODES:,} operators (subgraphs included);"
+                                          f" mbcost reads at most {MAX_NODES:,}")
+                inner = depth + 1 if kind == "graph" and what == "attribute" else depth
+                if inner > MAX_GRAPH_DEPTH:
+                    raise MbcostError(f"{path} nests graphs in attributes (If, Loop, Scan bodies) more than"
+                                      f" {MAX_GRAPH_DEPTH} deep; mbcost reads at most {MAX_GRAPH_DEPTH}")
+                stack.append((s, e, kind, inner))
+    except ValueError:
+        return  # not a well-formed message: the parser says so in its own words
 
 
 def _short(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.core.graph import Graph
 from mbcost.adapters.machine import cpu_name
 from mbcost.attachments.memory import MemoryReport, fmt_bytes, memory
@@ -399,14 +399,13 @@ def check_fits_in_memory(report: MemoryReport, dev: torch.device) -> None:
 def check_settings(batch: int, threads: int | None, warmup: int, min_reps: int, max_reps: int,
                    budget: float) -> None:
     """The timing settings every runtime shares, each refused in one line."""
-    if batch < 1:
-        raise MbcostError(f"batch must be >= 1, got {batch}")
-    if threads is not None and threads < 1:
-        raise MbcostError(f"threads must be >= 1, got {threads}")
-    if warmup < 0 or min_reps < 1 or max_reps < min_reps:
-        raise MbcostError("need warmup >= 0 and 1 <= min_reps <= max_reps")
-    if budget < 0:
-        raise MbcostError(f"the time budget must be >= 0 seconds, got {budget}")
+    from mbcost import options
+
+    options.batch(batch, "batch"), options.threads(threads, "threads"), options.warmup(warmup, "warmup")
+    options.repetitions(min_reps, "min_reps"), options.repetitions(max_reps, "max_reps")
+    if max_reps < min_reps:
+        raise MbcostError(f"need min_reps <= max_reps, got {min_reps:,} and {max_reps:,}")
+    options.budget(budget, "the time budget", zero=True)  # 0: min_reps calls only
 
 
 def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str = "cpu", warmup: int = 5,

@@ -19,6 +19,7 @@ a :class:`TorchAnalysis`, which has the interface of
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -41,22 +42,34 @@ def parse_input(text: str | None) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+#: The longest ``--torch`` text read: a module path, a factory and a few literal
+#: arguments are a few dozen characters.
+MAX_TARGET_CHARS = 1000
+
+
 def parse_target(target: str) -> tuple[str, str, tuple, dict]:
     """``pkg.module:factory``, ``path/to/file.py:factory`` or either with
     arguments, ``pkg.mod:build(width=0.5, classes=10)``: (where, attribute path,
     args, kwargs). Arguments are Python literals, read with :func:`ast.literal_eval`
-    (never evaluated as code)."""
+    (never evaluated as code). The text is at most MAX_TARGET_CHARS long, checked
+    before it is parsed; every failure is one line quoting at most 100 characters."""
     import ast
 
-    where, sep, call = str(target).strip().partition(":")  # a ':' in the arguments stays in them
+    from mbcost.numbers import shown
+
+    text = str(target)
+    if len(text) > MAX_TARGET_CHARS:
+        raise MbcostError(f"--torch {shown(text, 100)} is longer than {MAX_TARGET_CHARS:,} characters")
+    quoted = shown(text.strip(), 100)
+    where, sep, call = text.strip().partition(":")  # a ':' in the arguments stays in them
     if not sep or not where.strip() or not call.strip():
         raise MbcostError("--torch takes pkg.module:factory, path/to/file.py:factory, or either with literal "
-                          f"arguments (pkg.mod:build(width=0.5)), got '{target}'")
+                          f"arguments (pkg.mod:build(width=0.5)), got {quoted}")
     call = call.strip()
     try:
         node = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        raise MbcostError(f"--torch '{target}': '{call}' is not a name or a call with literal arguments") from None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
+        raise MbcostError(f"--torch {quoted}: not a name or a call with literal arguments") from None
     if isinstance(node, ast.Call):
         func, args, kwargs = node.func, node.args, node.keywords
     else:
@@ -66,16 +79,16 @@ def parse_target(target: str) -> tuple[str, str, tuple, dict]:
         parts.insert(0, func.attr)
         func = func.value
     if not isinstance(func, ast.Name):
-        raise MbcostError(f"--torch '{target}': '{call}' must name the factory (name or name.attr)")
+        raise MbcostError(f"--torch {quoted}: the part after ':' must name the factory (name or name.attr)")
     parts.insert(0, func.id)
     try:
         values = tuple(ast.literal_eval(a) for a in args)
         named = {k.arg: ast.literal_eval(k.value) for k in kwargs if k.arg is not None}
-    except (ValueError, SyntaxError, TypeError):
-        raise MbcostError(f"--torch '{target}': the arguments must be Python literals (numbers, strings, "
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        raise MbcostError(f"--torch {quoted}: the arguments must be Python literals (numbers, strings, "
                           "tuples, lists, dicts, True/False/None), as ast.literal_eval reads them") from None
     if any(k.arg is None for k in kwargs) or any(isinstance(a, ast.Starred) for a in args):
-        raise MbcostError(f"--torch '{target}': no *args or **kwargs: write the arguments out")
+        raise MbcostError(f"--torch {quoted}: no *args or **kwargs: write the arguments out")
     return where.strip(), ".".join(parts), values, named
 
 
@@ -211,10 +224,6 @@ def build_for_export(target: str, input_shape=None):
 
 # -- rows ----------------------------------------------------------------------
 
-def _shape(t) -> Shape:
-    return _dims_shape(tuple(int(d) for d in getattr(t, "shape", ())))
-
-
 def _dims(t) -> tuple[int, ...] | None:
     shape = getattr(t, "shape", None)
     return tuple(int(d) for d in shape) if shape is not None else None
@@ -297,24 +306,49 @@ def _known_kind(module) -> bool:
 def _absorbed_params(modules: dict, called: set) -> dict:
     """Parameters of modules whose forward never ran but whose ancestor's did,
     credited to the nearest called ancestor: a fused module uses its children's
-    weights directly (nn.MultiheadAttention calls F.linear on out_proj.weight)."""
-    from mbcost.adapters.counters import param_split
-
-    out: dict[str, tuple[int, int, int]] = {}
+    weights directly (nn.MultiheadAttention calls F.linear on out_proj.weight).
+    Ancestor -> [(module, parameter name, parameter)]."""
+    out: dict[str, list] = {}
     for name, module in modules.items():
         if name in called:
             continue
-        own = param_split(module, recurse=False)
-        if not sum(own):
+        own = list(module.named_parameters(recurse=False))
+        if not own:
             continue
         parent = name
         while parent:
             parent = parent.rpartition(".")[0]
             if parent in called:
-                w, b, n = out.get(parent, (0, 0, 0))
-                out[parent] = (w + own[0], b + own[1], n + own[2])
+                out.setdefault(parent, []).extend((module, pname, p) for pname, p in own)
                 break
     return out
+
+
+class _Params:
+    """Each parameter tensor counted once, credited to the first row that uses
+    it; a later row that uses it records how many it shares and with whom."""
+
+    def __init__(self) -> None:
+        self.owner: dict[int, str] = {}
+        self.shared: dict[str, tuple[int, str]] = {}
+
+    def split(self, row: str, items) -> tuple[int, int, int]:
+        from mbcost.adapters.counters import param_role
+
+        split = {"weight": 0, "bias": 0, "norm": 0}
+        for module, pname, p in items:
+            first = self.owner.setdefault(id(p), row)
+            if first != row:
+                count, _ = self.shared.get(row, (0, first))
+                self.shared[row] = (count + p.numel(), first)
+                continue
+            split[param_role(module, pname)] += p.numel()
+        return split["weight"], split["bias"], split["norm"]
+
+
+def _items(module, recurse: bool) -> list:
+    return [(sub, pname, p) for sub in (module.modules() if recurse else (module,))
+            for pname, p in sub.named_parameters(recurse=False)]
 
 
 class TorchAnalysis(ModelTable):
@@ -337,8 +371,46 @@ class TorchAnalysis(ModelTable):
 
     #: how the model was built (meta device, or the CPU and why)
     build_note: str = ""
-    def _extra(self) -> dict:
-        return {"not_counted_ops": dict(self.unsupported)}
+
+
+def _own_unsupported(per_module: dict, children: dict) -> dict:
+    """module -> {operator: calls} of operators with no handle run by the module
+    itself (fvcore counts each call in every ancestor: the children's are taken off)."""
+    from collections import Counter
+
+    out = {}
+    for name, ops in per_module.items():
+        own = Counter(ops)
+        for kid in children.get(name, []):
+            own.subtract(per_module.get(kid, Counter()))
+        own = {op: n for op, n in own.items() if n > 0}
+        if own:
+            out[name] = own
+    return out
+
+
+def _not_counted(own_unknown: dict) -> dict:
+    """operator -> {"calls", "rows"} of the operators not in the operator table."""
+    out: dict[str, dict] = {}
+    for module, ops in own_unknown.items():
+        for op, n in ops.items():
+            entry = out.setdefault(op, {"calls": 0, "rows": []})
+            entry["calls"] += n
+            entry["rows"].append(module or "(model)")
+    return out
+
+
+def _nothing(calls) -> dict:
+    """operator -> calls of the table's operators that counted nothing and are named (a division, upsampling
+    when pooling is not counted)."""
+    from mbcost.adapters import operators
+
+    out: dict[str, int] = {}
+    for (op, _), n in calls.items():
+        entry = operators.lookup("aten", op)
+        if entry is not None and operators.named_when_nothing(entry):
+            out[op] = out.get(op, 0) + n
+    return out
 
 
 def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None, *, count=("conv", "fc"),
@@ -381,13 +453,72 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
         inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
         first = next((t for t in inputs if hasattr(t, "shape")), None)
         shape = tuple(int(d) for d in first.shape) if first is not None else ()
-        return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
+        with _eval_mode(model):
+            return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
     shape = parse_input(input_size) if isinstance(input_size, str) or input_size is None else \
         tuple(int(d) for d in input_size)
     if not shape or any(d <= 0 for d in shape):
         raise MbcostError(f"input_size must be positive dimensions, batch first (e.g. (1, 3, 224, 224)), got "
                           f"{input_size!r}")
+    with _eval_mode(model):
+        return _analyze_built(model, shape, config)
+
+
+@contextlib.contextmanager
+def _eval_mode(model):
+    """The model in eval mode while it is counted (the cost of inference, as
+    ``--torch`` factories are built: no dropout or drop-connect), every
+    submodule's own mode restored after."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _analyze_built(model, shape, config):
+    if any(not t.is_meta for t in list(model.parameters()) + list(model.buffers())):
+        # counted on the meta device (shapes only, no arithmetic: faster than the CPU), the CPU where that fails
+        try:
+            with _meta_tensors(model):
+                result = analyze_module(model, shape, config, name=type(model).__name__)
+        except MbcostError:
+            pass
+        else:
+            import torch
+
+            result.example_inputs = (torch.zeros(shape),)
+            return result
     return analyze_module(model, shape, config, name=type(model).__name__)
+
+
+@contextlib.contextmanager
+def _meta_tensors(model):
+    """The model's parameters and buffers replaced by meta tensors of the same
+    sizes while it is counted (one meta tensor per tensor: tied weights stay
+    tied), the originals restored after."""
+    import torch
+    from torch import nn
+
+    swapped: list[tuple] = []
+    meta: dict[int, torch.Tensor] = {}
+    try:
+        for module in model.modules():
+            for store in (module._parameters, module._buffers):
+                for key, t in list(store.items()):
+                    if t is None or t.is_meta:
+                        continue
+                    if id(t) not in meta:
+                        empty = torch.empty_like(t, device="meta")
+                        meta[id(t)] = nn.Parameter(empty, t.requires_grad) if isinstance(t, nn.Parameter) else empty
+                    swapped.append((store, key, t))
+                    store[key] = meta[id(t)]
+        yield
+    finally:
+        for store, key, t in swapped:
+            store[key] = t
 
 
 def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "model",
@@ -410,8 +541,16 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         mod_name = names.get(mod)
         if mod_name is None or mod_name in shapes:
             return
-        shapes[mod_name] = (_shape(_first_tensor(inputs)), _shape(_first_tensor(output)))
-        dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
+        # reading sizes while the JIT traces records them as operators (a third of the trace's time): not traced
+        tracing = torch._C._get_tracing_state()
+        if tracing is not None:
+            torch._C._set_tracing_state(None)
+        try:
+            dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
+        finally:
+            if tracing is not None:
+                torch._C._set_tracing_state(tracing)
+        shapes[mod_name] = tuple(_dims_shape(d or ()) for d in dims[mod_name])
         order.append(mod_name)
 
     handles = [m.register_forward_hook(hook) for m in names]
@@ -432,31 +571,35 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     by_module = counts.by_module
     children = {n: [f"{n}.{c}" if n else c for c, _ in m.named_children()] for m, n in names.items()}
     absorbed = _absorbed_params(modules, set(shapes))
+    own_unknown = _own_unsupported(counts.unsupported_by_module, children)
+    params = _Params()
     rows: list[LayerRow] = []
     called_params = 0
     for mod_name in order:
         mod = modules[mod_name]
         kids = children.get(mod_name, [])
         inp, out = shapes[mod_name]
+        row_name = mod_name or "(model)"
         if not kids:
             mult_adds = by_module.get(mod_name, 0)
-            weights, biases, norm = param_split(mod)
+            weights, biases, norm = params.split(row_name, _items(mod, True))
             label, category, filt, stride = describe_module(mod)
         else:
             mult_adds = by_module.get(mod_name, 0) - sum(by_module.get(k, 0) for k in kids)
-            weights, biases, norm = param_split(mod, recurse=False)
-            extra = absorbed.get(mod_name, (0, 0, 0))
-            weights, biases, norm = weights + extra[0], biases + extra[1], norm + extra[2]
-            if not mult_adds and not weights + biases + norm:
+            weights, biases, norm = params.split(row_name, _items(mod, False) + absorbed.get(mod_name, []))
+            if not mult_adds and not weights + biases + norm and row_name not in params.shared \
+                    and not own_unknown.get(mod_name):
                 continue
             if _known_kind(mod):  # a conv subclass with a padding child (TF-style 'same'): still a conv
                 label, category, filt, stride = describe_module(mod)
             else:
                 label = f"{type(mod).__name__} (own ops)"
                 category, filt, stride = label, "", (1, 1)
+        if own_unknown.get(mod_name):  # never a kind's label with a count its dropped operator is missing from
+            label = category = f"{label} (not counted: {', '.join(sorted(own_unknown[mod_name]))})"
         called_params += weights + biases + norm
         rows.append(LayerRow(
-            name=mod_name or "(model)", kind=type(mod).__name__, type=label, category=category, stride=stride,
+            name=row_name, kind=type(mod).__name__, type=label, category=category, stride=stride,
             filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
             norm=norm, params=params_total(weights, biases, norm, config.params),
             formula=_formula(mod, dims[mod_name], int(mult_adds), config.count), line=0,
@@ -466,6 +609,9 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     all_params = sum(p.numel() for p in model.parameters())
     result = TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
                            counts.device)
+    result.not_counted = _not_counted(own_unknown)
+    result.counted_as_nothing = _nothing(counts.nothing_calls)
+    result.shared = dict(params.shared)
     result.classes = {n: type(m).__name__ for n, m in modules.items()}
     result.module, result.example_inputs = model, args  # for --memory, which traces it again
     return result

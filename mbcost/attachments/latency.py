@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from mbcost.errors import MbcostError, input_file
+from mbcost.numbers import shown
 
 FORMAT = "mbcost-latency"
 VERSION = 1
@@ -268,7 +270,14 @@ class Calibration:
         model = self.models.get(kind) or self.models.get("other")
         if model is None:
             raise MbcostError(f"{self.source or 'the calibration'} has no model for {kind} layers")
-        return max(0.0, model.predict(features))
+        try:
+            seconds = model.predict(features)
+        except OverflowError:  # a count past a float (10^308)
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise MbcostError(f"a {kind} row of this network is too large to predict a time for (its counts pass"
+                              " what a float holds)")
+        return max(0.0, seconds)
 
     def to_dict(self) -> dict:
         errs = [m.heldout_median_error for m in self.models.values() if m.heldout_median_error is not None]
@@ -289,7 +298,7 @@ class Calibration:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
 def _need(data: dict, key: str, kind, where: str):
@@ -301,16 +310,13 @@ def _need(data: dict, key: str, kind, where: str):
 def load_calibration(path: str, runtime: str | None = None, threads: int | None = None) -> Calibration:
     """A calibration file, validated; refused when made for another runtime or
     thread count than the one asked for."""
-    file = input_file(path, "calibration file")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MbcostError(f"{path}: not a calibration file (not JSON: {exc.__class__.__name__})") from None
+    data = read_calibration_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MbcostError(f"{path}: not an mbcost calibration file (made by 'mbcost calibrate')")
     if data.get("version") != VERSION:
-        raise MbcostError(f"{path}: calibration format version {data.get('version')!r}; this mbcost reads version "
-                          f"{VERSION} (calibrate again)")
+        raise MbcostError(f"{path}: calibration format version {shown(data.get('version'))}; this mbcost reads"
+                          f" version {VERSION} (calibrate again)")
+    check_schema(data, path)
     run = _need(data, "runtime", str, path)
     nthreads = _need(data, "threads", int, path)
     if run not in RUNTIMES:
@@ -341,6 +347,89 @@ def load_calibration(path: str, runtime: str | None = None, threads: int | None 
                        seconds_spent=float(data.get("seconds_spent") or 0), source=str(path),
                        network=_network_part(data.get("network"), path),
                        batch_check=data["batch_check"] if isinstance(data.get("batch_check"), dict) else {})
+
+
+def read_calibration_json(path: str):
+    """The JSON of a calibration file: its size and nesting bounded before it is
+    parsed, and every number finite (``Infinity``, ``NaN``, ``1e400`` and
+    integers of more than 30 digits are refused while parsing)."""
+    from mbcost.attachments.calibration_schema import MAX_BYTES, MAX_NESTING
+
+    file = input_file(path, "calibration file")
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise MbcostError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise MbcostError(f"{path}: a calibration file is at most {MAX_BYTES // 2**20} MiB; this one is larger")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MbcostError(f"{path}: not a calibration file (not UTF-8 text)") from None
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise MbcostError(f"{path}: not a calibration file (arrays and objects nest {depth:,} deep; at most"
+                          f" {MAX_NESTING})")
+    try:
+        return json.loads(text, parse_constant=_not_finite, parse_float=_finite, parse_int=_short_int)
+    except json.JSONDecodeError as exc:
+        raise MbcostError(f"{path}: not a calibration file (not JSON: {exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:
+        raise MbcostError(f"{path}: not a valid calibration file ({exc})") from None
+
+
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: one step per run of plain characters
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_OPENS = bytes.maketrans(b"[{]}", b"\x01\x01\x00\x00")
+
+
+def _nesting(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text`` (strings skipped),
+    without parsing (the parser's recursion is what is bounded): the brackets
+    alone, as 1 (open) and 0 (close); after the i-th of them the depth is
+    2 · (opens so far) - i. C-level iterators: 16 MiB in well under a second."""
+    import itertools
+    import operator
+
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text)).encode("ascii").translate(_OPENS)
+    if not brackets:
+        return 0
+    doubled = map(operator.mul, itertools.accumulate(brackets), itertools.repeat(2))
+    return max(map(operator.sub, doubled, itertools.count(1)))
+
+
+def _not_finite(name: str):
+    raise ValueError(f"{name} is not a number JSON allows; every number must be finite")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{shown(text)} is not a finite number")
+    return value
+
+
+def _short_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ValueError(f"a whole number of {len(text):,} digits (at most 30)")
+    return int(text)
+
+
+def check_schema(data, path: str) -> None:
+    """``data`` against the calibration schema (jsonschema); one line naming the
+    first place that does not fit."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from mbcost.attachments.calibration_schema import SCHEMA
+
+    error = best_match(Draft202012Validator(SCHEMA).iter_errors(data))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        where = where if len(where) <= 100 else where[:100] + "…"
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+        raise MbcostError(f"{path}: not a valid calibration file: {where or 'the top level'}: {message}")
 
 
 def _positive(value, key: str, path) -> float | None:

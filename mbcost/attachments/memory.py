@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.errors import MbcostError
+from mbcost.numbers import scaled
 from mbcost.core.graph import INPUT, Graph, GraphError
 
 #: Bytes per element of each dtype mbcost knows.
@@ -55,13 +56,21 @@ def dtype_bytes(dtype: str) -> int:
         raise MbcostError(f"unknown dtype '{dtype}': choose from {', '.join(DTYPE_BYTES)}") from None
 
 
+#: The most alive tensors a step lists by name (a concat of thousands of branches
+#: holds thousands: listing them all at every step is quadratic); past it, the
+#: list ends with "… (N tensors)", and the sizes still count every one.
+MAX_LISTED = 64
+
+
 @dataclass(frozen=True)
 class Step:
     """What is alive while one row runs: the indices of the tensors (-1 is the
-    network input) and their total size in elements."""
+    network input; the first MAX_LISTED of them), their total size in elements
+    and how many they are."""
 
     alive: tuple[int, ...]
     elements: int
+    count: int = 0
 
 
 def liveness(sources: list[tuple[int, ...]], sizes: list[int], input_size: int) -> list[Step]:
@@ -77,13 +86,7 @@ def liveness(sources: list[tuple[int, ...]], sizes: list[int], input_size: int) 
         graph = Graph(sources)
     except GraphError as exc:
         raise ValueError(str(exc)) from None
-    size = dict(enumerate(sizes))
-    size[INPUT] = input_size
-    steps = []
-    for i in range(len(graph)):
-        held = graph.alive(i)
-        steps.append(Step(held, sum(size[t] for t in held)))
-    return steps
+    return [Step(held, elements, count) for held, count, elements in graph.sweep(sizes, input_size, MAX_LISTED)]
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,8 @@ def memory(analysis, dtype: str = "fp32", batch: int = 1, instances=None) -> Mem
             input_bytes=bpe * sum(input_size if s == -1 else sizes[s] for s in src),
             output_bytes=bpe * batch * r.output.numel,
             alive_bytes=bpe * step.elements,
-            alive=tuple(name(t) for t in step.alive),
+            alive=tuple(name(t) for t in step.alive) + ((f"… ({step.count:,} tensors)",)
+                                                       if step.count > len(step.alive) else ()),
         ))
     peak_index = max(range(len(layers)), key=lambda i: (layers[i].alive_bytes, -i))
     return MemoryReport(
@@ -215,8 +219,6 @@ def memory(analysis, dtype: str = "fp32", batch: int = 1, instances=None) -> Mem
 
 def fmt_bytes(n: int | float) -> str:
     """Bytes for people: 1.23 MB (decimal units: kB = 1000 B)."""
-    from mbcost.documents.render import scaled
-
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= scale:
             return f"{scaled(n, scale)} {unit}" if isinstance(n, int) else f"{n / scale:,.2f} {unit}"

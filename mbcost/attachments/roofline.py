@@ -48,8 +48,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.errors import MbcostError
+from mbcost.numbers import MAX_SCALE, NumberError, real, shown
 
 DEFAULT_BYTES_PER_ELEMENT = 1
 #: Kinds that fold into the neighbouring convolution at inference: never costed rows.
@@ -134,11 +135,20 @@ def check_bytes_per_element(value) -> None:
                           f"4: fp32), got {value!r}")
 
 
+#: The largest ridge point, peak MAC rate or bandwidth read (and ridge point a --hardware makes): past
+#: it, ratios and costs would leave what a float holds (a real chip's ridge point is 1 to a few thousand).
+MAX_RIDGE = MAX_SCALE
+
+
 def _number(text: str, what: str) -> Fraction:
+    """A finite number from 0 to MAX_RIDGE, read exactly (mbcost.numbers: digits and exponents bounded)."""
+    where = what if len(what) <= 60 else what[:60] + "…"
     try:
-        value = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise MbcostError(f"{what}: '{text}' is not a number") from None
+        value = real(text.strip(), "each number", high=MAX_RIDGE)
+    except NumberError as exc:
+        if "must be a number" in str(exc) or "written with" in str(exc):
+            raise MbcostError(f"{where}: {shown(text.strip())} is not a number") from None
+        raise MbcostError(f"{where}: {exc}") from None
     if value < 0:
         raise MbcostError(f"{what}: {text} is negative")
     return value
@@ -175,12 +185,21 @@ def parse_hardware(text: str) -> tuple[Fraction, Fraction]:
     peak, bandwidth = (_number(p, f"--hardware {text}") for p in parts)
     if not peak or not bandwidth:
         raise MbcostError(f"--hardware {text}: both numbers must be positive")
+    if peak / bandwidth > MAX_RIDGE:
+        raise MbcostError(f"--hardware {text}: the ridge point (peak / bandwidth) must be at most 1e300 MACs per"
+                          " byte")
     return peak, bandwidth
 
 
 def number(value: Fraction):
     """A Fraction for JSON and CSV: an int when whole, else a float."""
-    return int(value) if value.denominator == 1 else float(value)
+    if value.denominator == 1:
+        return int(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise MbcostError("the roofline costs of this network pass what a float holds (about 1.8e308):"
+                          " a smaller width or resolution") from None
 
 
 @dataclass(frozen=True)

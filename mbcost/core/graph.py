@@ -52,8 +52,26 @@ class Graph:
 
     def alive(self, step: int) -> tuple[int, ...]:
         """The tensors alive while row ``step`` runs: its inputs, its output and
-        every tensor a later row still needs."""
+        every tensor a later row still needs. One step's answer (it looks at
+        every earlier tensor): to walk every step, use :meth:`sweep`."""
         return tuple(t for t in range(INPUT, step + 1) if t in self.last_use and self.last_use[t] >= step)
+
+    def sweep(self, sizes: Sequence[int], input_size: int, listed: int):
+        """For each step in order: (the first ``listed`` alive tensors, how many
+        are alive, their total size), in one pass whose work is the rows plus
+        the listed tensors (not every earlier tensor at every step: a
+        20,000-row chain is linear, a concat of 20,000 branches too).
+        ``sizes[i]``: row i's output size; ``input_size``: the network input's."""
+        live: dict[int, None] = {INPUT: None} if INPUT in self.last_use else {}
+        total = input_size if live else 0
+        for i in range(len(self.sources)):
+            live[i] = None
+            total += sizes[i]
+            first = tuple(t for t, _ in zip(live, range(listed)))
+            yield first, len(live), total
+            for t in self.freed_after[i]:
+                del live[t]
+                total -= input_size if t == INPUT else sizes[t]
 
     def run(self, call: Callable[[int, list], object], x, after: Callable[[int], None] | None = None):
         """Execute the rows in order: ``call(i, inputs)`` gives row i's output from

@@ -21,8 +21,10 @@ from mbcost.errors import MbcostError, SpecError
 from mbcost.kinds import KINDS, Context, Instance, LayerDef, Shape
 from mbcost.kinds.merge import MergeDef, merge
 from mbcost.language.ast import BlockCall, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
-from mbcost.language.lexer import Param
+from mbcost.language.lexer import MAX_SPEC_CHARS, Param
 from mbcost.language.parser import parse_spec
+from mbcost.numbers import NumberError, whole_value
+from mbcost.options import scale
 
 #: A deeper network than this many times its stages is not a network anyone runs
 #: (EfficientNet-B7 is 3.1); the row limit (MAX_LAYERS) bounds it too.
@@ -30,14 +32,10 @@ MAX_DEPTH_MULT = 100
 
 
 def to_fraction(value, what: str) -> Fraction:
-    """An exact number from a float, int, string or Fraction ("0.75" -> 3/4)."""
-    try:
-        number = Fraction(str(value)) if not isinstance(value, Fraction) else value
-    except (ValueError, ZeroDivisionError):
-        raise MbcostError(f"{what} must be a number, got {value!r}") from None
-    if number <= 0:
-        raise MbcostError(f"{what} must be positive, got {value}")
-    return number
+    """An exact number from a float, int, string or Fraction ("0.75" -> 3/4):
+    finite, positive, at most 10^300 (a width or resolution multiplier no
+    network passes; its counts stay exact and printable)."""
+    return scale(value, what)
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,14 @@ class Config:
              count=PAPER_COUNT, params="weights", depth_mult=1) -> Config:
         """Validate user-given settings into a Config (MbcostError on bad values)."""
         alpha = to_fraction(alpha, "alpha")
+        try:
+            for value, what in ((resolution, "resolution"), (min_depth, "minimum depth"), (divisor, "divisor"),
+                                (classes, "classes")):
+                for v in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(v, int):
+                        whole_value(v, what)
+        except NumberError as exc:
+            raise MbcostError(str(exc)) from None
         if resolution is not None and rho is not None:
             raise MbcostError("give a resolution or rho, not both")
         if resolution is not None:
@@ -145,8 +151,13 @@ class Network:
     @classmethod
     def from_file(cls, path: str | Path) -> Network:
         path = Path(path)
+        limit = 4 * MAX_SPEC_CHARS  # UTF-8 takes at most 4 bytes a character
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as file:
+                data = file.read(limit + 1)  # never more: a larger file is refused unread
+            if len(data) > limit:
+                raise MbcostError(f"{path}: a spec is at most {MAX_SPEC_CHARS:,} characters; this file is larger")
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             raise MbcostError(f"{path}: not a UTF-8 text file") from None
         except OSError as exc:
@@ -225,6 +236,11 @@ class Network:
                 f"{self.name} is {self.preset_of} at alpha {float(self.base_alpha):g}, depth multiplier "
                 f"{float(self.base_depth):g} and {self.tree.input[0]} px: to change its width or depth, give "
                 f"{self.preset_of} --alpha/--depth-mult (and --res) instead")
+        if config.classes is not None and not any(d.classifier for d in self.layers):
+            raise MbcostError(
+                f"--classes {config.classes}: {self.name} has no classifier (its last layer with weights is not a "
+                "fully connected one and it has no 'classes' line or 'logits' flag), so there is no class count to "
+                "set; mark the classifier 'logits' or add a 'classes N' line")
         if config.depth_mult != 1:
             return self.deepened(config.depth_mult).evaluate(replace(config, depth_mult=Fraction(1)))
         if replace(config, count=PAPER_COUNT, params="weights") == Config():
@@ -278,6 +294,13 @@ class Network:
         return out
 
 
+#: The most digits a feature map's size (H·W·C) may have: a row's counts multiply
+#: a map by at most a kernel (two numbers of MAX_DIGITS) and another map, so they
+#: stay below Python's 4,300-digit limit on printing an integer.
+MAX_MAP_DIGITS = 1500
+MAX_MAP_BITS = int(MAX_MAP_DIGITS * 3.3219)
+
+
 def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, check: bool) -> tuple[Shape, int]:
     """Evaluate ``nodes`` from shape ``x`` produced by instance ``src``; append
     the instances to ``out``; return the last output shape and its producer."""
@@ -300,6 +323,10 @@ def _run(nodes: list, x: Shape, src: int, out: list[Instance], ctx: Context, che
                 )
             inst = node.resolve(x, ctx)
             inst.sources = (src,)
+        if inst.output.numel.bit_length() > MAX_MAP_BITS:
+            digits = int(inst.output.numel.bit_length() * 0.30103) + 1
+            raise inst.layer.fail(ctx, f"its output map has H·W·C of about {digits:,} digits; at most"
+                                       f" {MAX_MAP_DIGITS:,}, so that every count of the network can be printed")
         out.append(inst)
         x, src = inst.output, len(out) - 1
     return x, src

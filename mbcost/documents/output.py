@@ -130,6 +130,9 @@ def publish_folder(staging: Path, folder: Path) -> None:
     be: then the whole folder appears at once), replacing files of the same name."""
     try:
         if not os.path.lexists(folder):
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)  # as mkdir would make it (mkdtemp's is 0700)
             os.rename(staging, folder)
             return
         for name in sorted(os.listdir(staging)):
@@ -148,15 +151,13 @@ def emit(doc, fmt: str, output: str | None, comments: bool = False) -> None:
     check_output_path(output)
     if output is not None:
         if fmt == "csv" and _is_regular_target(output):
-            import json
-
-            from mbcost.documents.render import csv_metadata
+            from mbcost.documents.render import csv_metadata, strict_json
 
             folder = Path(os.path.realpath(output)).parent
             if not folder.is_dir():  # the CSV's own name in the error, not its sidecar's
                 raise MbcostError(f"cannot write {output}: folder {Path(output).parent} does not exist")
             meta = csv_metadata(doc, Path(output).name)
-            write_atomic(f"{output}-metadata.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(f"{output}-metadata.json", strict_json(meta))
         write_atomic(output, render_text(doc, fmt, comments))
     elif fmt == "rich":
         print_rich(doc)

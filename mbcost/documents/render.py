@@ -8,10 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed, snake, unique
+from mbcost.numbers import safe_float, scaled
+from mbcost.results.frames import Framed, snake, unique
 
 FORMATS = ("rich", "csv", "json", "markdown", "latex")
 #: What --output's extension selects (plain text for .txt).
@@ -26,10 +28,16 @@ class Column:
     #: On a terminal too narrow for the table, columns of lower priority are left
     #: out first (the first column never is).
     priority: int = 0
-    #: The fewest characters the column is readable in (for fitting a narrow terminal).
+    #: The fewest characters the column is readable in (for fitting a narrow terminal): a
+    #: ``shorten`` column is never narrower (a whole or numeric column is as wide as its cells).
     min_width: int = 0
-    #: Names that never fold (as the first column's): a model name stays on one line.
+    #: Cells that never fold (as the first column's): a model name, a filter shape, a
+    #: formula stays on one line, so a row of the table is one line on a terminal.
     whole: bool = False
+    #: On a terminal too narrow for its longest cells, the column shortens them in the
+    #: middle with an ellipsis (a torch module's dotted path), down to ``min_width``;
+    #: every other format (plain text in a pipe, CSV, JSON) keeps them whole.
+    shorten: bool = False
 
 
 @dataclass(repr=False)
@@ -99,23 +107,6 @@ def choose_format(fmt: str | None, output: str | None) -> str:
     return "rich"
 
 
-#: Below this, ``n / scale`` as a float is exact enough and formats as it always has.
-_FLOAT_SAFE = 10**300
-
-
-def scaled(n: int, scale: int, digits: int = 2) -> str:
-    """``n / scale`` with ``digits`` decimals and thousands separators, for a count
-    of any size: a count too large for a float (a 309-digit channel count, alpha
-    1e200) is divided exactly in decimal instead of overflowing."""
-    if abs(n) < _FLOAT_SAFE:
-        return f"{n / scale:,.{digits}f}"
-    from decimal import ROUND_HALF_EVEN, Context, Decimal
-
-    ctx = Context(prec=len(str(abs(n))) + digits + 4)
-    value = ctx.divide(Decimal(n), Decimal(scale)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN, ctx)
-    return f"{value:,.{digits}f}"
-
-
 #: Prefixes for counts people read: 10^3 K, 10^6 M, 10^9 G, 10^12 T.
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -128,23 +119,6 @@ def human(n: int, digits: int = 2) -> str:
         if abs(n) >= scale:
             return f"{scaled(n, scale, digits)} {prefix}"
     return f"{n:,}"
-
-
-def ratio(a: int, b: int) -> float:
-    """``a / b`` for counts of any size (int / int is exact and never overflows
-    unless the ratio itself does; then it is inf)."""
-    try:
-        return a / b
-    except OverflowError:
-        return float("inf") if (a < 0) == (b < 0) else float("-inf")
-
-
-def safe_float(value) -> float:
-    """A Fraction or int as a float, inf where it is too large for one."""
-    from fractions import Fraction
-
-    value = Fraction(value)
-    return ratio(value.numerator, value.denominator)
 
 
 def json_number(value):
@@ -177,7 +151,7 @@ def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
     """Render to a string in a non-interactive format (``comments``: CSV with the
     heading and settings as leading '#' lines)."""
     if fmt == "json":
-        return json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n"
+        return strict_json(doc.data)
     if fmt == "csv":
         return _csv(doc, comments)
     if fmt == "markdown":
@@ -186,6 +160,28 @@ def render_text(doc: Document, fmt: str, comments: bool = False) -> str:
         return _latex(doc)
     return _plain(doc)
 
+
+
+def strict_json(data, **options) -> str:
+    """``data`` as strict JSON (``allow_nan=False``: never ``Infinity`` or ``NaN``,
+    which JSON does not have); a value that is not a finite number is refused in
+    one line naming where it is."""
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, **options) + "\n"
+    except ValueError:
+        raise MbcostError(f"cannot write JSON: {_not_finite_at(data) or 'a value'} is not a finite number") from None
+
+
+def _not_finite_at(data, where: str = "") -> str:
+    """The path of the first float in ``data`` that is not finite ("" if none)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "the value"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, (list, tuple)) else ()
+    for key, value in items:
+        found = _not_finite_at(value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
+        if found:
+            return found
+    return ""
 
 def csv_columns(rows: list[dict]) -> list[str]:
     """Every key of the rows, in first-seen order (tables of a ``csv_all``
@@ -302,13 +298,20 @@ def _latex(doc: Document) -> str:
     return "\n".join(out) + "\n"
 
 
-def _least_width(table: Table, cells: list[list[str]], i: int) -> int:
+def _least_width(table: Table, cells: list[list[str]], i: int, width: int = 10**6) -> int:
     """The narrowest a column can be with nothing cut: numbers and names whole,
-    headers and prose folded between words."""
+    headers and prose folded between words. A whole text column wider than a third
+    of the terminal (a 97-character attention formula) folds between its words (a
+    formula's terms), never inside one, rather than leave every other column out."""
     col = table.columns[i]
+    header_words = [len(w) for w in col.header.split()]
+    if col.shorten:
+        return max([col.min_width] + header_words + [1])
     if col.numeric or col.whole or i == 0:
-        header_words = [len(w) for w in col.header.split()]
-        return max([len(r[i]) for r in cells] + header_words + [1])
+        least = max([len(r[i]) for r in cells] + header_words + [1])
+        if col.numeric or i == 0 or least <= width // 3:
+            return least
+        return max([width // 3] + [len(w) for r in cells for w in r[i].split()])
     # prose folds (inside long words too, never cut): as narrow as its longest word, at most 12;
     # but a number or a formula (a word without letters: 3·3·64·128·112·112) never splits
     words = [w for t in [col.header] + [r[i] for r in cells] for w in t.split()]
@@ -324,7 +327,7 @@ def _widths(table: Table, cells: list[list[str]], keep: list[int], width: int) -
     overhead = 3 * len(keep) + 1
     if sum(natural.values()) + overhead <= width:
         return {}
-    out = {i: _least_width(table, cells, i) for i in keep}
+    out = {i: _least_width(table, cells, i, width) for i in keep}
     room = width - overhead - sum(out.values())
     prose = [i for i in keep if i != keep[0] and not table.columns[i].numeric and not table.columns[i].whole]
     for i in [i for i in keep if i not in prose] + prose:  # headers of numbers whole first, then prose
@@ -344,19 +347,37 @@ def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
     cells = [[cell(v) for v in row] for row in table.rows] + ([[cell(v) for v in table.footer]] if table.footer else [])
 
     def least(i: int) -> int:
-        return _least_width(table, cells, i)
+        return _least_width(table, cells, i, width)
 
     keep = list(range(len(table.columns)))
-    need = lambda cols: sum(least(i) + 3 for i in cols) + 1  # padding and a rule per column  # noqa: E731
+
+    def need(cols: list[int], whole_names: bool) -> int:  # with padding and a rule per column
+        return sum((max(len(r[i]) for r in cells) if whole_names and table.columns[i].shorten else least(i)) + 3
+                   for i in cols) + 1
+
     # lowest priority first; among equals prose before numbers, the rightmost first
     order = sorted(keep[1:], key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
     dropped = []
     for i in order:
-        if need(keep) <= width:
+        # a name is shortened (a ``shorten`` column) only rather than leave out a column of priority 1 or more
+        if need(keep, whole_names=table.columns[i].priority <= 0) <= width:
             break
         keep.remove(i)
         dropped.append(table.columns[i].header)
     return keep, dropped
+
+
+def middle_shortened(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: its start and end kept, the middle
+    replaced by an ellipsis (``_blocks.10._depthwise_conv``, 20 -> ``_blocks.10…wise_conv``);
+    leading spaces (a depth's indentation) are kept."""
+    if len(text) <= width:
+        return text
+    body = text.lstrip(" ")
+    indent = text[:len(text) - len(body)]
+    room = max(width - len(indent) - 1, 2)
+    head = (room + 1) // 2
+    return indent + body[:head] + "\u2026" + body[len(body) - (room - head):]
 
 
 def _rich_renderables(doc: Document, width: int = 10**6):
@@ -378,7 +399,8 @@ def _rich_renderables(doc: Document, width: int = 10**6):
             rt.add_column(col.header, justify="right" if col.numeric else "left", footer=footer,
                           overflow="fold", width=widths.get(i))
         for row in table.rows:
-            rt.add_row(*(cell(row[i]) for i in keep))
+            rt.add_row(*(middle_shortened(cell(row[i]), widths[i]) if table.columns[i].shorten and i in widths
+                         else cell(row[i]) for i in keep))
         items.append(rt)
         items += [Text(n, style="dim") for n in table.notes]
         if dropped:

@@ -10,7 +10,8 @@ from typing import Callable
 from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
-from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
+from mbcost.documents.render import Column, Document, Table, human, json_number
+from mbcost.numbers import ratio, safe_float, scaled
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -94,7 +95,9 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
         order = ([(c, None) for c in through_amount] + [d for d in declared if d[0].after == "amount"]
                  + [(c, None) for c in after_amount] + [d for d in declared if d[0].after != "amount"])
         shown = [(c, a) for c, a in order if c.header is not None]
-        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width) for c, _ in shown]
+        # every cell is a name, a shape, a number or a formula: none folds, so a row is one line
+        columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width, whole=True)
+                   for c, _ in shown]
         footer = [c.footer(a, scale) for c, a in shown]
         rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
@@ -539,6 +542,29 @@ def _compare_records(cmp, flops: bool) -> list[dict]:
 
 FCM_NOTE = ("FlopCounterMode: torch.utils.flop_counter's FLOPs for convolutions and matrix products, halved to "
             "Mult-Adds; n/a where a row's count includes batch norm, pooling or activations, which it cannot count")
+MODEL_CONVENTIONS = ("counted as fc: attention's Q·Kᵀ and A·V and other products of computed tensors (matmul, bmm, "
+                     "einsum, scaled_dot_product_attention), recurrent layers' weight products per step; upsampling "
+                     "as pooling (nearest 1, bilinear 4 per output, as fvcore); shared parameters once "
+                     "(docs/spec-format.md)")
+#: the ONNX route's: the file's initializers are its parameters (an exporter may write a shared tensor twice)
+ONNX_CONVENTIONS = MODEL_CONVENTIONS.replace("shared parameters once", "each initializer of the file a parameter")
+
+
+def not_counted_lines(analysis) -> list[str]:
+    """A built model's heading lines for what was not counted: operators not in the
+    operator table (the total is then incomplete), operators counted as nothing, shared parameters."""
+    lines = []
+    if analysis.not_counted:
+        ops = "; ".join(f"{op} ×{v['calls']} in {', '.join(v['rows'])}" for op, v in sorted(analysis.not_counted.items()))
+        lines.append(f"TOTAL INCOMPLETE: operators mbcost's operator table does not have, counted as nothing: {ops}")
+    if analysis.counted_as_nothing:
+        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.counted_as_nothing.items()))
+        lines.append(f"ran and counted as nothing under this convention: {ops}")
+    for module, (n, first) in analysis.shared.items():
+        lines.append(f"{module}: {n:,} parameters shared with {first} (counted once, under {first})")
+    return lines
+
+
 FVCORE_NOTE = ("fvcore: FlopCountAnalysis per module, handles set to this convention (batch norm 1 per element; "
                "pooling Kh·Kw per output, global H·W·C; activations 1 per element; groups not counted switched off)")
 
@@ -621,9 +647,6 @@ def _onnx_notes(analysis) -> list[str]:
     notes = [f"from {analysis.description}",
              "rows: the modules named in the graph's node scopes (a torch export), else one per operator; counted "
              "per ONNX operator by mbcost's own handles (docs/onnx.md)"]
-    if analysis.not_counted:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.not_counted.items()))
-        notes.append(f"operators no convention counts, counted as nothing: {ops}")
     return notes
 
 
@@ -635,9 +658,6 @@ def _torch_notes(analysis) -> list[str]:
 
 def _torch_notes_after(analysis) -> list[str]:
     notes = []
-    if analysis.unsupported:
-        ops = ", ".join(f"{op} ×{n}" for op, n in sorted(analysis.unsupported.items()))
-        notes.append(f"operators with no handle, not counted: {ops}")
     if analysis.uncalled_params:
         notes.append(f"{analysis.uncalled_params:,} parameters belong to modules the forward pass did not call and "
                      "are not in the table")
@@ -651,11 +671,21 @@ MODEL_NOTES = {"onnx": ("ONNX", _onnx_notes, lambda analysis: []),
 
 
 def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool = False,
-                        max_depth: int | None = None, **attachments) -> Document:
+                        **attachments) -> Document:
     """``mbcost table --torch``, ``mbcost table model.onnx`` (any source's built
-    model, a :class:`~mbcost.results.tables.ModelTable`): the per-layer table and
-    breakdown, with the model's own sizes and how its counter counted."""
+    model, a :class:`~mbcost.results.tables.ModelTable`, rolled up or not): the
+    per-layer table and breakdown, with the model's own sizes and how its counter
+    counted. A rolled-up table's rows are indented by module depth; on a narrow
+    terminal a long module path is shortened in the middle (CSV and JSON keep it)."""
     doc = cost_document(analysis, unit=unit, by_type_only=by_type_only, **attachments)
+    max_depth = analysis.rolled_depth
+    if not by_type_only:
+        layer, kind = doc.tables[0].columns[:2]
+        layer.shorten, layer.min_width = True, 20
+        kind.priority = 2  # a module's class says more than its share in %
+        if max_depth is not None:
+            for row in doc.tables[0].rows:
+                row[0] = "  " * row[0].count(".") + row[0]
     if attachments.get("memory") is not None:
         doc.settings = [TORCH_MEMORY_NOTE + s[len(MEMORY_NOTE):] if s.startswith(MEMORY_NOTE) else s
                         for s in doc.settings]
@@ -664,9 +694,19 @@ def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool
     doc.settings.append("sizes: the model's own layout, batch first (N×C×H×W for images)")
     doc.settings += before(analysis)
     if max_depth is not None:
-        doc.settings.append(f"rows rolled up to module depth {max_depth} (a row 'Class (N rows)' sums N rows below it);"
-                            " totals and the breakdown by type are the leaf rows'")
+        doc.settings.append(f"rows rolled up to module depth {max_depth}, indented by depth (a module's row sums "
+                            "the rows below it; its stride is what its input and output sizes show); totals and "
+                            "the breakdown by type are every row's" + (
+                                "" if not analysis.hidden else
+                                f"; {len(analysis.hidden)} rows at 0 Mult-Adds and 0 params not shown ("
+                                + ", ".join(f"{k} ×{analysis.hidden.count(k)}" for k in dict.fromkeys(analysis.hidden))
+                                + ")") + "; --all-rows shows every row")
     doc.settings += after(analysis)
+    doc.settings.append(MODEL_CONVENTIONS if analysis.source != "onnx" else ONNX_CONVENTIONS)
+    doc.settings.extend(not_counted_lines(analysis))
+    if analysis.not_counted:  # next to the total too
+        ops = ", ".join(f"{op} ×{v['calls']}" for op, v in sorted(analysis.not_counted.items()))
+        doc.summary.append(f"TOTAL INCOMPLETE: not counted (not in the operator table): {ops}")
     return doc
 
 
@@ -748,11 +788,12 @@ def pick_document(result, top: int | None = None) -> Document:
     from mbcost.results.pick import INTERPOLATION_RULE
 
     shown = result.fits if not top else result.fits[:top]
-    parts = ([f"{result.max_mult_adds:,} Mult-Adds"] if result.mult_adds_limited else []) + (
+    parts = ([f"{result.max_mult_adds:,} {result.budget_unit()}"] if result.mult_adds_limited else []) + (
         [] if result.max_params is None else [f"{result.max_params:,} params"]) + (
         [] if result.max_latency_ms is None else [f"{result.max_latency_ms:g} ms predicted"])
     budget = " and ".join(parts)
-    order = "best accuracy first" if result.source else "largest Mult-Adds first (no published accuracy)"
+    largest = "Mult-Adds" if result.ridge is None else "roofline cost"
+    order = "best accuracy first" if result.source else f"largest {largest} first (no published accuracy)"
     heading = f"{result.model}: configurations within {budget}, {order}"
     settings = [
         "Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
@@ -789,15 +830,26 @@ def pick_document(result, top: int | None = None) -> Document:
     if missing:
         reason = missing[0].accuracy.how
         notes.append(f"-: no accuracy for {len(missing)} configuration{'s' if len(missing) != 1 else ''} "
-                     f"({reason}); ranked after those with one, largest Mult-Adds first.")
+                     f"({reason}); ranked after those with one, largest {largest} first.")
     if len(shown) < len(result.fits):
         notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
     columns = [Column("#", True), Column("Alpha", True), Column("Resolution", True), Column("Mult-Adds", True),
                Column("Params", True), Column("Top-1 %", True), Column("Top-5 %", True), Column("Accuracy")]
     if cal is not None:
         columns.insert(5, Column("Pred. ms", True))
+    if result.ridge is not None:
+        settings.append(roofline_setting(result.ridge))
+        columns.insert(4, Column(f"Roofline @{float(result.ridge):g}", True))
+        for row, c in zip(rows, shown):
+            row.insert(4, round(c.roofline_macs))
     table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
+
+
+def roofline_setting(ridge) -> str:
+    """``pick --ridge``'s settings line: what the roofline cost is and that the budget is on it."""
+    return (f"roofline cost at ridge point {float(ridge):g} MACs per byte: Σ over rows of max(MACs, RP × bytes), "
+            "1 byte per element (int8); the budget applies to it (mbcost roofline)")
 
 
 def family_pick_document(result, top: int | None = None) -> Document:
@@ -831,8 +883,7 @@ def family_pick_document(result, top: int | None = None) -> Document:
         for row, p in zip(rows, shown):
             row.insert(6, p.latency_ms)
     if result.ridge is not None:  # pick --ridge: the roofline cost (mbcost.attachments.roofline)
-        settings.append(f"roofline cost at ridge point {float(result.ridge):g} MACs per byte: Σ over rows of max(MACs, "
-                        "RP × bytes), 1 byte per element (int8); the budget applies to it (mbcost roofline)")
+        settings.append(roofline_setting(result.ridge))
         columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(5, round(p.roofline_macs))

@@ -8,14 +8,25 @@ from fractions import Fraction
 
 from mbcost.attachments.roofline import Roofline, number
 from mbcost.documents.render import Column, Document, Table
+from mbcost.errors import MbcostError
+
+
+def _float(value) -> float:
+    """``value`` as a float, or one line saying it is past what a float holds (a
+    network scaled far past any chip: its costs and times cannot be printed so)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise MbcostError("the roofline costs of this network pass what a float holds (about 1.8e308):"
+                          " a smaller width or resolution") from None
 
 
 def _millions(value: Fraction) -> str:
-    return f"{float(value) / 1e6:,.1f}"
+    return f"{_float(value) / 1e6:,.1f}"
 
 
 def _ms(seconds: Fraction) -> str:
-    return f"{float(seconds) * 1e3:,.3f}"
+    return f"{_float(Fraction(seconds) * 1000):,.3f}"
 
 
 def roofline_settings(result: Roofline) -> list[str]:
@@ -40,7 +51,7 @@ def roofline_document(result: Roofline) -> Document:
     bytes_moved = [sum(r.bytes for r in rows_) for rows_ in result.rows]
     summary_rows = [[label, a.total.mult_adds, bytes_moved[i], f"{a.total.mult_adds / bytes_moved[i]:.1f}"
                      if bytes_moved[i] else "",
-                     f"{100 * float(result.memory_bound_share(i, result.ridges[-1])):.0f}%"]
+                     f"{100 * _float(result.memory_bound_share(i, result.ridges[-1])):.0f}%"]
                     for i, (label, a) in enumerate(zip(labels, result.analyses))]
     summary = Table("The networks", [Column("Model", whole=True), Column("Mult-Adds", numeric=True),
                                      Column("Bytes moved", numeric=True), Column("MACs/byte", numeric=True),
@@ -57,18 +68,18 @@ def roofline_document(result: Roofline) -> Document:
             continue
         times = [result.seconds(i, hw) for i in range(len(labels))]
         tables.append(Table(
-            f"On {hw.name}: {float(hw.peak_macs_per_s):.4g} MAC/s, {float(hw.bytes_per_s):.4g} B/s, "
-            f"ridge point {float(hw.ridge):.1f} MACs/byte",
+            f"On {hw.name}: {_float(hw.peak_macs_per_s):.4g} MAC/s, {_float(hw.bytes_per_s):.4g} B/s, "
+            f"ridge point {_float(hw.ridge):.1f} MACs/byte",
             [Column("Model", whole=True), Column("Roofline ms", numeric=True),
              Column("Compute-only ms", numeric=True), Column("Memory-bound share", numeric=True)],
             [[label, _ms(t), _ms(Fraction(a.total.mult_adds) / hw.peak_macs_per_s),
-              f"{100 * float(result.memory_bound_share(i, hw.ridge)):.0f}%"]
+              f"{100 * _float(result.memory_bound_share(i, hw.ridge)):.0f}%"]
              for i, (label, a, t) in enumerate(zip(labels, result.analyses, times))]))
         if key == "machine" and result.bytes_per_element != 4:
             tables[-1].notes.append("this machine's ridge point was measured in fp32 (a float32 conv and copy): "
                                     "--bytes-per-element 4 models it as measured")
-        data[key] = {"name": hw.name, "peak_macs_per_s": float(hw.peak_macs_per_s),
-                     "bytes_per_s": float(hw.bytes_per_s), "ridge_point": float(hw.ridge),
-                     "ms": {label: float(t) * 1e3 for label, t in zip(labels, times)}}
+        data[key] = {"name": hw.name, "peak_macs_per_s": _float(hw.peak_macs_per_s),
+                     "bytes_per_s": _float(hw.bytes_per_s), "ridge_point": _float(hw.ridge),
+                     "ms": {label: _float(Fraction(t) * 1000) for label, t in zip(labels, times)}}
     return Document("The roofline across hardware (MobileNetV4, Qin et al. 2024)",
                     roofline_settings(result), tables, data)

@@ -149,7 +149,8 @@ def check_dpi(dpi: int | None) -> int:
     if dpi is None:
         return DPI
     if not 50 <= dpi <= 1200:
-        raise MbcostError(f"--dpi {dpi}: choose 50 to 1200 (300 for print)")
+        raise MbcostError(f"--dpi {dpi if abs(dpi) < 10**12 else 'of ' + str(len(str(abs(dpi)))) + ' digits'}:"
+                          " choose 50 to 1200 (300 for print)")
     return dpi
 
 
@@ -204,8 +205,26 @@ def freeze(fig) -> None:
     """Run the constrained layout once and keep its result: a layout engine runs
     again at every draw and need not land on the same floats, which would change
     the clip-path ids of a later SVG. Frozen, every save gives the same bytes."""
-    fig.draw_without_rendering()
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.draw_without_rendering()
+    if any("constrained_layout not applied" in str(w.message) for w in caught):
+        raise too_small(fig)
+    for w in caught:  # any other warning: shown as it would have been
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     fig.set_layout_engine("none")
+
+
+def too_small(fig, height_needed: float | None = None, width_needed: float | None = None) -> MbcostError:
+    """The error for a ``--size`` whose titles, notes and legend leave no room
+    for the axes (every size the option accepts either renders or says this)."""
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    need = f": this figure needs at least {height_needed:.1f} inches of height at {width:g} inches wide" \
+        if height_needed else f": this figure needs at least {width_needed:g} inches of width" if width_needed else ""
+    return MbcostError(f"--size {width:g}x{height:g}: too small for this figure's titles, notes and legend{need};"
+                       " give a larger --size")
 
 
 def millions(value: int) -> float:

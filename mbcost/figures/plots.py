@@ -50,7 +50,7 @@ from mbcost.figures.plot_labels import line_boxes, place_labels
 from mbcost.figures.plot_style import (ALPHA_COLORS, CATEGORY_COLORS, DPI, type_color, IDEAL_COLOR, MADDS_COLOR, OTHER_COLORS,  # noqa: F401
                                PARAMS_COLOR, REFERENCE_COLOR, alpha_text, footer, log_axis, millions, new_figure,
                                output_format, render, require_matplotlib, style, style_share_axes, subtitle,
-                               wrap_items, accuracy_axes, check_latency, latency_note)
+                               too_small, wrap_items, accuracy_axes, check_latency, latency_note)
 
 KINDS = {
     "tradeoff": "ImageNet top-1 against Mult-Adds and parameters (the paper's Figures 4 and 5)",
@@ -122,6 +122,11 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         title_lines = title.count("\n") + 1
         title_in = 0.12 + 0.22 * title_lines  # the top of the subtitle, inches from the top
         bottom_in = 0.75 + 0.2 * legend_rows
+        top_in = title_in + 0.16 * len(lines) + 0.3
+        if len(panels) > 1 and width < 7.5:  # the two panels' titles and tick labels overlap
+            raise too_small(fig, width_needed=7.5)
+        if height - bottom_in - top_in < 0.5:  # less than half an inch of axes
+            raise too_small(fig, bottom_in + top_in + 0.5)
         fig.subplots_adjust(left=0.75 / width, right=1 - 0.25 / width, bottom=bottom_in / height,
                             top=1 - (title_in + 0.16 * len(lines) + 0.3) / height, wspace=0.8 / 7.0)
         fig.suptitle(title, fontsize=12, y=1 - 0.1 / height, va="top")

@@ -11,6 +11,7 @@ otherwise.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -135,15 +136,16 @@ def _scaling_text(model: str = "mobilenet_v1") -> list[str]:
 
 def _paper_text() -> list[str]:
     try:
-        from mbcost.results.paper import paper_document
+        from mbcost.results.paper import paper_tables
     except ImportError as exc:
         if getattr(exc, "name", None) != "mbcost.results.paper":
             raise
         return ["_Not available in this installation: `mbcost.results.paper` (the rebuilt paper tables) is missing. "
                 "Run `mbcost report` again once it is there._"]
     from mbcost.documents.render import render_text
+    from mbcost.documents.views_paper import paper_document
 
-    return [_demote(render_text(paper_document(), "markdown")).rstrip("\n")]
+    return [_demote(render_text(paper_document(paper_tables()), "markdown")).rstrip("\n")]
 
 
 def _family_text() -> list[str]:
@@ -256,6 +258,66 @@ def _prepare(folder: Path) -> None:
         raise MbcostError(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
 
 
+#: The report's record of what it wrote (name -> SHA-256 of the bytes), in its
+#: folder: a later report replaces only files listed there and unchanged since.
+MANIFEST = ".mbcost-report.json"
+
+
+def report_files(png: bool) -> list[str]:
+    """Every file a report writes into its folder, in order."""
+    names = [f"{stem}.{ext}" for stem, *_ in FIGURES for ext in (("svg", "png") if png else ("svg",))]
+    return names + ["README.md", MANIFEST]
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    """The files an earlier report wrote in ``folder`` ({} when none did)."""
+    path = folder / MANIFEST
+    if not os.path.lexists(path):
+        return {}
+    problem = f"cannot write the report to {folder}: {path} is not the manifest an earlier report wrote"
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > 2**20:
+        raise MbcostError(problem)
+    try:
+        files = json.loads(path.read_text(encoding="utf-8")).get("files")
+    except (ValueError, UnicodeDecodeError, AttributeError, OSError):
+        raise MbcostError(problem) from None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise MbcostError(problem)
+    return files
+
+
+def check_targets(folder: Path, names: list[str]) -> dict[str, str]:
+    """Before anything is written: every file the report will write into
+    ``folder`` is new, or one an earlier report wrote there (its manifest) and
+    nobody changed since. Refused otherwise, naming the entry in the way.
+    Returns the earlier manifest."""
+    if not os.path.lexists(folder):
+        return {}
+    earlier = _manifest(folder)
+    for name in names:
+        path = folder / name
+        if name == MANIFEST or not os.path.lexists(path):
+            continue
+        if path.is_symlink() or not path.is_file():
+            what = "a folder" if path.is_dir() and not path.is_symlink() else \
+                "a link" if path.is_symlink() else "not a regular file"
+            raise MbcostError(f"cannot write the report to {folder}: {path} is {what}, where the report writes its"
+                              f" {name}; move it or choose another folder")
+        if name not in earlier:
+            raise MbcostError(f"cannot write the report to {folder}: it would replace {path}, which no earlier report"
+                              f" wrote; move it or choose another folder")
+        if _digest(path) != earlier[name]:
+            raise MbcostError(f"cannot write the report to {folder}: {path} was changed since a report wrote it;"
+                              f" move it or choose another folder")
+    return earlier
+
+
 def report(out: str | Path, *, png: bool = True,
            progress: Callable[[int, int, str], None] | None = None) -> ReportResult:
     """Write the report into ``out`` (created if need be), whole or not at all:
@@ -273,13 +335,20 @@ def report(out: str | Path, *, png: bool = True,
         raise MbcostError("--out is empty: give the report's folder")
     folder = Path(out)
     _prepare(folder)
+    names = report_files(png)
+    check_targets(folder, names)
     staging = staging_folder(folder)
     result = ReportResult(folder)
     sections: dict[str, list[str]] = {}
     tradeoff = {}
 
+    written: dict[str, str] = {}
+
     def write(name: str, data) -> None:
+        import hashlib
+
         write_atomic(staging / name, data)
+        written[name] = hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
         result.files.append(folder / name)
 
     def draw(stem: str, kind: str) -> Callable[[], None]:
@@ -320,6 +389,11 @@ def report(out: str | Path, *, png: bool = True,
             if progress:
                 progress(done, total, label)
             step()
+        earlier = check_targets(folder, names)  # again: the folder may have changed while the report was drawn
+        kept = {n: d for n, d in earlier.items() if n not in written and (folder / n).is_file()}
+        write_atomic(staging / MANIFEST, json.dumps({"files": dict(sorted({**kept, **written}.items()))},
+                                                    indent=2, allow_nan=False) + "\n")
+        result.files.append(folder / MANIFEST)
         publish_folder(staging, folder)
     finally:
         if staging.exists():

@@ -120,7 +120,10 @@ def export(output: str, **kwargs) -> str:
         rows = sum(1 for line in written.text.splitlines() if ":" in line and not line.lstrip().startswith("#"))
         return f"wrote {output}: {rows} labelled lines; checked: every line's count equals the model's operators it stands for"
     if suffix == ".onnx":
+        from mbcost.adapters.onnx_export import exporter_note
+        from mbcost.adapters.operators import OPSET
+
         data = export_onnx(**kwargs)
         write_atomic(output, data)
-        return f"wrote {output}: {len(data):,} bytes (ONNX opset from torch.onnx.export, batch norm kept)"
+        return f"wrote {output}: {len(data):,} bytes (ONNX opset {OPSET} from torch.onnx.export; {exporter_note(data)})"
     raise MbcostError(f"--output must end in .spec or .onnx (the form is chosen by the extension), got '{output}'")

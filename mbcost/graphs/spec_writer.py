@@ -100,6 +100,7 @@ class _Writer:
         self.index = {id(n): i for i, n in enumerate(graph.nodes)}
         self.ipdom = self._post_dominators()
         self.out = ""  # the value the last line computes
+        self.after: dict[int, str] = {}  # a merge's node -> the value its line ends at, when past the merge
 
     # -- structure -------------------------------------------------------------
     def _post_dominators(self) -> list[int]:
@@ -134,8 +135,9 @@ class _Writer:
     def region(self, value: str, end: str) -> list:
         """Statements (:class:`Line`, :class:`Group`) computing ``end`` from ``value``."""
         lines: list = []
+        reach = self._reaching(end, self.prod.get(value, -1) + 1)  # once per region: linear, not per step
         while value != end:
-            users = [u for u in self.cons.get(value, []) if self._reaches(u, end)]
+            users = [u for u in self.cons.get(value, []) if u in reach]
             if not users:
                 raise MbcostError(f"cannot write {self.g.name} as a spec: value '{value}' does not lead to '{end}'")
             if len(users) == 1 and self.nodes[users[0]].op == "Split" and len(self.nodes[users[0]].outputs) > 1:
@@ -143,7 +145,7 @@ class _Writer:
                 lines.append(group)
                 value = self.out
                 continue
-            if len(users) == 1 and self.nodes[users[0]].op not in MERGES:
+            if len(users) == 1 and (self.nodes[users[0]].op not in MERGES or self._const(self.nodes[users[0]]) is not None):
                 node = self.take(users[0])
                 item = self.padded(node) if node.op == "Pad" else self.line(node)
                 value = self.out
@@ -154,7 +156,7 @@ class _Writer:
             if join >= len(self.nodes):
                 raise self.fail(self.nodes[users[0]], "its branches never meet again")
             lines.append(self.merge(value, self.nodes[join], join))
-            value = self.nodes[join].outputs[0]
+            value = self.after.get(join, self.nodes[join].outputs[0])
         return lines
 
     def split(self, index: int) -> Group:
@@ -195,6 +197,22 @@ class _Writer:
         self.out = concat.outputs[0]
         return Group(label, "concat", concat.module, branches)
 
+    def _reaching(self, end: str, low: int) -> set[int]:
+        """The operators numbered ``low`` or later from which ``end`` can be
+        reached (a walk back from its producer; indices are in execution order,
+        so no path from them passes below ``low``)."""
+        target = self.prod.get(end)
+        if target is None:
+            return set()
+        seen, stack = {target}, [target]
+        while stack:
+            for v in self.nodes[stack.pop()].inputs:
+                p = self.prod.get(v) if v is not None else None
+                if p is not None and p >= low and p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+
     def _reaches(self, start: int, end: str) -> bool:
         target = self.prod.get(end)
         if target is None:
@@ -230,6 +248,11 @@ class _Writer:
                 raise self.fail(node, "a product of two computed tensors (only an SE gate or SiLU is expressible)")
             chain = self.chain(value, gate)
             self.own(label, chain)
+            if self._hard_gate(chain, value):  # x · relu6(x + 3) (/ 6): h-swish
+                scaled = len(chain) == 3 or self._divide_by_six(node.outputs[0], index, label)
+                if not scaled:
+                    raise self.fail(node, "x · relu6(x + 3) not divided by 6 (h-swish is x · relu6(x + 3) / 6)")
+                return Line(label, "hswish", node.module)
             return Line(label, self.gate_line(node, chain), node.module)
         if node.op == "Concat":
             if int(node.attrs.get("axis", 1)) not in (1, -3) or len(self.g.dims[value]) != 4:
@@ -244,7 +267,15 @@ class _Writer:
         branches = []
         for k, v in enumerate(ins):
             if v == value:
-                raise self.fail(node, "a branch that is the input itself (write it as a layer the language has)")
+                if node.op != "Concat":
+                    raise self.fail(node, "a branch that is the input itself (write it as a layer the language has)")
+                # the block's own input among the concatenated (DenseNet, GhostNet): the whole input, one part of one
+                whole = f"{label}_input"
+                while whole in self.labels:
+                    whole += "_"
+                self.labels[whole] = node.module
+                branches.append((f"{label}_b{k + 1}", [Line(whole, "split parts=1 take=1", node.module)]))
+                continue
             branches.append((f"{label}_b{k + 1}", self.region(value, v)))
         return Group(label, "concat" if node.op == "Concat" else "add", node.module, branches)
 
@@ -316,9 +347,67 @@ class _Writer:
             return None
         return Line(label, body, node.module)
 
+    # -- hard sigmoid and hard swish as real code writes them ---------------------
+    @staticmethod
+    def _const(node: OpNode) -> float | None:
+        """The one scalar constant operand of a binary operator, or None."""
+        values = [v for k, v in node.consts.items() if k < 2 and v is not None]
+        if len(values) != 1 or len(values[0]) != 1 or sum(v is not None for v in node.inputs[:2]) != 1:
+            return None
+        return float(values[0][0])
+
+    @staticmethod
+    def _clip_bounds(node: OpNode) -> tuple:
+        return node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]
+
+    def _is_clip6(self, node: OpNode) -> bool:
+        return node.op == "Clip" and self._clip_bounds(node) == (0, 6)
+
+    def _hard_gate(self, chain: list[OpNode], value: str) -> bool:
+        """``relu6(x + 3)`` (and ``/ 6``) as a gate's chain."""
+        ops = [n.op for n in chain]
+        if ops not in (["Add", "Clip"], ["Add", "Clip", "Div"], ["Add", "Clip", "Mul"]):
+            return False
+        return self._const(chain[0]) == 3 and self._is_clip6(chain[1]) and value in chain[0].inputs and \
+            (len(chain) == 2 or self._sixth(chain[2]))
+
+    def _sixth(self, node: OpNode) -> bool:
+        c = self._const(node)
+        return c is not None and (node.op == "Div" and c == 6 or node.op == "Mul" and abs(c - 1 / 6) < 1e-7)
+
+    def _divide_by_six(self, value: str, index: int, label: str) -> bool:
+        """The operator after a merge is ``/ 6``: taken into the merge's line."""
+        users = self.cons.get(value, [])
+        if len(users) != 1 or not self._sixth(self.nodes[users[0]]):
+            return False
+        div = self.take(users[0])
+        self.own(label, [div])
+        self.after[index] = div.outputs[0]
+        return True
+
+    def hard_sigmoid(self, node: OpNode, label: str) -> str | None:
+        """``relu6(x + 3) / 6`` from its Add: the chain taken into one ``hsigmoid`` line."""
+        if self._const(node) != 3:
+            return None
+        chain = [node]
+        for test in (self._is_clip6, self._sixth):
+            users = self.cons.get(chain[-1].outputs[0], [])
+            if len(users) != 1 or not test(self.nodes[users[0]]):
+                return None
+            chain.append(self.nodes[users[0]])
+        for n in chain[1:]:
+            self.take(self.index[id(n)])
+        self.own(label, chain)
+        self.out = chain[-1].outputs[0]
+        return "hsigmoid"
+
     def body(self, node: OpNode, label: str, extra, padded_from) -> str | None:
         """What follows the label on an operator's line (None: nothing in a spec)."""
         op = node.op
+        if op == "Add":
+            line = self.hard_sigmoid(node, label)
+            if line is not None:
+                return line
         if op == "Conv":
             return self.conv(node, extra, padded_from)
         if op in ("MaxPool", "AveragePool"):
@@ -340,6 +429,8 @@ class _Writer:
                 return "relu6"
             if (low, high) == (0, None):
                 return "relu"
+            if (low, high) == (0, 1):
+                return "clip01"
             raise self.fail(node, f"a clip to [{low}, {high}] (only ReLU and ReLU6 are expressible)")
         if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
             return self.flatten(node, label)
@@ -475,8 +566,14 @@ class _Writer:
         mid = [n for n in chain[chain.index(weighted[0]) + 1:chain.index(weighted[1])]]
         acts = {"Relu": "relu", "HardSwish": "hswish", "Clip": "relu6"}
         act = "silu" if [n.op for n in mid] == ["Sigmoid", "Mul"] else acts.get(mid[0].op) if len(mid) == 1 else None
-        tail = [n.op for n in chain[chain.index(weighted[1]) + 1:] if n.op not in ("Reshape", "Flatten", "Unsqueeze")]
+        tail_nodes = [n for n in chain[chain.index(weighted[1]) + 1:] if n.op not in ("Reshape", "Flatten", "Unsqueeze")]
+        tail = [n.op for n in tail_nodes]
         gate = {("Sigmoid",): "sigmoid", ("HardSigmoid",): "hsigmoid"}.get(tuple(tail))
+        if tail == ["Clip"] and self._clip_bounds(tail_nodes[0]) == (0, 1):  # GhostNet's clamp(x, 0, 1)
+            gate = "clip01"
+        if tail == ["Add", "Clip", "Div"] or tail == ["Add", "Clip", "Mul"]:  # relu6(x + 3) / 6
+            if self._const(tail_nodes[0]) == 3 and self._is_clip6(tail_nodes[1]) and self._sixth(tail_nodes[2]):
+                gate = "hsigmoid"
         if act is None or act == "relu6" or gate is None:
             raise self.fail(node, f"a squeeze-and-excitation gate of {', '.join(ops)} (act: relu, silu or hswish; "
                                   "gate: sigmoid or hsigmoid)")
@@ -489,6 +586,17 @@ class _Writer:
             if shape is None:
                 raise self.fail(node, f"a squeeze width {s} of {c} channels, which no reduce= gives")
         return f"se {shape} act={act} gate={gate}"
+
+
+def _conv_classifier(line: Line, graph: OpGraph) -> bool:
+    """A ``conv 1x1xCxM`` (ungrouped) whose M channels are the model's output, N x M
+    (or N x M x 1 x 1): the logits of a classifier written as a convolution."""
+    words = line.body.split()
+    dims = words[1].split("x") if len(words) > 1 and words[0] == "conv" else []
+    if len(dims) != 4 or dims[:2] != ["1", "1"] or "groups=" in line.body:
+        return False
+    out = _trimmed(graph.dims[graph.outputs[0]])
+    return len(out) == 2 and out[1] == int(dims[3])
 
 
 def _trimmed(dims) -> tuple:
@@ -719,6 +827,9 @@ def write_spec(graph: OpGraph, name: str | None = None, source: str = "") -> Wri
     if last is not None and last.body.startswith("fc "):
         # the classifier: the last weighted layer, a fully connected one; --alpha leaves its outputs alone
         header.append(f"classes {last.body.split()[1].split('x')[1]}")
+    elif last is not None and _conv_classifier(last, graph):
+        # a 1x1 conv whose outputs are the model's (MobileNetV2's and SqueezeNet's classifier): the classifier too
+        header.append(f"classes {last.body.split()[1].split('x')[3]}")
     header.append("")
     blocks, items = find_blocks(items)
     rendered = _Renderer()

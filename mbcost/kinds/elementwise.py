@@ -125,6 +125,7 @@ _FACTORIES = {
     "silu": lambda nn, c, stmt: nn.SiLU(),
     "sigmoid": lambda nn, c, stmt: nn.Sigmoid(),
     "gelu": lambda nn, c, stmt: nn.GELU(),
+    "clip01": lambda nn, c, stmt: nn.Hardtanh(0.0, 1.0),
     "softmax": lambda nn, c, stmt: nn.Softmax(dim=1),
     "dropout": lambda nn, c, stmt: nn.Dropout(float(stmt.options["p"][0]) if stmt and "p" in stmt.options else 0.5),
 }
@@ -158,6 +159,8 @@ elementwise_kind("silu", "SiLU", keywords=("silu", "swish"), post=True, counted=
                  rank=74)
 elementwise_kind("sigmoid", "Sigmoid", post=True, counted="act", torch_class="Sigmoid", doc=_ACT, rank=75)
 elementwise_kind("gelu", "GELU", post=True, counted="act", torch_class="GELU", doc=_ACT, rank=76)
+# GhostNet's squeeze-and-excitation gate, clamp(x, 0, 1) (pytorchcv's GhostHSigmoid)
+elementwise_kind("clip01", "Clip [0, 1]", counted="act", torch_class="GhostHSigmoid", doc=_ACT, rank=77)
 elementwise_kind("softmax", "Softmax", define=_define_softmax, torch_class="Softmax",
                  doc=KindDoc(options="`classifier` (as Table 1 prints it)"), rank=80)
 elementwise_kind("dropout", "Dropout", define=_define_dropout, torch_class="Dropout", doc=KindDoc(options="`p=`"),

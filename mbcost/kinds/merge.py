@@ -39,7 +39,7 @@ class MergeDef(LayerDef):
                         loc,
                     )
             out = Shape(first.h, first.w, sum(s.c for s in inputs))
-            return MergeInstance(self, first, out, (1, 1), " + ".join(str(s.c) for s in inputs), inputs=list(inputs))
+            return MergeInstance(self, first, out, (1, 1), channels_joined(inputs), inputs=list(inputs))
         if self.branch_names:  # add { branch ... }: every branch gives one shape
             for shape, name, loc in zip(inputs[1:], self.branch_names[1:], self.branch_locs[1:]):
                 if shape != first:
@@ -68,6 +68,18 @@ class MergeInstance(Instance):
         from mbcost.adapters.torch_modules import Add, Concat
 
         return Concat() if self.layer.op == "concat" else Add()
+
+
+#: A concat of more branches than this is written with its first few and a count
+#: (``3 + 3 + 3 + … (19,998 branches)``): the text is every row's column width.
+MAX_LISTED_BRANCHES = 8
+
+
+def channels_joined(inputs: list[Shape]) -> str:
+    """The channels a concat joins, ``64 + 64``; summarised past MAX_LISTED_BRANCHES."""
+    if len(inputs) <= MAX_LISTED_BRANCHES:
+        return " + ".join(str(s.c) for s in inputs)
+    return " + ".join(str(s.c) for s in inputs[:3]) + f" + … ({len(inputs):,} branches)"
 
 
 def merge(op: str, name: str, loc: Loc, branch_names=(), branch_locs=()) -> MergeDef:

@@ -5,7 +5,7 @@ and MnasNet-A use it: on an H x W x C input,
 2. reduce: 1x1 conv C -> S with a bias, then an activation (``act=``: relu by
    default, silu for EfficientNet);
 3. expand: 1x1 conv S -> C with a bias, then a gate (``gate=``: sigmoid by
-   default, hsigmoid for MobileNetV3);
+   default, hsigmoid for MobileNetV3, clip01 -- clamp(x, 0, 1) -- for GhostNet);
 4. excite: the input times the gate, channel by channel. Output: H x W x C.
 
 The squeezed width S is what each reference network defines: ``reduce=R``
@@ -36,7 +36,7 @@ from mbcost.language.ast import LayerStmt
 
 CATEGORY = "Squeeze-Excite"
 ACTS = ("relu", "relu6", "silu", "swish", "hswish")
-GATES = ("sigmoid", "hsigmoid")
+GATES = ("sigmoid", "hsigmoid", "clip01")
 
 
 @dataclass
@@ -128,7 +128,7 @@ def define(stmt: LayerStmt, name: str, ctx: Context) -> SeDef:
 
 register(Kind(
     "se", define, rank=45, keywords=("se", "squeeze_excite"), category=CATEGORY, type_name="SE",
-    doc=KindDoc(options="`reduce=R` (S = C // R), `divisor=D`, `act=relu|silu|hswish`, `gate=sigmoid|hsigmoid`",
+    doc=KindDoc(options="`reduce=R` (S = C // R), `divisor=D`, `act=relu|silu|hswish`, `gate=sigmoid|hsigmoid|clip01`",
                 mult_adds="2·C·S (the two 1x1 convs); pool H·W·C with `--count ...,pool`; S + C with "
                           "`--count ...,act`; the multiply never",
                 weights="2·C·S", biases="S + C"),

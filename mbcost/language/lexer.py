@@ -16,6 +16,14 @@ import re
 from dataclasses import dataclass
 
 from mbcost.errors import SpecError
+from mbcost.numbers import MAX_DIGITS, is_ascii_digits
+
+#: The longest spec read, in characters: a 20,000-row network (MAX_LAYERS) at
+#: 100 characters a row. Refused before anything is tokenized.
+MAX_SPEC_CHARS = 2_000_000
+#: The longest line: far past any statement (a one-line ``add { ... }`` of a few
+#: branches is a few hundred characters). Refused before the line is tokenized.
+MAX_LINE_CHARS = 10_000
 
 _TIMES = "[x×X]"
 # One dimension: a number, "?" (inferred: the channels that come in), or a block
@@ -53,17 +61,12 @@ class Token:
         return f"Token({self.kind}, {self.text!r}, {self.line}:{self.col})"
 
 
-def is_ascii_digits(text: str) -> bool:
-    """True for a whole number written in ASCII digits ("12"; not "²" or "١٢",
-    which ``str.isdigit`` accepts and ``int`` may not)."""
-    return text.isascii() and text.isdigit()
-
-
 #: What ends a line: only these (``str.splitlines`` also splits on form feed,
 #: \x1c-\x1e, \x85, \u2028 and \u2029, which editors and error carets do not treat
 #: as line ends; inside a line they are white space or an error, never a shift of
 #: every later line number).
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _dim(text: str):
@@ -88,9 +91,16 @@ class Lexer:
         self.source = source
         if text.startswith("\ufeff"):
             text = text[1:]  # a UTF-8 byte-order mark, as some editors write
+        if len(text) > MAX_SPEC_CHARS:
+            self.lines = []
+            raise SpecError(f"the spec has {len(text):,} characters; at most {MAX_SPEC_CHARS:,}", source=source)
         self.lines = _LINE_END.split(text)
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
+        for lineno, line in enumerate(self.lines, start=1):
+            if len(line) > MAX_LINE_CHARS:
+                raise self.error(f"this line has {len(line):,} characters; at most {MAX_LINE_CHARS:,}",
+                                 lineno, MAX_LINE_CHARS + 1)
         self.tokens = self._tokenize()
 
     def error(self, message: str, line: int, col: int) -> SpecError:
@@ -113,13 +123,15 @@ class Lexer:
                 pos = match.end()
                 if kind in ("space", "comment"):
                     continue
+                if kind in ("dims", "repeat", "number", "word", "option"):
+                    self._check_digits(raw, lineno, col)
                 value: object = raw
                 if kind == "dims":
                     value = tuple(_dim(part) for part in _SPLIT_DIMS.split(raw))
                 elif kind == "param":
                     value = raw[1:-1]
                 elif kind == "repeat":
-                    value = int(re.match(r"[0-9]+", raw).group())
+                    value = int(_DIGITS.match(raw).group())
                 elif kind == "number":
                     value = float(raw) if "." in raw else int(raw)
                 elif kind == "option":
@@ -138,3 +150,13 @@ class Lexer:
         last = len(self.lines) + 1
         tokens.append(Token("eof", None, last, 1, ""))
         return tokens
+
+    def _check_digits(self, raw: str, lineno: int, col: int) -> None:
+        """Refuse a run of more than MAX_DIGITS digits where it is written:
+        Python cannot convert it, and no product of it could be printed."""
+        if len(raw) <= MAX_DIGITS:
+            return
+        for run in _DIGITS.finditer(raw):
+            if run.end() - run.start() > MAX_DIGITS:
+                raise self.error(f"a number of {run.end() - run.start():,} digits; at most {MAX_DIGITS}",
+                                 lineno, col + run.start())

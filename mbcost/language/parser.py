@@ -14,7 +14,8 @@ import re
 from mbcost.errors import SpecError
 from mbcost.kinds import FLAG_SPELLINGS, KEYWORDS, PHRASES, POST_OPS
 from mbcost.language.ast import BlockCall, BlockDef, Branch, Concat, LayerStmt, Loc, Repeat, Residual, SpecTree, Stage
-from mbcost.language.lexer import Lexer, Param, Token, is_ascii_digits
+from mbcost.language.lexer import Lexer, Param, Token
+from mbcost.numbers import is_ascii_digits
 
 HEADERS = ("model", "description", "input", "classes", "after", "width")
 STRUCTURE = ("block", "concat", "branch", "residual")
@@ -39,6 +40,9 @@ class _Parser:
         self.pos = 0
         self.post_rules: dict[str, tuple[str, ...]] = {}
         self.nesting = 0
+        #: Words that end a one-line statement as a line end would: ``branch``
+        #: while a ``branch LAYER`` is read (``add { branch relu branch pw 8 }``).
+        self.ends: tuple[str, ...] = ()
 
     # -- token helpers -------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -52,12 +56,15 @@ class _Parser:
     def error(self, message: str, tok: Token | Loc) -> SpecError:
         return self.lexer.error(message, tok.line, tok.col)
 
+    def at_end_word(self, tok: Token) -> bool:
+        return tok.kind == "word" and tok.value in self.ends
+
     def is_punct(self, tok: Token, char: str) -> bool:
         return tok.kind == "punct" and tok.value == char
 
     def expect_newline(self) -> None:
         tok = self.peek()
-        if tok.kind in ("newline", "eof") or self.is_punct(tok, "}"):
+        if tok.kind in ("newline", "eof") or self.is_punct(tok, "}") or self.at_end_word(tok):
             if tok.kind == "newline":
                 self.next()
             return
@@ -69,7 +76,11 @@ class _Parser:
         tree.body = self.parse_body(tree, closing=None)
         return tree
 
-    def parse_body(self, tree: SpecTree, closing: Token | None) -> list:
+    def parse_body(self, tree: SpecTree, closing: Token | None, follow: tuple[str, ...] = ()) -> list:
+        """Statements up to the ``}`` that matches ``closing`` (or the end of the
+        file when None); after that ``}``, the end of the line, another ``}``, or
+        a word in ``follow`` (``branch``: the one-line ``add { branch a { ... }
+        branch b { ... } }`` the docs show)."""
         body: list = []
         while True:
             tok = self.peek()
@@ -84,7 +95,9 @@ class _Parser:
                 if closing is None:
                     raise self.error("'}' without a matching '{'", tok)
                 self.next()
-                self.expect_newline()
+                after = self.peek()
+                if not (after.kind == "word" and after.value in follow):
+                    self.expect_newline()
                 return body
             if tok.kind == "word" and tok.value == "block" and not self.is_punct(self.peek(1), ":"):
                 if closing is not None:
@@ -222,12 +235,14 @@ class _Parser:
         if self.nesting > MAX_NESTING:
             raise self.error(f"groups nest more than {MAX_NESTING} levels deep here", tok)
 
-    def parse_braced(self, tree: SpecTree, what: str) -> list:
+    def parse_braced(self, tree: SpecTree, what: str, follow: tuple[str, ...] = ()) -> list:
         brace = self.next()
         if not self.is_punct(brace, "{"):
             raise self.error(f"expected '{{' to open {what}, got {describe(brace)}", brace)
         self.enter(brace)
-        body = self.parse_body(tree, closing=brace)
+        outer, self.ends = self.ends, ()  # inside braces, lines end statements again
+        body = self.parse_body(tree, closing=brace, follow=follow)
+        self.ends = outer
         self.nesting -= 1
         if not body:
             raise self.error(f"{what} needs at least one layer", brace)
@@ -271,9 +286,11 @@ class _Parser:
                 name = after.text
                 self.next()
             if self.is_punct(self.peek(), "{"):
-                body = self.parse_braced(tree, "a branch")
+                body = self.parse_braced(tree, "a branch", follow=("branch",))
             else:
+                outer, self.ends = self.ends, ("branch",)
                 body = [self.parse_statement(tree)]
+                self.ends = outer
             branches.append(Branch(name, body, Loc(inner.line, inner.col)))
         if not branches or (op == "add" and len(branches) < 2):
             raise self.error(f"'{op}' needs at least {'one branch' if op == 'concat' else 'two branches'}", tok)
@@ -349,6 +366,7 @@ class _Parser:
             raise self.error(f"expected a layer type, got {describe(tok)}", tok)
         kind, written = self.layer_keyword(tok)
         stmt = LayerStmt(kind=kind, written=written, loc=Loc(tok.line, tok.col), label=label)
+        post: list[str] | None = None  # '+op's, appended in place (not a tuple copied per op)
         if self.is_punct(self.peek(), "/"):
             self.next()
             stride_tok = self.next()
@@ -357,7 +375,7 @@ class _Parser:
             self.set_stride(stmt, stride_tok)
         while True:
             tok = self.peek()
-            if tok.kind in ("newline", "eof") or self.is_punct(tok, "}"):
+            if tok.kind in ("newline", "eof") or self.is_punct(tok, "}") or self.at_end_word(tok):
                 break
             self.next()
             if tok.kind == "dims" or (tok.kind == "number" and isinstance(tok.value, int)):
@@ -383,7 +401,8 @@ class _Parser:
                     raise self.error(
                         f"expected one of {', '.join(sorted(POST_OPS))} after '+', got {describe(op)}", op
                     )
-                stmt.post = (stmt.post or ()) + (post_kind,)
+                post = post if post is not None else []
+                post.append(post_kind)
                 stmt.post_loc = stmt.post_loc or Loc(tok.line, tok.col)
             elif self.is_punct(tok, "@"):
                 size = self.next()
@@ -395,10 +414,12 @@ class _Parser:
                     raise self.error(f"expected an input size like 14x14x512 after '@', got {describe(size)}", size)
                 stmt.input_loc = Loc(size.line, size.col)
                 end = self.peek()
-                if not (end.kind in ("newline", "eof") or self.is_punct(end, "}")):
+                if not (end.kind in ("newline", "eof") or self.is_punct(end, "}") or self.at_end_word(end)):
                     raise self.error(f"nothing may follow the input size, got {describe(end)}", end)
             else:
                 raise self.error(f"unexpected {describe(tok)}", tok)
+        if post is not None:
+            stmt.post = tuple(post)
         # the line's kind is settled before anything keys on it (after-rules, names)
         for flag in stmt.flags:
             if (kind, flag) in FLAG_SPELLINGS:

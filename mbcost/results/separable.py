@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from mbcost.results.tables import Analysis
 from mbcost.errors import MbcostError
+from mbcost.numbers import NumberError, shown, whole_value
 from mbcost.kinds.base import scale_channels
 from mbcost.core.network import Config, Network, to_fraction
 
@@ -47,7 +48,11 @@ def compare_layer(k: int, m: int, n: int, df: int, alpha=1, rho=1) -> LayerCompa
     resolution multiplier rho (channels int(alpha·c), side round(rho·D_F))."""
     for what, value in (("k", k), ("m", m), ("n", n), ("df", df)):
         if not isinstance(value, int) or value <= 0:
-            raise MbcostError(f"{what} must be a positive whole number, got {value}")
+            raise MbcostError(f"{what} must be a positive whole number, got {shown(value)}")
+        try:
+            whole_value(value, what)
+        except NumberError as exc:
+            raise MbcostError(str(exc)) from None
     alpha = to_fraction(alpha, "alpha")
     rho = to_fraction(rho, "rho")
     m2, n2 = scale_channels(m, alpha), scale_channels(n, alpha)

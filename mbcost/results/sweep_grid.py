@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 from mbcost.core.conventions import COUNT_NAMES, PAPER_ALPHAS, PAPER_RESOLUTIONS, alpha_number, fmt_alpha, params_total
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.numbers import MAX_REAL_CHARS, MAX_SCALE, NumberError, real, shown
+from mbcost.results.frames import Framed
 from mbcost.core.network import Config, Network
 
 #: The paper's grid (widths of Table 5 x resolutions of Table 6: the 16 released checkpoints).
@@ -49,9 +50,12 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 # -- grids ---------------------------------------------------------------------
 
 def _number(text: str, what: str, where: str) -> Fraction:
-    if not _NUMBER.match(text):
-        raise MbcostError(f"{what} must be a number, got '{text}'{where}")
-    return Fraction(text)
+    if len(text) > MAX_REAL_CHARS or not _NUMBER.match(text):
+        raise MbcostError(f"{what} must be a number, got {shown(text)}{where}")
+    try:
+        return real(text, what, high=MAX_SCALE)
+    except NumberError as exc:
+        raise MbcostError(f"{exc}{where}") from None
 
 
 def parse_grid(text, what: str = "alpha") -> list:
@@ -67,7 +71,11 @@ def parse_grid(text, what: str = "alpha") -> list:
     values: list[Fraction] = []
     for item in items:
         if isinstance(item, Fraction) or (isinstance(item, (int, float)) and not isinstance(item, bool)):
-            values.append(_check_value(Fraction(str(item)), what, ""))
+            try:
+                exact = real(item, what, high=MAX_SCALE)  # a Fraction as it is; a float finite
+            except NumberError as exc:
+                raise MbcostError(str(exc)) from None
+            values.append(_check_value(exact, what, ""))
             continue
         item = str(item).strip()
         if not item:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mbcost.core.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, fmt_alpha, params_total
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed, Rows
+from mbcost.results.frames import Framed, Rows
 from mbcost.kinds import Instance, Shape
 from mbcost.kinds.base import stride_text
 from mbcost.core.network import Config, Network
@@ -25,7 +25,7 @@ class LayerRow:
     kind: str  # spec keyword: conv, dw, fc, avgpool, ...
     type: str  # as Table 1 prints it: Conv, Conv dw, FC, Avg Pool
     category: str  # the breakdown's group: Conv 1×1, Conv DW 3×3, ...
-    stride: tuple[int, int]
+    stride: tuple[int, int] | None  # None: a rolled-up row whose sizes show no stride
     filter: str
     input: Shape
     output: Shape
@@ -60,7 +60,7 @@ class LayerRow:
 
     @property
     def type_stride(self) -> str:
-        return f"{self.type} / {stride_text(self.stride)}"
+        return self.type if self.stride is None else f"{self.type} / {stride_text(self.stride)}"
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class CostTable(Framed):
                     "name": r.name,
                     "type": r.type,
                     "category": r.category,
-                    "stride": list(r.stride),
+                    "stride": None if r.stride is None else list(r.stride),
                     "filter": r.filter,
                     "input": r.input.as_list(),
                     "output": r.output.as_list(),
@@ -245,7 +245,7 @@ class CostTable(Framed):
             {
                 "name": r.name, "kind": r.kind, "type": r.type, "category": r.category,
                 "kernel_h": r.kernel[0] if r.kernel else None, "kernel_w": r.kernel[1] if r.kernel else None,
-                "stride_h": r.stride[0], "stride_w": r.stride[1], "filter": r.filter,
+                "stride_h": r.stride and r.stride[0], "stride_w": r.stride and r.stride[1], "filter": r.filter,
                 "in_h": r.input.h, "in_w": r.input.w, "in_c": r.input.c,
                 "out_h": r.output.h, "out_w": r.output.w, "out_c": r.output.c,
                 "mult_adds": r.mult_adds, "params": r.params, "weights": r.weights, "biases": r.biases,
@@ -268,6 +268,11 @@ def dims_shape(dims: tuple[int, ...]) -> Shape:
     for d in dims[1:]:
         n *= d
     return Shape(1, 1, n)
+
+
+#: The rows of a built model's table shown by default (``mbcost table --torch``): with its
+#: heading, notes and the breakdown by type, a table a screen or two long.
+SCREEN_ROWS = 50
 
 
 class ModelTable(CostTable):
@@ -296,6 +301,24 @@ class ModelTable(CostTable):
         return {"module": row.kind, "formula": row.formula, "input_dims": list(row.input_dims or ()),
                 "output_dims": list(row.output_dims or ())}
 
+    #: operators not in the operator table (mbcost.adapters.operators): op -> {"calls": n, "rows": [...]};
+    #: they count nothing, so the total is incomplete
+    not_counted: dict = {}
+    #: operators of the table that ran and count nothing under this convention: op -> calls
+    counted_as_nothing: dict = {}
+    #: parameters shared by several modules: module -> (parameters, the module they are credited to)
+    shared: dict = {}
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_counted
+
+    def _extra(self) -> dict:
+        return {"total_complete": self.complete,
+                "not_counted": {op: dict(v) for op, v in sorted(self.not_counted.items())},
+                "counted_as_nothing": dict(sorted(self.counted_as_nothing.items())),
+                "shared_params": {m: {"params": n, "shared_with": first} for m, (n, first) in self.shared.items()}}
+
     #: the leaf rows behind rolled-up ones (``rolled``): the breakdown by type reads these
     leaf_layers: list | None = None
     #: module name -> class name, for naming rolled-up rows
@@ -304,11 +327,20 @@ class ModelTable(CostTable):
     def _type_groups(self):
         return ((r.category, r.mult_adds, r.params) for r in (self.leaf_layers or self.layers))
 
-    def rolled(self, max_depth: int) -> ModelTable:
+    #: the module depth a rolled view was rolled up to (None: every row), and the rows it leaves out
+    #: (their class names, in order): rows at 0 Mult-Adds and 0 params, in :meth:`screenful`
+    rolled_depth: int | None = None
+    hidden: tuple = ()
+
+    def rolled(self, max_depth: int, fold_zero: bool = False) -> ModelTable:
         """The rows rolled up the module hierarchy to ``max_depth`` dotted levels
         (as fvcore's and torchinfo's depth): a module deeper than that is summed
-        into its ancestor at that depth. Totals and the breakdown by type are the
-        leaf rows', unchanged."""
+        into its ancestor at that depth. A rolled-up row's stride is what its
+        input and output sizes say (112→56: s2), none where they do not say one.
+        ``fold_zero``: rows at 0 Mult-Adds and 0 params that are not inside a
+        costed row (a ReLU, an Identity, a ZeroPad2d, a pool under the paper's
+        convention) are left out and listed in ``hidden``. Totals and the
+        breakdown by type are the leaf rows', unchanged."""
         import copy
 
         if max_depth < 1:
@@ -317,21 +349,50 @@ class ModelTable(CostTable):
         for r in self.layers:
             key = r.name if r.name == "(model)" else ".".join(r.name.split(".")[:max_depth])
             groups.setdefault(key, []).append(r)
-        rows = []
+        rows, hidden = [], []
         for key, members in groups.items():
+            if fold_zero and not any(m.mult_adds or m.params for m in members):
+                hidden += [m.kind for m in members]
+                continue
             if len(members) == 1 and members[0].name == key:
                 rows.append(members[0])
                 continue
-            cls = (self.classes or {}).get(key, key)
+            cls = (self.classes or {}).get(key)  # an ONNX graph's scopes name no class: the row says what it sums
             w, b, n = (sum(getattr(m, f) for m in members) for f in ("weights", "biases", "norm"))
             rows.append(LayerRow(
-                name=key, kind=cls, type=f"{cls} ({len(members)} rows)", category=cls, stride=(1, 1), filter="",
+                name=key, kind=cls or key, type=cls or f"{len(members)} rows", category=cls or key,
+                stride=size_stride(members[0].input_dims, members[-1].output_dims), filter="",
                 input=members[0].input, output=members[-1].output, mult_adds=sum(m.mult_adds for m in members),
                 weights=w, biases=b, norm=n, params=sum(m.params for m in members), formula="", line=0,
                 input_dims=members[0].input_dims, output_dims=members[-1].output_dims))
         out = copy.copy(self)
         out.layers, out.leaf_layers = rows, self.leaf_layers or self.layers
+        out.rolled_depth, out.hidden = max_depth, tuple(hidden)
         return out
+
+    def screenful(self, rows: int = SCREEN_ROWS) -> ModelTable:
+        """The default view of a built model, as torchinfo's: every row if there are
+        at most ``rows``, else rolled up (:meth:`rolled`, zero-cost rows folded) to
+        the deepest module depth that shows at most ``rows`` (depth 1 at least)."""
+        if len(self.layers) <= rows:
+            return self
+        deepest = max(len(r.name.split(".")) for r in self.layers)
+        for depth in range(deepest, 0, -1):
+            view = self.rolled(depth, fold_zero=True)
+            if len(view.layers) <= rows or depth == 1:
+                return view
+        raise AssertionError("unreachable")
+
+
+def size_stride(input_dims, output_dims) -> tuple[int, int] | None:
+    """The stride a block's input and output sizes show (N×C×H×W in, N×C×H/s×W/s
+    out: s), or None where they show none (not images, not a whole division)."""
+    if not input_dims or not output_dims or len(input_dims) != 4 or len(output_dims) != 4:
+        return None
+    (h, w), (ho, wo) = input_dims[2:], output_dims[2:]
+    if not (ho and wo) or h % ho or w % wo:
+        return None
+    return h // ho, w // wo
 
 
 class Analysis(CostTable):

@@ -13,6 +13,16 @@ def is_torch_module(obj) -> bool:
     return any(c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(obj).__mro__)
 
 
+def read_target(text: str | None) -> str | None:
+    """``--torch``: its text read (at most 1,000 characters, literal arguments
+    only) before anything imports torch, so that a bad one is refused at once."""
+    if text is not None:
+        from mbcost.adapters.torch_model import parse_target
+
+        parse_target(text)
+    return text
+
+
 def table(arg, *, count=("conv", "fc"), params=None, input_size=None, inputs=None):
     if is_torch_module(arg):
         from mbcost.adapters.torch_model import analyze_user_module
