@@ -331,7 +331,7 @@ def check(
     targets = [_onnx_as_spec(t) if recognise(t).name == "onnx" else t for t in targets]
     with _Progress() as progress:
         result = run_check(targets, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor,
-                           classes=classes, depth_mult=depth_mult, progress=progress)
+                           classes=classes, depth_mult=depth_mult, progress=progress, workers=None)
     emit(check_document(result, layers=layers), fmt, output, comments)
     if not result.ok:
         sys.stderr.write(f"mbcost: check failed: {result.failure_message()}\n")
@@ -411,11 +411,12 @@ def paper(
     Each table of the paper rebuilt from the specs, every published figure beside the computed one, and each
     difference explained where a reading fits (numbered notes under the table)."""
     from mbcost.documents.output import emit
-    from mbcost.results.paper import paper_document
     from mbcost.documents.render import choose_format
+    from mbcost.documents.views_paper import paper_document
+    from mbcost.results.paper import paper_tables
 
     fmt = choose_format(fmt, output)
-    emit(paper_document(table_), fmt, output, comments)
+    emit(paper_document(paper_tables(table_)), fmt, output, comments)
 
 
 @app.command()
@@ -611,14 +612,14 @@ def pick(
     top: int = typer.Option(20, "--top", help="Show the best N (0: all that fit)."),
     all_: bool = typer.Option(False, "--all", help="Every family of the zoo (MobileNet v1/V2/V3, EfficientNet, MnasNet, ShuffleNetV2, ResNet, ...): their published configurations, ranked by published top-1."),
     family: Optional[list[str]] = typer.Option(None, "--family", help="Like --all, for these families only (repeat: --family efficientnet --family mnasnet)."),
-    ridge: Optional[float] = typer.Option(None, "--ridge", help="With --all/--family: the budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline)."),
+    ridge: Optional[float] = typer.Option(None, "--ridge", help="The budget (--max-madds) is on the roofline cost at this ridge point, MACs per byte (mbcost roofline), shown for each configuration."),
     fmt: Optional[str] = FORMAT,
     output: Optional[str] = OUTPUT,
     comments: bool = COMMENTS,
 ) -> None:
     """Configurations within a budget, best accuracy first.
 
-    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention)."""
+    Configurations within a budget, best ImageNet accuracy first. With --all (or --family): every family's published configurations. Default search: alpha 0.25 to 1 step 0.05 x resolution 128 to 224 step 16 (112 configurations, the 16 published among them). Accuracy is the published one (16 released checkpoints) or interpolated, log-linear in Mult-Adds, between the nearest published resolutions (and then between the nearest published widths); outside alpha 0.25-1 or 128-224 px there is none (never extrapolated) and those rows rank last. Costs: conv+fc Mult-Adds, weights (the paper's convention). With --ridge RP the --max-madds budget is on each configuration's roofline cost at RP, sum over rows of max(MACs, RP x bytes) at int8 (mbcost roofline)."""
     from mbcost.documents.output import emit
     from mbcost.results.pick import parse_budget
     from mbcost.results.pick import pick as run_pick
@@ -650,10 +651,8 @@ def pick(
                              ridge=None if ridge is None else _ridge(ridge))
         emit(family_pick_document(result, top), fmt, output, comments)
         return
-    if ridge is not None:
-        raise MbcostError("--ridge applies to pick --all/--family (the families' published configurations)")
     result = run_pick(budget, limit, model=model_arg or model or DEFAULT_MODEL, alphas=alpha, resolutions=res,
-                      max_latency=max_latency, latency=cal)
+                      max_latency=max_latency, latency=cal, ridge=None if ridge is None else _ridge(ridge))
     emit(pick_document(result, top), fmt, output, comments)
 
 

@@ -7,7 +7,10 @@ here with a digit limit first. ``MAX_DIGITS`` keeps what issue 9 made exact (a
 309-digit channel count is counted to the unit) while every product of a row's
 numbers (a handful of them, alpha included) stays far below what can be
 printed. Real numbers are finite and read exactly (``Fraction``) or as floats
-within a stated range. Pure Python, imported by the lexer: nothing heavy.
+within a stated range. Exact counts of any size are also turned back into
+floats and text here (``ratio``, ``safe_float``, ``scaled``: inf, or exact
+decimal division, where a float would overflow), for results and documents alike.
+Pure Python, imported by the lexer: nothing heavy.
 """
 
 from __future__ import annotations
@@ -125,3 +128,35 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+#: Below this, ``n / scale`` as a float is exact enough and formats as it always has.
+_FLOAT_SAFE = 10**300
+
+
+def scaled(n: int, scale: int, digits: int = 2) -> str:
+    """``n / scale`` with ``digits`` decimals and thousands separators, for a count
+    of any size: a count too large for a float (a 309-digit channel count, alpha
+    1e200) is divided exactly in decimal instead of overflowing."""
+    if abs(n) < _FLOAT_SAFE:
+        return f"{n / scale:,.{digits}f}"
+    from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+    ctx = Context(prec=len(str(abs(n))) + digits + 4)
+    value = ctx.divide(Decimal(n), Decimal(scale)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN, ctx)
+    return f"{value:,.{digits}f}"
+
+
+def ratio(a: int, b: int) -> float:
+    """``a / b`` for counts of any size (int / int is exact and never overflows
+    unless the ratio itself does; then it is inf)."""
+    try:
+        return a / b
+    except OverflowError:
+        return float("inf") if (a < 0) == (b < 0) else float("-inf")
+
+
+def safe_float(value) -> float:
+    """A Fraction or int as a float, inf where it is too large for one."""
+    value = Fraction(value)
+    return ratio(value.numerator, value.denominator)

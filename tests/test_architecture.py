@@ -132,6 +132,57 @@ def test_the_table_types_are_pure():
     tree = ast.parse((PACKAGE / "results" / "tables.py").read_text(encoding="utf-8"))
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    allowed = ("mbcost.core", "mbcost.kinds", "mbcost.errors", "mbcost.documents.frames", "__future__", "dataclasses",
+    allowed = ("mbcost.core", "mbcost.kinds", "mbcost.errors", "mbcost.results.frames", "__future__", "dataclasses",
                "copy")
     assert [m for m in modules if not m.startswith(allowed)] == []
+
+
+#: The layers a result is made in (docs/architecture.md's rows from the language
+#: down to the attachments): none of them lays a result out for people.
+RESULT_LAYERS = ("errors", "numbers", "options", "language", "kinds", "core", "results", "sources", "attachments")
+#: The layers that lay results out: documents, figures and the CLI.
+PRESENTATION_LAYERS = ("documents", "figures", "cli")
+#: (importer, imported) pairs allowed to cross anyway, each with its reason. None today.
+ALLOWED_PRESENTATION_IMPORTS: dict[tuple[str, str], str] = {}
+
+
+def presentation_imports(edges, package: str = "mbcost", allowed=ALLOWED_PRESENTATION_IMPORTS) -> list[str]:
+    """'importer -> module' for a result layer importing a presentation layer,
+    at module level or inside a function."""
+    def within(module: str, layers) -> bool:
+        return any(module == f"{package}.{layer}" or module.startswith(f"{package}.{layer}.") for layer in layers)
+
+    return sorted({f"{a} -> {b}" for a, b, _ in edges
+                   if within(a, RESULT_LAYERS) and within(b, PRESENTATION_LAYERS) and (a, b) not in allowed})
+
+
+@pytest.fixture
+def layered(tmp_path):
+    """A package whose results import a document inside a function and whose kinds
+    import the CLI; its documents import the results (the allowed direction)."""
+    pkg = tmp_path / "lay"
+    for sub in ("results", "documents", "kinds"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "cli.py").write_text("")
+    (pkg / "results" / "paper.py").write_text("def doc():\n    from lay.documents.render import Table\n")
+    (pkg / "results" / "frames.py").write_text("")
+    (pkg / "documents" / "render.py").write_text("from lay.results import frames\nTable = 1\n")
+    (pkg / "kinds" / "conv.py").write_text("from lay import cli\n")
+    return pkg
+
+
+def test_the_presentation_check_sees_a_result_importing_a_document(layered):
+    edges = imports(layered)
+    assert presentation_imports(edges, "lay", {}) == ["lay.kinds.conv -> lay.cli",
+                                                      "lay.results.paper -> lay.documents.render"]
+    allowed = {("lay.results.paper", "lay.documents.render"): "a reason"}
+    assert presentation_imports(edges, "lay", allowed) == ["lay.kinds.conv -> lay.cli"]
+
+
+def test_results_and_what_they_are_made_of_never_import_documents_figures_or_the_cli(package_imports):
+    """Results are data (``records()``, ``to_frame()``); documents, figures and the
+    CLI lay them out and import them, never the other way (not even inside a
+    function), so a result is usable without the renderer."""
+    assert presentation_imports(package_imports) == []

@@ -358,3 +358,36 @@ def test_counting_on_meta_equals_counting_on_the_cpu(name):
     conv = torch.nn.Conv2d(2, 2, 3, device="meta")
     with pytest.raises(Exception):
         FlopCountAnalysis(conv, (torch.empty(1, 2, 5, 5, device="meta"),)).total()
+
+
+# -- counting in parallel (check --all) ------------------------------------------------
+
+def test_parallel_workers_give_the_same_result_in_the_same_order(monkeypatch):
+    """check(workers=2) counts in two spawned processes: the same networks, in the
+    order of the jobs, row for row, as in this process; a configuration that makes
+    no network is still reported in its place. workers=None (the CLI) stays in
+    this process for fewer than 32 networks per CPU."""
+    from fractions import Fraction
+
+    import mbcost.attachments.check as check_mod
+    from mbcost.core.network import Network
+    from mbcost.errors import MbcostError
+
+    tiny = Network.from_text("input 16x16x3\nconv / s2 3x3x3x8 +bn +relu\ndw 3x3x8 +relu\npw 8x8\ngap\nfc 8x4\n",
+                             source="tiny.spec")
+    fixed = Network.from_text("input 8x8x3\nconv 3x3x3x4 pad=valid\nflatten\nfc 144x2\n", source="fixed.spec")
+    args = ([tiny, fixed], [1, Fraction(1, 2)], [16, 8])
+    here = check(*args, workers=1)
+    skipped = [n.label for n in here.networks if n.skipped]  # fixed.spec's FC head takes 6x6x4 only
+    assert skipped and len(skipped) < len(here.networks), skipped
+    apart = check(*args, workers=2)
+    assert apart.to_dict() == here.to_dict() and apart.ok
+    assert [n.label for n in apart.networks] == [n.label for n in here.networks]
+
+    def no_pool(jobs, workers):
+        raise AssertionError("a pool was started")
+
+    monkeypatch.setattr(check_mod, "_counted_in_parallel", no_pool)
+    assert check(*args, workers=None).to_dict() == here.to_dict()
+    with pytest.raises(MbcostError, match="workers must be at least 1"):
+        check(*args, workers=0)

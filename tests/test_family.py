@@ -81,19 +81,19 @@ def test_compare_takes_a_family_and_shows_torchvisions_figures(cli):
     assert r50_row.count("25,557,032") == 2 and r50_row.split()[-1] == "ok"
 
 
-def test_plot_tradeoff_all(tmp_path, cli):
+def test_plot_tradeoff_all(tmp_path, cli, cli_here):
     pytest.importorskip("matplotlib")
     out = tmp_path / "family.svg"
-    res = cli("plot", "tradeoff", "--all", "-o", str(out))
+    res = cli_here("plot", "tradeoff", "--all", "-o", str(out))
     assert res.returncode == 0, res.stderr
     svg = out.read_text()
     for family in ("MobileNetV3", "EfficientNet", "ShuffleNetV2", "ResNet", "MnasNet"):
         assert f'id="family-madds-{family}"' in svg
     assert 'id="family-madds-pareto"' in svg and 'id="family-madds-label-efficientnet_b7-B7"' in svg
     again = tmp_path / "again.svg"
-    cli("plot", "tradeoff", "--all", "-o", str(again))
+    cli("plot", "tradeoff", "--all", "-o", str(again))  # another process: another hash seed
     assert again.read_bytes() == out.read_bytes()  # deterministic
-    bad = cli("plot", "scaling", "--all")
+    bad = cli_here("plot", "scaling", "--all")
     assert bad.returncode == 2 and "--all applies to plot tradeoff only" in bad.stderr
 
 

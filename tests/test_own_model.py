@@ -69,9 +69,10 @@ def test_analyze_with_explicit_inputs_and_errors():
         mbcost.analyze("mobilenet_v1", input_size=(1, 3, 224, 224))
 
 
-def test_torch_option_takes_a_file_and_literal_arguments(cli, tmp_path):
+def test_torch_option_takes_a_file_and_literal_arguments(cli, cli_here, tmp_path):
     path = tmp_path / "my_models.py"
     path.write_text(MODEL)
+    # a real process once (the file's folder importable, the factory's arguments parsed); the rest in-process
     res = cli("table", "--torch", f"{path}:build(width=8, classes=5)", "--input", "1x3x32x32", "-f", "json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
@@ -82,7 +83,7 @@ def test_torch_option_takes_a_file_and_literal_arguments(cli, tmp_path):
                             (f"{path}:build(depth=3)", "factory " + str(path) + ":build(depth=3) failed: ValueError"),
                             (f"{tmp_path}/missing.py:build", "no such Python file"),
                             (f"{path}:nothing", "has no attribute 'nothing'")):
-        bad = cli("table", "--torch", target)
+        bad = cli_here("table", "--torch", target)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
         assert message in bad.stderr, bad.stderr
 
@@ -116,11 +117,11 @@ def build():
 '''
 
 
-def test_max_depth_rolls_rows_up_and_keeps_totals(cli, tmp_path):
+def test_max_depth_rolls_rows_up_and_keeps_totals(cli_here, tmp_path):
     path = tmp_path / "deep.py"
     path.write_text(DEEP)
-    full = json.loads(cli("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "-f", "json").stdout)
-    res = cli("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "--max-depth", "1", "-f", "json")
+    full = json.loads(cli_here("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "-f", "json").stdout)
+    res = cli_here("table", "--torch", f"{path}:build", "--input", "1x3x16x16", "--max-depth", "1", "-f", "json")
     assert res.returncode == 0, res.stderr
     rolled = json.loads(res.stdout)
     assert [r["name"] for r in rolled["layers"]] == ["0", "1", "2", "3", "4", "5"]
@@ -128,11 +129,11 @@ def test_max_depth_rolls_rows_up_and_keeps_totals(cli, tmp_path):
     assert one["mult_adds"] == 2 * 3 * 3 * 8 * 8 * 16 * 16 and one["type"] == "Sequential"
     assert one["stride"] == [1, 1]  # 16×16 in, 16×16 out
     assert rolled["total"] == full["total"] and rolled["by_type"] == full["by_type"]
-    bad = cli("table", "mobilenet_v1", "--max-depth", "1")
+    bad = cli_here("table", "mobilenet_v1", "--max-depth", "1")
     assert bad.returncode == 2 and "--max-depth applies to torch models and ONNX files only" in bad.stderr
 
 
-def test_torch_models_are_built_on_the_meta_device_with_a_cpu_fallback(cli, tmp_path):
+def test_torch_models_are_built_on_the_meta_device_with_a_cpu_fallback(cli_here, tmp_path):
     path = tmp_path / "models.py"
     path.write_text(MODEL + '''
 
@@ -149,30 +150,31 @@ class NeedsValues(torch.nn.Module):
 def needs_values():
     return NeedsValues()
 ''')
-    meta = cli("table", "--torch", f"{path}:build", "--input", "1x3x8x8")
+    meta = cli_here("table", "--torch", f"{path}:build", "--input", "1x3x8x8")
     assert meta.returncode == 0 and "built on the meta device" in meta.stdout, meta.stderr
-    cpu = cli("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8", "-f", "json")
+    cpu = cli_here("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8", "-f", "json")
     assert cpu.returncode == 0, cpu.stderr
     assert json.loads(cpu.stdout)["total"]["mult_adds"] == 3 * 3 * 3 * 4 * 6 * 6
-    text = cli("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8").stdout
+    text = cli_here("table", "--torch", f"{path}:needs_values", "--input", "1x3x8x8").stdout
     assert "built on the CPU: on the meta device" in text and "item()" in text
 
 
-def test_torch_sizes_are_shown_in_the_models_own_layout(cli, tmp_path):
+def test_torch_sizes_are_shown_in_the_models_own_layout(cli_here, tmp_path):
     path = tmp_path / "m.py"
     path.write_text(MODEL)
-    text = cli("table", "--torch", f"{path}:build(width=8)", "--input", "1x3x32x32").stdout
+    text = cli_here("table", "--torch", f"{path}:build(width=8)", "--input", "1x3x32x32").stdout
     assert "1×3×32×32" in text and "1×8×32×32" in text and "N×C×H×W" in text
-    data = json.loads(cli("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x16x16", "-f", "json").stdout)
+    data = json.loads(cli_here("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x16x16",
+                               "-f", "json").stdout)
     conv = next(r for r in data["layers"] if r["name"] == "conv")
     assert (conv["input_dims"], conv["output_dims"]) == ([2, 3, 16, 16], [2, 8, 16, 16])
     assert conv["output"] == [16, 16, 8]  # the JSON contract's H, W, C stays
 
 
-def test_torch_formula_column(cli, tmp_path):
+def test_torch_formula_column(cli_here, tmp_path):
     path = tmp_path / "m.py"
     path.write_text(MODEL)
-    data = json.loads(cli("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x32x32", "--formula",
+    data = json.loads(cli_here("table", "--torch", f"{path}:build(width=8)", "--input", "2x3x32x32", "--formula",
                           "-f", "json").stdout)
     rows = {r["name"]: r for r in data["layers"]}
     # batch 2: N·Kh·Kw·M·N·Ho·Wo and rows·in·out, written out; none where nothing is counted

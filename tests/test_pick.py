@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from conftest import mobilenet_oracle, published
+from conftest import mobilenet_oracle, mobilenet_roofline_oracle, published
 
 from mbcost.errors import MbcostError
 from mbcost.results.pick import parse_budget, pick
@@ -220,3 +220,65 @@ def test_cli_help_documents_defaults_and_rule(cli):
     text = " ".join(cli("pick", "--help").stdout.split())
     assert "alpha 0.25 to 1 step 0.05" in text and "resolution 128 to 224 step 16" in text
     assert "log-linear in Mult-Adds" in text and "never extrapolated" in text
+
+
+# -- pick --ridge RP: the budget on the roofline cost (docs/roofline.md) --------
+
+RIDGE_GRID = [(Fraction(a), r) for a in ("0.25", "0.5", "0.75", "1") for r in (128, 224)]
+
+
+def test_ridge_budgets_the_roofline_cost_of_each_configuration():
+    """At RP 25 (some rows compute-bound, most memory-bound) each configuration's
+    roofline cost is the hand-derived Σ max(MACs, 25·bytes) of Table 1's rows, the
+    budget applies to it (not to the Mult-Adds), and the ranking is best top-1 first."""
+    cost = {(a, r): mobilenet_roofline_oracle(a, r, 25) for a, r in RIDGE_GRID}
+    budget = int(cost[(Fraction("0.5"), 224)])  # whole (an integer RP); exactly at one configuration's cost: it fits
+    result = pick(budget, alphas="0.25,0.5,0.75,1", resolutions="128,224", ridge=25)
+    assert result.ridge == 25 and result.considered == len(RIDGE_GRID)
+    assert {(c.alpha, c.resolution): c.roofline_macs for c in result.fits} == {
+        k: v for k, v in cost.items() if v <= budget}
+    # a configuration whose Mult-Adds fit but whose roofline cost does not is left out
+    assert any(M(a, r) <= budget < v for (a, r), v in cost.items())
+    assert [c.accuracy.top1 for c in result.fits] == sorted((PUB[(c.alpha, c.resolution)][0] for c in result.fits),
+                                                            reverse=True)
+    assert all(c.mult_adds == M(c.alpha, c.resolution) for c in result.fits)  # the Mult-Adds are still shown
+    # a fractional ridge point stays exact (no float in the budgeted cost)
+    (c,) = pick("10G", alphas="0.5", resolutions="160", ridge=Fraction(100, 3)).fits
+    assert c.roofline_macs == mobilenet_roofline_oracle("0.5", 160, Fraction(100, 3))
+
+
+def test_ridge_0_picks_what_mult_adds_pick():
+    """At RP 0 the roofline cost is the Mult-Adds: the same configurations, in the same order."""
+    plain, roof = pick("150M"), pick("150M", ridge=0)
+    assert [(c.alpha, c.resolution, c.accuracy) for c in roof.fits] == [
+        (c.alpha, c.resolution, c.accuracy) for c in plain.fits]
+    assert all(c.roofline_macs == c.mult_adds for c in roof.fits)
+
+
+def test_ridge_nothing_fits_names_the_cheapest_roofline_cost():
+    cheapest = int(mobilenet_roofline_oracle("0.25", 128, 100))  # whole: an integer RP
+    with pytest.raises(MbcostError) as err:
+        pick(cheapest - 1, alphas="0.25,0.5", resolutions="128,160", ridge=100)
+    assert (f"nothing fits {cheapest - 1:,} MACs of roofline cost at ridge point 100" in str(err.value)
+            and f"alpha 0.25 at 128 px at {cheapest:,} MACs of roofline cost" in str(err.value))
+
+
+def test_cli_ridge_json_and_csv(capsys):
+    """The same field names as pick --all --ridge: roofline_macs per configuration, the budget's ridge point."""
+    from mbcost.cli import main
+
+    def run(*more):
+        assert main(["pick", "--max-madds", "300M", "--ridge", "25", "--alpha", "0.25,0.5", "--res", "128,224",
+                     *more]) == 0
+        return capsys.readouterr().out
+
+    data = json.loads(run("--format", "json"))
+    assert data["budget"] == {"max_mult_adds": 300_000_000, "max_params": None, "max_latency_ms": None,
+                              "ridge_point": 25, "budget_is": "roofline_macs"}
+    assert {(c["alpha"], c["resolution"]): c["roofline_macs"] for c in data["candidates"]} == {
+        (float(a), r): mobilenet_roofline_oracle(a, r, 25) for a in ("0.25", "0.5") for r in (128, 224)
+        if mobilenet_roofline_oracle(a, r, 25) <= 300_000_000}
+    assert run("--format", "csv").splitlines()[0].split(",")[:6] == [
+        "rank", "alpha", "resolution", "mult_adds", "params", "roofline_macs"]
+    text = " ".join(run().split())
+    assert "MACs of roofline cost at ridge point 25" in text and "Roofline @25" in text

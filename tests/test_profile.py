@@ -116,10 +116,14 @@ def test_batch_scales_the_mult_adds(tiny):
 
 
 def test_threads_are_set_and_restored(tiny):
-    before = torch.get_num_threads()
-    p = profile(tiny, threads=1, budget=0, warmup=0, min_reps=1, max_reps=1, end_to_end=False)
-    assert p.threads == 1
-    assert torch.get_num_threads() == before
+    before = torch.get_num_threads()  # 1 under the suite (conftest): start from 2, so restoring shows
+    torch.set_num_threads(2)
+    try:
+        p = profile(tiny, threads=1, budget=0, warmup=0, min_reps=1, max_reps=1, end_to_end=False)
+        assert p.threads == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bad_settings_are_user_errors(tiny):
@@ -172,8 +176,8 @@ def test_cli_profile_json(cli, tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_cli_cuda_without_a_gpu_exits_2_with_one_line(cli):
-    out = cli("profile", "--device", "cuda")
+def test_cli_cuda_without_a_gpu_exits_2_with_one_line(cli_here):
+    out = cli_here("profile", "--device", "cuda")
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.splitlines()

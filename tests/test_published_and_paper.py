@@ -108,8 +108,7 @@ def test_the_papers_own_networks_are_rounded_to_nearest_in_tables_5_and_6():
 
 def _table(title_start: str):
     (table,) = [t for t in paper_tables() if t.title.startswith(title_start)]
-    cols = [c.header for c in table.columns]
-    return table, cols
+    return table, list(table.headers)
 
 
 def test_each_reproduced_cost_column_is_the_core_value():
@@ -125,7 +124,7 @@ def test_each_reproduced_cost_column_is_the_core_value():
 
 def test_flagged_rows_carry_a_reason_or_say_none_was_found():
     for table in paper_tables():
-        cols = [c.header for c in table.columns]
+        cols = table.headers
         checks = [i for i, c in enumerate(cols) if "check" in c.lower()]
         for row in table.rows:
             for i in checks:
@@ -192,12 +191,12 @@ def test_paper_reads_short_with_its_explanations_as_numbered_notes():
     words: 'paper' reads in at most 300 lines at 120 columns, every verdict cell is
     a word or two, and each note number in a cell has its note under the table."""
     from mbcost.documents.render import terminal_text
-    from mbcost.results.paper import paper_document
+    from mbcost.documents.views_paper import paper_document
 
-    doc = paper_document()
+    doc = paper_document(paper_tables())
     text = terminal_text(doc, 120)
     assert len(text.splitlines()) <= 300
-    assert len(terminal_text(paper_document("checkpoints"), 120).splitlines()) <= 60
+    assert len(terminal_text(paper_document(paper_tables("checkpoints")), 120).splitlines()) <= 60
     assert "arXiv:1512.00567" in text and "arithmetically consistent" in text  # words whole
     for table in doc.tables:
         verdicts = [i for i, c in enumerate(table.columns) if c.header.endswith("check")]

@@ -90,7 +90,7 @@ def test_report_nests_the_paper_document(cli_report):
     readme = (cli_report[0] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The paper's tables, rebuilt\n", 1)[1].split("\n## ", 1)[0]
     try:
-        from mbcost.results.paper import paper_document  # noqa: F401
+        from mbcost.results.paper import paper_tables  # noqa: F401
     except ImportError:
         assert "Not available in this installation" in section
     else:

@@ -147,11 +147,6 @@ def test_pick_all_with_a_ridge_budgets_the_roofline_cost():
     assert any(p.family == "MobileNet v1" for p in result.fits)
 
 
-def test_pick_ridge_without_all_is_refused(capsys):
-    assert main(["pick", "--max-madds", "300M", "--ridge", "100"]) == 2
-    assert "--all/--family" in capsys.readouterr().err
-
-
 def test_mobilenet_v4_claims_of_docs_roofline_md():
     """The numbers docs/roofline.md states, from the counts."""
     from mbcost.core.network import Network

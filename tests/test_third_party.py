@@ -16,8 +16,8 @@ efficientnet_pytorch = pytest.importorskip("efficientnet_pytorch")
 import mbcost  # noqa: E402
 
 
-def test_efficientnet_pytorch_b0_through_torch_equals_the_zoo_spec(cli):
-    res = cli("table", "--torch", "efficientnet_pytorch:EfficientNet.from_name('efficientnet-b0')", "-f", "json")
+def test_efficientnet_pytorch_b0_through_torch_equals_the_zoo_spec(cli_here):
+    res = cli_here("table", "--torch", "efficientnet_pytorch:EfficientNet.from_name('efficientnet-b0')", "-f", "json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     spec = mbcost.analyze("efficientnet_b0", params="all")

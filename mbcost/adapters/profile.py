@@ -40,7 +40,7 @@ import torch
 
 from mbcost.adapters.torch_modules import build_module
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.core.graph import Graph
 from mbcost.adapters.machine import cpu_name
 from mbcost.attachments.memory import MemoryReport, fmt_bytes, memory

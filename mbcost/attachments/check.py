@@ -313,16 +313,20 @@ def plan(models: Sequence[str | Network], alphas: Iterable | None = None, resolu
 def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable | None = None,
           resolutions: Iterable | None = None, *, count=PAPER_COUNT, min_depth: int | None = None,
           divisor: int | None = None, classes: int | None = None, depth_mult=1,
-          progress: Callable[[int, int, str], None] | None = None) -> CheckResult:
+          progress: Callable[[int, int, str], None] | None = None, workers: int | None = 1) -> CheckResult:
     """Check every model at every alpha x resolution. ``progress(done, total,
-    label)`` is called before each network and once at the end."""
+    label)`` is called before each network and once at the end.
+
+    ``workers``: how many processes count (1, the default: this one; N: N fresh
+    spawned processes, so a calling script needs the ``if __name__ ==
+    "__main__":`` guard; None: one per available CPU where each gets at least
+    :data:`JOBS_PER_WORKER` networks, else this process -- ``mbcost check``).
+    The result, in the order of the jobs, does not depend on it."""
     jobs = plan(models, alphas, resolutions, count=count, min_depth=min_depth, divisor=divisor, classes=classes,
                 depth_mult=depth_mult)
-    results, refused = [], []
-    for i, (net, config) in enumerate(jobs):
-        if progress:
-            progress(i, len(jobs), f"{net.name} · alpha {fmt_alpha(config.alpha)}"
-                     + (f" · {config.resolution[0]}" if config.resolution else ""))
+    results: list[NetworkCheck | None] = []
+    refused, todo = [], []
+    for net, config in jobs:
         try:
             net.evaluate(config)
         except MbcostError as exc:
@@ -332,12 +336,53 @@ def check(models: Sequence[str | Network] = ("mobilenet_v1",), alphas: Iterable 
             results.append(NetworkCheck(net.name, config.alpha, net.input_shape(config), config.count, [],
                                         skipped=str(exc), depth_mult=config.depth_mult))
             continue
-        results.append(check_network(net, config))
+        todo.append(len(results))
+        results.append(None)
+    processes = _workers(workers, len(todo))
+    checkable = [jobs[i] for i in todo]
+    checks = _counted_in_parallel(checkable, processes) if processes > 1 else map(_check_job, checkable)
+    for i, (net, config) in enumerate(jobs):
+        if progress:
+            progress(i, len(jobs), f"{net.name} · alpha {fmt_alpha(config.alpha)}"
+                     + (f" · {config.resolution[0]}" if config.resolution else ""))
+        if results[i] is None:
+            results[i] = next(checks)
     if progress:
         progress(len(jobs), len(jobs), "done")
     if refused and len(refused) == len(jobs):
         raise refused[0]  # nothing could be checked: the error itself
     return CheckResult(results, jobs[0][1].count if jobs else frozenset(count))
+
+
+#: ``check`` counts in parallel only when each process gets at least this many
+#: networks: starting one (importing torch and fvcore) costs about as much as
+#: checking 10 to 20 networks.
+JOBS_PER_WORKER = 32
+
+
+def _workers(asked: int | None, jobs: int) -> int:
+    if asked is not None:
+        if asked < 1:
+            raise MbcostError(f"workers must be at least 1, got {asked}")
+        return min(asked, max(jobs, 1))
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, jobs // JOBS_PER_WORKER))
+
+
+def _check_job(job: tuple[Network, Config]) -> NetworkCheck:
+    return check_network(*job)
+
+
+def _counted_in_parallel(jobs: list[tuple[Network, Config]], workers: int):
+    """Each job's :func:`check_network`, in order, counted by ``workers`` fresh
+    processes (spawned, not forked: torch's threads do not survive a fork)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_check_job, jobs)
 
 
 def fvcore_rows(network: Network, config: Config, instances=None) -> dict[str, int]:

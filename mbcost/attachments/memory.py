@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbcost.errors import MbcostError
+from mbcost.numbers import scaled
 from mbcost.core.graph import INPUT, Graph, GraphError
 
 #: Bytes per element of each dtype mbcost knows.
@@ -218,8 +219,6 @@ def memory(analysis, dtype: str = "fp32", batch: int = 1, instances=None) -> Mem
 
 def fmt_bytes(n: int | float) -> str:
     """Bytes for people: 1.23 MB (decimal units: kB = 1000 B)."""
-    from mbcost.documents.render import scaled
-
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= scale:
             return f"{scaled(n, scale)} {unit}" if isinstance(n, int) else f"{n / scale:,.2f} {unit}"

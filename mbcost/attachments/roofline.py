@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.errors import MbcostError
 from mbcost.numbers import MAX_SCALE, NumberError, real, shown
 

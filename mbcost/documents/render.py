@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed, snake, unique
+from mbcost.numbers import safe_float, scaled
+from mbcost.results.frames import Framed, snake, unique
 
 FORMATS = ("rich", "csv", "json", "markdown", "latex")
 #: What --output's extension selects (plain text for .txt).
@@ -106,23 +107,6 @@ def choose_format(fmt: str | None, output: str | None) -> str:
     return "rich"
 
 
-#: Below this, ``n / scale`` as a float is exact enough and formats as it always has.
-_FLOAT_SAFE = 10**300
-
-
-def scaled(n: int, scale: int, digits: int = 2) -> str:
-    """``n / scale`` with ``digits`` decimals and thousands separators, for a count
-    of any size: a count too large for a float (a 309-digit channel count, alpha
-    1e200) is divided exactly in decimal instead of overflowing."""
-    if abs(n) < _FLOAT_SAFE:
-        return f"{n / scale:,.{digits}f}"
-    from decimal import ROUND_HALF_EVEN, Context, Decimal
-
-    ctx = Context(prec=len(str(abs(n))) + digits + 4)
-    value = ctx.divide(Decimal(n), Decimal(scale)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN, ctx)
-    return f"{value:,.{digits}f}"
-
-
 #: Prefixes for counts people read: 10^3 K, 10^6 M, 10^9 G, 10^12 T.
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -135,23 +119,6 @@ def human(n: int, digits: int = 2) -> str:
         if abs(n) >= scale:
             return f"{scaled(n, scale, digits)} {prefix}"
     return f"{n:,}"
-
-
-def ratio(a: int, b: int) -> float:
-    """``a / b`` for counts of any size (int / int is exact and never overflows
-    unless the ratio itself does; then it is inf)."""
-    try:
-        return a / b
-    except OverflowError:
-        return float("inf") if (a < 0) == (b < 0) else float("-inf")
-
-
-def safe_float(value) -> float:
-    """A Fraction or int as a float, inf where it is too large for one."""
-    from fractions import Fraction
-
-    value = Fraction(value)
-    return ratio(value.numerator, value.denominator)
 
 
 def json_number(value):

@@ -10,7 +10,8 @@ from typing import Callable
 from mbcost.results.tables import Analysis
 from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
-from mbcost.documents.render import Column, Document, Table, human, json_number, ratio, safe_float, scaled
+from mbcost.documents.render import Column, Document, Table, human, json_number
+from mbcost.numbers import ratio, safe_float, scaled
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -787,11 +788,12 @@ def pick_document(result, top: int | None = None) -> Document:
     from mbcost.results.pick import INTERPOLATION_RULE
 
     shown = result.fits if not top else result.fits[:top]
-    parts = ([f"{result.max_mult_adds:,} Mult-Adds"] if result.mult_adds_limited else []) + (
+    parts = ([f"{result.max_mult_adds:,} {result.budget_unit()}"] if result.mult_adds_limited else []) + (
         [] if result.max_params is None else [f"{result.max_params:,} params"]) + (
         [] if result.max_latency_ms is None else [f"{result.max_latency_ms:g} ms predicted"])
     budget = " and ".join(parts)
-    order = "best accuracy first" if result.source else "largest Mult-Adds first (no published accuracy)"
+    largest = "Mult-Adds" if result.ridge is None else "roofline cost"
+    order = "best accuracy first" if result.source else f"largest {largest} first (no published accuracy)"
     heading = f"{result.model}: configurations within {budget}, {order}"
     settings = [
         "Mult-Adds counted for: conv, fc (paper convention) · params: weights only (paper convention)",
@@ -828,15 +830,26 @@ def pick_document(result, top: int | None = None) -> Document:
     if missing:
         reason = missing[0].accuracy.how
         notes.append(f"-: no accuracy for {len(missing)} configuration{'s' if len(missing) != 1 else ''} "
-                     f"({reason}); ranked after those with one, largest Mult-Adds first.")
+                     f"({reason}); ranked after those with one, largest {largest} first.")
     if len(shown) < len(result.fits):
         notes.append(f"Showing the best {len(shown)} of {len(result.fits)} that fit (--top 0 shows all).")
     columns = [Column("#", True), Column("Alpha", True), Column("Resolution", True), Column("Mult-Adds", True),
                Column("Params", True), Column("Top-1 %", True), Column("Top-5 %", True), Column("Accuracy")]
     if cal is not None:
         columns.insert(5, Column("Pred. ms", True))
+    if result.ridge is not None:
+        settings.append(roofline_setting(result.ridge))
+        columns.insert(4, Column(f"Roofline @{float(result.ridge):g}", True))
+        for row, c in zip(rows, shown):
+            row.insert(4, round(c.roofline_macs))
     table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
     return Document(heading, settings, [table], result.to_dict(top))
+
+
+def roofline_setting(ridge) -> str:
+    """``pick --ridge``'s settings line: what the roofline cost is and that the budget is on it."""
+    return (f"roofline cost at ridge point {float(ridge):g} MACs per byte: Σ over rows of max(MACs, RP × bytes), "
+            "1 byte per element (int8); the budget applies to it (mbcost roofline)")
 
 
 def family_pick_document(result, top: int | None = None) -> Document:
@@ -870,8 +883,7 @@ def family_pick_document(result, top: int | None = None) -> Document:
         for row, p in zip(rows, shown):
             row.insert(6, p.latency_ms)
     if result.ridge is not None:  # pick --ridge: the roofline cost (mbcost.attachments.roofline)
-        settings.append(f"roofline cost at ridge point {float(result.ridge):g} MACs per byte: Σ over rows of max(MACs, "
-                        "RP × bytes), 1 byte per element (int8); the budget applies to it (mbcost roofline)")
+        settings.append(roofline_setting(result.ridge))
         columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(5, round(p.roofline_macs))

@@ -136,15 +136,16 @@ def _scaling_text(model: str = "mobilenet_v1") -> list[str]:
 
 def _paper_text() -> list[str]:
     try:
-        from mbcost.results.paper import paper_document
+        from mbcost.results.paper import paper_tables
     except ImportError as exc:
         if getattr(exc, "name", None) != "mbcost.results.paper":
             raise
         return ["_Not available in this installation: `mbcost.results.paper` (the rebuilt paper tables) is missing. "
                 "Run `mbcost report` again once it is there._"]
     from mbcost.documents.render import render_text
+    from mbcost.documents.views_paper import paper_document
 
-    return [_demote(render_text(paper_document(), "markdown")).rstrip("\n")]
+    return [_demote(render_text(paper_document(paper_tables()), "markdown")).rstrip("\n")]
 
 
 def _family_text() -> list[str]:

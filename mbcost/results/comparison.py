@@ -9,9 +9,9 @@ from fractions import Fraction
 from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.results.published import FVCORE_READING, evaluation_crop, imagenet_result, timm_result, torchvision_result
-from mbcost.documents.render import safe_float
+from mbcost.numbers import safe_float
 from mbcost.results.zoo import canonical_name, load_network, looks_like_path
 from mbcost.sources import open_table, recognise
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.results.sweep_grid import MAX_CONFIGS, SweepResult, parse_grid, sweep
 
 #: One grid per depth: a handful of depths is what a user compares.

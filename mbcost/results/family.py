@@ -30,7 +30,7 @@ from fractions import Fraction
 
 from mbcost.core.conventions import fmt_alpha
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 
 #: Zoo name prefix -> the family's name (the first prefix that matches).
 FAMILIES = (("mobilenet_v1", "MobileNet v1"), ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3", "MobileNetV3"),
@@ -63,7 +63,7 @@ class FamilyPoint:
     accuracy: str  # "published" (or "interpolated": MobileNet v1's grid, in pick only)
     source: str
     latency_ms: float | None = None  # predicted (a latency calibration), else None
-    roofline_macs: int | float | None = None  # Σ max(MACs, RP·bytes) at a ridge point (pick --ridge), else None
+    roofline_macs: Fraction | None = None  # Σ max(MACs, RP·bytes) at a ridge point (pick --ridge), exact; else None
 
 
 def _short(model: str) -> str:
@@ -134,11 +134,13 @@ class FamilyPick(Framed):
     ridge: object = None  # the ridge point (a Fraction) when the budget is the roofline cost (pick --ridge)
 
     def records(self) -> list[dict]:
+        from mbcost.attachments.roofline import number
+
         latency = self.calibration is not None
         return [{"rank": i, "family": p.family, "model": p.model, "config": p.label, "alpha": float(p.alpha),
                  "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params,
                  **({"latency_ms": p.latency_ms} if latency else {}),
-                 **({"roofline_macs": p.roofline_macs} if self.ridge is not None else {}), "top1": p.top1,
+                 **({"roofline_macs": number(p.roofline_macs)} if self.ridge is not None else {}), "top1": p.top1,
                  "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(self.fits, 1)]
 
     def describe(self) -> str:
@@ -181,11 +183,11 @@ def with_roofline(points: list[FamilyPoint], ridge, bytes_per_element: int = 1) 
     rows of max(MACs, RP·bytes), see :mod:`mbcost.attachments.roofline`)."""
     from dataclasses import replace
 
-    from mbcost.attachments.roofline import number, roofline_macs, roofline_rows
+    from mbcost.attachments.roofline import roofline_macs, roofline_rows
     from mbcost.results.analysis import analyze
 
-    return [replace(p, roofline_macs=number(roofline_macs(roofline_rows(
-        analyze(p.model, alpha=p.alpha, resolution=p.resolution), bytes_per_element), ridge))) for p in points]
+    return [replace(p, roofline_macs=roofline_macs(roofline_rows(
+        analyze(p.model, alpha=p.alpha, resolution=p.resolution), bytes_per_element), ridge)) for p in points]
 
 
 def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None = None, *, max_latency=None,
@@ -213,21 +215,21 @@ def pick_family(max_mult_adds=None, max_params=None, families: list[str] | None 
     if "MobileNet v1" in wanted:
         candidates = [p for p in candidates if p.family != "MobileNet v1"]
         try:
-            # with a ridge point the whole grid is a candidate: the budget is on its roofline cost, below
-            grid = pick(max_mult_adds if ridge is None else 10**30, max_params, max_latency=max_seconds,
-                        latency=latency).fits
+            # with a ridge point pick budgets (and carries) the grid's roofline cost
+            grid = pick(max_mult_adds, max_params, max_latency=max_seconds, latency=latency, ridge=ridge).fits
         except MbcostError:
             grid = []
         candidates += [FamilyPoint("MobileNet v1", "mobilenet_v1", f"{fmt_alpha(c.alpha)}-{c.resolution}", c.alpha,
                                    c.resolution, c.mult_adds, c.params, c.accuracy.top1, c.accuracy.top5,
                                    c.accuracy.kind, c.accuracy.how if c.accuracy.kind != "published" else
-                                   "TF-Slim checkpoints (checkpoints.csv)", c.latency_ms)
+                                   "TF-Slim checkpoints (checkpoints.csv)", c.latency_ms, c.roofline_macs)
                        for c in grid if c.accuracy.top1 is not None]
     if ridge is not None:
         from fractions import Fraction
 
-        ridge = Fraction(ridge)
-        candidates = with_roofline(candidates, ridge)
+        ridge = Fraction(ridge)  # MobileNet v1's grid carries its roofline cost from pick already
+        candidates = (with_roofline([p for p in candidates if p.roofline_macs is None], ridge)
+                      + [p for p in candidates if p.roofline_macs is not None])
     cost = "mult_adds" if ridge is None else "roofline_macs"
     fits = [p for p in candidates if (max_mult_adds is None or getattr(p, cost) <= max_mult_adds)
             and (max_params is None or p.params <= max_params)]

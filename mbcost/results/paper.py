@@ -31,7 +31,7 @@ from fractions import Fraction
 from mbcost.results.analysis import Analysis, analyze
 from mbcost.errors import MbcostError
 from mbcost.results.published import load_published
-from mbcost.documents.render import Column, Document, Table
+from mbcost.results.frames import Framed
 from mbcost.results.zoo import model_names
 
 TABLES = ("2", "3", "4", "5", "6", "7", "8", "9", "10", "13", "checkpoints")
@@ -327,6 +327,30 @@ class Row:
     note: str = ""
 
 
+@dataclass(repr=False)
+class PaperTable(Framed):
+    """One rebuilt table as data: its column headers, its rows as the paper prints
+    them (the computed figures rounded to its precision, each verdict in words),
+    its notes, and one tidy record per published figure (``records()``). How it is
+    shown (narrow terminals, verdicts as numbered notes) is
+    ``documents.views_paper``'s."""
+
+    title: str
+    headers: list[str]
+    numeric: list[bool]
+    rows: list[list]
+    tidy: list[dict]
+    notes: list[str] = field(default_factory=list)
+    #: False where the table has published figures only (Table 13).
+    computed: bool = True
+
+    def records(self) -> list[dict]:
+        return self.tidy
+
+    def describe(self) -> str:
+        return self.title
+
+
 def _cost_rows(rows: list[dict], classes: int = 1000) -> list[Row]:
     known = set(model_names())
     out = []
@@ -365,15 +389,13 @@ def _tidy(label: str, quantity: str, c: Check | None, **extra) -> dict:
             "check": c.verdict() if c else ""}
 
 
-def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
+def _cost_table(title: str, rows: list[Row], unit: str = "M") -> PaperTable:
     for column in ("madds", "params"):
         judge([getattr(r, column) for r in rows if getattr(r, column) is not None])
-    # priority: what a narrow terminal keeps longest (the verdicts, then the figures)
-    columns = [Column("Model"), Column("Top-1 % (pub.)", True, priority=-1),
-               Column(f"{unit} Mult-Adds pub.", priority=2), Column(f"{unit} Mult-Adds computed", True, priority=2),
-               Column(f"Δ {unit} Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
-               Column("M Params pub.", priority=1), Column("M Params computed", True, priority=1),
-               Column("Δ M Params", True, priority=-2), Column("Params check", priority=2)]
+    headers = ["Model", "Top-1 % (pub.)", f"{unit} Mult-Adds pub.", f"{unit} Mult-Adds computed",
+               f"Δ {unit} Mult-Adds", "Mult-Adds check", "M Params pub.", "M Params computed", "Δ M Params",
+               "Params check"]
+    numeric = [False, True, False, True, True, False, False, True, True, False]
     body = []
     for r in rows:
         m, p = r.madds, r.params
@@ -384,7 +406,7 @@ def _cost_table(title: str, rows: list[Row], unit: str = "M") -> Table:
                      round(p.difference, 3) if p else None, p.verdict() if p else ""])
     tidy = [_tidy(r.label, q, c, top1_published=r.top1) | ({"check": r.note} if c is None else {})
             for r in rows for q, c in ((f"mult_adds_{_UNIT_WORDS[unit]}", r.madds), ("params_millions", r.params))]
-    return Table(title, columns, body, tidy=tidy)
+    return PaperTable(title, headers, numeric, body, tidy)
 
 
 _UNIT_WORDS = {"M": "millions", "B": "billions"}
@@ -394,7 +416,7 @@ def _imagenet(table: int) -> list[dict]:
     return [r for r in load_published("imagenet_models") if r["table"] == table]
 
 
-def _table2() -> Table:
+def _table2() -> PaperTable:
     shares = {s.type: s for s in analyze("mobilenet_v1").by_type()}
     rows = []
     for r in load_published("table2_by_type"):
@@ -405,16 +427,15 @@ def _table2() -> Table:
         judge([checks[column] for _, checks in rows])
     body = [[name] + [v for c in checks for v in (c.printed, round(c.computed, 2), round(c.difference, 2), c.verdict())]
             for name, checks in rows]
-    columns = [Column("Type"), Column("% Mult-Adds pub.", priority=2), Column("% Mult-Adds computed", True, priority=2),
-               Column("Δ % Mult-Adds", True, priority=-2), Column("Mult-Adds check", priority=3),
-               Column("% Params pub.", priority=1), Column("% Params computed", True, priority=1),
-               Column("Δ % Params", True, priority=-2), Column("Params check", priority=2)]
+    headers = ["Type", "% Mult-Adds pub.", "% Mult-Adds computed", "Δ % Mult-Adds", "Mult-Adds check",
+               "% Params pub.", "% Params computed", "Δ % Params", "Params check"]
+    numeric = [False, False, True, True, False, False, True, True, False]
     tidy = [_tidy(name, q, c) for name, checks in rows for q, c in zip(("mult_adds_pct", "params_pct"), checks)]
-    return Table(_TITLES["2"], columns, body, tidy=tidy,
-                 notes=["Shares of conv + fc Mult-Adds and of weights (the paper's conventions)."])
+    return PaperTable(_TITLES["2"], headers, numeric, body, tidy,
+                      notes=["Shares of conv + fc Mult-Adds and of weights (the paper's conventions)."])
 
 
-def _table7() -> Table:
+def _table7() -> PaperTable:
     from mbcost.results.separable import compare_layer
 
     settings = {"Convolution": ("standard", {}), "Depthwise separable conv": ("separable", {}),
@@ -429,25 +450,26 @@ def _table7() -> Table:
     return _cost_table(_TITLES["7"], rows)
 
 
-def _table10() -> Table:
+def _table10() -> PaperTable:
     rows = _cost_rows([dict(r, table=10) for r in load_published("table10_dogs")], classes=120)
     return _cost_table(_TITLES["10"], rows)
 
 
-def _table13() -> Table:
-    columns = [Column("Framework"), Column("Resolution", True), Column("Backbone"), Column("mAP % (pub.)", True),
-               Column("B Mult-Adds pub."), Column("M Params pub.")]
+def _table13() -> PaperTable:
+    headers = ["Framework", "Resolution", "Backbone", "mAP % (pub.)", "B Mult-Adds pub.", "M Params pub."]
+    numeric = [False, True, False, True, False, False]
     body = [[r["framework"], r["resolution"], r["backbone"], r["map"], r["_text"]["mult_adds_billions"],
              r["_text"]["params_millions"]] for r in load_published("table13_coco")]
     tidy = [{"row": f"{r['framework']} {r['resolution']} {r['backbone']}", "map_published": r["map"],
              "quantity": q, "published": _number(r["_text"][q]), "computed": None, "delta": None,
              "check": "not computed: no detection-head specs in the zoo"}
             for r in load_published("table13_coco") for q in ("mult_adds_billions", "params_millions")]
-    return Table(_TITLES["13"], columns, body, tidy=tidy,
-                 notes=["Published figures only: not computed, as the zoo has no detection-head specs."])
+    return PaperTable(_TITLES["13"], headers, numeric, body, tidy,
+                      notes=["Published figures only: not computed, as the zoo has no detection-head specs."],
+                      computed=False)
 
 
-def _checkpoints() -> Table:
+def _checkpoints() -> PaperTable:
     rows = []
     for r in load_published("checkpoints"):
         a = analyze("mobilenet_v1", alpha=r["alpha"], resolution=r["resolution"])
@@ -460,7 +482,7 @@ def _checkpoints() -> Table:
     return _cost_table(_TITLES["checkpoints"], rows)
 
 
-def paper_tables(table: str | int | None = None) -> list[Table]:
+def paper_tables(table: str | int | None = None) -> list[PaperTable]:
     """The rebuilt tables: all of them, or the one named (2..10, 13, checkpoints)."""
     wanted = [str(table).lower()] if table is not None else list(TABLES)
     unknown = [t for t in wanted if t not in TABLES]
@@ -475,62 +497,3 @@ def paper_tables(table: str | int | None = None) -> list[Table]:
         else:
             out.append(_cost_table(_TITLES[t], _cost_rows(_imagenet(int(t)))))
     return out
-
-
-#: A verdict's first words, and what its cell says before the note's number.
-_SHORT = (("ok", "ok"), ("matches", "explained"), ("consistent with", "explained"),
-          ("several readings fit", "explained"), ("no consistent reading", "not explained"),
-          ("differs", "not explained"))
-
-
-def short_verdict(text: str) -> tuple[str, bool]:
-    """A verdict as its table cell shows it ('ok', 'explained', 'not explained'),
-    and whether the words need a note under the table."""
-    for head, word in _SHORT:
-        if text.startswith(head):
-            return word, text not in ("ok", "differs: no explanation found")
-    return "see note", bool(text)
-
-
-def with_notes(table: Table) -> Table:
-    """The table as a person reads it: each verdict column (a header ending in
-    'check') shows a short verdict and a note number; the words are numbered
-    notes under the table, one per distinct explanation."""
-    columns = [i for i, c in enumerate(table.columns) if c.header.lower().endswith("check")]
-    notes: dict[str, int] = {}
-    rows = []
-    for row in table.rows:
-        row = list(row)
-        for i in columns:
-            text = row[i] or ""
-            word, needs_note = short_verdict(text)
-            if needs_note:
-                number = notes.setdefault(text, len(notes) + 1)
-                word = f"{word} [{number}]"
-            row[i] = word if text else ""
-        rows.append(row)
-    top1 = [i for i, c in enumerate(table.columns) if c.header.startswith("Top-1")]
-    for i in top1:  # as printed (71.7, 77.692), decimal points aligned; not 71.70
-        texts = [repr(r[i]) if isinstance(r[i], float) else "" for r in rows]
-        most = max((len(t.split(".")[1]) for t in texts if "." in t), default=0)
-        for r, t in zip(rows, texts):
-            r[i] = t + " " * (most - len(t.split(".")[1])) if t else None
-    shown = [Column(c.header, c.numeric, c.priority, c.whole) for c in table.columns]
-    for i in columns:  # now a word or two: it stays on screen longest
-        shown[i] = Column(table.columns[i].header, False, priority=9, whole=True)
-    return Table(table.title, shown, rows, table.footer, list(table.notes) + [f"[{n}] {text}" for text, n in notes.items()],
-                 tidy=table.records())
-
-
-def paper_document(table: str | int | None = None) -> Document:
-    tables = paper_tables(table)
-    data = {"tables": [{"title": t.title, "columns": [c.header for c in t.columns], "rows": t.rows} for t in tables]}
-    settings = ["computed: Mult-Adds of conv + fc (the paper's convention), parameters = weights;"
-                " Δ = computed − published",
-                "check: 'ok' when the computed figure rounds to the printed one at its printed precision;"
-                " 'explained' when another reading gives it (another convention; trailing zeros not significant,"
-                " read alike for every figure; a print error; a figure quoted from the network's own paper;"
-                " another rounding rule only where it fits the whole table); otherwise 'not explained'."
-                " The numbered notes under each table say which reading, or why none fits"]
-    return Document("MobileNet (Howard et al. 2017): published vs computed", settings,
-                    [with_notes(t) for t in tables], data, csv_all=True)

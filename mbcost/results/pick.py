@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mbcost.errors import MbcostError
+from mbcost.attachments.roofline import number
 from mbcost.numbers import MAX_REAL_CHARS, shown
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.core.conventions import alpha_number, fmt_alpha
 from mbcost.results.sweep_grid import parse_grid
 
@@ -80,6 +81,11 @@ class Candidate:
     params: int
     accuracy: Estimate
     latency_ms: float | None = None  # predicted (--latency), else None
+    roofline_macs: Fraction | None = None  # Σ max(MACs, RP·bytes) at a ridge point (pick --ridge), exact; else None
+
+    def cost(self, ridge) -> int | Fraction:
+        """What the budget applies to: the roofline cost with a ridge point, else the Mult-Adds."""
+        return self.mult_adds if ridge is None else self.roofline_macs
 
 
 _TIME = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|us|µs)?$", re.IGNORECASE)
@@ -181,16 +187,22 @@ class PickResult(Framed):
     max_latency_ms: float | None = None
     calibration: object = None  # the latency Calibration, when latency is predicted
     mult_adds_limited: bool = True  # False: only a latency budget was given (max_mult_adds is then the largest)
+    ridge: Fraction | None = None  # the ridge point when the budget is the roofline cost (pick --ridge)
 
     def records(self) -> list[dict]:
         """Every configuration that fits, ranked."""
         return [{"rank": i, "alpha": float(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
-                 "params": c.params, "top1": c.accuracy.top1, "top5": c.accuracy.top5, "accuracy": c.accuracy.kind,
+                 "params": c.params, **({"roofline_macs": number(c.roofline_macs)} if self.ridge is not None else {}),
+                 "top1": c.accuracy.top1, "top5": c.accuracy.top5, "accuracy": c.accuracy.kind,
                  **({"latency_ms": c.latency_ms} if self.calibration is not None else {})}
                 for i, c in enumerate(self.fits, 1)]
 
     def describe(self) -> str:
-        return f"{self.model} within {self.max_mult_adds:,} Mult-Adds"
+        return f"{self.model} within {self.max_mult_adds:,} {self.budget_unit()}"
+
+    def budget_unit(self) -> str:
+        """What the Mult-Adds budget counts (``pick --all`` words it the same way)."""
+        return _unit(self.ridge)
 
     def to_dict(self, top: int | None = None) -> dict:
         shown = self.fits if not top else self.fits[:top]
@@ -202,7 +214,9 @@ class PickResult(Framed):
             "model": self.model,
             "budget": {"max_mult_adds": self.max_mult_adds if self.mult_adds_limited else None,
                        "max_params": self.max_params,
-                       "max_latency_ms": self.max_latency_ms},
+                       "max_latency_ms": self.max_latency_ms,
+                       **({"ridge_point": float(self.ridge), "budget_is": "roofline_macs"}
+                          if self.ridge is not None else {})},
             "latency_from": getattr(self.calibration, "source", None),
             "counted": ["conv", "fc"],
             "params_convention": "weights",
@@ -215,7 +229,8 @@ class PickResult(Framed):
             "interpolation": INTERPOLATION_RULE,
             "candidates": [
                 {"rank": i, "alpha": alpha_number(c.alpha), "resolution": c.resolution, "mult_adds": c.mult_adds,
-                 "params": c.params, "top1": acc(c.accuracy.top1), "top5": acc(c.accuracy.top5),
+                 "params": c.params, **({"roofline_macs": number(c.roofline_macs)} if self.ridge is not None else {}),
+                 "top1": acc(c.accuracy.top1), "top5": acc(c.accuracy.top5),
                  "accuracy": c.accuracy.kind, "how": c.accuracy.how, "latency_ms": c.latency_ms}
                 for i, c in enumerate(shown, start=1)
             ],
@@ -230,19 +245,27 @@ INTERPOLATION_RULE = (
 )
 
 
-def _rank_key(c: Candidate):
-    if c.accuracy.top1 is not None:
-        return (0, -c.accuracy.top1, c.mult_adds, c.params, -c.alpha, -c.resolution)
-    return (1, -c.mult_adds, c.params, -c.alpha, -c.resolution)
+def _rank_key(ridge):
+    """Best accuracy first, ties by the budgeted cost (the roofline cost with a ridge point)."""
+    def key(c: Candidate):
+        if c.accuracy.top1 is not None:
+            return (0, -c.accuracy.top1, c.cost(ridge), c.mult_adds, c.params, -c.alpha, -c.resolution)
+        return (1, -c.cost(ridge), -c.mult_adds, c.params, -c.alpha, -c.resolution)
+    return key
 
 
 def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=None, resolutions=None,
-         max_latency=None, latency=None) -> PickResult:
+         max_latency=None, latency=None, ridge=None, bytes_per_element=None) -> PickResult:
     """The configurations of the grid (default :data:`DEFAULT_ALPHAS` ×
     :data:`DEFAULT_RESOLUTIONS`) with at most ``max_mult_adds`` Mult-Adds (and
     ``max_params`` parameters; and ``max_latency`` predicted by the calibration
     ``latency``, a :class:`mbcost.attachments.latency.Calibration`), best accuracy first.
     Budgets: ints or strings with K, M, G suffixes; a time like ``5ms``.
+    ``ridge`` (MACs per byte): each configuration carries its roofline cost at that
+    ridge point (``roofline_macs``, Σ max(MACs, RP·bytes) at ``bytes_per_element``,
+    1 by default: :mod:`mbcost.attachments.roofline`), and ``max_mult_adds`` budgets
+    it instead of the Mult-Adds (as ``pick --all --ridge``); accuracy is still
+    interpolated in Mult-Adds.
     MbcostError when nothing fits, naming the cheapest."""
     if max_mult_adds is None and max_latency is None:
         raise MbcostError("give a budget: --max-madds, or --max-latency with --latency FILE")
@@ -278,8 +301,11 @@ def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=No
     model_acc = AccuracyModel(points, madds)
     everything = [Candidate(a, r, madds(a, r), params_table[a_index[a]][r_index[r]], model_acc.estimate(a, r))
                   for a in grid_alphas for r in grid_res]
+    if ridge is not None:
+        ridge = Fraction(ridge)
+        everything = _with_roofline(network, everything, ridge, bytes_per_element)
     fits = [c for c in everything
-            if (unlimited or c.mult_adds <= max_mult_adds) and (max_params is None or c.params <= max_params)]
+            if (unlimited or c.cost(ridge) <= max_mult_adds) and (max_params is None or c.params <= max_params)]
     if latency is not None:
         fits = [_with_latency(network, c, latency) for c in fits]
         if max_seconds is not None:
@@ -288,13 +314,35 @@ def pick(max_mult_adds=None, max_params=None, *, model="mobilenet_v1", alphas=No
         if max_seconds is not None:
             raise MbcostError(f"nothing fits {1e3 * max_seconds:g} ms predicted on {latency.machine} ({latency.runtime}, "
                               f"{latency.threads} thread(s)) among the {len(everything)} configurations searched"
-                              + ("" if unlimited else f" within {max_mult_adds:,} Mult-Adds"))
-        raise MbcostError(_nothing_fits(everything, max_mult_adds, max_params))
-    fits.sort(key=_rank_key)
-    total_budget = max_mult_adds if not unlimited else max(c.mult_adds for c in everything)
+                              + ("" if unlimited else f" within {max_mult_adds:,} {_unit(ridge)}"))
+        raise MbcostError(_nothing_fits(everything, max_mult_adds, max_params, ridge))
+    fits.sort(key=_rank_key(ridge))
+    total_budget = max_mult_adds if not unlimited else max(c.cost(ridge) for c in everything)
     return PickResult(network.name, total_budget, max_params, grid_alphas, grid_res, len(everything), fits,
                       source, model_acc.range_text, None if max_seconds is None else 1e3 * max_seconds, latency,
-                      not unlimited)
+                      not unlimited, ridge)
+
+
+def _unit(ridge) -> str:
+    return "Mult-Adds" if ridge is None else f"MACs of roofline cost at ridge point {float(ridge):g}"
+
+
+def _with_roofline(network, candidates: list[Candidate], ridge: Fraction, bytes_per_element) -> list[Candidate]:
+    """Each configuration with its roofline cost at ``ridge``: one analysis each (the
+    roofline needs every row's bytes, which the vectorized sweep does not keep)."""
+    from dataclasses import replace
+
+    from mbcost.attachments.roofline import DEFAULT_BYTES_PER_ELEMENT, roofline_macs, roofline_rows
+    from mbcost.core.network import Config
+    from mbcost.results.tables import Analysis
+
+    size = DEFAULT_BYTES_PER_ELEMENT if bytes_per_element is None else bytes_per_element
+    out = []
+    for c in candidates:
+        config = Config.make(alpha=c.alpha, resolution=c.resolution)
+        rows = roofline_rows(Analysis(network, config, network.evaluate(config)), size)
+        out.append(replace(c, roofline_macs=roofline_macs(rows, ridge)))
+    return out
 
 
 def _with_latency(network, c: Candidate, calibration) -> Candidate:
@@ -307,11 +355,12 @@ def _with_latency(network, c: Candidate, calibration) -> Candidate:
                                             calibration))
 
 
-def _nothing_fits(everything: list[Candidate], max_mult_adds: int, max_params: int | None) -> str:
-    budget = f"{max_mult_adds:,} Mult-Adds" + ("" if max_params is None else f" and {max_params:,} params")
-    cheapest = min(everything, key=lambda c: (c.mult_adds, c.params))
+def _nothing_fits(everything: list[Candidate], max_mult_adds: int, max_params: int | None, ridge=None) -> str:
+    budget = f"{max_mult_adds:,} {_unit(ridge)}" + ("" if max_params is None else f" and {max_params:,} params")
+    cheapest = min(everything, key=lambda c: (c.cost(ridge), c.params))
+    cost = "" if ridge is None else f"{round(cheapest.roofline_macs):,} MACs of roofline cost, "
     text = (f"nothing fits {budget} among the {len(everything)} configurations searched: the cheapest is "
-            f"alpha {fmt_alpha(cheapest.alpha)} at {cheapest.resolution} px at {cheapest.mult_adds:,} Mult-Adds "
+            f"alpha {fmt_alpha(cheapest.alpha)} at {cheapest.resolution} px at {cost}{cheapest.mult_adds:,} Mult-Adds "
             f"({cheapest.params:,} params)")
     if max_params is not None:
         smallest = min(everything, key=lambda c: (c.params, c.mult_adds))

@@ -32,7 +32,7 @@ from typing import NamedTuple
 from mbcost.core.conventions import COUNT_NAMES, PAPER_ALPHAS, PAPER_RESOLUTIONS, alpha_number, fmt_alpha, params_total
 from mbcost.errors import MbcostError
 from mbcost.numbers import MAX_REAL_CHARS, MAX_SCALE, NumberError, real, shown
-from mbcost.documents.frames import Framed
+from mbcost.results.frames import Framed
 from mbcost.core.network import Config, Network
 
 #: The paper's grid (widths of Table 5 x resolutions of Table 6: the 16 released checkpoints).

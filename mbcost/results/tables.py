@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mbcost.core.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number, counted_text, fmt_alpha, params_total
 from mbcost.errors import MbcostError
-from mbcost.documents.frames import Framed, Rows
+from mbcost.results.frames import Framed, Rows
 from mbcost.kinds import Instance, Shape
 from mbcost.kinds.base import stride_text
 from mbcost.core.network import Config, Network
