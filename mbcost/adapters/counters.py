@@ -387,6 +387,8 @@ def meta_kernels():
             lib.impl("mm", mm, "Meta")
             lib.impl("relu", same_shape, "Meta")
             lib.impl("hardtanh", same_shape, "Meta")
+            for name, kernel in _elementwise_kernels().items():
+                lib.impl(name, kernel, "Meta")
     except Exception:  # noqa: BLE001 - another PyTorch: count with its own kernels
         _release(lib)
         yield
@@ -395,6 +397,104 @@ def meta_kernels():
         yield
     finally:
         _release(lib)
+
+
+#: elementwise operators whose PyTorch meta kernel is a Python reference (``torch._refs``): slow
+#: (0.1-0.2 ms a call) and, for the binary ones, importing ``torch._dynamo`` on first use (1.3-1.9 s)
+_BINARY = ("add.Tensor", "sub.Tensor", "mul.Tensor", "div.Tensor", "add.Scalar", "sub.Scalar", "mul.Scalar",
+           "div.Scalar")
+_BINARY_INPLACE = ("add_.Tensor", "sub_.Tensor", "mul_.Tensor", "div_.Tensor", "add_.Scalar", "mul_.Scalar",
+                   "div_.Scalar")
+_UNARY = ("sigmoid", "tanh", "hardswish", "hardsigmoid", "silu", "gelu", "elu", "leaky_relu", "exp", "neg", "sqrt",
+          "rsqrt", "clamp", "clamp_min", "clamp_max", "_safe_softmax", "_softmax", "_log_softmax")
+_UNARY_INPLACE = ("sigmoid_", "tanh_", "hardswish_", "hardsigmoid_", "silu_", "relu_", "hardtanh_", "elu_",
+                  "leaky_relu_", "clamp_", "clamp_min_")
+
+
+def _pytorch_meta(name: str):
+    """PyTorch's own (Python) meta kernel of ``aten::name`` ("op.overload"), as
+    ``torch._meta_registrations.activate_meta`` picks it, or None."""
+    from torch._decomp import global_decomposition_table
+
+    op_name, _, overload = name.partition(".")
+    op = getattr(getattr(torch.ops.aten, op_name), overload or "default")
+    for table in ("meta", "post_autograd", "pre_autograd"):
+        kernel = global_decomposition_table[table].get(op)
+        if kernel is not None:
+            return kernel
+    return None
+
+
+def _plain(t) -> bool:
+    """A contiguous floating-point tensor: the case the fast kernels answer (an
+    output of the same dtype, contiguous); every other goes to PyTorch's kernel."""
+    return t.is_floating_point() and t.is_contiguous()
+
+
+@lru_cache(maxsize=1)
+def _elementwise_kernels() -> dict:
+    """Meta kernels for the common elementwise operators and ``mean.dim`` and
+    ``native_layer_norm``: on contiguous floating-point tensors of one dtype the
+    output's size (broadcast, as PyTorch broadcasts), dtype and layout; anything
+    else (integers, mixed dtypes, channels-last or expanded strides, sizes that
+    do not broadcast, with PyTorch's own error) goes to PyTorch's kernel. Empty
+    where this PyTorch has none of its own to fall back on."""
+    kernels: dict = {}
+
+    def fast(name, test, answer):
+        original = _pytorch_meta(name)
+        if original is None:
+            return
+
+        def kernel(*args, **kwargs):
+            out = test(*args, **kwargs)
+            return original(*args, **kwargs) if out is None else answer(out, *args, **kwargs)
+
+        kernels[name] = kernel
+
+    def binary_size(a, b, *args, **kwargs):
+        if not isinstance(a, torch.Tensor) or not _plain(a):
+            return None
+        if not isinstance(b, torch.Tensor):
+            return a.shape if isinstance(b, (int, float)) else None
+        if b.dtype != a.dtype or not b.is_contiguous() or b.device != a.device:
+            return None
+        try:
+            return torch.broadcast_shapes(a.shape, b.shape)
+        except RuntimeError:
+            return None  # PyTorch's kernel says why, in its words
+
+    for name in _BINARY:
+        fast(name, binary_size, lambda size, a, *args, **kwargs: a.new_empty(size))
+    for name in _BINARY_INPLACE:
+        fast(name, lambda a, *args, **kwargs: (a.shape if binary_size(a, *args, **kwargs) == a.shape else None),
+             lambda size, a, *args, **kwargs: a)
+    for name in _UNARY:
+        fast(name, lambda a, *args, **kwargs: a.shape if _plain(a) and not kwargs.get("dtype") else None,
+             lambda size, a, *args, **kwargs: torch.empty_like(a))
+    for name in _UNARY_INPLACE:
+        fast(name, lambda a, *args, **kwargs: a.shape if _plain(a) else None, lambda size, a, *args, **kwargs: a)
+
+    def mean_size(a, dim=None, keepdim=False, *, dtype=None):
+        if not _plain(a) or dtype is not None or a.dim() == 0:
+            return None
+        dims = range(a.dim()) if not dim else [d + a.dim() if -a.dim() <= d < 0 else d for d in dim]
+        if any(not 0 <= d < a.dim() for d in dims) or len(set(dims)) != len(dims):
+            return None
+        return tuple(1 if i in dims else n for i, n in enumerate(a.shape) if keepdim or i not in dims)
+
+    fast("mean.dim", mean_size, lambda size, a, *args, **kwargs: a.new_empty(size))
+
+    def layer_norm_size(a, normalized, weight, bias, eps):
+        axis = a.dim() - len(normalized)
+        if not _plain(a) or axis < 0 or tuple(a.shape[axis:]) != tuple(normalized) or any(
+                t is not None and (t.shape != a.shape[axis:] or t.dtype != a.dtype) for t in (weight, bias)):
+            return None
+        return tuple(a.shape[:axis]) + (1,) * len(normalized)
+
+    fast("native_layer_norm", layer_norm_size,
+         lambda stats, a, *args: (torch.empty_like(a), a.new_empty(stats), a.new_empty(stats)))
+    return kernels
 
 
 def conv_output_size(x, w, stride, padding, dilation, transposed, output_padding, groups) -> tuple[int, ...]:
