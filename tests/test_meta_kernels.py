@@ -30,6 +30,7 @@ CASES = [
     ("mean all", lambda a, b: a.mean([]), (2, 8, 4, 4), (1,)),
     ("layer norm", lambda a, b: F.layer_norm(a, (4, 4)), (2, 8, 4, 4), (1,)),
     ("layer norm affine", lambda a, b: F.layer_norm(a, (5,), b, b), (2, 3, 5), (5,)),
+    ("layer norm of a transposed view", lambda a, b: F.layer_norm(a.transpose(1, 2), (3,), b, b), (2, 3, 5), (3,)),
     ("channels last", lambda a, b: a.to(memory_format=torch.channels_last) * b, (2, 8, 4, 4), (8, 1, 1)),
     ("integer division", lambda a, b: a.long() / 2, (2, 3), (1,)),
     ("mixed dtypes", lambda a, b: a.double() + b, (2, 3), (3,)),

@@ -485,15 +485,15 @@ def _elementwise_kernels() -> dict:
 
     fast("mean.dim", mean_size, lambda size, a, *args, **kwargs: a.new_empty(size))
 
-    def layer_norm_size(a, normalized, weight, bias, eps):
+    def layer_norm_size(a, normalized, weight, bias, eps):  # any layout: PyTorch's output is contiguous
         axis = a.dim() - len(normalized)
-        if not _plain(a) or axis < 0 or tuple(a.shape[axis:]) != tuple(normalized) or any(
+        if not a.is_floating_point() or axis < 0 or tuple(a.shape[axis:]) != tuple(normalized) or any(
                 t is not None and (t.shape != a.shape[axis:] or t.dtype != a.dtype) for t in (weight, bias)):
             return None
         return tuple(a.shape[:axis]) + (1,) * len(normalized)
 
     fast("native_layer_norm", layer_norm_size,
-         lambda stats, a, *args: (torch.empty_like(a), a.new_empty(stats), a.new_empty(stats)))
+         lambda stats, a, *args: (a.new_empty(a.shape), a.new_empty(stats), a.new_empty(stats)))
     return kernels
 
 

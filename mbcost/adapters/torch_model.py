@@ -399,6 +399,22 @@ class TorchAnalysis(ModelTable):
 
     #: how the model was built (meta device, or the CPU and why)
     build_note: str = ""
+    _example_inputs: tuple | None = None
+
+    @property
+    def example_inputs(self) -> tuple:
+        """The forward pass's arguments, for ``--memory`` (which traces the model
+        again): zeros of the input size on the CPU where none were kept (made
+        when asked: most counts never need them)."""
+        if self._example_inputs is None:
+            import torch
+
+            self._example_inputs = (torch.zeros(self.input_shape),)
+        return self._example_inputs
+
+    @example_inputs.setter
+    def example_inputs(self, value: tuple | None) -> None:
+        self._example_inputs = value
 
 
 def _own_unsupported(per_module: dict, children: dict) -> dict:
@@ -524,9 +540,7 @@ def _analyze_built(model, shape, config):
         except MbcostError:
             pass
         else:
-            import torch
-
-            result.example_inputs = (torch.zeros(shape),)
+            result.example_inputs = None  # the model's tensors are back on the CPU: CPU zeros, when asked
             return result
     return analyze_module(model, shape, config, name=type(model).__name__)
 
