@@ -10,6 +10,7 @@ adding its module (and its test): nothing else lists the kinds.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -63,6 +64,8 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {}
+#: torch module class -> its kind (kind_of_torch_module's answers; emptied by register)
+_KIND_OF_CLASS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 KEYWORDS: dict[str, str] = {}  # spelling -> kind name
 PHRASES: dict[tuple[str, str], str] = {}
 FLAG_SPELLINGS: dict[tuple[str, str], str] = {}
@@ -85,6 +88,7 @@ def register(kind: Kind) -> Kind:
     if kind.post and (kind.part is None or kind.torch_module is None):
         raise RegistryError(f"post kind '{kind.name}' needs part() and torch_module()")
     KINDS[kind.name] = kind
+    _KIND_OF_CLASS.clear()
     KEYWORDS.update(dict.fromkeys(kind.keywords, kind.name))
     PHRASES.update(dict.fromkeys(kind.phrases, kind.name))
     FLAG_SPELLINGS.update(dict.fromkeys(kind.flag_spellings, kind.name))
@@ -97,8 +101,16 @@ def post_kinds() -> frozenset[str]:
 
 
 def kind_of_torch_module(module) -> Kind | None:
-    """The registered kind a torch module corresponds to, by its class names."""
-    mro = [type(module).__name__] + [c.__name__ for c in type(module).__mro__[1:]]
+    """The registered kind a torch module corresponds to, by its class names
+    (looked up once per class: a model asks for every module)."""
+    cls = type(module)
+    if cls not in _KIND_OF_CLASS:
+        _KIND_OF_CLASS[cls] = _kind_of_class(cls)
+    return _KIND_OF_CLASS[cls]
+
+
+def _kind_of_class(cls) -> Kind | None:
+    mro = [cls.__name__] + [c.__name__ for c in cls.__mro__[1:]]
     for kind in KINDS.values():
         if kind.describe_torch is None:
             continue
