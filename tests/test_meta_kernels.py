@@ -17,6 +17,8 @@ CASES = [
     ("add", lambda a, b: a + b, (2, 8, 4, 4), (1, 8, 1, 1)),
     ("sub broadcast left", lambda a, b: a - b, (8, 1, 1), (2, 8, 4, 4)),
     ("mul", lambda a, b: a * b, (2, 8, 4, 4), (2, 8, 4, 4)),
+    ("mul of an empty batch", lambda a, b: a * b, (0, 8), (1, 8)),
+    ("add broadcast both ways", lambda a, b: a + b, (4, 1, 3), (5, 1)),
     ("div scalar", lambda a, b: a / 6, (2, 8, 4, 4), (1,)),
     ("add scalar", lambda a, b: a + 3, (2, 8), (1,)),
     ("in-place add", lambda a, b: a.add_(b), (2, 8, 4, 4), (8, 1, 1)),
@@ -49,6 +51,7 @@ def test_meta_kernels_agree_with_cpu(name, f, size_a, size_b):
 WRONG = [
     ("add", lambda a, b: a + b, (2, 8, 4, 4), (2, 7, 4, 4)),
     ("mul", lambda a, b: a * b, (3, 5), (4,)),
+    ("add of an empty and a full dimension", lambda a, b: a + b, (0, 8), (2, 8)),
     ("in-place add that would grow", lambda a, b: a.add_(b), (2, 1, 4, 4), (2, 8, 4, 4)),
     ("layer norm", lambda a, b: F.layer_norm(a, (5,)), (2, 8, 4, 4), (1,)),
     ("layer norm weight", lambda a, b: F.layer_norm(a, (4,), b), (2, 4), (3,)),
