@@ -522,13 +522,14 @@ def _eval_mode(model):
     """The model in eval mode while it is counted (the cost of inference, as
     ``--torch`` factories are built: no dropout or drop-connect), every
     submodule's own mode restored after."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
+    training = [m for m in model.modules() if m.training]
+    if training:  # (a model already in eval mode, as most are when counted, is left alone)
+        model.eval()
     try:
         yield
     finally:
-        for m, training in modes:
-            m.training = training
+        for m in training:
+            m.training = True
 
 
 def _analyze_built(model, shape, config):
