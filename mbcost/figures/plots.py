@@ -196,6 +196,22 @@ def _try_analyze(model, **settings):
         return None  # e.g. a feature map that vanishes at a small resolution
 
 
+def _evaluated(model: str, alpha, resolution: int | None):
+    """The analysis a figure of one network draws, and a line for its footer: with
+    no resolution given, at alpha 1, a zoo network whose published weights are
+    evaluated at another input than its spec's is drawn at that crop, as
+    ``compare``, ``pick`` and ``plot tradeoff`` evaluate it (EfficientNet-B2: 288 px)."""
+    from mbcost.results.analysis import analyze
+    from mbcost.results.published import crop_note
+
+    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    crop = crop_note(analysis.model, analysis.resolution, "--res R") if resolution is None and analysis.alpha == 1 \
+        else None
+    if crop is None:
+        return analysis, ""
+    return analyze(model, alpha=analysis.alpha, resolution=crop[0]), " · " + crop[1]
+
+
 def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Mult-Adds and parameters against alpha (at ``resolution``) and against
     resolution (at ``alpha``), with the ideal alpha² and rho² curves."""
@@ -204,7 +220,7 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
 
     require_matplotlib()
     width = to_fraction(1 if alpha is None else alpha, "alpha")
-    base = analyze(model, alpha=width, resolution=resolution)
+    base, note = _evaluated(model, width, resolution)
     full_res = analyze(model, alpha=width).resolution  # the spec's own input
     at_res = base.resolution
     one = analyze(model, alpha=1, resolution=at_res)
@@ -265,7 +281,7 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
         from mbcost.documents.views import channel_rule_text
 
         rule = channel_rule_text(base) or "channels under alpha: int(alpha·c)"
-        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}")
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}{note}")
     return fig
 
 
@@ -280,11 +296,10 @@ def _legend_room(ax) -> None:
 
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
-    from mbcost.results.analysis import analyze
     from mbcost.results.published import load_published
 
     require_matplotlib()
-    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    analysis, note = _evaluated(model, alpha, resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
@@ -319,7 +334,7 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
         ax.set_title(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: "
                      f"{t.mult_adds / 1e6:,.2f} M Mult-Adds, {t.params / 1e6:,.3f} M parameters", fontsize=9)
         fig.suptitle("Mult-Adds and parameters by layer type (cf. the paper's Table 2)", fontsize=12)
-        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}{note}")
     return fig
 
 
@@ -333,10 +348,8 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     """Mult-Adds and parameters of each layer, in network order, coloured by type."""
     from matplotlib.patches import Patch
 
-    from mbcost.results.analysis import analyze
-
     require_matplotlib()
-    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    analysis, note = _evaluated(model, alpha, resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
     colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
@@ -378,7 +391,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
                    title="layer type", frameon=False)
         fig.suptitle(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: cost along the depth",
                      fontsize=12)
-        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}{note}")
     return fig
 
 
