@@ -123,8 +123,8 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         title_in = 0.12 + 0.22 * title_lines  # the top of the subtitle, inches from the top
         bottom_in = 0.75 + 0.2 * legend_rows
         top_in = title_in + 0.16 * len(lines) + 0.3
-        if len(panels) > 1 and width < 7.5:  # the two panels' titles and tick labels overlap
-            raise too_small(fig, width_needed=7.5)
+        if len(panels) > 1 and width < TWO_PANELS_WIDTH:  # the two panels' titles and tick labels overlap
+            raise too_small(fig, width_needed=TWO_PANELS_WIDTH)
         if height - bottom_in - top_in < 0.5:  # less than half an inch of axes
             raise too_small(fig, bottom_in + top_in + 0.5)
         fig.subplots_adjust(left=0.75 / width, right=1 - 0.25 / width, bottom=bottom_in / height,
@@ -135,6 +135,12 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         for ax, what in zip(axes, panels):
             _tradeoff_labels(ax, what, data)
     return fig
+
+
+#: The narrowest tradeoff figure with two panels side by side (inches) whose texts do
+#: not overlap: narrower, the log axis's tick labels (10000, 20000) and the panels'
+#: titles and axis labels run into each other (tests/test_figure_layout.py).
+TWO_PANELS_WIDTH = 11.0
 
 
 def _tradeoff_panel(ax, what: str, data: TradeoffData) -> None:
@@ -342,6 +348,21 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
 
 #: Above this many rows, the layers figure lays the network out top to bottom.
 DEEP_LAYERS = 60
+#: The narrowest such figure whose two panels' titles do not run into each other (inches).
+DEEP_WIDTH = 9.0
+
+
+def _check_room(fig, width: float, height: float) -> None:
+    """A --size with less room than a layer's name needs at 7 pt (about 0.1 inch a
+    column or a row, the rotated names' length below the columns) is refused,
+    naming the size needed: the names would overlap (tests/test_figure_layout.py)."""
+    import math
+
+    width, height = (math.ceil(round(10 * v, 6)) / 10 for v in (width, height))  # up to a tenth of an inch
+    if fig.get_figwidth() < width:
+        raise too_small(fig, width_needed=width)
+    if fig.get_figheight() < height:
+        raise too_small(fig, height_needed=height)
 
 
 def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
@@ -358,6 +379,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     with style():
         if n <= DEEP_LAYERS:  # columns along the depth, names rotated under them
             fig = new_figure(max(9.0, 2.5 + 0.22 * n), 7.6, layout="constrained")
+            _check_room(fig, width=2.5 + 0.1 * n, height=5.5)
             top, bottom = fig.subplots(2, 1, sharex=True)
             xs = list(range(n))
             top.bar(xs, [millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
@@ -371,6 +393,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
                 ax.grid(axis="x", visible=False)
         else:  # a deep network: one row per layer, top to bottom, names readable at 7 pt
             fig = new_figure(11.0, 2.2 + 0.125 * n, layout="constrained")
+            _check_room(fig, width=DEEP_WIDTH, height=2.0 + 0.1 * n)
             top, bottom = fig.subplots(1, 2, sharey=True)
             ys = list(range(n))
             top.barh(ys, [millions(r.mult_adds) for r in rows], color=bar_colors, height=0.75,
