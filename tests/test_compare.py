@@ -142,6 +142,35 @@ def test_one_resolution_for_a_network_in_compare_and_pick():
     assert paper_b2.analysis.resolution == 260 and paper_b2.note == ""
 
 
+def test_plots_of_one_network_and_the_table_follow_the_same_resolution_rule():
+    """plot layers/breakdown/scaling of EfficientNet-B2 with no --res draw it at 288 px
+    (torchvision's IMAGENET1K_V1 crop, tables/published/torchvision.csv), as compare does,
+    and say so under the figure; table keeps the spec's (the paper's) 260 and says where
+    the weights are evaluated."""
+    pytest.importorskip("matplotlib")
+    from mbcost.documents.views import cost_document
+    from mbcost.figures.plots import breakdown_figure, layers_figure, scaling_figure
+
+    at_crop = analyze("efficientnet_b2", resolution=288).total.mult_adds
+    (b2,) = compare(["efficientnet_b2"]).entries
+    assert b2.analysis.total.mult_adds == at_crop
+    for draw in (breakdown_figure, layers_figure, scaling_figure):
+        fig = draw("efficientnet_b2")
+        texts = " ".join([fig.get_suptitle(), fig.get_supxlabel()] + [ax.get_title() for ax in fig.axes])
+        assert "288" in texts and "evaluation crop of its published weights" in fig.get_supxlabel(), draw
+        assert "260" in fig.get_supxlabel()  # the spec's, named
+        given = draw("efficientnet_b2", resolution=260)
+        assert "evaluation crop" not in given.get_supxlabel(), draw
+    fig = breakdown_figure("efficientnet_b2")
+    assert f"{at_crop / 1e6:,.2f} M Mult-Adds" in fig.axes[0].get_title()
+    assert "evaluation crop" not in breakdown_figure("efficientnet_b0").get_supxlabel()  # spec 224 = crop 224
+    settings = cost_document(analyze("efficientnet_b2")).settings
+    assert "the published weights are evaluated at 288 px, not 260 (compare, pick and plot use 288; --res 288 here)" \
+        in settings
+    assert not any("published weights" in s for s in cost_document(analyze("efficientnet_b2", resolution=288))
+                   .settings + cost_document(analyze("efficientnet_b0")).settings)
+
+
 def test_compare_and_check_take_the_options_sweep_takes(capsys):
     """compare has --rho and --depth-mult (as table); check takes ranges (as sweep, pick)."""
     from fractions import Fraction

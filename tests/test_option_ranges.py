@@ -71,9 +71,9 @@ def test_plot_sizes_the_option_accepts_render_or_say_too_small(tmp_path):
     pytest.importorskip("matplotlib")
     from mbcost.figures.plots import plot
 
-    with pytest.raises(MbcostError, match=r"--size 8x3: too small .* needs at least 4\.\d inches of height"):
-        plot("tradeoff", str(tmp_path / "t.svg"), size="8x3")
-    with pytest.raises(MbcostError, match=r"--size 5x3: too small .* needs at least 7\.5 inches of width"):
+    with pytest.raises(MbcostError, match=r"--size 12x3: too small .* needs at least \d\.\d inches of height"):
+        plot("tradeoff", str(tmp_path / "t.svg"), size="12x3")
+    with pytest.raises(MbcostError, match=r"--size 5x3: too small .* needs at least 11 inches of width"):
         plot("tradeoff", str(tmp_path / "t.svg"), size="5x3")  # the size: two panels side by side
     assert not (tmp_path / "t.svg").exists()
 

@@ -6,6 +6,7 @@ in-process as a terminal of that width shows it (rich, no colours)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -65,7 +66,10 @@ def layout(table, width: int) -> tuple[list[int], dict[int, int]]:
 def test_every_zoo_table_is_laid_out_one_line_a_row(width):
     """The layout of every zoo network's table, with and without formulas: within
     the terminal, and every kept column as wide as its longest cell (so rich never
-    wraps a row), but for formulas longer than a third of the terminal."""
+    wraps a row). At 120 columns with no exception (the attention rows' formulas
+    stay on one line, columns of lower priority left out); at 80, the hybrid
+    MobileNetV4s' attention formulas (58 and 61 characters, beside 33-character
+    names) fold between their terms."""
     for name in zoo.model_names():
         a = mbcost.analyze(name)
         for doc, key in ((cost_document(a), "Mult-Adds"), (cost_document(a, unit="flops", formula=True), "Formula")):
@@ -75,15 +79,41 @@ def test_every_zoo_table_is_laid_out_one_line_a_row(width):
             assert key in [table.columns[i].header.split()[0] for i in keep], (name, key)
             for i in keep:
                 longest = max(len(render.cell(row[i])) for row in table.rows + [table.footer])
-                folds = key == "Formula" and table.columns[i].header.startswith("Formula") and longest > width // 3
+                folds = (width < 120 and key == "Formula" and table.columns[i].header.startswith("Formula")
+                         and longest > width // 3)
                 assert widths[i] >= longest or folds, (name, table.columns[i].header, width)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_long_formulas_fold_between_their_terms_only(width):
+def test_formulas_with_formula_are_one_line_a_row_at_120_columns():
+    """``table --formula`` of every zoo network on a 120-column terminal: one line a row."""
+    for name in zoo.model_names():
+        assert_fits(cost_document(mbcost.analyze(name), formula=True), 120, "Formula")
+
+
+@pytest.mark.parametrize("count", ["conv,fc", "conv,fc,bn", "conv"])
+def test_every_formula_evaluates_to_its_rows_mult_adds(count):
+    """A formula is a sum of products: its arithmetic, done here, is the row's Mult-Adds
+    (the attention rows write equal products once, with their count in front)."""
+    names = zoo.model_names() if count == "conv,fc" else ["mobilenet_v4_hybrid_medium", "mobilenet_v4_hybrid_large"]
+    for name in names:
+        for r in mbcost.analyze(name, count=tuple(count.split(","))).layers:
+            terms = r.formula.split(" + ") if r.formula else []
+            assert sum(math.prod(int(f) for f in t.split("·")) for t in terms) == r.mult_adds, (name, r.name, r.formula)
+
+
+def test_attention_formula_groups_equal_products():
+    # mqa_res1 of the hybrid medium (hand): L = 16·16 = 256 positions, M = N = 160, 4 heads of 64,
+    # keys and values at 8·8 = 64 positions, 3x3 downsampling convs
+    row = next(r for r in mbcost.analyze("mobilenet_v4_hybrid_medium").layers if r.name == "mqa_res1.mqa1")
+    assert row.formula == "2·256·160·256 + 2·64·160·64 + 2·3·3·160·64 + 2·4·256·64·64"
+    assert row.mult_adds == 2 * 256 * 160 * 256 + 2 * 64 * 160 * 64 + 2 * 9 * 160 * 64 + 2 * 4 * 256 * 64 * 64
+
+
+def test_long_formulas_fold_between_their_terms_only():
+    width = 80
     a = mbcost.analyze("mobilenet_v4_hybrid_large")
     long_formulas = [r for r in a.layers if len(r.formula) > width // 3]
-    assert long_formulas  # the attention rows' 97-character formulas
+    assert long_formulas  # the attention rows' 61-character formulas
     text = on_terminal(cost_document(a, unit="flops", formula=True), width)
     _, body = per_layer_lines(text)
     assert len(body) > len(a.layers) + 1 and max(map(len, text.splitlines())) <= width

@@ -342,29 +342,42 @@ def _fitted(table: Table, width: int) -> tuple[list[int], list[str]]:
     """Which columns to show at a terminal ``width`` so that nothing is cut:
     numbers and the first column (names) never wrap, other text folds at word
     boundaries; when even that does not fit, the rightmost text columns, then the
-    rightmost numeric ones, are left out (never the first). Returns the indices
-    kept and the headers left out."""
+    rightmost numeric ones, are left out (never the first). A whole text column
+    that would fold (a formula wider than a third of the terminal) stays on one
+    line where leaving out only columns of lower priority than its own makes room:
+    a row of ``table --formula`` is one line. Returns the indices kept and the
+    headers left out."""
     cells = [[cell(v) for v in row] for row in table.rows] + ([[cell(v) for v in table.footer]] if table.footer else [])
 
-    def least(i: int) -> int:
-        return _least_width(table, cells, i, width)
+    def least(i: int, fold: bool) -> int:
+        return _least_width(table, cells, i, width if fold else 10**6)
 
-    keep = list(range(len(table.columns)))
-
-    def need(cols: list[int], whole_names: bool) -> int:  # with padding and a rule per column
-        return sum((max(len(r[i]) for r in cells) if whole_names and table.columns[i].shorten else least(i)) + 3
+    def need(cols: list[int], whole_names: bool, fold: bool) -> int:  # with padding and a rule per column
+        return sum((max(len(r[i]) for r in cells) if whole_names and table.columns[i].shorten else least(i, fold)) + 3
                    for i in cols) + 1
 
     # lowest priority first; among equals prose before numbers, the rightmost first
-    order = sorted(keep[1:], key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
-    dropped = []
-    for i in order:
-        # a name is shortened (a ``shorten`` column) only rather than leave out a column of priority 1 or more
-        if need(keep, whole_names=table.columns[i].priority <= 0) <= width:
-            break
-        keep.remove(i)
-        dropped.append(table.columns[i].header)
-    return keep, dropped
+    order = sorted(range(1, len(table.columns)), key=lambda i: (table.columns[i].priority, table.columns[i].numeric, -i))
+
+    def fit(fold: bool) -> tuple[list[int], list[int], bool]:
+        keep, dropped = list(range(len(table.columns))), []
+        for i in order:
+            # a name is shortened (a ``shorten`` column) only rather than leave out a column of priority 1 or more
+            if need(keep, table.columns[i].priority <= 0, fold) <= width:
+                return keep, dropped, True
+            keep.remove(i)
+            dropped.append(i)
+        return keep, dropped, need(keep, False, fold) <= width
+
+    keep, dropped, _ = fit(fold=True)
+    folding = [i for i in keep if least(i, True) < least(i, False)]
+    if folding:
+        whole_keep, whole_dropped, fits = fit(fold=False)
+        lowest = min(table.columns[i].priority for i in folding)
+        if fits and all(i in whole_keep for i in folding) and all(
+                table.columns[i].priority < lowest for i in whole_dropped if i not in dropped):
+            keep, dropped = whole_keep, whole_dropped
+    return keep, [table.columns[i].header for i in dropped]
 
 
 def middle_shortened(text: str, width: int) -> str:

@@ -24,6 +24,21 @@ def settings_lines(analysis: Analysis, unit: str) -> list[str]:
     return lines + ([rule] if rule else [])
 
 
+def evaluation_crop_lines(analysis) -> list[str]:
+    """A zoo network's table at another input than its published weights' evaluation
+    crop (EfficientNet-B2: its spec's 260 px, the paper's; weights at 288): a line
+    saying so, since compare, pick and plot draw it at the crop."""
+    from mbcost.results.published import evaluation_crop
+
+    if not isinstance(analysis, Analysis) or analysis.alpha != 1:
+        return []
+    crop = evaluation_crop(analysis.model)
+    if crop is None or crop == analysis.resolution:
+        return []
+    return [f"the published weights are evaluated at {crop} px, not {analysis.resolution}"
+            f" (compare, pick and plot use {crop}; --res {crop} here)"]
+
+
 def params_text(total, convention: str) -> str:
     """The params total and what it adds up: '1.32 M params = weights 1,319,648
     (not counted: biases 1,000; batch-norm 10,944)'."""
@@ -69,7 +84,7 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
     amount = "FLOPs" if flops else "Mult-Adds"
     heading = analysis.settings_text
     t = analysis.total
-    settings = settings_lines(analysis, unit)
+    settings = settings_lines(analysis, unit) + evaluation_crop_lines(analysis)
     summary = [
         f"Total: {human(t.flops if flops else t.mult_adds)} {amount} · {params_text(t, analysis.config.params)}"
         f" · {t.activations:,} output activations"

@@ -123,8 +123,8 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         title_in = 0.12 + 0.22 * title_lines  # the top of the subtitle, inches from the top
         bottom_in = 0.75 + 0.2 * legend_rows
         top_in = title_in + 0.16 * len(lines) + 0.3
-        if len(panels) > 1 and width < 7.5:  # the two panels' titles and tick labels overlap
-            raise too_small(fig, width_needed=7.5)
+        if len(panels) > 1 and width < TWO_PANELS_WIDTH:  # the two panels' titles and tick labels overlap
+            raise too_small(fig, width_needed=TWO_PANELS_WIDTH)
         if height - bottom_in - top_in < 0.5:  # less than half an inch of axes
             raise too_small(fig, bottom_in + top_in + 0.5)
         fig.subplots_adjust(left=0.75 / width, right=1 - 0.25 / width, bottom=bottom_in / height,
@@ -135,6 +135,12 @@ def tradeoff_figure(against: str = "both", data: TradeoffData | None = None, lat
         for ax, what in zip(axes, panels):
             _tradeoff_labels(ax, what, data)
     return fig
+
+
+#: The narrowest tradeoff figure with two panels side by side (inches) whose texts do
+#: not overlap: narrower, the log axis's tick labels (10000, 20000) and the panels'
+#: titles and axis labels run into each other (tests/test_figure_layout.py).
+TWO_PANELS_WIDTH = 11.0
 
 
 def _tradeoff_panel(ax, what: str, data: TradeoffData) -> None:
@@ -196,6 +202,22 @@ def _try_analyze(model, **settings):
         return None  # e.g. a feature map that vanishes at a small resolution
 
 
+def _evaluated(model: str, alpha, resolution: int | None):
+    """The analysis a figure of one network draws, and a line for its footer: with
+    no resolution given, at alpha 1, a zoo network whose published weights are
+    evaluated at another input than its spec's is drawn at that crop, as
+    ``compare``, ``pick`` and ``plot tradeoff`` evaluate it (EfficientNet-B2: 288 px)."""
+    from mbcost.results.analysis import analyze
+    from mbcost.results.published import crop_note
+
+    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    crop = crop_note(analysis.model, analysis.resolution, "--res R") if resolution is None and analysis.alpha == 1 \
+        else None
+    if crop is None:
+        return analysis, ""
+    return analyze(model, alpha=analysis.alpha, resolution=crop[0]), " · " + crop[1]
+
+
 def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Mult-Adds and parameters against alpha (at ``resolution``) and against
     resolution (at ``alpha``), with the ideal alpha² and rho² curves."""
@@ -204,7 +226,7 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
 
     require_matplotlib()
     width = to_fraction(1 if alpha is None else alpha, "alpha")
-    base = analyze(model, alpha=width, resolution=resolution)
+    base, note = _evaluated(model, width, resolution)
     full_res = analyze(model, alpha=width).resolution  # the spec's own input
     at_res = base.resolution
     one = analyze(model, alpha=1, resolution=at_res)
@@ -265,7 +287,7 @@ def scaling_figure(model: str = "mobilenet_v1", alpha: float | None = None, reso
         from mbcost.documents.views import channel_rule_text
 
         rule = channel_rule_text(base) or "channels under alpha: int(alpha·c)"
-        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}")
+        footer(fig, f"{base.counted_text()} · {base.params_text()} · {rule.replace('alpha', 'α')}{note}")
     return fig
 
 
@@ -280,11 +302,10 @@ def _legend_room(ax) -> None:
 
 def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Share of Mult-Adds and of parameters by layer type, as horizontal bars."""
-    from mbcost.results.analysis import analyze
     from mbcost.results.published import load_published
 
     require_matplotlib()
-    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    analysis, note = _evaluated(model, alpha, resolution)
     shares = analysis.by_type()
     published = {}
     if analysis.model == "mobilenet_v1" and analysis.alpha == 1 and analysis.resolution == 224:
@@ -319,7 +340,7 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
         ax.set_title(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: "
                      f"{t.mult_adds / 1e6:,.2f} M Mult-Adds, {t.params / 1e6:,.3f} M parameters", fontsize=9)
         fig.suptitle("Mult-Adds and parameters by layer type (cf. the paper's Table 2)", fontsize=12)
-        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}{note}")
     return fig
 
 
@@ -327,16 +348,29 @@ def breakdown_figure(model: str = "mobilenet_v1", alpha: float | None = None, re
 
 #: Above this many rows, the layers figure lays the network out top to bottom.
 DEEP_LAYERS = 60
+#: The narrowest such figure whose two panels' titles do not run into each other (inches).
+DEEP_WIDTH = 9.0
+
+
+def _check_room(fig, width: float, height: float) -> None:
+    """A --size with less room than a layer's name needs at 7 pt (about 0.1 inch a
+    column or a row, the rotated names' length below the columns) is refused,
+    naming the size needed: the names would overlap (tests/test_figure_layout.py)."""
+    import math
+
+    width, height = (math.ceil(round(10 * v, 6)) / 10 for v in (width, height))  # up to a tenth of an inch
+    if fig.get_figwidth() < width:
+        raise too_small(fig, width_needed=width)
+    if fig.get_figheight() < height:
+        raise too_small(fig, height_needed=height)
 
 
 def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resolution: int | None = None):
     """Mult-Adds and parameters of each layer, in network order, coloured by type."""
     from matplotlib.patches import Patch
 
-    from mbcost.results.analysis import analyze
-
     require_matplotlib()
-    analysis = analyze(model, alpha=1 if alpha is None else alpha, resolution=resolution)
+    analysis, note = _evaluated(model, alpha, resolution)
     rows = analysis.layers
     categories = [s.type for s in analysis.by_type()]
     colors = {c: type_color(c) for c in categories}  # the same colour for a type in every figure
@@ -345,6 +379,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
     with style():
         if n <= DEEP_LAYERS:  # columns along the depth, names rotated under them
             fig = new_figure(max(9.0, 2.5 + 0.22 * n), 7.6, layout="constrained")
+            _check_room(fig, width=2.5 + 0.1 * n, height=5.5)
             top, bottom = fig.subplots(2, 1, sharex=True)
             xs = list(range(n))
             top.bar(xs, [millions(r.mult_adds) for r in rows], color=bar_colors, width=0.75, gid="layers-mult-adds")
@@ -358,6 +393,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
                 ax.grid(axis="x", visible=False)
         else:  # a deep network: one row per layer, top to bottom, names readable at 7 pt
             fig = new_figure(11.0, 2.2 + 0.125 * n, layout="constrained")
+            _check_room(fig, width=DEEP_WIDTH, height=2.0 + 0.1 * n)
             top, bottom = fig.subplots(1, 2, sharey=True)
             ys = list(range(n))
             top.barh(ys, [millions(r.mult_adds) for r in rows], color=bar_colors, height=0.75,
@@ -378,7 +414,7 @@ def layers_figure(model: str = "mobilenet_v1", alpha: float | None = None, resol
                    title="layer type", frameon=False)
         fig.suptitle(f"{analysis.model} · α {analysis.alpha:g} · input {analysis.input}: cost along the depth",
                      fontsize=12)
-        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}")
+        footer(fig, f"{analysis.counted_text()} · {analysis.params_text()}{note}")
     return fig
 
 

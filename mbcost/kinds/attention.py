@@ -76,6 +76,21 @@ CATEGORY = "Attention"
 PRODUCTS = "fc"
 
 
+def grouped_sum(terms: list[tuple[int, tuple[int, ...]]]) -> str:
+    """A sum of products as a formula, each product of the same factors (in any
+    order, so of the same value) written once with its count in front: the keys'
+    and the values' projections ``64·160·64 + 64·160·64`` as ``2·64·160·64``, the
+    queries' ``256·160·256`` and the output's ``256·256·160`` as ``2·256·160·256``
+    (the first one's order). ``terms``: (count, factors) pairs."""
+    counts: dict[tuple[int, ...], int] = {}
+    first: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for count, factors in terms:
+        key = tuple(sorted(factors))
+        counts[key] = counts.get(key, 0) + count
+        first.setdefault(key, factors)
+    return " + ".join(f"{c}·{dot(*first[key])}" if c > 1 else dot(*first[key]) for key, c in counts.items())
+
+
 @dataclass
 class AttentionDef(LayerDef):
     in_declared: int | None = 0
@@ -122,24 +137,24 @@ class AttentionInstance(Instance):
         h, dk, dv, g, k = layer.heads, layer.key_dim, layer.value_dim, self.kv_heads, layer.kernel
         positions = self.input.h * self.input.w
         p = self.kv_size[0] * self.kv_size[1]
-        conv = "conv" in count
+        conv, bn = "conv" in count, "bn" in count
+        down = layer.kv_stride > 1
+        # (count, factors) of each counted product, for the row's formula
+        terms = [(1, (positions, m, h * dk)), (1, (p, m, g * dk)), (1, (p, m, g * dv)), (1, (positions, h * dv, n))]
+        terms = (terms if conv else []) + ([(2, (k, k, m, p))] if conv and down else []) + (
+            [(2, (p, m))] if bn and down else []) + (
+            [(1, (h, positions, p, dk)), (1, (h, positions, p, dv))] if PRODUCTS in count else [])
         parts = [
             Part(CATEGORY, positions * m * h * dk if conv else 0, weights=m * h * dk,
-                 formula=dot(positions, m, h * dk) if conv else "", positions=positions),  # queries
-            Part(CATEGORY, p * m * g * (dk + dv) if conv else 0, weights=m * g * (dk + dv),
-                 formula=f"{dot(p, m, g * dk)} + {dot(p, m, g * dv)}" if conv else "", positions=p),  # keys, values
-            Part(CATEGORY, positions * h * dv * n if conv else 0, weights=h * dv * n,
-                 formula=dot(positions, h * dv, n) if conv else "", positions=positions),  # output
+                 formula=grouped_sum(terms), positions=positions),  # queries (the row's whole formula)
+            Part(CATEGORY, p * m * g * (dk + dv) if conv else 0, weights=m * g * (dk + dv), positions=p),  # keys, values
+            Part(CATEGORY, positions * h * dv * n if conv else 0, weights=h * dv * n, positions=positions),  # output
         ]
-        if layer.kv_stride > 1:
-            parts.append(Part(CATEGORY, 2 * k * k * m * p if conv else 0, weights=2 * k * k * m,
-                              formula="2·" + dot(k, k, m, p) if conv else "", positions=p))
-            bn = "bn" in count
-            parts.append(Part("BatchNorm", 2 * p * m if bn else 0, norm=4 * m,
-                              formula="2·" + dot(p, m) if bn else "", positions=p))
+        if down:
+            parts.append(Part(CATEGORY, 2 * k * k * m * p if conv else 0, weights=2 * k * k * m, positions=p))
+            parts.append(Part("BatchNorm", 2 * p * m if bn else 0, norm=4 * m, positions=p))
         if PRODUCTS in count:
-            parts.append(Part(CATEGORY, h * positions * p * (dk + dv),
-                              formula=f"{dot(h, positions, p, dk)} + {dot(h, positions, p, dv)}", positions=positions))
+            parts.append(Part(CATEGORY, h * positions * p * (dk + dv), positions=positions))
         return parts
 
     def torch_module(self):

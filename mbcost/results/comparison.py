@@ -10,7 +10,7 @@ from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
 from mbcost.results.frames import Framed
-from mbcost.results.published import FVCORE_READING, evaluation_crop, imagenet_result, timm_result, torchvision_result
+from mbcost.results.published import FVCORE_READING, crop_note, imagenet_result, timm_result, torchvision_result
 from mbcost.numbers import safe_float
 from mbcost.results.zoo import canonical_name, load_network, looks_like_path
 from mbcost.sources import open_table, recognise
@@ -266,11 +266,10 @@ def compare(models: list[str], reference: str | None = None, latency=None, **com
         analysis = analyze(network, **given)
         default_res = network.tree.input[0] if network.tree.input else analysis.resolution
         note = ""
-        crop = evaluation_crop(analysis.model)
+        crop = crop_note(analysis.model, analysis.resolution, "name:res=R")
         if (given.get("resolution") is None and given.get("rho") is None and crop is not None
-                and crop != analysis.resolution and analysis.alpha == 1 and not given.get("classes")):
-            note = (f"{analysis.model}: {crop} px, the evaluation crop of its published weights (torchvision"
-                    f" IMAGENET1K_V1), not its spec's {analysis.resolution}; name:res=R for another")
+                and analysis.alpha == 1 and not given.get("classes")):
+            crop, note = crop
             analysis = analyze(network, **{**given, "resolution": crop})
             default_res = crop
         label = _label(analysis, default_res)

@@ -171,6 +171,18 @@ def evaluation_crop(model: str) -> int | None:
     return None
 
 
+def crop_note(model: str, spec_resolution: int, other: str) -> tuple[int, str] | None:
+    """Where a zoo network's published weights are evaluated at another input
+    than its spec's (EfficientNet-B2: 288 px, not 260): that crop and the line
+    that says so (``other``: how to ask for another resolution); else None. The
+    rule applies with no resolution given, at alpha 1 (``compare``, ``plot``)."""
+    crop = evaluation_crop(model)
+    if crop is None or crop == spec_resolution:
+        return None
+    return crop, (f"{model}: {crop} px, the evaluation crop of its published weights (torchvision"
+                  f" IMAGENET1K_V1), not its spec's {spec_resolution}; {other} for another")
+
+
 #: How timm's GMACs are counted (fvcore's FlopCountAnalysis defaults, which timm's
 #: benchmark uses): batch norm in eval mode 2 per element (scale and shift), the
 #: global average pool 1 per input element, convolutions and matrix products
