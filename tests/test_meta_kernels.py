@@ -81,3 +81,22 @@ def test_meta_count_does_not_import_dynamo():
             "print('torch._dynamo' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_attention_fast_path_on_meta_counts_as_by_hand():
+    """nn.MultiheadAttention in eval mode, whose fused fast path meta_kernels now
+    lets through on meta as PyTorch does on the CPU, still counts as by hand:
+    3·L·E² projections + L²·E for QKᵀ + L²·E for AV + L·E² output (L=5, E=8)."""
+    import mbcost
+
+    class Attend(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    hand = 3 * 5 * 8 * 8 + 5 * 5 * 8 + 5 * 5 * 8 + 5 * 8 * 8
+    table = mbcost.analyze(Attend(), input_size=(1, 5, 8))
+    assert (table.device, table.total.mult_adds, table.not_counted) == ("meta", hand, {})

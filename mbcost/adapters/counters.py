@@ -393,9 +393,18 @@ def meta_kernels():
         _release(lib)
         yield
         return
+    # nn.MultiheadAttention in eval mode takes its fast path (one aten::_native_multi_head_attention, which has
+    # a meta kernel) on the CPU but refuses it on meta, where the JIT then traces its Python version's hundred
+    # operators (two thirds of a small attention model's count): meta is let through, as the CPU is
+    activation = torch.nn.modules.activation
+    check_device = getattr(activation, "_check_arg_device", None)
+    if check_device is not None:
+        activation._check_arg_device = lambda x: (x is not None and x.is_meta) or check_device(x)
     try:
         yield
     finally:
+        if check_device is not None:
+            activation._check_arg_device = check_device
         _release(lib)
 
 
