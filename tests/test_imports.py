@@ -26,6 +26,7 @@ print(" ".join(m for m in {heavy!r} if m in sys.modules))
     ["table", "--format", "csv", "--by-type"],
     ["layer", "--k", "3", "--m", "64", "--n", "128", "--df", "112"],
     ["models"],
+    ["roofline", "mobilenet_v1", "mobilenet_v4_hybrid_medium", "--format", "json"],
 ])
 def test_symbolic_commands_import_no_heavy_library(args):
     out = subprocess.run([sys.executable, "-c", SCRIPT.format(args=args, heavy=HEAVY)],
