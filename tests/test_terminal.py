@@ -27,7 +27,10 @@ COMMANDS = [
 
 
 def on_terminal(args: str, columns: int) -> str:
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.pathsep.join(sys.path))
+    # The pseudo-terminal's own size decides the width, as for a person at a terminal: a COLUMNS or
+    # LINES the test runner inherited (CI sets them) would override it.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(NO_COLOR="1", PYTHONPATH=os.pathsep.join(sys.path))
     command = f"stty cols {columns} rows 60; {sys.executable} -m mbcost {args}"
     out = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True, env=env,
                          timeout=120)
