@@ -195,6 +195,119 @@ def test_tied_weights_are_counted_once_and_say_so():
     assert a.to_dict()["shared_params"] == {"b": {"params": 256, "shared_with": "a"}}
 
 
+class TiedTwice(nn.Module):  # one module called twice: torch.onnx.export writes its weight as two values
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(16, 16, bias=False)
+
+    def forward(self, x):
+        return self.a(self.a(x))
+
+
+class TiedBiased(nn.Module):  # a tied weight, two biases of their own
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(16, 16)
+        self.b = nn.Linear(16, 16)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def _exported(model, shape) -> bytes:
+    from mbcost.adapters.onnx_export import module_to_onnx
+
+    torch.manual_seed(0)
+    return module_to_onnx(model.eval(), shape, "test")
+
+
+def _onnx_table(data: bytes):
+    from mbcost.adapters.onnx_count import analyze_graph
+    from mbcost.adapters.onnx_model import read_graph
+
+    return analyze_graph(read_graph("test", data=data))
+
+
+def test_tied_weights_through_onnx_are_counted_once_and_say_so(tmp_path, capsys):
+    weight = 16 * 16  # by hand: one 16x16 tensor, whichever modules read it
+    a = _onnx_table(_exported(Tied(), (1, 16)))  # the exporter writes it as an initializer and an Identity of it
+    assert [r.params for r in a.layers] == [weight, 0] and a.total.params == weight
+    assert a.shared == {"b": (weight, "a")}
+    assert a.to_dict()["shared_params"] == {"b": {"params": weight, "shared_with": "a"}}
+    assert _onnx_table(_exported(TiedTwice(), (1, 16))).total.params == weight
+    biased = _onnx_table(_exported(TiedBiased(), (1, 3, 16)))
+    assert biased.total.params == weight + 16 + 16 and biased.shared == {"b": (weight, "a")}
+
+    path = tmp_path / "tied.onnx"
+    path.write_bytes(_exported(Tied(), (1, 16)))
+    from mbcost.cli import main
+
+    assert main(["table", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "b: 256 parameters shared with a (counted once, under a)" in out
+    assert "shared parameters once (the file, written by mbcost, names its initializers that are one torch" in out
+    from mbcost.errors import MbcostError
+    from mbcost.graphs.export import export_spec
+
+    model = tmp_path / "tied_conv.py"
+    model.write_text("from torch import nn\n\n\nclass TiedConv(nn.Module):\n    def __init__(self):\n"
+                     "        super().__init__()\n        self.a = nn.Conv2d(3, 3, 1)\n        self.b = nn.Conv2d(3, 3, 1)\n"
+                     "        self.b.weight = self.a.weight\n\n    def forward(self, x):\n        return self.b(self.a(x))\n")
+    with pytest.raises(MbcostError, match="module 'b' shares 9 parameters with 'a' .tied weights.*nothing written"):
+        export_spec(torch_target=f"{model}:TiedConv", input_shape=(1, 3, 4, 4))
+
+
+def _retagged(data: bytes, value: str | None) -> bytes:
+    """``data`` with its tied-parameters metadata replaced by ``value`` (None: removed, a file from elsewhere)."""
+    import onnx
+
+    from mbcost.adapters.onnx_model import TIED_KEY
+
+    proto = onnx.load_model_from_string(data)
+    kept = [(p.key, p.value) for p in proto.metadata_props if p.key != TIED_KEY]
+    del proto.metadata_props[:]
+    for key, text in kept + ([] if value is None else [(TIED_KEY, value)]):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, text
+    return proto.SerializeToString()
+
+
+def test_onnx_metadata_on_tied_weights_is_checked_and_a_file_from_elsewhere_counts_each_initializer(tmp_path,
+                                                                                                    capsys):
+    from mbcost.adapters.onnx_model import MAX_TIED_CHARS, TIED_KEY
+
+    data = _exported(TiedBiased(), (1, 3, 16))
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load_model_from_string(data).metadata_props}
+    (first, second), = json.loads(meta[TIED_KEY])["groups"]
+    each = 2 * 16 * 16 + 16 + 16  # by hand: every initializer (the weight's two values, two biases)
+    foreign = _onnx_table(_retagged(data, None))
+    assert foreign.total.params == each and not foreign.shared and not foreign.graph.notes
+    assert foreign.shared_rule.startswith("each initializer of the file a parameter")
+    tampered = ["not json", "[" * 100_000, "{}", '{"groups": 3, "unmatched": 0}',
+                json.dumps({"groups": [[first]], "unmatched": 0}),
+                json.dumps({"groups": [[first, "no such value"]], "unmatched": 0}),
+                json.dumps({"groups": [[first, second], [second, "a.bias"]], "unmatched": 0}),
+                json.dumps({"groups": [[first, "a.bias"]], "unmatched": 0}),  # 256 and 16 elements: not one tensor
+                json.dumps({"groups": [[first, second]], "unmatched": -1}),
+                json.dumps({"groups": [[first, second]], "unmatched": 0, "x": "y" * MAX_TIED_CHARS})]
+    for value in tampered:
+        a = _onnx_table(_retagged(data, value))
+        assert a.total.params == each and not a.shared, value[:40]
+        assert len(a.graph.notes) == 1 and "metadata (which parameter values are one tensor) is malformed" \
+            in a.graph.notes[0], value[:40]
+    path = tmp_path / "tampered.onnx"
+    path.write_bytes(_retagged(data, "[" * 100_000))
+    from mbcost.cli import main
+
+    assert main(["table", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "is malformed (not JSON): ignored, each initializer counted" in out and "Traceback" not in out
+    assert "each initializer of the file a parameter (the file does not say" in out
+
+
 class Unknown(nn.Module):
     def __init__(self):
         super().__init__()

@@ -192,9 +192,18 @@ class OnnxAnalysis(ModelTable):
         self.layers = rows
         self.counted_as_nothing = counted_as_nothing
         self.not_counted = not_counted or {}
+        self.shared = dict(graph.shared)
         self.total = self.totals(rows)
 
     source, counter, counted_by = "onnx", "mbcost onnx", "counted from the ONNX graph"
+
+    @property
+    def shared_rule(self) -> str:
+        """How the file's parameters were counted, in words (for the heading's conventions)."""
+        if self.graph.ties_known:
+            return ("shared parameters once (the file, written by mbcost, names its initializers that are one torch "
+                    "tensor)")
+        return "each initializer of the file a parameter (the file does not say which are one shared tensor)"
 
     @property
     def settings_text(self) -> str:

@@ -22,6 +22,7 @@ import warnings
 
 from mbcost.errors import MbcostError, one_line
 
+from mbcost.adapters.onnx_model import TIED_KEY
 from mbcost.adapters.operators import OPSET  # the one place the opset is set
 
 
@@ -150,7 +151,8 @@ def spec_to_onnx(analysis, batch: int = 1) -> bytes:
     instances = analysis.instances
     torch.manual_seed(0)
     net = build_module(instances, device="cpu", name=analysis.model)
-    return torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)
+    data = torch_to_onnx(net, (input_tensor(instances, device="cpu", batch=batch),), analysis.model)
+    return with_notes(data, net, batch_norm=False)
 
 
 def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
@@ -159,21 +161,105 @@ def module_to_onnx(model, shape: tuple[int, ...], what: str) -> bytes:
 
     if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         raise MbcostError(f"{what}: the model is on the meta device; ONNX export needs it built on the CPU")
-    return with_note(torch_to_onnx(model, (torch.zeros(shape),), what), model)
+    return with_notes(torch_to_onnx(model, (torch.zeros(shape),), what), model)
 
 
 #: the ONNX metadata key under which the file says what the exporter did with the torch model's batch norms
 NOTE_KEY = "mbcost_batch_norm"
 
 
-def with_note(data: bytes, model) -> bytes:
-    """``data`` with :func:`batch_norm_note` in its metadata (``NOTE_KEY``), so the file says it."""
+def with_notes(data: bytes, model, batch_norm: bool = True) -> bytes:
+    """``data`` with what the file cannot say itself in its metadata: :func:`batch_norm_note`
+    (``NOTE_KEY``, where ``batch_norm``) and :func:`tied_parameters` (``TIED_KEY``, JSON)."""
+    import json
+
     import onnx
 
     proto = onnx.load_model_from_string(data)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = NOTE_KEY, batch_norm_note(model, data)
+    notes = {TIED_KEY: json.dumps(tied_parameters(model, proto), separators=(",", ":"))}
+    if batch_norm:
+        notes[NOTE_KEY] = batch_norm_note(model, data)
+    for key, value in sorted(notes.items()):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
     return proto.SerializeToString()
+
+
+def tied_parameters(model, proto) -> dict:
+    """Which parameter values of the exported ``proto`` are one tensor of the torch
+    ``model``, by the tensor's identity: ``{"groups": [[value, ...], ...], "unmatched": n}``.
+
+    ``torch.onnx.export`` writes a tensor shared by two modules (tied weights),
+    or read twice in a transposed form, as two values (an initializer and an
+    ``Identity`` of it, or two initializers), and in eval mode it writes a
+    *distinct* parameter whose values equal an earlier one's as an ``Identity``
+    too (batch norms' ones and zeros): the file alone cannot tell the two apart.
+    Here each value an operator reads as a parameter (in the module named by
+    its node's scope) is matched to the one tensor of that module it holds:
+    among the module's parameters and buffers of its size (or its transpose),
+    the ones whose elements equal it; a value that equals two distinct tensors
+    is left unmatched, never grouped. A group is the values matched to one
+    tensor (two or more). ``unmatched``: tensors that several modules own
+    (``named_parameters(remove_duplicate=False)``) of which an owner (or a module
+    above it) read a parameter value left unmatched: their values may count
+    more than once."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from mbcost.adapters.onnx_model import parameter_position
+    from mbcost.graphs.opgraph import module_of
+
+    graph = proto.graph
+    init = {t.name: t for t in graph.initializer}
+    source: dict[str, str] = {name: name for name in init}  # parameter value -> the initializer it copies
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input and node.input[0] in source:
+            source[node.output[0]] = source[node.input[0]]
+    modules = dict(model.named_modules(remove_duplicate=False))
+    arrays: dict[str, object] = {}
+    values: dict[int, list[str]] = {}  # id(tensor) -> its values, in the order operators read them
+    unsure: set[str] = set()  # modules that read a parameter value matched to no tensor or to several
+    for node in graph.node:
+        path = module_of(node.name)
+        module = modules.get(path)
+        if module is None:
+            continue
+        for k, arg in enumerate(node.input):
+            if arg not in source or not parameter_position(node.op_type, k, init[source[arg]].dims):
+                continue
+            if arg not in arrays:
+                t = init[source[arg]]
+                arrays[arg] = None if t.data_location == t.EXTERNAL else numpy_helper.to_array(t)
+            array = arrays[arg]
+            matches = set() if array is None else {
+                id(t) for t in list(module.parameters()) + list(module.buffers()) if _holds(t, array, np)}
+            if len(matches) != 1:
+                unsure.add(path)
+                continue
+            names = values.setdefault(matches.pop(), [])
+            if arg not in names:
+                names.append(arg)
+    owners: dict[int, set[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        owners.setdefault(id(p), set()).add(name.rpartition(".")[0])
+    unmatched = sum(1 for paths in owners.values()
+                    if len(paths) > 1 and any(u == p or p.startswith(u + ".") or not u for u in unsure for p in paths))
+    return {"groups": [names for names in values.values() if len(names) > 1], "unmatched": unmatched}
+
+
+def _holds(tensor, array, np) -> bool:
+    """Whether the torch ``tensor`` holds ``array``'s elements, as they are or transposed (a 2-D weight)."""
+    shape = tuple(tensor.shape)
+    if tensor.is_meta or shape not in (array.shape, array.shape[::-1]):
+        return False
+    try:
+        mine = tensor.detach().cpu().numpy()
+    except (TypeError, RuntimeError):  # a dtype numpy has no type for
+        return False
+    if mine.dtype != array.dtype:
+        return False
+    return bool(shape == array.shape and np.array_equal(mine, array)
+                or len(shape) == 2 and shape[::-1] == array.shape and np.array_equal(mine.T, array))
 
 
 def exporter_note(data: bytes) -> str:

@@ -37,6 +37,18 @@ PARAM_ROLES = {
 #: elementwise operators whose array operands (more than one element) are parameters: weight, or bias after MatMul
 ELEMENTWISE_PARAMS = frozenset({"Add", "Mul", "Sub", "Div"})
 
+
+def parameter_position(op: str, k: int, dims) -> bool:
+    """Whether an initializer read as argument ``k`` of an ``op`` node is a parameter (as :func:`read_graph` counts)."""
+    return k in PARAM_ROLES.get(op, {}) or op in ELEMENTWISE_PARAMS and math.prod(dims) > 1
+
+
+#: the ONNX metadata key under which a file mbcost wrote names its parameter values that are one torch tensor
+#: (``mbcost.adapters.onnx_export.tied_parameters`` writes it)
+TIED_KEY = "mbcost_tied_parameters"
+#: the longest such metadata read (a name per parameter value, with room to spare)
+MAX_TIED_CHARS = 4_000_000
+
 #: the most bytes read from a file (a model's weights are inside it; 2 GiB is protobuf's own limit)
 MAX_BYTES = 2 ** 31
 #: the most operators a file may hold, its subgraphs' and functions' included (the zoo's largest has a few
@@ -284,8 +296,9 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
     # whose values equal an earlier one's as an Identity of it: a distinct parameter with the same values)
     param_names = set(init)
     for node in graph.node:
-        if node.op_type == "Identity" and node.input[0] in param_names:
+        if node.op_type == "Identity" and node.input and node.input[0] in param_names:
             param_names.add(node.output[0])
+    ties = read_ties(model, param_names)
     model, known = _fold_static(model, data_names, path)
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
@@ -305,9 +318,13 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
     alias = {}  # Identity of a parameter -> the parameter (torch exports shared weights that way)
     data = {v.name for v in data_inputs}
     nodes: list[OpNode] = []
-    claimed: set[str] = set()  # each initializer is one module's parameter, counted once
+    # each parameter value (or group of values the file says are one torch tensor) is counted once, credited to
+    # the first module that reads it; a later module records that it shares it
+    owner: dict = {}
+    shared: dict[str, tuple[int, str]] = {}
     for index, node in enumerate(inferred.graph.node):
         name = node.name or f"{node.op_type}_{index}"
+        module = module_of(name)
         if node.op_type == "Constant":
             continue
         if node.op_type == "Identity" and node.input[0] in param_names:
@@ -323,21 +340,29 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
                 continue
             args.append(None)
             source = alias.get(arg, arg)
-            if arg not in param_names or source not in init or arg in claimed:
+            if arg not in param_names or source not in init:
                 continue
             role = PARAM_ROLES.get(node.op_type, {}).get(k)
             if role is None and node.op_type in ELEMENTWISE_PARAMS and math.prod(init[source].dims) > 1:
                 prev = [n for n in nodes if any(o in node.input for o in n.outputs)]
                 role = "bias" if node.op_type == "Add" and prev and prev[-1].op == "MatMul" else "weight"
-            if role is not None:
-                claimed.add(arg)
-                params.append((k, tuple(int(x) for x in init[source].dims), role))
+            if role is None:
+                continue
+            param_dims = tuple(int(x) for x in init[source].dims)
+            key = ties.groups.get(arg, arg)
+            first = owner.get(key)
+            if first is None:
+                owner[key] = module
+                params.append((k, param_dims, role))
+            elif first != module:
+                count, _ = shared.get(module, (0, first))
+                shared[module] = (count + math.prod(param_dims), first)
         for out in node.output:
             if out:
                 data.add(out)
         arg_dims = [_int_dims(dims.get(alias.get(a, a))) if a else None for a in node.input]
         nodes.append(OpNode(
-            name=name, op=node.op_type, module=module_of(name), inputs=args,
+            name=name, op=node.op_type, module=module, inputs=args,
             outputs=[o for o in node.output if o], attrs={a.name: _attr(a) for a in node.attribute},
             params=params, arg_dims=arg_dims,
             consts={k: consts[alias.get(a, a)] for k, a in enumerate(node.input) if alias.get(a, a) in consts},
@@ -354,7 +379,77 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
         value_dims[v.name] = dims[v.name]
     producer = model.producer_name + (f" {model.producer_version}" if model.producer_version else "")
     return OpGraph(name=Path(path).stem, nodes=nodes, dims=value_dims, inputs=[v.name for v in data_inputs],
-                   outputs=[v.name for v in graph.output], source=f"{path} (ONNX, from {producer or 'unknown'})")
+                   outputs=[v.name for v in graph.output], source=f"{path} (ONNX, from {producer or 'unknown'})",
+                   shared=shared, ties_known=ties.known, notes=ties.notes)
+
+
+class Ties:
+    """What a file says about its parameter values that are one torch tensor:
+    ``groups`` (value name -> its group's key), ``known`` (the file says, in
+    mbcost's metadata), ``notes`` (lines for the heading)."""
+
+    def __init__(self, groups: dict | None = None, known: bool = False, notes: list[str] | None = None) -> None:
+        self.groups = groups or {}
+        self.known = known
+        self.notes = notes or []
+
+
+def read_ties(model, param_names: set[str]) -> Ties:
+    """The file's :data:`TIED_KEY` metadata, checked as untrusted input: a JSON
+    object ``{"groups": [[value, ...], ...], "unmatched": n}`` whose groups are
+    disjoint, of two or more parameter values of this graph each, every value of
+    a group with as many elements. None there (a file from elsewhere): no value
+    is taken for another, whatever their elements (distinct batch norms hold
+    equal ones and zeros). Malformed: ignored, and a note says so."""
+    import json
+
+    entries = [p.value for p in model.metadata_props if p.key == TIED_KEY]
+    if not entries:
+        return Ties()
+    def malformed(why: str) -> Ties:
+        return Ties(notes=[f"the file's {TIED_KEY} metadata (which parameter values are one tensor) is malformed "
+                           f"({why}): ignored, each initializer counted as a parameter of its own"])
+
+    text = entries[-1]
+    if len(entries) > 1:
+        return malformed(f"{len(entries)} entries")
+    if not isinstance(text, str) or len(text) > MAX_TIED_CHARS:
+        return malformed(f"over {MAX_TIED_CHARS:,} characters")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return malformed("not JSON")
+    if not isinstance(data, dict) or set(data) != {"groups", "unmatched"} or not isinstance(data["groups"], list) \
+            or type(data["unmatched"]) is not int or data["unmatched"] < 0:
+        return malformed('not {"groups": [[value, ...], ...], "unmatched": n}')
+    sizes = _param_sizes(model, param_names)
+    groups: dict[str, tuple] = {}
+    for i, group in enumerate(data["groups"]):
+        if not isinstance(group, list) or len(group) < 2 or not all(isinstance(v, str) for v in group):
+            return malformed(f"group {i + 1} is not a list of two or more names")
+        for v in group:
+            if v not in param_names:
+                return malformed(f"group {i + 1} names '{_short(v)}', not a parameter value of the graph")
+            if v in groups:
+                return malformed(f"'{_short(v)}' is in two groups")
+            groups[v] = ("tied", i)
+        if len({sizes.get(v) for v in group}) != 1:
+            return malformed(f"group {i + 1}'s values have different numbers of elements")
+    notes = []
+    if data["unmatched"]:
+        n = data["unmatched"]
+        notes.append(f"{n:,} {'tensor' if n == 1 else 'tensors'} shared by several modules of the torch model could "
+                     "not be matched to the file's initializers when mbcost wrote it: each of their initializers counts")
+    return Ties(groups, True, notes)
+
+
+def _param_sizes(model, param_names: set[str]) -> dict[str, int]:
+    """Each parameter value's number of elements (an Identity's: its initializer's)."""
+    sizes = {t.name: math.prod(t.dims) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.input and node.input[0] in sizes and node.output:
+            sizes[node.output[0]] = sizes[node.input[0]]
+    return {v: sizes[v] for v in param_names if v in sizes}
 
 
 def _data_values(graph, inputs: set[str]) -> set[str]:

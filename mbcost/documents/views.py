@@ -561,8 +561,13 @@ MODEL_CONVENTIONS = ("counted as fc: attention's Q·Kᵀ and A·V and other prod
                      "einsum, scaled_dot_product_attention), recurrent layers' weight products per step; upsampling "
                      "as pooling (nearest 1, bilinear 4 per output, as fvcore); shared parameters once "
                      "(docs/spec-format.md)")
-#: the ONNX route's: the file's initializers are its parameters (an exporter may write a shared tensor twice)
-ONNX_CONVENTIONS = MODEL_CONVENTIONS.replace("shared parameters once", "each initializer of the file a parameter")
+
+
+def model_conventions(analysis) -> str:
+    """The conventions line of a built model's table; the ONNX route says how it
+    counted the file's parameters (``shared_rule``: an exporter may write a shared tensor twice)."""
+    rule = getattr(analysis, "shared_rule", None)
+    return MODEL_CONVENTIONS if rule is None else MODEL_CONVENTIONS.replace("shared parameters once", rule)
 
 
 def not_counted_lines(analysis) -> list[str]:
@@ -662,7 +667,7 @@ def _onnx_notes(analysis) -> list[str]:
     notes = [f"from {analysis.description}",
              "rows: the modules named in the graph's node scopes (a torch export), else one per operator; counted "
              "per ONNX operator by mbcost's own handles (docs/onnx.md)"]
-    return notes
+    return notes + list(analysis.graph.notes)
 
 
 def _torch_notes(analysis) -> list[str]:
@@ -717,7 +722,7 @@ def model_cost_document(analysis, *, unit: str = "mult-adds", by_type_only: bool
                                 + ", ".join(f"{k} ×{analysis.hidden.count(k)}" for k in dict.fromkeys(analysis.hidden))
                                 + ")") + "; --all-rows shows every row")
     doc.settings += after(analysis)
-    doc.settings.append(MODEL_CONVENTIONS if analysis.source != "onnx" else ONNX_CONVENTIONS)
+    doc.settings.append(model_conventions(analysis))
     doc.settings.extend(not_counted_lines(analysis))
     if analysis.not_counted:  # next to the total too
         ops = ", ".join(f"{op} ×{v['calls']}" for op, v in sorted(analysis.not_counted.items()))

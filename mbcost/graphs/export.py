@@ -48,6 +48,10 @@ def export_spec(model: str | None = None, torch_target: str | None = None, input
 
     # a graph whose spec would make more layers than a spec may is refused before its sizes are inferred
     graph, what = source_graph(model, torch_target, input_shape, screen=check_rows, **settings)
+    if graph.shared:
+        module, (count, first) = next(iter(graph.shared.items()))
+        raise MbcostError(f"cannot write {graph.name} as a spec: module '{module}' shares {count:,} parameters with "
+                          f"'{first}' (tied weights), and a spec's layers each have their own; nothing written")
     written = write_spec(graph, name=name, source=what)
     verify(graph, written)
     return written

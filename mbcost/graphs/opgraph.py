@@ -58,6 +58,12 @@ class OpGraph:
     outputs: list[str]
     #: where the graph came from, in words (the file, the producer)
     source: str = ""
+    #: parameters a module reads that an earlier module was credited with: module -> (parameters, that module)
+    shared: dict = field(default_factory=dict)
+    #: whether the file says which of its parameter values are one tensor (mbcost's metadata); else each counts
+    ties_known: bool = False
+    #: what the reader has to say about the file's parameters (lines for the heading)
+    notes: list = field(default_factory=list)
 
     def consumers(self) -> dict[str, list[int]]:
         """Value name -> the indices of the nodes that read it."""
