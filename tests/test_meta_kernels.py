@@ -100,3 +100,20 @@ def test_attention_fast_path_on_meta_counts_as_by_hand():
     hand = 3 * 5 * 8 * 8 + 5 * 5 * 8 + 5 * 5 * 8 + 5 * 8 * 8
     table = mbcost.analyze(Attend(), input_size=(1, 5, 8))
     assert (table.device, table.total.mult_adds, table.not_counted) == ("meta", hand, {})
+
+
+def test_outside_a_count_pytorchs_own_kernels_answer():
+    """The kernels are registered once per process; outside every meta_kernels
+    block (nested ones too) each hands its calls to PyTorch's own kernel: PyTorch's
+    words for a product whose sizes do not fit, not mbcost's."""
+    a, b = torch.empty(2, 3, device="meta"), torch.empty(4, 5, device="meta")
+    ours = "mat1 and mat2 shapes cannot be multiplied"
+    with meta_kernels():
+        with meta_kernels():
+            pass
+        with pytest.raises(RuntimeError, match=ours):
+            torch.mm(a, b)
+    for _ in range(2):  # before a count, after one
+        with pytest.raises(RuntimeError) as outside:
+            torch.mm(a, b)
+        assert ours not in str(outside.value) and "[2, 3] X [4, 5]" in str(outside.value)

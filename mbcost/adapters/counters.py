@@ -27,6 +27,7 @@ meta, it traces on the CPU with zero weights.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import Counter
 from contextlib import contextmanager, nullcontext
@@ -71,6 +72,7 @@ def batchnorm_handle(inputs, outputs) -> int:
     return prod(_shape(inputs[0]))
 
 
+@lru_cache(maxsize=1)
 def _flop_count_analysis():
     """fvcore's FlopCountAnalysis (imported quietly: fvcore.nn decorates a few
     losses with ``torch.jit.script``, which PyTorch 2.13 warns is deprecated)."""
@@ -297,27 +299,48 @@ ATEN_RULES = {
 }
 
 
-def fvcore_handles(count, calls: Counter | None = None) -> dict:
+def fvcore_handles(count) -> dict:
     """fvcore operator handles for the convention ``count``: one per aten
-    operator of the operator table (its rule, or :func:`off_handle` where its
-    group is not counted). ``calls``, if given, collects (operator, module)
-    -> calls of the operators that ran but are counted as nothing (never-counted
-    arithmetic, groups switched off), so that they can be named."""
+    operator of the operator table (its rule, or one that counts nothing where
+    its group is not counted). The operators that run but count nothing and are
+    not free (never-counted arithmetic, groups switched off) are recorded, inside
+    a :func:`recorded_calls` block, so that they can be named. Made once per
+    convention (a fresh dict each call)."""
+    return dict(_handles(frozenset(count)))
+
+
+@lru_cache(maxsize=32)
+def _handles(count: frozenset) -> dict:
     _flop_count_analysis()
-    count = frozenset(count)
-    handles: dict = {}
+    handles = {}
     for op in operators.of_route("aten"):
         handle = aten_handle(op) if operators.counted(op, count) else off_handle
-        if calls is not None and not op.free and handle is off_handle:
-            handle = _recording(op.name, calls)
-        handles[op.name] = handle
+        handles[op.name] = _recording(op.name) if not op.free and handle is off_handle else handle
     return handles
 
 
-def _recording(name: str, calls: Counter):
+#: where the recording handles of :func:`fvcore_handles` write, per thread (``calls``: a Counter, or absent)
+_RECORDED = threading.local()
+
+
+@contextmanager
+def recorded_calls(calls: Counter):
+    """Inside the block, the handles of :func:`fvcore_handles` that count nothing
+    add (operator, module) -> calls to ``calls``."""
+    before = getattr(_RECORDED, "calls", None)
+    _RECORDED.calls = calls
+    try:
+        yield calls
+    finally:
+        _RECORDED.calls = before
+
+
+def _recording(name: str):
     def handle(inputs, outputs) -> int:
-        scope = outputs[0].node().scopeName().split("/")[-1] if outputs else ""
-        calls[(name, scope)] += 1
+        calls = getattr(_RECORDED, "calls", None)
+        if calls is not None:
+            scope = outputs[0].node().scopeName().split("/")[-1] if outputs else ""
+            calls[(name, scope)] += 1
         return 0
 
     return handle
@@ -326,8 +349,7 @@ def _recording(name: str, calls: Counter):
 @contextmanager
 def meta_kernels():
     """Meta kernels of PyTorch 2.13, replaced while counting on the meta device
-    (process-wide, restored on exit; shapes and counts are unaffected, as the
-    tests check against the CPU):
+    (shapes and counts are unaffected, as the tests check against the CPU):
 
     * ``aten::convolution`` -- its meta kernel is Python and runs under the JIT
       tracer (``convolution`` is not recorded; ``_convolution``, which it reaches
@@ -344,55 +366,32 @@ def meta_kernels():
       PyTorch's meta kernels are Python that imports ``torch._dynamo`` and sympy
       on first use (2.5 s of a cold ``mbcost table --torch``); the output size is
       PyTorch's formula (:func:`conv_output_size`), the product's is N x M.
+    * the common elementwise operators, ``mean.dim`` and ``native_layer_norm``
+      (:func:`_elementwise_kernels`).
 
-    Where this PyTorch lacks what the replacements need, nothing is replaced (the
-    fvcore probe then fails and fvcore counts on the CPU).
+    The kernels are registered once per process (registering and releasing 53
+    kernels took 0.5 ms a count: more than a small model's whole trace), each in
+    place of a Python kernel PyTorch registered from ``torch._meta_registrations``;
+    outside a count (no ``meta_kernels`` block open) each calls that kernel of
+    PyTorch's, so a meta tensor outside a count gets PyTorch's own answers and
+    errors. Where this PyTorch's meta kernels are not all such Python kernels,
+    they are registered for the count and released after it (restoring
+    PyTorch's), as before; where it lacks what the replacements need, nothing is
+    replaced (the fvcore probe then fails and fvcore counts on the CPU).
     """
-    def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-        if torch._C._get_tracing_state() is not None:
-            return torch.ops.aten._convolution(input, weight, bias, stride, padding, dilation, transposed,
-                                               output_padding, groups, False, False, True, True)
-        return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
-                                                output_padding, groups))
-
-    def convolution_traced(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
-                           *flags):
-        return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
-                                                output_padding, groups))
-
-    def addmm(bias, a, b, *, beta=1, alpha=1):
-        return mm(a, b)
-
-    def mm(a, b):
-        if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.shape))} and "
-                               f"{'x'.join(map(str, b.shape))})")
-        return _empty(a, (a.shape[0], b.shape[1]))
-
-    def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
-        stats = (input.shape[1],) if training else (0,)
-        return _same(input), _empty(input, stats), _empty(input, stats)
-
-    def same_shape(input, *args, **kwargs):
-        return _same(input)
-
-    lib = torch.library.Library("aten", "IMPL")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
-            lib.impl("convolution", convolution, "Meta")
-            lib.impl("native_batch_norm", batch_norm, "Meta")
-            lib.impl("_convolution", convolution_traced, "Meta")
-            lib.impl("addmm", addmm, "Meta")
-            lib.impl("mm", mm, "Meta")
-            lib.impl("relu", same_shape, "Meta")
-            lib.impl("hardtanh", same_shape, "Meta")
-            for name, kernel in _elementwise_kernels().items():
-                lib.impl(name, kernel, "Meta")
-    except Exception:  # noqa: BLE001 - another PyTorch: count with its own kernels
-        _release(lib)
-        yield
-        return
+    installed = _installed()
+    lib = None
+    if not installed:
+        lib = torch.library.Library("aten", "IMPL")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
+                for name, kernel in _fast_kernels().items():
+                    lib.impl(name, kernel, "Meta")
+        except Exception:  # noqa: BLE001 - another PyTorch: count with its own kernels
+            _release(lib)
+            yield
+            return
     # nn.MultiheadAttention in eval mode takes its fast path (one aten::_native_multi_head_attention, which has
     # a meta kernel) on the CPU but refuses it on meta, where the JIT then traces its Python version's hundred
     # operators (two thirds of a small attention model's count): meta is let through, as the CPU is
@@ -400,12 +399,97 @@ def meta_kernels():
     check_device = getattr(activation, "_check_arg_device", None)
     if check_device is not None:
         activation._check_arg_device = lambda x: (x is not None and x.is_meta) or check_device(x)
+    _COUNTING[0] += 1
     try:
         yield
     finally:
+        _COUNTING[0] -= 1
         if check_device is not None:
             activation._check_arg_device = check_device
+        if lib is not None:
+            _release(lib)
+
+
+#: how many :func:`meta_kernels` blocks are open (the kernels registered once answer inside one, and hand every
+#: call to PyTorch's own kernel outside)
+_COUNTING = [0]
+
+
+def _convolution_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    if torch._C._get_tracing_state() is not None:
+        return torch.ops.aten._convolution.default(input, weight, bias, stride, padding, dilation, transposed,
+                                                   output_padding, groups, False, False, True, True)
+    return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                          output_padding, groups))
+
+
+def _convolution_traced_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
+                               *flags):
+    return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
+                                          output_padding, groups))
+
+
+def _mm_kernel(a, b):
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.shape))} and "
+                           f"{'x'.join(map(str, b.shape))})")
+    return _empty(a, (a.shape[0], b.shape[1]))
+
+
+def _addmm_kernel(bias, a, b, *, beta=1, alpha=1):
+    return _mm_kernel(a, b)
+
+
+def _batch_norm_kernel(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    stats = (input.shape[1],) if training else (0,)
+    return _same(input), _empty(input, stats), _empty(input, stats)
+
+
+def _same_shape_kernel(input, *args, **kwargs):
+    return _same(input)
+
+
+def _fast_kernels() -> dict:
+    """"op.overload" -> the meta kernel :func:`meta_kernels` puts in its place."""
+    return {"convolution": _convolution_kernel, "native_batch_norm": _batch_norm_kernel,
+            "_convolution": _convolution_traced_kernel, "addmm": _addmm_kernel, "mm": _mm_kernel,
+            "relu": _same_shape_kernel, "hardtanh": _same_shape_kernel, **_elementwise_kernels()}
+
+
+@lru_cache(maxsize=1)
+def _installed():
+    """The library holding :func:`_fast_kernels`, registered once for the process,
+    each kernel answering inside a :func:`meta_kernels` block and calling the
+    Python kernel of PyTorch's it replaced outside one; None (nothing registered)
+    where one of PyTorch's is not a Python kernel of ``torch._meta_registrations``
+    (there is then none of its to call outside a count)."""
+    kernels = _fast_kernels()
+    originals = {}
+    for name in kernels:
+        original = _pytorch_meta(name)
+        op_name, _, overload = name.partition(".")
+        dump = torch._C._dispatch_dump(f"aten::{op_name}" + (f".{overload}" if overload else ""))
+        meta = [line for line in dump.splitlines() if line.startswith("Meta:")]
+        if original is None or len(meta) != 1 or "_meta_registrations.py" not in meta[0]:
+            return None
+        originals[name] = original
+    lib = torch.library.Library("aten", "IMPL")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
+            for name, kernel in kernels.items():
+                lib.impl(name, _gated(kernel, originals[name]), "Meta")
+    except Exception:  # noqa: BLE001 - another PyTorch: register for each count instead (PyTorch's restored)
         _release(lib)
+        return None
+    return lib
+
+
+def _gated(fast, original):
+    def kernel(*args, **kwargs):
+        return (fast if _COUNTING[0] else original)(*args, **kwargs)
+
+    return kernel
 
 
 #: elementwise operators whose PyTorch meta kernel is a Python reference (``torch._refs``): slow
@@ -622,9 +706,8 @@ def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
         on_meta = False
     device = "meta" if on_meta else (str(given[0].device) if given else "cpu")
     analysis = _quiet(FlopCountAnalysis(module, inputs))
-    calls: Counter = Counter()
-    analysis.set_op_handle(**fvcore_handles(frozenset(count), calls))
-    with torch.no_grad(), warnings.catch_warnings(), \
+    analysis.set_op_handle(**fvcore_handles(count))
+    with torch.no_grad(), warnings.catch_warnings(), recorded_calls(Counter()) as calls, \
             (meta_kernels() if on_meta else nullcontext()):
         warnings.simplefilter("ignore")
         by_module = {name: _exact(value) for name, value in analysis.by_module().items()}

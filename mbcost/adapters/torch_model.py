@@ -20,6 +20,7 @@ a :class:`TorchAnalysis`, which has the interface of
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import sys
@@ -375,8 +376,17 @@ class _Params:
 
 
 def _items(module, recurse: bool) -> list:
-    return [(sub, pname, p) for sub in (module.modules() if recurse else (module,))
-            for pname, p in sub.named_parameters(recurse=False)]
+    """(module, name, parameter) of ``module``'s own parameters (and its descendants',
+    ``recurse``), as ``named_parameters(recurse=False)`` gives them per module (each
+    tensor once), read from ``_parameters`` (the same, without a generator per module)."""
+    out = []
+    for sub in (module.modules() if recurse else (module,)):
+        seen = set()
+        for pname, p in sub._parameters.items():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                out.append((sub, pname, p))
+    return out
 
 
 class TorchAnalysis(ModelTable):
@@ -457,6 +467,19 @@ def _nothing(calls) -> dict:
     return out
 
 
+def _config(count, params) -> Config:
+    """``Config.make(count=count, params=params or "all")``, made once per (count, params)."""
+    try:
+        return _made_config(count if isinstance(count, str) else tuple(count), params or "all")
+    except TypeError:  # not hashable: made (and refused) as given
+        return Config.make(count=count, params=params or "all")
+
+
+@functools.lru_cache(maxsize=64)
+def _made_config(count, params) -> Config:
+    return Config.make(count=count, params=params)
+
+
 def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None, *, count=("conv", "fc"),
                   params: str | None = None) -> TorchAnalysis:
     """Cost table of the model ``pkg.module:factory`` builds, at ``input_shape``
@@ -466,7 +489,7 @@ def analyze_torch(target: str, input_shape: str | tuple[int, ...] | None = None,
     from mbcost.adapters import require_torch
 
     require_torch("--torch")
-    config = Config.make(count=count, params=params or "all")
+    config = _config(count, params)
     shape = input_shape if isinstance(input_shape, tuple) else parse_input(input_shape)
     # First on the meta device: no weight is allocated, so a billion-parameter model is counted in seconds
     # and little memory. A factory or forward pass that needs real tensors (loads weights, calls .item())
@@ -501,7 +524,7 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
     from mbcost.adapters import require_torch
 
     require_torch("mbcost.analyze on a torch module")
-    config = Config.make(count=count, params=params or "all")
+    config = _config(count, params)
     if inputs is not None:
         inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
         first = next((t for t in inputs if hasattr(t, "shape")), None)
