@@ -602,7 +602,7 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
     pass's arguments, instead of zeros of ``shape``)."""
     import torch
 
-    from mbcost.adapters.counters import fvcore_count, param_split
+    from mbcost.adapters.counters import fvcore_count
 
     names = {}
     for mod_name, mod in model.named_modules():
