@@ -299,23 +299,32 @@ ATEN_RULES = {
 }
 
 
-def fvcore_handles(count) -> dict:
+def fvcore_handles(count, fvcore_own=None) -> dict:
     """fvcore operator handles for the convention ``count``: one per aten
-    operator of the operator table (its rule, or one that counts nothing where
-    its group is not counted). The operators that run but count nothing and are
-    not free (never-counted arithmetic, groups switched off) are recorded, inside
-    a :func:`recorded_calls` block, so that they can be named. Made once per
-    convention (a fresh dict each call)."""
-    return dict(_handles(frozenset(count)))
+    operator of the operator table whose Mult-Adds are counted (its rule). One
+    that counts nothing: where its calls are named next to the total
+    (:func:`operators.named_when_nothing`), a handle that records them inside a
+    :func:`recorded_calls` block; else ``None`` (fvcore ignores the operator: it
+    counts nothing and is not "unsupported"), or a handle that counts nothing
+    where fvcore has a handle of its own for it, which must be replaced, and for
+    a ``prim::PythonOp``, which fvcore ignores only by its node's kind.
+    ``fvcore_own``: the operators fvcore has handles of its own for (None: not
+    known, every one replaced). Made once per convention (a fresh dict each call)."""
+    return dict(_handles(frozenset(count), None if fvcore_own is None else frozenset(fvcore_own)))
 
 
 @lru_cache(maxsize=32)
-def _handles(count: frozenset) -> dict:
+def _handles(count: frozenset, fvcore_own: frozenset | None) -> dict:
     _flop_count_analysis()
     handles = {}
     for op in operators.of_route("aten"):
         handle = aten_handle(op) if operators.counted(op, count) else off_handle
-        handles[op.name] = _recording(op.name) if not op.free and handle is off_handle else handle
+        if handle is off_handle:
+            if not op.free and operators.named_when_nothing(op):
+                handle = _recording(op.name)
+            elif fvcore_own is not None and op.name not in fvcore_own and op.name.startswith("aten::"):
+                handle = None  # (fvcore ignores by the node's kind: prim::PythonOp.X's is prim::PythonOp)
+        handles[op.name] = handle
     return handles
 
 
@@ -417,10 +426,15 @@ _COUNTING = [0]
 
 def _convolution_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
     if torch._C._get_tracing_state() is not None:
-        return torch.ops.aten._convolution.default(input, weight, bias, stride, padding, dilation, transposed,
-                                                   output_padding, groups, False, False, True, True)
+        # the tracer records _convolution here, and each of its constant arguments with the Python stack as it
+        # is (a walk of every frame): called straight, without OpOverload.__call__'s frame
+        return _CONVOLUTION(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
+                            False, False, True, True)
     return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
                                           output_padding, groups))
+
+
+_CONVOLUTION = getattr(torch.ops.aten._convolution.default, "_op", torch.ops.aten._convolution.default)
 
 
 def _convolution_traced_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
@@ -486,6 +500,16 @@ def _installed():
 
 
 def _gated(fast, original):
+    if fast is _convolution_kernel:  # its frame is on the stack the tracer walks for each constant: none added
+        def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+            if _COUNTING[0] and torch._C._get_tracing_state() is not None:
+                return _CONVOLUTION(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+                                    groups, False, False, True, True)
+            return (fast if _COUNTING[0] else original)(input, weight, bias, stride, padding, dilation, transposed,
+                                                        output_padding, groups)
+
+        return convolution
+
     def kernel(*args, **kwargs):
         return (fast if _COUNTING[0] else original)(*args, **kwargs)
 
@@ -706,7 +730,8 @@ def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
         on_meta = False
     device = "meta" if on_meta else (str(given[0].device) if given else "cpu")
     analysis = _quiet(FlopCountAnalysis(module, inputs))
-    analysis.set_op_handle(**fvcore_handles(count))
+    own = getattr(analysis, "_op_handles", None)  # fvcore 0.1.5's defaults (not public: unknown elsewhere)
+    analysis.set_op_handle(**fvcore_handles(count, set(own) if isinstance(own, dict) else None))
     with torch.no_grad(), warnings.catch_warnings(), recorded_calls(Counter()) as calls, \
             (meta_kernels() if on_meta else nullcontext()):
         warnings.simplefilter("ignore")
