@@ -169,6 +169,8 @@ def fuse_gelu(graph: OpGraph) -> OpGraph:
     tanh approximation) replaced by one ``Gelu`` operator (attribute
     ``approximate``: ``none`` or ``tanh``), at the place of the chain's last
     operator, in the module of its Erf or Tanh. The graph itself where there is none."""
+    if not any(node.op in ("Erf", "Tanh") for node in graph.nodes):
+        return graph
     matcher = _Matcher(graph)
     fused: dict[int, OpNode] = {}  # the chain's last node -> the Gelu that stands for the chain
     taken: set[int] = set()
