@@ -453,6 +453,9 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                 "params_millions_diff": round(ratio(_published_params(a, pub), 10**6) - pub["params_millions"], 4),
                 "mult_adds_check": figures["mult_adds"].words, "params_check": figures["params"].words,
             },
+            "published_latency": None if e.published_latency is None else {
+                "ms": dict(e.published_latency["ms"]), "resolution": e.published_latency["resolution"],
+                "source": e.published_latency["source"]},
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
         })
@@ -500,6 +503,9 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                    "pub. = published (tables/published): " + "; ".join(sources)]
             + [f"[{n}] {words}" for words, n in notes.items()],
             tidy=published_tidy))
+    measured = published_latency_table(cmp)
+    if measured is not None:
+        tables.append(measured)
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -519,6 +525,34 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
     return Document(heading, settings, tables + [breakdown], data)
+
+
+def published_latency_table(cmp) -> Table | None:
+    """The latencies the compared networks' paper measured, one row per network
+    that has any and one column per device any of them has (empty where the paper
+    gives none); None where no compared network has published latencies. On a
+    narrow terminal the devices fewest of the networks were measured on are left
+    out first."""
+    devices = cmp.published_latency_devices()
+    if not devices:
+        return None
+    measured = [e for e in cmp.entries if e.published_latency]
+    rows = [[e.label] + [e.published_latency["printed"].get(d) for d in devices] for e in measured]
+    shared = {d: sum(d in e.published_latency["ms"] for e in measured) for d in devices}
+    columns = [Column("Model", whole=True)] + [Column(d, True, priority=shared[d]) for d in devices]
+    by_source: dict[str, list[str]] = {}
+    for e in measured:
+        by_source.setdefault(e.published_latency["source"], []).append(e.label)
+    notes = ["The paper's own measurements on those devices (median latency, ms, as printed), for the paper's models "
+             "at their published resolutions: not predicted or measured by mbcost. Empty: the paper gives no "
+             "latency there ('-': not benchmarked, or 'Failed')."]
+    notes += [f"source: {', '.join(labels)}: {source}" for source, labels in by_source.items()]
+    others = [e.label for e in cmp.entries if not e.published_latency]
+    if others:
+        notes.append(f"no published device latencies for: {', '.join(others)}")
+    tidy = [{"label": e.label, "device": d, "latency_ms_published": e.published_latency["ms"][d],
+             "source": e.published_latency["source"]} for e in measured for d in devices if d in e.published_latency["ms"]]
+    return Table("Published latency (ms), by device", columns, rows, notes=notes, tidy=tidy)
 
 
 def _align_decimals(rows: list[list], column: int) -> None:
