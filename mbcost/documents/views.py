@@ -503,7 +503,7 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                    "pub. = published (tables/published): " + "; ".join(sources)]
             + [f"[{n}] {words}" for words, n in notes.items()],
             tidy=published_tidy))
-    measured = published_latency_table(cmp)
+    measured = published_latency_table([(e.label, e.published_latency) for e in cmp.entries])
     if measured is not None:
         tables.append(measured)
     types: list[str] = []
@@ -527,32 +527,35 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
     return Document(heading, settings, tables + [breakdown], data)
 
 
-def published_latency_table(cmp) -> Table | None:
-    """The latencies the compared networks' paper measured, one row per network
-    that has any and one column per device any of them has (empty where the paper
-    gives none); None where no compared network has published latencies. On a
-    narrow terminal the devices fewest of the networks were measured on are left
-    out first."""
-    devices = cmp.published_latency_devices()
+def published_latency_table(networks: list[tuple[str, dict | None]], notes: tuple[str, ...] = ()) -> Table | None:
+    """The latencies the networks' paper measured (``networks``: label and
+    :func:`~mbcost.results.published.device_latencies`, None for a network with
+    none), one row per network that has any and one column per device any of
+    them has (empty where the paper gives none); None where no network has any.
+    On a narrow terminal the devices fewest of the networks were measured on are
+    left out first. ``notes`` follow the table's own."""
+    from mbcost.results.published import latency_devices
+
+    devices = latency_devices([measured for _, measured in networks])
     if not devices:
         return None
-    measured = [e for e in cmp.entries if e.published_latency]
-    rows = [[e.label] + [e.published_latency["printed"].get(d) for d in devices] for e in measured]
-    shared = {d: sum(d in e.published_latency["ms"] for e in measured) for d in devices}
+    measured = [(label, m) for label, m in networks if m]
+    rows = [[label] + [m["printed"].get(d) for d in devices] for label, m in measured]
+    shared = {d: sum(d in m["ms"] for _, m in measured) for d in devices}
     columns = [Column("Model", whole=True)] + [Column(d, True, priority=shared[d]) for d in devices]
     by_source: dict[str, list[str]] = {}
-    for e in measured:
-        by_source.setdefault(e.published_latency["source"], []).append(e.label)
-    notes = ["The paper's own measurements on those devices (median latency, ms, as printed), for the paper's models "
+    for label, m in measured:
+        by_source.setdefault(m["source"], []).append(label)
+    lines = ["The paper's own measurements on those devices (median latency, ms, as printed), for the paper's models "
              "at their published resolutions: not predicted or measured by mbcost. Empty: the paper gives no "
              "latency there ('-': not benchmarked, or 'Failed')."]
-    notes += [f"source: {', '.join(labels)}: {source}" for source, labels in by_source.items()]
-    others = [e.label for e in cmp.entries if not e.published_latency]
+    lines += [f"source: {', '.join(labels)}: {source}" for source, labels in by_source.items()]
+    others = [label for label, m in networks if not m]
     if others:
-        notes.append(f"no published device latencies for: {', '.join(others)}")
-    tidy = [{"label": e.label, "device": d, "latency_ms_published": e.published_latency["ms"][d],
-             "source": e.published_latency["source"]} for e in measured for d in devices if d in e.published_latency["ms"]]
-    return Table("Published latency (ms), by device", columns, rows, notes=notes, tidy=tidy)
+        lines.append(f"no published device latencies for: {', '.join(others)}")
+    tidy = [{"label": label, "device": d, "latency_ms_published": m["ms"][d], "source": m["source"]}
+            for label, m in measured for d in devices if d in m["ms"]]
+    return Table("Published latency (ms), by device", columns, rows, notes=lines + list(notes), tidy=tidy)
 
 
 def _align_decimals(rows: list[list], column: int) -> None:

@@ -71,8 +71,7 @@ class Comparison(Framed):
     def published_latency_devices(self) -> list[str]:
         """Every device any compared network has a published latency on, in the
         paper's order (empty when none has)."""
-        have = {d for e in self.entries if e.published_latency for d in e.published_latency["ms"]}
-        return [d for d in latency_devices() if d in have] if have else []
+        return latency_devices([e.published_latency for e in self.entries])
 
     def describe(self) -> str:
         return "Comparison of " + ", ".join(e.label for e in self.entries)

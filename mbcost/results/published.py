@@ -237,10 +237,16 @@ DEVICE_LATENCY_SOURCE = ("Qin et al. 2024, MobileNetV4 (ECCV 2024, arXiv:2404.10
                          " directly (tables/published/mobilenet_v4_latency.csv, each row's source)")
 
 
-def latency_devices() -> list[str]:
+def latency_devices(among: list[dict | None] | None = None) -> list[str]:
     """The devices of the published latencies, in the paper's column order (the
-    order they first appear in tables/published/mobilenet_v4_latency.csv)."""
-    return list(dict.fromkeys(row["device"] for row in load_published("mobilenet_v4_latency")))
+    order they first appear in tables/published/mobilenet_v4_latency.csv); with
+    ``among`` (results of :func:`device_latencies`, None for a network with
+    none), only the devices any of them has."""
+    order = list(dict.fromkeys(row["device"] for row in load_published("mobilenet_v4_latency")))
+    if among is None:
+        return order
+    have = {device for measured in among if measured for device in measured["ms"]}
+    return [device for device in order if device in have]
 
 
 def device_latencies(model: str, alpha: float, resolution: int, classes: int = 1000,
