@@ -75,7 +75,7 @@ from mbcost.kinds.base import (
     opt_int,
     spatial,
 )
-from mbcost.kinds.registry import Kind, KindDoc, register
+from mbcost.kinds.registry import KINDS, Kind, KindDoc, register
 from mbcost.language.ast import LayerStmt
 
 CATEGORY = "Attention"
@@ -195,7 +195,7 @@ class AttentionInstance(Instance):
             terms += [f"P·M·{x}" for x in sums]
         if PRODUCTS in count:
             terms.append("2·L·P·C" if v == "C" else f"L·P·C + L·P·{v}")
-        terms += [p.formula for p in self.parts(count)[len(self.main_parts(count)):] if p.formula]
+        terms += [part.formula for part in (KINDS[op].part(self.output, count) for op in layer.post) if part.formula]
         if not terms:
             return None
         text = " + ".join(terms)
