@@ -180,14 +180,15 @@ def _assert_reads_well(fig, drawn) -> None:
     assert _overlapping_texts(fig) == [] and _labels_on_frontier(fig) == [], drawn
 
 
+#: the smallest (columns along the depth), the largest of each family (rows top to bottom);
+#: the medium ones lie between them (checked once by hand, as every zoo network at 5 sizes)
 MOBILENET_V4 = [("mobilenet_v4_conv_small", None), ("mobilenet_v4_conv_small", "9x6.5"),
-                ("mobilenet_v4_conv_medium", None), ("mobilenet_v4_conv_large", None),
-                ("mobilenet_v4_hybrid_medium", None), ("mobilenet_v4_hybrid_large", None)]
+                ("mobilenet_v4_conv_large", None), ("mobilenet_v4_hybrid_large", None)]
 
 
 @pytest.mark.parametrize("model,size", MOBILENET_V4, ids=[f"{m}-{s or 'default'}" for m, s in MOBILENET_V4])
 def test_mobilenet_v4_layers_read_well(model, size):
-    """The MobileNetV4s' layers figures (58 to 190 rows; the small one's columns
+    """The MobileNetV4s' layers figures (58 and 190 rows; the small one's columns
     along the depth also at 9x6.5 inches, where its bottom panel is 1.75 inches
     tall): no text cut, on a legend, or on another text (at their own sizes only:
     the sizes of the figures above already exercise both layouts)."""
