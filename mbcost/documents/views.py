@@ -114,7 +114,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
         columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width, whole=True)
                    for c, _ in shown]
         footer = [c.footer(a, scale) for c, a in shown]
-        rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
+        rows = [[c.cell(a, i, r) if c.cell else c.show(c.value(a, i, r), scale) for c, a in shown]
+                for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
         fields = [(c, a) for c, a in order if a is not None and c.key]
         not_asked = {c.key for view in ATTACHMENT_VIEWS if view.name not in attached for c in view.columns(None)}
@@ -167,7 +168,9 @@ class LayerColumn:
     a terminal too narrow for the table, lower priorities are left out first (the
     column an option exists for has the highest, 4); ``min_width``: the fewest
     characters it is readable in; ``after``: ``"amount"`` puts it right after the
-    Mult-Adds column, else it goes at the end, in declaration order."""
+    Mult-Adds column, else it goes at the end, in declaration order; ``cell(attachment,
+    i, row)``, where given: the shown cell instead of ``show(value, scale)`` (a
+    formula in named factors, the tidy records keeping the formula in numbers)."""
 
     header: str | None
     key: str | None
@@ -178,6 +181,7 @@ class LayerColumn:
     show: Callable = staticmethod(lambda value, scale: value)
     footer: Callable = staticmethod(lambda attachment, scale: "")
     after: str = ""
+    cell: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,25 @@ def _check_notes(check, analysis, parts: DocumentParts) -> None:
     parts.data["check"] = {"counter": check.counter, "agrees": not check.differing,
                            "differing_layers": list(check.differing)}
     parts.summary.append(check.summary(analysis))
+
+
+def _named_factor_notes(analysis, parts: DocumentParts) -> None:
+    """``table --formula``: under the per-layer table, what the named factors of its
+    formulas (attention rows) stand for, then their values, one line for each set of
+    rows with the same values (the tidy records keep every formula in numbers)."""
+    named = [r for r in analysis.layers if r.named_formula is not None]
+    table = parts.tables[0]
+    if not named or table.title != "Per layer":
+        return
+    meanings, remarks, rows_of = {}, {}, {}
+    for r in named:
+        meanings.update({s: m for s, _, _, m in r.named_formula.symbols})
+        remarks.update(dict.fromkeys(r.named_formula.remarks))
+        values = ", ".join(f"{s} = {v:,}" + (f" ({how})" if how else "") for s, v, how, _ in r.named_formula.symbols)
+        rows_of.setdefault(values, []).append(r.name)
+    table.notes.append("Formulas in named factors (attention rows): "
+                       + "; ".join([f"{s}: {m}" for s, m in meanings.items()] + list(remarks)) + ".")
+    table.notes += [f"{values}: {', '.join(names)}" for values, names in rows_of.items()]
 
 
 def roofline_columns(a) -> list:
@@ -276,7 +299,8 @@ ATTACHMENT_VIEWS = (
         _check_notes),
     AttachmentView("formula", lambda a: [
         LayerColumn("Formula (Mult-Adds)", "formula", lambda a, i, r: r.formula, priority=4, min_width=20,
-                     numeric=False)]),
+                    numeric=False, cell=lambda a, i, r: r.named_formula.text if r.named_formula else r.formula)],
+        lambda a, analysis, parts: _named_factor_notes(analysis, parts)),
     AttachmentView("roofline", roofline_columns, roofline_notes),
 )
 
