@@ -59,6 +59,29 @@ def test_mhsa_and_layerscale_by_hand(spec):
     assert mbcost.analyze(spec, count=("conv", "fc", "act")).layers[3].mult_adds == 196 * 40
 
 
+def test_formulas_in_named_factors_by_hand(spec):
+    """A table cell writes an attention row's formula in named factors (the one in
+    numbers is too long beside a name on an 80-column terminal), each defined with
+    its value. The MQA: M = 32 -> N = 48, so the queries' and the output's products
+    differ; the keys' and values' branches are equal (downsampling, batch norm,
+    projection). The MHSA: keys 2·8, values 2·12 wide, no downsampling."""
+    table = mbcost.analyze(spec, count=("conv", "fc", "bn"))
+    mqa, mhsa = table.layers[0].named_formula, table.layers[2].named_formula
+    assert mqa.text == "L·M·C + L·C·N + 2·P·M·(3·3+1+dk) + 2·L·P·C"
+    assert [(s, v, how) for s, v, how, _ in mqa.symbols] == [
+        ("L", 196, "14·14"), ("P", 49, "7·7"), ("M", 32, ""), ("N", 48, ""), ("C", 64, "4·16"), ("dk", 16, "")]
+    l, p, m, n, c, dk = 196, 49, 32, 48, 64, 16
+    assert l * m * c + l * c * n + 2 * p * m * (9 + 1 + dk) + 2 * l * p * c == table.layers[0].mult_adds
+    assert mhsa.text == "L·M·C + L·V·N + P·M·C + P·M·V + L·P·C + L·P·V"
+    assert [(s, v) for s, v, _, _ in mhsa.symbols] == [("L", 196), ("P", 196), ("M", 48), ("N", 40), ("C", 16),
+                                                        ("V", 24)]
+    # conv only: no products; fc only: the products alone
+    assert mbcost.analyze(spec, count=("conv",)).layers[0].named_formula.text == "L·M·C + L·C·N + 2·P·M·(3·3+dk)"
+    assert mbcost.analyze(spec, count=("fc",)).layers[0].named_formula.text == "2·L·P·C"
+    # the CSV and JSON keep the formula in numbers
+    assert table.layers[0].formula.startswith("196·32·64 + ")
+
+
 def test_width_keeps_heads_and_key_widths(spec):
     """alpha 0.5: the input line's 32 channels are never scaled, N = int(0.5·48) = 24;
     the 4 heads of 16 and the key/value widths are kept."""
@@ -92,15 +115,15 @@ def test_errors_are_one_line(tmp_path, capsys, line, message):
 
 def test_onnx_route_equals_the_spec(spec, tmp_path):
     """Exported to ONNX and counted there (MatMul, Conv, BatchNormalization handles
-    written from the ONNX definitions): the same integers, row by row. Not under
-    ``act``: torch.onnx.export writes GELU as Div, Erf, Add and Mul, which the ONNX
-    route names as operators no convention counts."""
+    written from the ONNX definitions): the same integers, row by row, ``act``
+    included: torch.onnx.export writes GELU as Div, Erf, Add and Mul, which the ONNX
+    reader takes back as one GELU (mbcost.graphs.fusion)."""
     pytest.importorskip("torch")
     from mbcost.graphs.rowmatch import differences
 
     path = tmp_path / "attn.onnx"
     assert main(["export", spec, "--output", str(path)]) == 0
-    for count in (("conv", "fc"), ("conv", "fc", "bn", "pool")):
+    for count in (("conv", "fc"), ("conv", "fc", "bn", "pool"), ("conv", "fc", "bn", "pool", "act")):
         ours = mbcost.analyze(spec, count=count, params="all")
         graph = mbcost.analyze(str(path), count=count)
         assert graph.total.mult_adds == ours.total.mult_adds

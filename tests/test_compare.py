@@ -196,3 +196,77 @@ def test_an_exact_published_count_is_equal_or_not():
     assert judge_published(pub, 61_100_840, "params").grade == "ok"
     off = judge_published(pub, 61_100_844, "params")  # a trailing zero is a digit of an exact count
     assert off.grade == "not explained" and off.printed == off.computed.replace("44", "40")
+
+
+V4_TRIO = ["mobilenet_v4_conv_small", "mobilenet_v4_conv_medium", "mobilenet_v4_hybrid_medium"]
+
+
+def _latency_csv() -> tuple[dict, list[str]]:
+    """tables/published/mobilenet_v4_latency.csv read here with the csv module:
+    (model, device) -> latency as printed, and the devices in the file's order."""
+    from conftest import published
+
+    rows = published("mobilenet_v4_latency")
+    return {(r["model"], r["device"]): r["latency_ms"] for r in rows}, list(dict.fromkeys(r["device"] for r in rows))
+
+
+def test_compare_shows_the_papers_device_latencies_as_the_csv_has_them():
+    """One row per network, one column per device any of them has (the hybrids'
+    missing CoreML and Hexagon cells empty, never 0); the JSON and CSV carry the
+    same figures; the notes say whose measurements they are."""
+    from mbcost.documents.views import compare_document
+
+    printed, devices = _latency_csv()
+    doc = compare_document(compare(V4_TRIO))
+    (table,) = [t for t in doc.tables if t.title == "Published latency (ms), by device"]
+    assert [c.header for c in table.columns] == ["Model"] + devices  # the conv networks have all seven
+    assert [r[0] for r in table.rows] == V4_TRIO
+    for row, model in zip(table.rows, V4_TRIO):
+        assert row[1:] == [printed.get((model, d)) for d in devices]
+    hybrid = dict(zip(devices, table.rows[2][1:]))
+    assert hybrid["iPhone 13 CoreML"] is None and hybrid["Pixel 4 Hexagon"] is None
+    notes = " ".join(table.notes)
+    assert "not predicted or measured by mbcost" in notes and "arXiv:2404.10518), the ImageNet-1K classification table (Tab. 6" in notes
+    from conftest import published  # the source line stands for every row's source
+
+    assert all("arXiv:2404.10518" in r["source"] and "Tab. 6" in r["source"] for r in published("mobilenet_v4_latency"))
+    for model in doc.data["models"]:
+        want = {d: float(v) for (m, d), v in printed.items() if m == model["model"]}
+        assert model["published_latency"]["ms"] == want
+    for record in doc.tables[0].records():  # the CSV's rows
+        for d in devices:
+            key = "latency_ms_" + d.lower().replace(" ", "_") + "_published"
+            value = printed.get((record["model"], d))
+            assert record[key] == (float(value) if value is not None else None)
+
+
+def test_a_network_without_published_latencies_adds_no_latency_table():
+    """MobileNet v1 and a MobileNetV4 at another resolution than the paper measured:
+    no table, no CSV column, null in the JSON."""
+    from mbcost.documents.views import compare_document
+
+    doc = compare_document(compare(["mobilenet", "mobilenet_v4_conv_small:res=160"]))
+    assert not [t for t in doc.tables if "latency" in t.title.lower()]
+    assert not [k for k in doc.tables[0].records()[0] if k.startswith("latency_ms")]
+    assert [m["published_latency"] for m in doc.data["models"]] == [None, None]
+
+
+def test_device_latencies_fit_80_columns_one_line_per_network():
+    """At 80 columns no line is longer, each network's row is one line with its
+    figures in the shown devices' order, and every device not shown is named in
+    the 'left out' line."""
+    from mbcost.documents.render import terminal_text
+    from mbcost.documents.views import compare_document
+
+    printed, devices = _latency_csv()
+    text = terminal_text(compare_document(compare(V4_TRIO)), 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    part = text[text.index("Published latency (ms), by device"):text.index("By layer type")]
+    flat = " ".join(part.split())
+    left = flat.split("left out to fit 80 columns:")[1].split("(")[0] if "left out" in flat else ""
+    shown = [d for d in devices if d not in left]
+    assert len(shown) >= 4 and all(d in left for d in devices if d not in shown)
+    for model in V4_TRIO:
+        (line,) = [line for line in part.splitlines() if line.startswith(f"│ {model} ")]
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        assert cells == [model] + [printed.get((model, d), "") for d in shown]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -295,7 +296,7 @@ def test_stage_sizes_follow_the_resolution():
 
 
 def test_published_tables_name_the_zoo_networks():
-    """timm's rows, the paper's rows and its Pixel 6 CPU latencies load (schemas
+    """timm's rows, the paper's rows and its per-device latencies load (schemas
     checked) and name the five zoo networks at their resolutions."""
     from mbcost.results.published import load_published as load
 
@@ -304,4 +305,35 @@ def test_published_tables_name_the_zoo_networks():
     paper = {r["model"]: r for r in load("family_papers") if r["family"] == "MobileNetV4"}
     assert set(paper) == set(ARCH) and all(r["resolution"] == PUBLISHED_RES[m] for m, r in paper.items())
     latency = load("mobilenet_v4_latency")
-    assert {r["model"] for r in latency} == set(ARCH) and {r["device"] for r in latency} == {"Pixel 6 CPU"}
+    assert {r["model"] for r in latency} == set(ARCH)
+    devices = {m: {r["device"] for r in latency if r["model"] == m} for m in ARCH}
+    every = {"Pixel 6 CPU", "Pixel 8 EdgeTPU", "Pixel 7 GPU", "Samsung S23 CPU", "Samsung S23 GPU"}
+    for name, seen in devices.items():  # the paper: the hybrids not benchmarked on CoreML, not DSP-compatible
+        assert seen == (every if "hybrid" in name else every | {"iPhone 13 CoreML", "Pixel 4 Hexagon"})
+    ms = {(r["model"], r["device"]): r["latency_ms"] for r in latency}
+    # the paper's abstract and introduction: Conv-S 2.4 ms on the Pixel 6 CPU, Hybrid-L 3.8 ms on the Pixel 8 EdgeTPU
+    assert ms["mobilenet_v4_conv_small", "Pixel 6 CPU"] == 2.4
+    assert ms["mobilenet_v4_hybrid_large", "Pixel 8 EdgeTPU"] == 3.8
+
+
+def test_roofline_docs_on_the_measured_latencies():
+    """docs/roofline.md's sentence on the paper's latencies: Conv-L / Conv-S measured
+    on two devices, and their roofline costs at RP 0 and 500 (bytes at int8)."""
+    from mbcost.attachments.roofline import roofline_macs, roofline_rows
+    from mbcost.results.published import load_published
+
+    ms = {(r["model"], r["device"]): r["latency_ms"] for r in load_published("mobilenet_v4_latency")}
+    ratio = {d: ms["mobilenet_v4_conv_large", d] / ms["mobilenet_v4_conv_small", d]
+             for d in ("Pixel 6 CPU", "Pixel 8 EdgeTPU")}
+    rows = {m: roofline_rows(mbcost.analyze(m)) for m in ("mobilenet_v4_conv_small", "mobilenet_v4_conv_large")}
+    cost = {rp: roofline_macs(rows["mobilenet_v4_conv_large"], rp) / roofline_macs(rows["mobilenet_v4_conv_small"], rp)
+            for rp in (0, 500)}
+    nbytes = {m: sum(r.bytes for r in rs) for m, rs in rows.items()}
+    docs = Path(__file__).resolve().parent.parent / "docs" / "roofline.md"
+    text = " ".join(docs.read_text(encoding="utf-8").split())
+    assert (f"Conv-L takes {ratio['Pixel 6 CPU']:.1f}× the time of Conv-S on the Pixel 6 CPU but "
+            f"{ratio['Pixel 8 EdgeTPU']:.1f}× on the Pixel 8 EdgeTPU") in text
+    assert f"cost is {float(cost[0]):.1f}× Conv-S's at RP 0 and {float(cost[500]):.1f}× at RP 500" in text
+    bytes_ratio = nbytes["mobilenet_v4_conv_large"] / nbytes["mobilenet_v4_conv_small"]
+    assert (f"({nbytes['mobilenet_v4_conv_large'] / 1e6:.1f} M against {nbytes['mobilenet_v4_conv_small'] / 1e6:.2f} M"
+            f" at int8, {bytes_ratio:.1f}×)") in text

@@ -181,3 +181,22 @@ def test_an_onnx_file_is_refused(tmp_path, capsys):
     path.write_bytes(b"not read")
     assert main(["roofline", str(path)]) == 2
     assert "export the model to a spec first" in capsys.readouterr().err
+
+
+def test_roofline_shows_the_papers_device_latencies_of_the_networks_that_have_them():
+    """Beside the sweep, the paper's measured latencies for MobileNetV4 Conv-S (as
+    tables/published/mobilenet_v4_latency.csv prints them, read here with csv), none
+    for MobileNet v1 or for Conv-S at another resolution than the paper measured."""
+    from conftest import published
+
+    from mbcost.documents.views_roofline import roofline_document
+
+    rows = [r for r in published("mobilenet_v4_latency") if r["model"] == "mobilenet_v4_conv_small"]
+    doc = roofline_document(roofline(["mobilenet_v4_conv_small", "mobilenet"], "0"))
+    (table,) = [t for t in doc.tables if t.title == "Published latency (ms), by device"]
+    assert [c.header for c in table.columns] == ["Model"] + [r["device"] for r in rows]
+    assert table.rows == [["mobilenet_v4_conv_small"] + [r["latency_ms"] for r in rows]]
+    assert [m["published_latency"] and m["published_latency"]["ms"] for m in doc.data["models"]] == [
+        {r["device"]: float(r["latency_ms"]) for r in rows}, None]
+    other = roofline_document(roofline(["mobilenet_v4_conv_small:res=160", "mobilenet"], "0"))
+    assert not [t for t in other.tables if "latency" in t.title.lower()]

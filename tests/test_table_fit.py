@@ -6,6 +6,7 @@ in-process as a terminal of that width shows it (rich, no colours)."""
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 
@@ -66,10 +67,9 @@ def layout(table, width: int) -> tuple[list[int], dict[int, int]]:
 def test_every_zoo_table_is_laid_out_one_line_a_row(width):
     """The layout of every zoo network's table, with and without formulas: within
     the terminal, and every kept column as wide as its longest cell (so rich never
-    wraps a row). At 120 columns with no exception (the attention rows' formulas
-    stay on one line, columns of lower priority left out); at 80, the hybrid
-    MobileNetV4s' attention formulas (58 and 61 characters, beside 33-character
-    names) fold between their terms."""
+    wraps a row), at 80 columns as at 120 (the hybrid MobileNetV4s' attention rows
+    write their formulas in named factors, 36 characters beside 34-character names,
+    where in numbers they took 58 and 61)."""
     for name in zoo.model_names():
         a = mbcost.analyze(name)
         for doc, key in ((cost_document(a), "Mult-Adds"), (cost_document(a, unit="flops", formula=True), "Formula")):
@@ -79,15 +79,53 @@ def test_every_zoo_table_is_laid_out_one_line_a_row(width):
             assert key in [table.columns[i].header.split()[0] for i in keep], (name, key)
             for i in keep:
                 longest = max(len(render.cell(row[i])) for row in table.rows + [table.footer])
-                folds = (width < 120 and key == "Formula" and table.columns[i].header.startswith("Formula")
-                         and longest > width // 3)
-                assert widths[i] >= longest or folds, (name, table.columns[i].header, width)
+                assert widths[i] >= longest, (name, table.columns[i].header, width)
 
 
 def test_formulas_with_formula_are_one_line_a_row_at_120_columns():
     """``table --formula`` of every zoo network on a 120-column terminal: one line a row."""
     for name in zoo.model_names():
         assert_fits(cost_document(mbcost.analyze(name), formula=True), 120, "Formula")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["mobilenet_v4_hybrid_medium", "mobilenet_v4_hybrid_large"])
+def test_attention_rows_are_one_line_with_their_named_factors_defined_below(name, width):
+    """``table --formula`` of the hybrid MobileNetV4s, rendered: one line a row at 80
+    columns too, and the note under the table gives every named factor of every
+    attention row a value, with which the row's formula, as shown, multiplies out
+    to its Mult-Adds (the CSV/JSON keep the formula in numbers)."""
+    a = mbcost.analyze(name)
+    doc = cost_document(a, formula=True)
+    assert_fits(doc, width, "Formula")
+    text = re.sub(r"\s+", " ", on_terminal(doc, width))
+    cells = {r.name: row[-1] for r, row in zip(a.layers, doc.tables[0].rows)}
+    values = {}
+    for found in re.finditer(r"((?:\w+ = [\d,]+(?: \([\d·]+\))?, )*\w+ = [\d,]+(?: \([\d·]+\))?): ([\w., ]+?)(?= L =| left out| By layer|$)",
+                             text):
+        symbols = {s: int(v.replace(",", "")) for s, v in re.findall(r"(\w+) = ([\d,]+)", found[1])}
+        values.update({row: symbols for row in found[2].split(", ")})
+    attention = [r for r in a.layers if r.kind == "mqa"]
+    assert attention and sorted(values) == sorted(r.name for r in attention), text[-1500:]
+    for r in attention:
+        assert re.search(r"[A-Z]", cells[r.name]) and named_value(cells[r.name], values[r.name]) == r.mult_adds
+        assert r.formula in doc.tables[0].records()[a.layers.index(r)]["formula"]  # in numbers for machines
+
+
+def named_value(formula: str, values: dict[str, int]) -> int:
+    """A formula's arithmetic, done here: sums and products of integers and named
+    factors (``2·P·M·(3·3 + dk)``), each name given its value."""
+    def value(node) -> int:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+            left, right = value(node.left), value(node.right)
+            return left + right if isinstance(node.op, ast.Add) else left * right
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        raise AssertionError(f"not a sum of products: {ast.dump(node)}")
+
+    return value(ast.parse(formula.replace("·", "*"), mode="eval").body)
 
 
 @pytest.mark.parametrize("count", ["conv,fc", "conv,fc,bn", "conv"])
@@ -99,6 +137,9 @@ def test_every_formula_evaluates_to_its_rows_mult_adds(count):
         for r in mbcost.analyze(name, count=tuple(count.split(","))).layers:
             terms = r.formula.split(" + ") if r.formula else []
             assert sum(math.prod(int(f) for f in t.split("·")) for t in terms) == r.mult_adds, (name, r.name, r.formula)
+            if r.named_formula is not None:  # the same in named factors, with their values
+                symbols = {s: v for s, v, _, _ in r.named_formula.symbols}
+                assert named_value(r.named_formula.text, symbols) == r.mult_adds, (name, r.name, r.named_formula)
 
 
 def test_attention_formula_groups_equal_products():
@@ -109,17 +150,31 @@ def test_attention_formula_groups_equal_products():
     assert row.mult_adds == 2 * 256 * 160 * 256 + 2 * 64 * 160 * 64 + 2 * 9 * 160 * 64 + 2 * 4 * 256 * 64 * 64
 
 
-def test_long_formulas_fold_between_their_terms_only():
+LONG_ATTENTION = """\
+model long_attention
+input 32x32x48
+a_rather_long_attention_layer_label: mhsa 48x40 heads=2 key=8 value=12 kv_stride=2
+"""
+
+
+def test_long_formulas_fold_between_their_terms_only(tmp_path):
+    """A formula longer than a third of the terminal, beside a long name, folds between
+    its terms: an MHSA whose keys and values differ in width, M -> N, with its batch
+    norms counted (six terms in named factors, 65 characters, beside 35)."""
     width = 80
-    a = mbcost.analyze("mobilenet_v4_hybrid_large")
-    long_formulas = [r for r in a.layers if len(r.formula) > width // 3]
-    assert long_formulas  # the attention rows' 61-character formulas
+    spec = tmp_path / "long.spec"
+    spec.write_text(LONG_ATTENTION)
+    a = mbcost.analyze(str(spec), count=("conv", "fc", "bn"))
+    (row,) = a.layers
+    assert row.named_formula.text == "L·M·C + L·V·N + P·M·(3·3+1+C) + P·M·(3·3+1+V) + L·P·C + L·P·V"
     text = on_terminal(cost_document(a, unit="flops", formula=True), width)
     _, body = per_layer_lines(text)
     assert len(body) > len(a.layers) + 1 and max(map(len, text.splitlines())) <= width
-    flat = re.sub(r"\s+", " ", " ".join(line.split("│")[-2].strip() for line in body))
-    for r in long_formulas:
-        assert r.formula in flat
+    pieces = [line.split("│")[-2].strip() for line in body[:-1]]
+    assert " ".join(pieces) == row.named_formula.text
+    terms = row.named_formula.text.split(" + ")
+    for piece in pieces:  # whole terms on each line
+        assert all(t in terms for t in piece.strip(" +").split(" + ")), piece
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -164,7 +164,8 @@ def describe(node: OpNode, graph: OpGraph) -> tuple[str, str, str, tuple[int, in
         label = "Max Pool" if op == "GlobalMaxPool" else "Avg Pool"
         return label, label, "global", (1, 1), None
     labels = {"BatchNormalization": "BatchNorm", "Relu": "ReLU", "HardSwish": "Hard-swish",
-              "HardSigmoid": "Hard-sigmoid", "Sigmoid": "Sigmoid", "Softmax": "Softmax", "Flatten": "Flatten"}
+              "HardSigmoid": "Hard-sigmoid", "Sigmoid": "Sigmoid", "Softmax": "Softmax", "Flatten": "Flatten",
+              "Gelu": "GELU"}
     if op == "Clip":
         low, high = node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]
         label = "ReLU6" if (low, high) == (0, 6) else "Clip"

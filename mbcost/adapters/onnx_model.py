@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 from mbcost.errors import MbcostError, input_file
+from mbcost.graphs.fusion import fuse_gelu
 from mbcost.graphs.opgraph import OpGraph, OpNode, module_of
 
 #: Operators whose outputs are sizes, not data: what reads only them (and constants) is shape arithmetic.
@@ -378,9 +379,10 @@ def read_graph(path: str | Path, input_shape: tuple[int, ...] | None = None, dat
     for v in data_inputs:
         value_dims[v.name] = dims[v.name]
     producer = model.producer_name + (f" {model.producer_version}" if model.producer_version else "")
-    return OpGraph(name=Path(path).stem, nodes=nodes, dims=value_dims, inputs=[v.name for v in data_inputs],
+    read = OpGraph(name=Path(path).stem, nodes=nodes, dims=value_dims, inputs=[v.name for v in data_inputs],
                    outputs=[v.name for v in graph.output], source=f"{path} (ONNX, from {producer or 'unknown'})",
                    shared=shared, ties_known=ties.known, notes=ties.notes)
+    return fuse_gelu(read)  # GELU written as its formula at opset 17: one Gelu, as the torch and spec routes count it
 
 
 class Ties:

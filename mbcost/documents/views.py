@@ -114,7 +114,8 @@ def cost_document(analysis: Analysis, *, unit: str = "mult-adds", by_type_only: 
         columns = [Column(c.header, c.numeric, priority=c.priority, min_width=c.min_width, whole=True)
                    for c, _ in shown]
         footer = [c.footer(a, scale) for c, a in shown]
-        rows = [[c.show(c.value(a, i, r), scale) for c, a in shown] for i, r in enumerate(analysis.layers)]
+        rows = [[c.cell(a, i, r) if c.cell else c.show(c.value(a, i, r), scale) for c, a in shown]
+                for i, r in enumerate(analysis.layers)]
         tidy = analysis.records()
         fields = [(c, a) for c, a in order if a is not None and c.key]
         not_asked = {c.key for view in ATTACHMENT_VIEWS if view.name not in attached for c in view.columns(None)}
@@ -167,7 +168,9 @@ class LayerColumn:
     a terminal too narrow for the table, lower priorities are left out first (the
     column an option exists for has the highest, 4); ``min_width``: the fewest
     characters it is readable in; ``after``: ``"amount"`` puts it right after the
-    Mult-Adds column, else it goes at the end, in declaration order."""
+    Mult-Adds column, else it goes at the end, in declaration order; ``cell(attachment,
+    i, row)``, where given: the shown cell instead of ``show(value, scale)`` (a
+    formula in named factors, the tidy records keeping the formula in numbers)."""
 
     header: str | None
     key: str | None
@@ -178,6 +181,7 @@ class LayerColumn:
     show: Callable = staticmethod(lambda value, scale: value)
     footer: Callable = staticmethod(lambda attachment, scale: "")
     after: str = ""
+    cell: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,25 @@ def _check_notes(check, analysis, parts: DocumentParts) -> None:
     parts.data["check"] = {"counter": check.counter, "agrees": not check.differing,
                            "differing_layers": list(check.differing)}
     parts.summary.append(check.summary(analysis))
+
+
+def _named_factor_notes(analysis, parts: DocumentParts) -> None:
+    """``table --formula``: under the per-layer table, what the named factors of its
+    formulas (attention rows) stand for, then their values, one line for each set of
+    rows with the same values (the tidy records keep every formula in numbers)."""
+    named = [r for r in analysis.layers if r.named_formula is not None]
+    table = parts.tables[0]
+    if not named or table.title != "Per layer":
+        return
+    meanings, remarks, rows_of = {}, {}, {}
+    for r in named:
+        meanings.update({s: m for s, _, _, m in r.named_formula.symbols})
+        remarks.update(dict.fromkeys(r.named_formula.remarks))
+        values = ", ".join(f"{s} = {v:,}" + (f" ({how})" if how else "") for s, v, how, _ in r.named_formula.symbols)
+        rows_of.setdefault(values, []).append(r.name)
+    table.notes.append("Formulas in named factors (attention rows): "
+                       + "; ".join([f"{s}: {m}" for s, m in meanings.items()] + list(remarks)) + ".")
+    table.notes += [f"{values}: {', '.join(names)}" for values, names in rows_of.items()]
 
 
 def roofline_columns(a) -> list:
@@ -276,7 +299,8 @@ ATTACHMENT_VIEWS = (
         _check_notes),
     AttachmentView("formula", lambda a: [
         LayerColumn("Formula (Mult-Adds)", "formula", lambda a, i, r: r.formula, priority=4, min_width=20,
-                     numeric=False)]),
+                    numeric=False, cell=lambda a, i, r: r.named_formula.text if r.named_formula else r.formula)],
+        lambda a, analysis, parts: _named_factor_notes(analysis, parts)),
     AttachmentView("roofline", roofline_columns, roofline_notes),
 )
 
@@ -453,6 +477,9 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                 "params_millions_diff": round(ratio(_published_params(a, pub), 10**6) - pub["params_millions"], 4),
                 "mult_adds_check": figures["mult_adds"].words, "params_check": figures["params"].words,
             },
+            "published_latency": None if e.published_latency is None else {
+                "ms": dict(e.published_latency["ms"]), "resolution": e.published_latency["resolution"],
+                "source": e.published_latency["source"]},
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
         })
@@ -500,6 +527,9 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                    "pub. = published (tables/published): " + "; ".join(sources)]
             + [f"[{n}] {words}" for words, n in notes.items()],
             tidy=published_tidy))
+    measured = published_latency_table([(e.label, e.published_latency) for e in cmp.entries])
+    if measured is not None:
+        tables.append(measured)
     types: list[str] = []
     shares = []
     for e in cmp.entries:
@@ -519,6 +549,37 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
             "models": models}
     heading = "Comparison: " + ", ".join(e.label for e in cmp.entries)
     return Document(heading, settings, tables + [breakdown], data)
+
+
+def published_latency_table(networks: list[tuple[str, dict | None]], notes: tuple[str, ...] = ()) -> Table | None:
+    """The latencies the networks' paper measured (``networks``: label and
+    :func:`~mbcost.results.published.device_latencies`, None for a network with
+    none), one row per network that has any and one column per device any of
+    them has (empty where the paper gives none); None where no network has any.
+    On a narrow terminal the devices fewest of the networks were measured on are
+    left out first. ``notes`` follow the table's own."""
+    from mbcost.results.published import latency_devices
+
+    devices = latency_devices([measured for _, measured in networks])
+    if not devices:
+        return None
+    measured = [(label, m) for label, m in networks if m]
+    rows = [[label] + [m["printed"].get(d) for d in devices] for label, m in measured]
+    shared = {d: sum(d in m["ms"] for _, m in measured) for d in devices}
+    columns = [Column("Model", whole=True)] + [Column(d, True, priority=shared[d]) for d in devices]
+    by_source: dict[str, list[str]] = {}
+    for label, m in measured:
+        by_source.setdefault(m["source"], []).append(label)
+    lines = ["The paper's own measurements on those devices (median latency, ms, as printed), for the paper's models "
+             "at their published resolutions: not predicted or measured by mbcost. Empty: the paper gives no "
+             "latency there ('-': not benchmarked, or 'Failed')."]
+    lines += [f"source: {', '.join(labels)}: {source}" for source, labels in by_source.items()]
+    others = [label for label, m in networks if not m]
+    if others:
+        lines.append(f"no published device latencies for: {', '.join(others)}")
+    tidy = [{"label": label, "device": d, "latency_ms_published": m["ms"][d], "source": m["source"]}
+            for label, m in measured for d in devices if d in m["ms"]]
+    return Table("Published latency (ms), by device", columns, rows, notes=lines + list(notes), tidy=tidy)
 
 
 def _align_decimals(rows: list[list], column: int) -> None:

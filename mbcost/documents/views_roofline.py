@@ -8,6 +8,8 @@ from fractions import Fraction
 
 from mbcost.attachments.roofline import Roofline, number
 from mbcost.documents.render import Column, Document, Table
+from mbcost.documents.views import published_latency_table
+from mbcost.results.published import device_latencies
 from mbcost.errors import MbcostError
 
 
@@ -58,10 +60,14 @@ def roofline_document(result: Roofline) -> Document:
                                      Column(f"memory-bound at RP {number(result.ridges[-1])}", numeric=True)],
                     summary_rows)
     tables = [sweep, summary]
+    measured = [device_latencies(a.model, a.alpha, a.resolution, a.config.classes or 1000, a.config.depth_mult)
+                for a in result.analyses]
     data = {"settings": roofline_settings(result), "bytes_per_element": result.bytes_per_element,
             "ridge_points": [number(r) for r in result.ridges],
             "models": [{"model": label, "mult_adds": a.total.mult_adds, "bytes": bytes_moved[i],
-                        "roofline_macs": [number(result.cost(i, r)) for r in result.ridges]}
+                        "roofline_macs": [number(result.cost(i, r)) for r in result.ridges],
+                        "published_latency": None if measured[i] is None else {
+                            k: measured[i][k] for k in ("ms", "resolution", "source")}}
                        for i, (label, a) in enumerate(zip(labels, result.analyses))]}
     for key, hw in (("hardware", result.hardware), ("machine", result.machine)):
         if hw is None:
@@ -81,5 +87,11 @@ def roofline_document(result: Roofline) -> Document:
         data[key] = {"name": hw.name, "peak_macs_per_s": _float(hw.peak_macs_per_s),
                      "bytes_per_s": _float(hw.bytes_per_s), "ridge_point": _float(hw.ridge),
                      "ms": {label: _float(Fraction(t) * 1000) for label, t in zip(labels, times)}}
+    latency = published_latency_table(list(zip(labels, measured)), (
+        "No ridge point is cited for these devices (a peak MAC rate and a bandwidth each), so they are not placed on"
+        " the sweep: set a ratio between two networks on one device beside their roofline costs' ratio at a low and"
+        " a high RP (docs/roofline.md).",))
+    if latency is not None:
+        tables.append(latency)
     return Document("The roofline across hardware (MobileNetV4, Qin et al. 2024)",
                     roofline_settings(result), tables, data)

@@ -456,6 +456,10 @@ class _Writer:
                     (None, None), (1 / 6, 0.5)) and abs(node.attrs.get("alpha", 0.2) - 1 / 6) > 1e-6:
                 raise self.fail(node, "a hard sigmoid with other slopes than PyTorch's (x/6 + 1/2)")
             return ACTIVATIONS[op]
+        if op == "Gelu":  # ONNX's own (opset 20), or the formula mbcost.graphs.fusion read as one
+            if node.attrs.get("approximate", "none") != "none":
+                raise self.fail(node, "GELU's tanh approximation (the spec language's gelu is the exact erf form)")
+            return "gelu"
         if op == "Clip":
             low, high = node.consts.get(1, [None])[0], node.consts.get(2, [None])[0]
             if (low, high) == (0, 6):

@@ -36,6 +36,12 @@ Cost (Mult-Adds), with Hk·Wk = P::
     norms        2 · P·M, only with ``--count ...,bn``
     weights      M·h·dk + M·g·dk + M·g·dv + h·dv·N (+ 2·k·k·M); norm 4·M
 
+On a table (``table --formula``) the row's formula is written in named factors,
+``2·L·M·C + 2·P·M·(3·3+dk) + 2·L·P·C`` with C = h·dk (:meth:`AttentionInstance.named_formula`),
+their values in a note under the table: in numbers it is four products of three
+or four numbers, too long beside a layer's name on an 80-column terminal. CSV and
+JSON keep the formula in numbers.
+
 The two products are matrix multiplications and are Mult-Adds like a fully
 connected layer's: they are counted with the ``fc`` group (which is where both
 torch counters put ``matmul``); scaling, softmax and the reshapes are never
@@ -54,12 +60,14 @@ Torch: :func:`torch_attention`, a module with ``query``, ``key``, ``value`` and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mbcost.kinds.base import (
     Context,
     Instance,
     LayerDef,
+    NamedFormula,
     Part,
     Shape,
     check_syntax,
@@ -67,7 +75,7 @@ from mbcost.kinds.base import (
     opt_int,
     spatial,
 )
-from mbcost.kinds.registry import Kind, KindDoc, register
+from mbcost.kinds.registry import KINDS, Kind, KindDoc, register
 from mbcost.language.ast import LayerStmt
 
 CATEGORY = "Attention"
@@ -156,6 +164,51 @@ class AttentionInstance(Instance):
         if PRODUCTS in count:
             parts.append(Part(CATEGORY, h * positions * p * (dk + dv), positions=positions))
         return parts
+
+    def named_formula(self, count: frozenset) -> NamedFormula | None:
+        """The row's Mult-Adds in named factors (its formula in numbers, four products
+        of three or four numbers, is too long for a table cell beside a name on an
+        80-column terminal): the queries and the output projection at the L query
+        positions, the keys' and the values' branches at the P key/value positions
+        (each its downsampling conv, its batch norm and its projection: P·M·(3·3+1+dk),
+        the sum without spaces, so that a table folding the formula keeps it whole),
+        the two matrix products. A pair of equal products is written once, with
+        a 2 in front. The post ops' formulas follow in numbers."""
+        layer = self.layer
+        m, n = self.input.c, self.output.c
+        h, dk, dv, k = layer.heads, layer.key_dim, layer.value_dim, layer.kernel
+        (ph, pw), mqa = self.kv_size, layer.shared_kv
+        conv, bn, down = "conv" in count, "bn" in count, layer.kv_stride > 1
+        v = "C" if dv == dk else "V"  # the values' width over all heads
+        out = "M" if n == m else "N"
+        widths = ("dk", "dk" if dv == dk else "dv") if mqa else ("C", v)  # a key's and a value's branch
+        terms = []
+        if conv:
+            terms.append("2·L·M·C" if (v, out) == ("C", "M") else f"L·M·C + L·{v}·{out}")
+        branch = [w for w, on in ((f"{k}·{k}", conv and down), ("1", bn and down)) if on]
+        inner = [branch + [w] if conv else branch for w in widths]
+        inner = [i for i in inner if i]
+        sums = [i[0] if len(i) == 1 else f"({'+'.join(i)})" for i in inner]  # one word: a fold never splits it
+        if len(sums) == 2 and sums[0] == sums[1]:
+            terms.append(f"2·P·M·{sums[0]}")
+        else:
+            terms += [f"P·M·{x}" for x in sums]
+        if PRODUCTS in count:
+            terms.append("2·L·P·C" if v == "C" else f"L·P·C + L·P·{v}")
+        terms += [part.formula for part in (KINDS[op].part(self.output, count) for op in layer.post) if part.formula]
+        if not terms:
+            return None
+        text = " + ".join(terms)
+        symbols = (("L", self.input.h * self.input.w, dot(self.input.h, self.input.w), "query positions (H·W)"),
+                   ("P", ph * pw, dot(ph, pw), "key/value positions"),
+                   ("M", m, "", "channels in"), ("N", n, "", "channels out"),
+                   ("C", h * dk, dot(h, dk), "query channels (h heads of dk)"),
+                   ("V", h * dv, dot(h, dv), "value channels (h heads of dv)"),
+                   ("dk", dk, "", "a key head's channels"), ("dv", dv, "", "a value head's channels"))
+        used = set(re.split(r"[\s()·+]+", text))
+        remarks = ((f"{k}·{k}: the depthwise convs that downsample the keys and the values",) if conv and down
+                   else ()) + (("1: their batch norms",) if bn and down else ())
+        return NamedFormula(text, tuple(s for s in symbols if s[0] in used), remarks)
 
     def torch_module(self):
         from mbcost.adapters.torch_modules import unit

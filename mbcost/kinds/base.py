@@ -62,6 +62,20 @@ class Part:
     positions: int = 1
 
 
+@dataclass(frozen=True)
+class NamedFormula:
+    """A row's formula in named factors, for a table cell that the formula in
+    numbers does not fit (an attention row's four products of three or four
+    numbers each): ``text`` multiplies out to the row's Mult-Adds with the values
+    of ``symbols``, each (symbol, value, how the value is made or "", meaning):
+    ``("L", 576, "24·24", "query positions (H·W)")``; ``remarks``: what the
+    numbers left in the text are (``"3·3: the depthwise convs ..."``)."""
+
+    text: str
+    symbols: tuple[tuple[str, int, str, str], ...]
+    remarks: tuple[str, ...] = ()
+
+
 def dot(*factors: int) -> str:
     """The formula with numbers substituted: ``3·3·32·112·112``."""
     return "·".join(str(f) for f in factors)
@@ -188,6 +202,11 @@ class Instance:
     def parts(self, count: frozenset) -> list[Part]:
         """The row's cost: its own, then its post ops' (``+bn +relu``) on its output."""
         return self.main_parts(count) + [KINDS[op].part(self.output, count) for op in self.layer.post]
+
+    def named_formula(self, count: frozenset) -> NamedFormula | None:
+        """The row's formula in named factors where the kind writes one (attention),
+        else None: the formula in numbers (``parts``) is short enough."""
+        return None
 
 
 # -- option helpers shared by the kinds -------------------------------------

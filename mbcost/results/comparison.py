@@ -9,8 +9,9 @@ from fractions import Fraction
 from mbcost.results.analysis import Analysis, analyze
 from mbcost.core.conventions import alpha_number
 from mbcost.errors import MbcostError
-from mbcost.results.frames import Framed
-from mbcost.results.published import FVCORE_READING, crop_note, imagenet_result, timm_result, torchvision_result
+from mbcost.results.frames import Framed, snake
+from mbcost.results.published import (FVCORE_READING, crop_note, device_latencies, imagenet_result, latency_devices,
+                                      timm_result, torchvision_result)
 from mbcost.numbers import safe_float
 from mbcost.results.zoo import canonical_name, load_network, looks_like_path
 from mbcost.sources import open_table, recognise
@@ -30,6 +31,9 @@ class Entry:
     note: str = ""  # how its settings were chosen, where not as given
     #: the predicted latency (a LatencyPrediction) when compared with a calibration and the model is a spec
     latency: object = None
+    #: the latencies its paper measured on devices (:func:`~mbcost.results.published.device_latencies`:
+    #: ``ms`` per device, ``printed``, ``source``) at the configuration it measured, else None
+    published_latency: dict | None = None
 
     @property
     def key(self) -> str:
@@ -45,7 +49,10 @@ class Comparison(Framed):
 
     def records(self) -> list[dict]:
         """One row per network: counts, ratios to the reference as floats, the
-        published figures (None where there are none)."""
+        published figures (None where there are none); where any network has
+        published device latencies, one ``latency_ms_<device>_published`` per
+        device any of them has (None where the paper gives none)."""
+        devices = self.published_latency_devices()
         out = []
         for e in self.entries:
             a, pub = e.analysis, e.published or {}
@@ -57,8 +64,14 @@ class Comparison(Framed):
                 "params_ratio": safe_float(self.ratio(e, "params")),
                 "top1_published": pub.get("top1"), "mult_adds_millions_published": pub.get("mult_adds_millions"),
                 "params_millions_published": pub.get("params_millions"),
+                **{latency_key(d): (e.published_latency or {"ms": {}})["ms"].get(d) for d in devices},
             })
         return out
+
+    def published_latency_devices(self) -> list[str]:
+        """Every device any compared network has a published latency on, in the
+        paper's order (empty when none has)."""
+        return latency_devices([e.published_latency for e in self.entries])
 
     def describe(self) -> str:
         return "Comparison of " + ", ".join(e.label for e in self.entries)
@@ -71,6 +84,12 @@ class Comparison(Framed):
         """``entry`` / reference for ``mult_adds``, ``params`` or ``activations``."""
         ref = getattr(self.ref.analysis.total, what)
         return Fraction(getattr(entry.analysis.total, what), ref) if ref else Fraction(0)
+
+
+def latency_key(device: str) -> str:
+    """The record key of a device's published latency: 'Pixel 6 CPU' ->
+    'latency_ms_pixel_6_cpu_published'."""
+    return f"latency_ms_{snake(device)}_published"
 
 
 def parse_model_arg(arg: str) -> tuple[str, dict]:
@@ -279,7 +298,9 @@ def compare(models: list[str], reference: str | None = None, latency=None, **com
                      or timm_result(analysis.model, analysis.alpha, analysis.resolution, classes))
         if published and "fvcore" in published.get("readings", ()):
             published = {**published, "fvcore_mult_adds": fvcore_mult_adds(network, {**given, "resolution": analysis.resolution})}
-        entries.append(Entry(label, arg, analysis, published, note))
+        measured = device_latencies(analysis.model, analysis.alpha, analysis.resolution, classes,
+                                    analysis.config.depth_mult)
+        entries.append(Entry(label, arg, analysis, published, note, published_latency=measured))
     index = 0
     if reference is not None:
         index = _find_reference(reference, entries)

@@ -228,3 +228,44 @@ def imagenet_result(model: str, alpha: float, resolution: int, classes: int = 10
         if row["model"] == model and abs(row_alpha - alpha) < 1e-9 and res_ok:
             return dict(row, table=row.get("table", table))
     return None
+
+
+#: Where tables/published/mobilenet_v4_latency.csv's figures come from, in one line
+#: (each row's ``source`` and tables/published/README.md say how it was transcribed).
+DEVICE_LATENCY_SOURCE = ("Qin et al. 2024, MobileNetV4 (ECCV 2024, arXiv:2404.10518), the ImageNet-1K classification"
+                         " table (Tab. 6 of the ECCV text), median latency; transcribed, not read from the paper"
+                         " directly (tables/published/mobilenet_v4_latency.csv, each row's source)")
+
+
+def latency_devices(among: list[dict | None] | None = None) -> list[str]:
+    """The devices of the published latencies, in the paper's column order (the
+    order they first appear in tables/published/mobilenet_v4_latency.csv); with
+    ``among`` (results of :func:`device_latencies`, None for a network with
+    none), only the devices any of them has."""
+    order = list(dict.fromkeys(row["device"] for row in load_published("mobilenet_v4_latency")))
+    if among is None:
+        return order
+    have = {device for measured in among if measured for device in measured["ms"]}
+    return [device for device in order if device in have]
+
+
+def device_latencies(model: str, alpha: float, resolution: int, classes: int = 1000,
+                     depth_mult: float = 1) -> dict | None:
+    """The paper's measured latencies of a zoo network on each device it reports
+    (tables/published/mobilenet_v4_latency.csv), only for the configuration it
+    measured: width 1, depth 1, 1000 classes, at the resolution its own paper's row
+    gives (family_papers.csv); else None. ``ms``: device -> milliseconds, in the
+    paper's device order; ``printed``: the same as printed (``3.0``, not ``3``); a
+    device the paper gives no latency for (``-``, ``Failed``) is absent."""
+    if classes != 1000 or abs(alpha - 1) > 1e-9 or abs(depth_mult - 1) > 1e-9:
+        return None
+    rows = [row for row in load_published("mobilenet_v4_latency") if row["model"] == model]
+    measured_at = {row["resolution"] for row in load_published("family_papers")
+                   if row["model"] == model and row["resolution"] is not None}
+    if not rows or measured_at != {resolution}:
+        return None
+    order = latency_devices()
+    rows.sort(key=lambda row: order.index(row["device"]))
+    return {"ms": {row["device"]: row["latency_ms"] for row in rows},
+            "printed": {row["device"]: row["_text"]["latency_ms"] for row in rows},
+            "resolution": resolution, "source": DEVICE_LATENCY_SOURCE}

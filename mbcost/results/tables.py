@@ -12,7 +12,7 @@ from mbcost.core.conventions import COUNT_NAMES, PARAM_CONVENTIONS, alpha_number
 from mbcost.errors import MbcostError
 from mbcost.results.frames import Framed, Rows
 from mbcost.kinds import Instance, Shape
-from mbcost.kinds.base import stride_text
+from mbcost.kinds.base import NamedFormula, stride_text
 from mbcost.core.network import Config, Network
 
 
@@ -40,6 +40,8 @@ class LayerRow:
     #: a torch model's tensors in its own layout (N x C x H x W), for display; None for specs (H x W x C)
     input_dims: tuple[int, ...] | None = None
     output_dims: tuple[int, ...] | None = None
+    #: the formula in named factors, for a table cell, where the kind writes one (attention); None: ``formula``
+    named_formula: NamedFormula | None = None
 
     @property
     def input_text(self) -> str:
@@ -431,6 +433,7 @@ class Analysis(CostTable):
                 formula=" + ".join(p.formula for p in parts if p.formula),
                 line=inst.layer.stmt.loc.line,
                 kernel=inst.kernel,
+                named_formula=inst.named_formula(config.count),
             ))
         self.layers: list[LayerRow] = rows
         self.total = self.totals(rows)
