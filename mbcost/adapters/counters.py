@@ -33,12 +33,15 @@ from collections import Counter
 from contextlib import contextmanager, nullcontext
 from fractions import Fraction
 from functools import lru_cache
+from itertools import chain
 from math import prod
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from mbcost.adapters import operators
+from mbcost.steps import run
 
 
 def _fcm_groups() -> dict:
@@ -363,22 +366,24 @@ def meta_kernels():
     * ``aten::convolution`` -- its meta kernel is Python and runs under the JIT
       tracer (``convolution`` is not recorded; ``_convolution``, which it reaches
       on the CPU, is), so the sizes it reads are traced tensors and its shape
-      checks fail: fvcore could not trace a convolution on meta. A traced call now
-      goes through ``aten::_convolution``, the operator the tracer records on the
-      CPU and whose tracer kernel suspends tracing before the meta kernel runs;
-      every other call goes straight to PyTorch's own meta kernel.
+      checks fail: fvcore could not trace a convolution on meta. For the count it
+      falls through on meta to PyTorch's C++ kernel, the one the CPU runs, which
+      calls ``aten::_convolution`` (the operator the tracer records, whose tracer
+      kernel suspends tracing before the meta kernel runs) with no Python frame
+      on the stack the tracer walks for each of its 13 arguments
+      (:func:`_composite_convolution`; registered for each count: 15 µs).
     * ``aten::native_batch_norm``, ``aten::relu`` and ``aten::hardtanh`` (ReLU6)
       -- their meta kernels are Python reference implementations (5, 4 and 15 ms
       a call: most of a meta forward pass); an output of the input's shape is all
       a count needs.
-    * ``aten::_convolution``, ``aten::convolution`` (untraced calls), ``aten::addmm`` and ``aten::mm`` --
+    * ``aten::_convolution``, ``aten::addmm`` and ``aten::mm`` --
       PyTorch's meta kernels are Python that imports ``torch._dynamo`` and sympy
       on first use (2.5 s of a cold ``mbcost table --torch``); the output size is
       PyTorch's formula (:func:`conv_output_size`), the product's is N x M.
     * the common elementwise operators, ``mean.dim`` and ``native_layer_norm``
       (:func:`_elementwise_kernels`).
 
-    The kernels are registered once per process (registering and releasing 53
+    The other kernels are registered once per process (registering and releasing 53
     kernels took 0.5 ms a count: more than a small model's whole trace), each in
     place of a Python kernel PyTorch registered from ``torch._meta_registrations``;
     outside a count (no ``meta_kernels`` block open) each calls that kernel of
@@ -408,11 +413,14 @@ def meta_kernels():
     check_device = getattr(activation, "_check_arg_device", None)
     if check_device is not None:
         activation._check_arg_device = lambda x: (x is not None and x.is_meta) or check_device(x)
+    convolution = _composite_convolution()
     _COUNTING[0] += 1
     try:
         yield
     finally:
         _COUNTING[0] -= 1
+        if convolution is not None:
+            _release(convolution)
         if check_device is not None:
             activation._check_arg_device = check_device
         if lib is not None:
@@ -424,17 +432,25 @@ def meta_kernels():
 _COUNTING = [0]
 
 
-def _convolution_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-    if torch._C._get_tracing_state() is not None:
-        # the tracer records _convolution here, and each of its constant arguments with the Python stack as it
-        # is (a walk of every frame): called straight, without OpOverload.__call__'s frame
-        return _CONVOLUTION(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
-                            False, False, True, True)
-    return _empty(input, conv_output_size(input.shape, weight.shape, stride, padding, dilation, transposed,
-                                          output_padding, groups))
-
-
-_CONVOLUTION = getattr(torch.ops.aten._convolution.default, "_op", torch.ops.aten._convolution.default)
+def _composite_convolution():
+    """A Library in which ``aten::convolution`` falls through on the meta device
+    to PyTorch's C++ kernel (``CompositeExplicitAutograd``: what the CPU runs, and
+    the dispatcher's default for a backend with no kernel of its own), in place of
+    PyTorch's Python meta kernel; None where this PyTorch refuses it (the
+    convolution then fails to trace on meta: the fvcore probe sees it, and fvcore
+    counts on the CPU). Released after the count: outside one, PyTorch's own."""
+    fallthrough = getattr(torch.library, "fallthrough_kernel", None)
+    if fallthrough is None:
+        return None
+    lib = torch.library.Library("aten", "IMPL")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
+            lib.impl("convolution", fallthrough, "Meta")
+    except Exception:  # noqa: BLE001 - another PyTorch
+        _release(lib)
+        return None
+    return lib
 
 
 def _convolution_traced_kernel(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
@@ -465,7 +481,7 @@ def _same_shape_kernel(input, *args, **kwargs):
 
 def _fast_kernels() -> dict:
     """"op.overload" -> the meta kernel :func:`meta_kernels` puts in its place."""
-    return {"convolution": _convolution_kernel, "native_batch_norm": _batch_norm_kernel,
+    return {"native_batch_norm": _batch_norm_kernel,
             "_convolution": _convolution_traced_kernel, "addmm": _addmm_kernel, "mm": _mm_kernel,
             "relu": _same_shape_kernel, "hardtanh": _same_shape_kernel, **_elementwise_kernels()}
 
@@ -500,16 +516,6 @@ def _installed():
 
 
 def _gated(fast, original):
-    if fast is _convolution_kernel:  # its frame is on the stack the tracer walks for each constant: none added
-        def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-            if _COUNTING[0] and torch._C._get_tracing_state() is not None:
-                return _CONVOLUTION(input, weight, bias, stride, padding, dilation, transposed, output_padding,
-                                    groups, False, False, True, True)
-            return (fast if _COUNTING[0] else original)(input, weight, bias, stride, padding, dilation, transposed,
-                                                        output_padding, groups)
-
-        return convolution
-
     def kernel(*args, **kwargs):
         return (fast if _COUNTING[0] else original)(*args, **kwargs)
 
@@ -716,13 +722,19 @@ class FvcoreCounts:
 def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
     """fvcore's per-module Mult-Adds of ``module(*inputs)`` under ``count``. A meta
     module is given zero CPU storage first unless fvcore can trace on meta."""
+    return run(fvcore_count_steps(module, inputs, count))
+
+
+def fvcore_count_steps(module: nn.Module, inputs: tuple, count):
+    """:func:`fvcore_count` as steps (:mod:`mbcost.steps`): it yields fvcore's
+    count (the JIT trace), to be made in the frame that runs it, and returns the
+    :class:`FvcoreCounts`."""
     from mbcost.adapters.torch_modules import materialize
 
     FlopCountAnalysis = _flop_count_analysis()
 
     given = [x for x in inputs if isinstance(x, torch.Tensor)]
-    tensors = list(module.parameters()) + list(module.buffers()) + given
-    on_meta = any(t.is_meta for t in tensors)
+    on_meta = any(t.is_meta for t in chain(given, module.parameters(), module.buffers()))  # (the input first)
     if on_meta and not fvcore_meta_ok():
         materialize(module, "cpu")
         inputs = tuple(torch.zeros(x.shape, dtype=x.dtype) if isinstance(x, torch.Tensor) and x.is_meta else x
@@ -735,10 +747,29 @@ def fvcore_count(module: nn.Module, inputs: tuple, count) -> FvcoreCounts:
     with torch.no_grad(), warnings.catch_warnings(), recorded_calls(Counter()) as calls, \
             (meta_kernels() if on_meta else nullcontext()):
         warnings.simplefilter("ignore")
+        # the trace, made by whoever runs the steps; fvcore's _analyze (what by_module and total call, cached)
+        # where this fvcore has it: one frame fewer on the stack the tracer walks
+        first_hook = RemovableHandle.next_id
+        try:
+            yield getattr(analysis, "_analyze", analysis.by_module)
+        except BaseException:
+            _remove_hooks(module, first_hook)
+            raise
         by_module = {name: _exact(value) for name, value in analysis.by_module().items()}
         unsupported = Counter(analysis.unsupported_ops())
         per_module = {name: Counter(analysis.unsupported_ops(name)) for name in by_module} if unsupported else {}
     return FvcoreCounts(by_module, unsupported, device, per_module, calls)
+
+
+def _remove_hooks(module: nn.Module, first: int) -> None:
+    """Remove the forward hooks registered on ``module`` and its descendants since
+    the hook id ``first`` (hook ids only grow): fvcore's trace leaves its scope
+    hooks on every module when the forward pass fails (it removes them only
+    after a trace that succeeds), and the user's model would keep them."""
+    for sub in module.modules():
+        for hooks in (sub._forward_pre_hooks, sub._forward_hooks):
+            for key in [k for k in hooks if k >= first]:
+                del hooks[key]
 
 
 def _exact(value):

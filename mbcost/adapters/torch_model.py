@@ -28,8 +28,8 @@ import sys
 from mbcost.results.tables import LayerRow, ModelTable, dims_shape as _dims_shape
 from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError, one_line
-from mbcost.kinds import Shape
 from mbcost.core.network import Config
+from mbcost.steps import run
 
 DEFAULT_INPUT = "1x3x224x224"
 
@@ -358,12 +358,13 @@ class _Params:
     it; a later row that uses it records how many it shares and with whom."""
 
     def __init__(self) -> None:
-        self.owner: dict[int, str] = {}
-        self.shared: dict[str, tuple[int, str]] = {}
-
-    def split(self, row: str, items) -> tuple[int, int, int]:
         from mbcost.adapters.counters import param_role
 
+        self.owner: dict[int, str] = {}
+        self.shared: dict[str, tuple[int, str]] = {}
+        self.role = param_role
+
+    def split(self, row: str, items) -> tuple[int, int, int]:
         split = {"weight": 0, "bias": 0, "norm": 0}
         for module, pname, p in items:
             first = self.owner.setdefault(id(p), row)
@@ -371,7 +372,7 @@ class _Params:
                 count, _ = self.shared.get(row, (0, first))
                 self.shared[row] = (count + p.numel(), first)
                 continue
-            split[param_role(module, pname)] += p.numel()
+            split[self.role(module, pname)] += p.numel()
         return split["weight"], split["bias"], split["norm"]
 
 
@@ -521,6 +522,12 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
                         params: str | None = None) -> TorchAnalysis:
     """``mbcost.analyze(module, input_size=...)``: a module already built, at
     ``input_size`` (default 1x3x224x224) or on ``inputs`` (a tuple of arguments)."""
+    return run(user_module_steps(model, input_size, inputs, count=count, params=params))
+
+
+def user_module_steps(model, input_size=None, inputs=None, *, count=("conv", "fc"), params: str | None = None):
+    """:func:`analyze_user_module` as steps (:mod:`mbcost.steps`): they yield
+    fvcore's trace, which ``mbcost.analyze`` makes in its own frame."""
     from mbcost.adapters import require_torch
 
     require_torch("mbcost.analyze on a torch module")
@@ -530,14 +537,14 @@ def analyze_user_module(model, input_size=None, inputs=None, *, count=("conv", "
         first = next((t for t in inputs if hasattr(t, "shape")), None)
         shape = tuple(int(d) for d in first.shape) if first is not None else ()
         with _eval_mode(model):
-            return analyze_module(model, shape, config, name=type(model).__name__, inputs=inputs)
+            return (yield from module_steps(model, shape, config, name=type(model).__name__, inputs=inputs))
     shape = parse_input(input_size) if isinstance(input_size, str) or input_size is None else \
         tuple(int(d) for d in input_size)
     if not shape or any(d <= 0 for d in shape):
         raise MbcostError(f"input_size must be positive dimensions, batch first (e.g. (1, 3, 224, 224)), got "
                           f"{input_size!r}")
     with _eval_mode(model):
-        return _analyze_built(model, shape, config)
+        return (yield from _built_steps(model, shape, config))
 
 
 @contextlib.contextmanager
@@ -555,25 +562,29 @@ def _eval_mode(model):
             m.training = True
 
 
-def _analyze_built(model, shape, config):
-    if any(not t.is_meta for t in list(model.parameters()) + list(model.buffers())):
-        # counted on the meta device (shapes only, no arithmetic: faster than the CPU), the CPU where that fails
-        try:
-            with _meta_tensors(model):
-                result = analyze_module(model, shape, config, name=type(model).__name__)
-        except MbcostError:
-            pass
-        else:
+def _built_steps(model, shape, config):
+    # counted on the meta device (shapes only, no arithmetic: faster than the CPU), the CPU where that fails (a
+    # model whose tensors were all on meta already is counted once)
+    swapped = 0
+    try:
+        with _meta_tensors(model) as swapped:
+            result = yield from module_steps(model, shape, config, name=type(model).__name__)
+    except MbcostError:
+        if not swapped:
+            raise
+    else:
+        if swapped:
             result.example_inputs = None  # the model's tensors are back on the CPU: CPU zeros, when asked
-            return result
-    return analyze_module(model, shape, config, name=type(model).__name__)
+        return result
+    return (yield from module_steps(model, shape, config, name=type(model).__name__))
 
 
 @contextlib.contextmanager
 def _meta_tensors(model):
     """The model's parameters and buffers replaced by meta tensors of the same
     sizes while it is counted (one meta tensor per tensor: tied weights stay
-    tied), the originals restored after."""
+    tied), the originals restored after. Yields how many were replaced (0: all
+    on meta already, or none)."""
     import torch
     from torch import nn
 
@@ -590,7 +601,7 @@ def _meta_tensors(model):
                         meta[id(t)] = nn.Parameter(empty, t.requires_grad) if isinstance(t, nn.Parameter) else empty
                     swapped.append((store, key, t))
                     store[key] = meta[id(t)]
-        yield
+        yield len(swapped)
     finally:
         for store, key, t in swapped:
             store[key] = t
@@ -600,21 +611,25 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
                    inputs: tuple | None = None) -> TorchAnalysis:
     """:func:`analyze_torch` for a module already built (``inputs``: the forward
     pass's arguments, instead of zeros of ``shape``)."""
+    return run(module_steps(model, shape, config, name, inputs))
+
+
+def module_steps(model, shape: tuple[int, ...], config: Config, name: str = "model", inputs: tuple | None = None):
+    """:func:`analyze_module` as steps (:mod:`mbcost.steps`): they yield fvcore's
+    trace and return the :class:`TorchAnalysis`."""
     import torch
 
-    from mbcost.adapters.counters import fvcore_count
+    from mbcost.adapters.counters import fvcore_count_steps
 
     names = {}
     for mod_name, mod in model.named_modules():
         names.setdefault(mod, mod_name)
     modules = {n: m for m, n in names.items()}
-    order: list[str] = []
-    shapes: dict[str, tuple[Shape, Shape]] = {}
-    dims: dict[str, tuple] = {}  # the model's own layout (N x C x H x W), for display
+    dims: dict[str, tuple] = {}  # name -> (input, output) sizes in the model's own layout, in the order called
 
     def hook(mod, inputs, output):
         mod_name = names.get(mod)
-        if mod_name is None or mod_name in shapes:
+        if mod_name is None or mod_name in dims:
             return
         # reading sizes while the JIT traces records them as operators (a third of the trace's time): not traced
         tracing = torch._C._get_tracing_state()
@@ -625,15 +640,15 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         finally:
             if tracing is not None:
                 torch._C._set_tracing_state(tracing)
-        shapes[mod_name] = tuple(_dims_shape(d or ()) for d in dims[mod_name])
-        order.append(mod_name)
 
+    # one hook per module (a global one, register_module_forward_hook, would save registering 404 on GhostNet,
+    # 1.4 ms, but it puts the tracer's own wrapper module on its slow path: one frame more under every operator)
     handles = [m.register_forward_hook(hook) for m in names]
     try:
         device = next((t.device for t in model.parameters()), torch.device("cpu"))  # meta stays meta
         args = inputs if inputs is not None else (torch.zeros(shape, device=device),)
         try:
-            counts = fvcore_count(model, args, config.count)
+            counts = yield from fvcore_count_steps(model, args, config.count)
         except MbcostError:
             raise
         except Exception as exc:  # noqa: BLE001 - the user's forward pass
@@ -645,19 +660,18 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
 
     by_module = counts.by_module
     children = {n: [f"{n}.{c}" if n else c for c, _ in m.named_children()] for m, n in names.items()}
-    absorbed = _absorbed_params(modules, set(shapes))
+    absorbed = _absorbed_params(modules, set(dims))
     own_unknown = _own_unsupported(counts.unsupported_by_module, children)
     params = _Params()
     rows: list[LayerRow] = []
     called_params = 0
-    for mod_name in order:
+    for mod_name, (in_dims, out_dims) in dims.items():
         mod = modules[mod_name]
         kids = children.get(mod_name, [])
-        inp, out = shapes[mod_name]
         row_name = mod_name or "(model)"
         if not kids:
             mult_adds = by_module.get(mod_name, 0)
-            weights, biases, norm = params.split(row_name, _items(mod, True))
+            weights, biases, norm = params.split(row_name, _items(mod, False))  # (a leaf: its own are all)
             label, category, filt, stride = describe_module(mod)
         else:
             mult_adds = by_module.get(mod_name, 0) - sum(by_module.get(k, 0) for k in kids)
@@ -675,13 +689,16 @@ def analyze_module(model, shape: tuple[int, ...], config: Config, name: str = "m
         called_params += weights + biases + norm
         rows.append(LayerRow(
             name=row_name, kind=type(mod).__name__, type=label, category=category, stride=stride,
-            filter=filt, input=inp, output=out, mult_adds=int(mult_adds), weights=weights, biases=biases,
+            filter=filt, input=_dims_shape(in_dims or ()), output=_dims_shape(out_dims or ()),
+            mult_adds=int(mult_adds), weights=weights, biases=biases,
             norm=norm, params=params_total(weights, biases, norm, config.params),
-            formula=_formula(mod, dims[mod_name], int(mult_adds), config.count), line=0,
+            formula=_formula(mod, (in_dims, out_dims), int(mult_adds), config.count), line=0,
             kernel=_pair(getattr(mod, "kernel_size", None)) if not kids else None,
-            input_dims=dims[mod_name][0], output_dims=dims[mod_name][1],
+            input_dims=in_dims, output_dims=out_dims,
         ))
-    all_params = sum(p.numel() for p in model.parameters())
+    # every parameter once (as model.parameters() gives them, without its walk's names)
+    all_params = sum(p.numel() for p in {id(p): p for m in names for p in m._parameters.values()
+                                          if p is not None}.values())
     result = TorchAnalysis(name, tuple(shape), config, rows, counts.unsupported, all_params - called_params,
                            counts.device)
     result.not_counted = _not_counted(own_unknown)

@@ -26,8 +26,9 @@ def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_dep
     ``inputs=(tensor, ...)`` for several or non-tensor inputs) counts one forward
     pass with fvcore per module (needs torch and fvcore) and returns a cost table
     with the same ``.total``, ``.layers``, ``.by_type()``, ``.to_frame()``."""
-    from mbcost.sources import open_table
+    from mbcost.sources import table_steps
+    from mbcost.steps import run
 
-    return open_table(model, count=count, params=params, alpha=alpha, resolution=resolution, rho=rho,
-                      min_depth=min_depth, divisor=divisor, classes=classes, depth_mult=depth_mult,
-                      input_size=input_size, inputs=inputs)
+    return run(table_steps(model, count=count, params=params, alpha=alpha, resolution=resolution, rho=rho,
+                           min_depth=min_depth, divisor=divisor, classes=classes, depth_mult=depth_mult,
+                           input_size=input_size, inputs=inputs))

@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 
 from mbcost.errors import MbcostError
+from mbcost.steps import done, run
 from mbcost.sources.registry import SETTINGS, SOURCES, Setting, Source, accepted, recognise, refuse
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
@@ -29,8 +30,19 @@ def open_table(arg, *, count=("conv", "fc"), params=None, flags: bool = False, s
                **settings):
     """The cost table of ``arg`` (its source recognised, or ``source``), the
     settings it does not accept refused."""
+    return run(table_steps(arg, count=count, params=params, flags=flags, source=source, **settings))
+
+
+def table_steps(arg, *, count=("conv", "fc"), params=None, flags: bool = False, source: Source | None = None,
+                **settings):
+    """:func:`open_table` as steps (:mod:`mbcost.steps`): a source with
+    ``table_steps`` (a torch module) yields its trace, to be made in the frame that
+    runs the steps; any other's table is made here."""
     source = source or recognise(arg)
-    return source.table(arg, count=count, params=params, **accepted(source, settings, flags=flags))
+    settings = accepted(source, settings, flags=flags)
+    if source.table_steps is not None:
+        return source.table_steps(arg, count=count, params=params, **settings)
+    return done(source.table(arg, count=count, params=params, **settings))
 
 
-__all__ = ["SETTINGS", "SOURCES", "Setting", "Source", "accepted", "recognise", "refuse", "source_of", "open_table"]
+__all__ = ["SETTINGS", "SOURCES", "Setting", "Source", "accepted", "recognise", "refuse", "source_of", "open_table", "table_steps"]

@@ -51,7 +51,9 @@ class Source:
     :func:`~mbcost.adapters.onnx_model.read_graph`); ``onnx_bytes(arg, **settings)``: for ``export
     --output x.onnx``. ``what``: the format in words, plural ("specs"); ``label``: short, beside a model's name ("ONNX");
     ``hint``: what to do instead when a setting it does not accept is given.
-    ``order``: recognition order (the fallback last)."""
+    ``order``: recognition order (the fallback last). ``table_steps``: ``table``
+    written as steps (:mod:`mbcost.steps`, the same arguments), for a table made
+    by a JIT trace, which ``mbcost.analyze`` then makes in its own frame."""
 
     name: str
     what: str
@@ -63,6 +65,7 @@ class Source:
     onnx_bytes: Callable | None = None
     hint: str = ""
     order: int = 0
+    table_steps: Callable | None = None
 
 
 SOURCES: dict[str, Source] = {}

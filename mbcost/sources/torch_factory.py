@@ -6,6 +6,7 @@ device (CPU when the model needs real tensors). torch is imported inside only.""
 from __future__ import annotations
 
 from mbcost.sources.registry import Source, register
+from mbcost.steps import done, run
 
 
 def is_torch_module(obj) -> bool:
@@ -24,16 +25,20 @@ def read_target(text: str | None) -> str | None:
 
 
 def table(arg, *, count=("conv", "fc"), params=None, input_size=None, inputs=None):
-    if is_torch_module(arg):
-        from mbcost.adapters.torch_model import analyze_user_module
+    return run(table_steps(arg, count=count, params=params, input_size=input_size, inputs=inputs))
 
-        return analyze_user_module(arg, input_size, inputs, count=count, params=params)
+
+def table_steps(arg, *, count=("conv", "fc"), params=None, input_size=None, inputs=None):
+    if is_torch_module(arg):
+        from mbcost.adapters.torch_model import user_module_steps
+
+        return user_module_steps(arg, input_size, inputs, count=count, params=params)
     from mbcost.adapters import require_torch
 
     require_torch("--torch")
     from mbcost.adapters.torch_model import analyze_torch
 
-    return analyze_torch(arg, input_size, count=count, params=params)
+    return done(analyze_torch(arg, input_size, count=count, params=params))
 
 
 def _built(target, input_size):
@@ -60,7 +65,8 @@ def onnx_bytes(target, input_size=None) -> bytes:
 
 register(Source(
     name="torch", what="torch models", label="torch", recognises=is_torch_module, order=10,
-    settings=("input_size", "inputs"), table=table, op_graph=op_graph, onnx_bytes=onnx_bytes,
+    settings=("input_size", "inputs"), table=table, table_steps=table_steps, op_graph=op_graph,
+    onnx_bytes=onnx_bytes,
     hint="a torch model is built as its factory says: give --input (input_size=); mbcost export writes it as "
          "a spec to scale",
 ))
