@@ -35,6 +35,13 @@ CASES = [
     ("layer norm of a transposed view", lambda a, b: F.layer_norm(a.transpose(1, 2), (3,), b, b), (2, 3, 5), (3,)),
     ("channels last", lambda a, b: a.to(memory_format=torch.channels_last) * b, (2, 8, 4, 4), (8, 1, 1)),
     ("integer division", lambda a, b: a.long() / 2, (2, 3), (1,)),
+    ("cat", lambda a, b: torch.cat([a, b, a], 1), (2, 16, 3, 3), (2, 4, 3, 3)),
+    ("cat of 1x1 maps", lambda a, b: torch.cat([a, b], 1), (2, 16, 1, 1), (2, 4, 1, 1)),
+    ("cat on the last dimension", lambda a, b: torch.cat((a, b), -1), (3, 5), (3, 2)),
+    ("cat of a channels-last map", lambda a, b: torch.cat([a.to(memory_format=torch.channels_last), b], 1),
+     (2, 8, 4, 4), (2, 8, 4, 4)),
+    ("cat of mixed dtypes", lambda a, b: torch.cat([a.double(), b], 0), (2, 3), (1, 3)),
+    ("cat of a legacy empty tensor", lambda a, b: torch.cat([a, torch.ones(0, device=a.device)], 0), (2, 3), (1,)),
     ("mixed dtypes", lambda a, b: a.double() + b, (2, 3), (3,)),
 ]
 
@@ -56,6 +63,8 @@ WRONG = [
     ("layer norm", lambda a, b: F.layer_norm(a, (5,)), (2, 8, 4, 4), (1,)),
     ("layer norm weight", lambda a, b: F.layer_norm(a, (4,), b), (2, 4), (3,)),
     ("mean", lambda a, b: a.mean((4,)), (2, 8, 4, 4), (1,)),
+    ("cat", lambda a, b: torch.cat([a, b], 1), (2, 8, 4, 4), (2, 8, 4, 3)),
+    ("cat on a dimension out of range", lambda a, b: torch.cat([a, b], 2), (2, 3), (2, 3)),
 ]
 
 

@@ -380,7 +380,7 @@ def meta_kernels():
       PyTorch's meta kernels are Python that imports ``torch._dynamo`` and sympy
       on first use (2.5 s of a cold ``mbcost table --torch``); the output size is
       PyTorch's formula (:func:`conv_output_size`), the product's is N x M.
-    * the common elementwise operators, ``mean.dim`` and ``native_layer_norm``
+    * the common elementwise operators, ``mean.dim``, ``cat`` and ``native_layer_norm``
       (:func:`_elementwise_kernels`).
 
     The other kernels are registered once per process (registering and releasing 53
@@ -578,7 +578,7 @@ def _plain(t) -> bool:
 
 @lru_cache(maxsize=1)
 def _elementwise_kernels() -> dict:
-    """Meta kernels for the common elementwise operators and ``mean.dim`` and
+    """Meta kernels for the common elementwise operators, ``mean.dim``, ``cat`` and
     ``native_layer_norm``: on contiguous floating-point tensors of one dtype the
     output's size (broadcast, as PyTorch broadcasts), dtype and layout; anything
     else (integers, mixed dtypes, channels-last or expanded strides, sizes that
@@ -626,6 +626,20 @@ def _elementwise_kernels() -> dict:
         return tuple(1 if i in dims else n for i, n in enumerate(a.shape) if keepdim or i not in dims)
 
     fast("mean.dim", mean_size, lambda size, a, *args, **kwargs: _empty(a, size))
+
+    def cat_size(tensors, dim=0):  # (GhostNet's and DenseNet's concatenations: PyTorch's is a Python reference)
+        first = tensors[0] if tensors else None
+        n = first.dim() if first is not None else 0
+        axis = dim + n if -n <= dim < 0 else dim
+        if not 0 <= axis < n or not all(_plain(t) and t.dtype == first.dtype and t.device == first.device
+                                        and t.dim() == n for t in tensors):
+            return None
+        head, tail = first.shape[:axis], first.shape[axis + 1:]
+        if any(t.shape[:axis] != head or t.shape[axis + 1:] != tail for t in tensors):
+            return None
+        return (*head, sum(t.shape[axis] for t in tensors), *tail)
+
+    fast("cat", cat_size, lambda size, tensors, *args, **kwargs: _empty(tensors[0], size))
 
     def layer_norm_size(a, normalized, weight, bias, eps):  # any layout: PyTorch's output is contiguous
         axis = a.dim() - len(normalized)

@@ -29,6 +29,7 @@ from mbcost.results.tables import LayerRow, ModelTable, dims_shape as _dims_shap
 from mbcost.core.conventions import params_total
 from mbcost.errors import MbcostError, one_line
 from mbcost.core.network import Config
+from mbcost.kinds import registry
 from mbcost.steps import run
 
 DEFAULT_INPUT = "1x3x224x224"
@@ -255,7 +256,7 @@ def build_for_export(target: str, input_shape=None):
 
 def _dims(t) -> tuple[int, ...] | None:
     shape = getattr(t, "shape", None)
-    return tuple(int(d) for d in shape) if shape is not None else None
+    return tuple(map(int, shape)) if shape is not None else None
 
 
 def _first_tensor(value):
@@ -280,8 +281,6 @@ def describe_module(module) -> tuple[str, str, str, tuple[int, int]]:
     """(type as Table 1 prints it, breakdown category, filter text, stride): the
     labels of the layer kind the module corresponds to (the kinds' registry), or
     its class name."""
-    from mbcost.kinds import registry
-
     kind = registry.kind_of_torch_module(module)
     if kind is not None:
         return kind.describe_torch(module)
@@ -302,11 +301,11 @@ def _formula(module, dims, mult_adds: int, count) -> str:
     """A conv's or linear layer's Mult-Adds with its numbers, from the module's
     own attributes and the traced sizes -- given only where it equals the count
     fvcore made (never a formula for a different number)."""
-    from torch import nn
-
     (inp, out) = dims
     if not inp or not out or not mult_adds:
         return ""
+    from torch import nn
+
     factors: list[int] = []
     if isinstance(module, nn.Conv2d) and "conv" in count and len(out) == 4:
         kh, kw = module.kernel_size
@@ -327,8 +326,6 @@ def _formula(module, dims, mult_adds: int, count) -> str:
 
 
 def _known_kind(module) -> bool:
-    from mbcost.kinds import registry
-
     return registry.kind_of_torch_module(module) is not None
 
 
@@ -626,20 +623,22 @@ def module_steps(model, shape: tuple[int, ...], config: Config, name: str = "mod
         names.setdefault(mod, mod_name)
     modules = {n: m for m, n in names.items()}
     dims: dict[str, tuple] = {}  # name -> (input, output) sizes in the model's own layout, in the order called
+    tensor, tracing_state, set_tracing_state = torch.Tensor, torch._C._get_tracing_state, torch._C._set_tracing_state
 
-    def hook(mod, inputs, output):
+    def hook(mod, inputs, output):  # (called for every module's forward pass during the trace: kept short)
         mod_name = names.get(mod)
         if mod_name is None or mod_name in dims:
             return
         # reading sizes while the JIT traces records them as operators (a third of the trace's time): not traced
-        tracing = torch._C._get_tracing_state()
+        tracing = tracing_state()
         if tracing is not None:
-            torch._C._set_tracing_state(None)
+            set_tracing_state(None)
         try:
-            dims[mod_name] = (_dims(_first_tensor(inputs)), _dims(_first_tensor(output)))
+            first = inputs[0] if inputs and isinstance(inputs[0], tensor) else _first_tensor(inputs)
+            dims[mod_name] = (_dims(first), _dims(output if isinstance(output, tensor) else _first_tensor(output)))
         finally:
             if tracing is not None:
-                torch._C._set_tracing_state(tracing)
+                set_tracing_state(tracing)
 
     # one hook per module (a global one, register_module_forward_hook, would save registering 404 on GhostNet,
     # 1.4 ms, but it puts the tracer's own wrapper module on its slow path: one frame more under every operator)
