@@ -9,7 +9,8 @@ Each frame between the user's call and the trace costs about 1 ms of a small
 mobile model's count. A count written as steps keeps its helpers, and the
 ``with`` blocks they hold open (the meta tensors, the hooks, the meta kernels),
 suspended and off the stack while the trace runs in the frame that runs them
-(``mbcost.analyze``'s). Pure Python.
+(``mbcost.analyze``'s, which writes :func:`run`'s loop out for that: one frame
+fewer). Pure Python.
 """
 
 from __future__ import annotations

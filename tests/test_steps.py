@@ -73,9 +73,9 @@ def test_analyze_traces_no_deeper_than_fvcores_own_total():
     assert mbcost.analyze(probe, input_size=(1, 4)).total.mult_adds == 4 * 2
     FlopCountAnalysis(probe, (torch.zeros(1, 4),)).total()
     ours, fvcore = probe.depths
-    # analyze and steps.run stand where total() stands (it was 7 frames deeper: open_table, the source's table,
+    # analyze stands where total() stands (it was 7 frames deeper: open_table, the source's table,
     # analyze_user_module, the meta build, analyze_module, fvcore_count)
-    assert ours - fvcore <= 1
+    assert ours <= fvcore
 
 
 def test_an_interrupt_during_the_trace_restores_the_model():

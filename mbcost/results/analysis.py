@@ -27,8 +27,19 @@ def analyze(model="mobilenet_v1", alpha=1, resolution=None, *, rho=None, min_dep
     pass with fvcore per module (needs torch and fvcore) and returns a cost table
     with the same ``.total``, ``.layers``, ``.by_type()``, ``.to_frame()``."""
     from mbcost.sources import table_steps
-    from mbcost.steps import run
 
-    return run(table_steps(model, count=count, params=params, alpha=alpha, resolution=resolution, rho=rho,
-                           min_depth=min_depth, divisor=divisor, classes=classes, depth_mult=depth_mult,
-                           input_size=input_size, inputs=inputs))
+    steps = table_steps(model, count=count, params=params, alpha=alpha, resolution=resolution, rho=rho,
+                        min_depth=min_depth, divisor=divisor, classes=classes, depth_mult=depth_mult,
+                        input_size=input_size, inputs=inputs)
+    # mbcost.steps.run written out, so that a torch module's JIT trace is made in this very frame: the tracer
+    # walks the whole Python stack for every operator and constant it records (~1 ms a frame on a small model)
+    result = error = None
+    while True:
+        try:
+            call = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as finished:
+            return finished.value
+        try:
+            result, error = call(), None
+        except BaseException as exc:  # noqa: BLE001 - thrown into the steps, whose finally blocks restore the model
+            result, error = None, exc
