@@ -193,12 +193,12 @@ def test_explain_prints_every_kinds_model(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     models = {m["kind"]: m["model"] for m in data["models"]}
     assert set(models) == set(KIND_FEATURES)
-    assert models["pw"] == "10 µs per call + 100 ps per Mult-Add"
+    assert models["pw"] == "10 µs/call + 100 ps/MAC"
     assert "not fitted" in models["matmul"] and "refused" in models["matmul"]
     assert data["networks"][0]["role"] == "held out" and data["validation"][0]["batch"] == 4
     assert main(["calibrate", "--explain", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "synthetic0" in out and "mobilenet_v1" in out and "10 µs per call" in out
+    assert "synthetic0" in out and "mobilenet_v1" in out and "10 µs/call" in out
     assert main(["calibrate", "--explain", str(path), "--torch", "x:y"]) == 2
     assert "--torch goes with --validate" in capsys.readouterr().err
 

@@ -40,9 +40,16 @@ VERSION = 2
 RUNTIMES = ("torch", "onnxruntime")
 
 #: each feature's unit, for --explain
-UNITS = {"calls": ("µs", "per call", 1e6), "mult_adds": ("ps", "per Mult-Add", 1e12),
-         "elements": ("ps", "per element", 1e12), "bytes": ("ps", "per byte", 1e12),
-         "planes": ("ns", "per channel plane", 1e9), "spill": ("ps", "per byte past L2", 1e12)}
+UNITS = {"calls": "call", "mult_adds": "MAC", "elements": "element", "bytes": "B", "planes": "plane",
+         "spill": "B past L2"}
+
+
+def seconds_text(seconds: float) -> str:
+    """``72.5 µs``, ``17 ns``, ``5.39 ps``: three significant digits in the unit that keeps 1 to 999."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9), ("ps", 1e-12)):
+        if seconds >= scale or unit == "ps":
+            return f"{seconds / scale:.3g} {unit}"
+    return "0 s"  # pragma: no cover
 #: what each call kind is, for --explain
 KIND_TEXT = {"pw": "1x1 convolution", "conv": "k x k convolution", "dw": "depthwise convolution",
              "group": "grouped convolution", "fc": "fully connected (linear)", "matmul": "matrix product",
@@ -371,12 +378,11 @@ def explain(calibration: Calibration) -> list[tuple[str, str, str]]:
         terms = []
         alone = ((calibration.fit or {}).get("measured_call_overheads_s") or {}).get(kind)
         for feature in KIND_FEATURES[kind]:
-            unit, per, scale = UNITS[feature]
-            value = model.get(feature, 0.0) * scale
+            value = model.get(feature, 0.0)
             if value:
-                measured = (f" ({1e6 * alone:.3g} measured on its cheapest call alone)"
-                            if feature == "calls" and isinstance(alone, (int, float)) else "")
-                terms.append(f"{value:.3g} {unit} {per}{measured}")
+                measured = (f" ({seconds_text(alone)} alone)" if feature == "calls" and isinstance(alone, (int, float))
+                            else "")
+                terms.append(f"{seconds_text(value)}/{UNITS[feature]}{measured}")
         out.append((kind, KIND_TEXT[kind], " + ".join(terms) if terms else "0 (every coefficient fitted to 0)"))
     return out
 

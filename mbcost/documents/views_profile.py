@@ -139,6 +139,13 @@ PROTOCOL = ("timed in 5 interleaved rounds (each round shuffled; one warm-up cal
             "least of the rounds' medians, its spread (largest - least) / least of them")
 
 
+def _decimal(alpha):
+    """A width multiplier read from JSON (a float: 0.35) as the decimal it was written as (7/20)."""
+    from fractions import Fraction
+
+    return Fraction(str(alpha)) if isinstance(alpha, float) else alpha
+
+
 def _clock_text(cal) -> str:
     return ("this thread's CPU time (one thread: the work runs on it; time spent waiting for a core is not counted)"
             if cal.clock == "cpu" else "the wall clock")
@@ -170,7 +177,7 @@ def calibration_document(cal, path: str) -> Document:
         settings.append(f"wall clock / CPU time, median over the networks: {fit['clock_ratio_wall_over_cpu']:.3f}"
                         " (near 1: the machine was quiet)")
     table = explain_table(cal)
-    summary = [f"model {heldout_text(cal)}" if heldout_text(cal) else "no network was held out",
+    summary = [f"model {heldout_text(cal)}" if heldout_text(cal) else "no network was held out", kinds_note(),
                f"wrote {path}: use it with mbcost table --latency {path}; mbcost calibrate --validate {path} checks it on "
                "zoo networks; --explain prints the models"]
     return Document(f"mbcost calibrate: {path}", settings, [table], cal.to_dict(), summary)
@@ -179,9 +186,15 @@ def calibration_document(cal, path: str) -> Document:
 def explain_table(cal) -> Table:
     from mbcost.attachments.latency import explain
 
-    return Table("Each call kind's model (seconds per unit; ps = 1e-12 s)",
-                 [Column("Kind"), Column("What"), Column("Time of one call")],
-                 [list(row) for row in explain(cal)])
+    return Table("Each call kind's model: time per call, per Mult-Add (MAC), per element, per byte (B), per channel "
+                 "plane, per byte past the L2 cache; \"alone\": the kind's cheapest call timed alone",
+                 [Column("Kind"), Column("Time of one call")], [[kind, model] for kind, _, model in explain(cal)])
+
+
+def kinds_note() -> str:
+    from mbcost.attachments.latency import KIND_TEXT
+
+    return "call kinds: " + "; ".join(f"{kind} {what}" for kind, what in KIND_TEXT.items())
 
 
 def explain_document(cal) -> Document:
@@ -203,9 +216,9 @@ def explain_document(cal) -> Document:
                   for n in cal.networks if isinstance(n, dict) and n.get("measured_ms")])
     validation = Table("Configurations calibrate --validate times (never fitted)",
                        [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Batch", True)],
-                       [[v["model"], fmt_alpha(v["alpha"]), v["resolution"], v["batch"]] for v in cal.validation
+                       [[v["model"], fmt_alpha(_decimal(v["alpha"])), v["resolution"], v["batch"]] for v in cal.validation
                         if isinstance(v, dict)])
-    summary = [f"model {heldout_text(cal)}"] if heldout_text(cal) else []
+    summary = ([f"model {heldout_text(cal)}"] if heldout_text(cal) else []) + [kinds_note()]
     return Document(f"mbcost calibrate --explain {cal.source}", settings, [explain_table(cal), nets, validation],
                     {"calibration": cal.source, "models": [{"kind": k, "what": w, "model": m} for k, w, m in
                                                             explain(cal)],
@@ -217,7 +230,7 @@ def validation_document(cal, results: list[dict]) -> Document:
     """``mbcost calibrate --validate FILE``: predicted against measured end to end, with each measurement's spread."""
     errors = sorted(abs(r["error"]) for r in results)
     median = statistics.median(errors)
-    rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r.get("batch", 1), r.get("route", "spec"),
+    rows = [[r["model"], fmt_alpha(_decimal(r["alpha"])), r["resolution"], r.get("batch", 1), r.get("route", "spec"),
              r["mult_adds"], r["predicted_ms"], r["measured_ms"], 100 * r["spread"], 100 * r["error"]] for r in results]
     table = Table("Predicted against measured (end to end; Mult-Adds per image, times per pass of the batch)",
                   [Column("Model"), Column("Alpha"), Column("Res.", True), Column("Batch", True), Column("Route"),
