@@ -1,6 +1,9 @@
 """How mbcost times things on a shared machine: one protocol for ``calibrate``,
 ``calibrate --validate`` and ``profile``'s end-to-end figure (docs/latency.md).
 
+* **No garbage collection while timing** (as :mod:`timeit`): a collection's
+  time depends on how many objects are alive (a calibration keeps 100 networks
+  alive, a validation 26), not on what is timed.
 * **Interleaved rounds.** Everything to be timed is timed in ``rounds`` rounds;
   each round visits every item once, in its own shuffled order (seeded), with
   one untimed warm-up call and then timed calls until the item's share of the
@@ -71,10 +74,23 @@ def summarize(per_round: list[list[tuple[float, float]]], clock: str) -> Measure
 def interleaved(runs: list, *, budget: float, rounds: int = 5, clock: str = "cpu", min_calls: int = 3,
                 seed: int = 0, progress=None, labels=None, step=None) -> list[Measured]:
     """Each of ``runs`` (callables) timed under the protocol, ``budget`` seconds of
-    timed calls in all. ``step(i, result)``, when given, receives what each call of
-    run i returned (an instrumented pass's per-row times)."""
+    timed calls in all. ``step(i, round, result)``, when given, receives what each
+    timed call of run i returned (an instrumented pass's per-row times)."""
+    import gc
+
     rng = random.Random(seed)
     share = budget / (rounds * max(len(runs), 1))
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()  # as timeit does: a collection's time depends on what else is alive, not on what is timed
+    try:
+        return _rounds(runs, share, rounds, clock, min_calls, rng, progress, labels, step)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _rounds(runs, share, rounds, clock, min_calls, rng, progress, labels, step) -> list[Measured]:
     calls: list[list[list[tuple[float, float]]]] = [[[] for _ in range(rounds)] for _ in runs]
     done, total = 0, rounds * len(runs)
     for r in range(rounds):
