@@ -234,7 +234,9 @@ def export(
 @app.command()
 def calibrate(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="The calibration file to write (.json)."),
-    validate_: Optional[str] = typer.Option(None, "--validate", help="Validate this calibration file on whole zoo networks instead."),
+    validate_: Optional[str] = typer.Option(None, "--validate", help="Validate this calibration file on held-out zoo networks (and --torch models) instead."),
+    explain_: Optional[str] = typer.Option(None, "--explain", help="Print each call kind's model of this calibration file, and the networks it was fitted on."),
+    torch_models: Optional[list[str]] = typer.Option(None, "--torch", help="With --validate: also a torch model, pkg.module:factory or file.py:factory (repeatable; default: efficientnet_pytorch's B0 when installed)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Threads (default 1 to calibrate; with --validate, the file's, and another is refused)."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timed calls in all (default 120 to calibrate, 60 to validate)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="torch (default) or onnxruntime."),
@@ -242,16 +244,30 @@ def calibrate(
     fmt: Optional[str] = FORMAT,
     report_output: Optional[str] = typer.Option(None, "--report", help="Write the table to this file too (the format follows the extension)."),
 ) -> None:
-    """Fit a latency model per layer kind on this machine.
+    """Fit a latency model on this machine, or check or explain one.
 
-    Measure each layer kind on this machine and fit a latency model (--output), or check one on whole networks (--validate)."""
+    Time synthetic networks on this machine and fit a model per call kind (--output), check a model on held-out zoo networks and torch models (--validate), or print its models (--explain)."""
     from mbcost.adapters import require_torch
     from mbcost.documents.output import emit, write_atomic
     from mbcost.documents.render import choose_format
 
-    if (output is None) == (validate_ is None):
-        raise MbcostError("give --output FILE (calibrate) or --validate FILE (check a calibration), one of them")
+    if sum(x is not None for x in (output, validate_, explain_)) != 1:
+        raise MbcostError("give --output FILE (calibrate), --validate FILE (check a calibration) or --explain FILE "
+                          "(print its models), one of them")
+    if torch_models and validate_ is None:
+        raise MbcostError("--torch goes with --validate (the torch models to validate the calibration on)")
     ranges.threads(threads), ranges.budget(budget)
+    from mbcost.sources.torch_factory import read_target
+
+    for target in torch_models or ():
+        read_target(target)
+    if explain_ is not None:
+        from mbcost.attachments.latency import load_calibration
+        from mbcost.documents.views_profile import explain_document
+
+        emit(explain_document(load_calibration(explain_, threads=threads)), choose_format(fmt, report_output),
+             report_output, False)
+        return
     require_torch("mbcost calibrate")
     from mbcost.adapters import calibrate as cal_mod
     from mbcost.documents.views_profile import calibration_document, validation_document
@@ -277,7 +293,8 @@ def calibrate(
 
         check_output_path(figure)
     with _Progress() as progress:
-        results = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress)
+        results = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress,
+                                   torch_models=list(torch_models or ()))
     if figure is not None:
         from mbcost.figures.profile_plots import validation_figure
 

@@ -228,26 +228,22 @@ def cli_args(rng: random.Random) -> list[str]:
 def calibration(rng: random.Random) -> str:
     """A calibration file, valid or tampered with (types, ranges, non-finite
     numbers, nesting, size)."""
-    coef = [1e-5, 1e-10, 1e-11, 1e-11]
-    data = {"format": "mbcost-latency", "version": 1, "machine": "cpu", "runtime": "torch", "threads": 1,
+    data = {"format": "mbcost-latency", "version": 2, "machine": "cpu", "runtime": "torch", "threads": 1,
             "versions": {"torch": "x"}, "created": "", "seconds_spent": 1.0, "bandwidth_bytes_per_s": 1e10,
-            "call_overhead_s": 1e-6,
-            "models": {k: {"form": "linear", "coef": list(coef), "train": 10, "heldout": 3,
-                           "heldout_median_error": 0.1, "heldout_worst_error": 0.2}
-                       for k in ("pw", "conv", "dw", "fc", "gpool", "other")},
-            "network": {"scale": 1.0, "per_row_s": 1e-6, "per_byte_s": 0.0}, "batch_check": {}, "samples": []}
+            "clock": "cpu", "l2_bytes": 1 << 20,
+            "coef": {k: {"calls": 1e-05, "mult_adds": 1e-10} for k in ("pw", "conv", "dw", "fc")},
+            "correction": {"scale": 1.0, "per_pass_s": 1e-6}, "fit": {}, "networks": [], "validation": []}
     hostile = [5, "5", None, True, -1, 0, 1e308, [], {}, "x" * 1000, 10**25, [1, 2], {"a": 1}]
     for _ in range(rng.choice([0, 1, 1, 2])):
-        where = rng.choice(["top", "model", "coef", "network"])
+        where = rng.choice(["top", "model", "coef", "correction"])
         if where == "top":
             data[rng.choice(list(data) + ["extra"])] = rng.choice(hostile)
         elif where == "model":
-            data["models"]["pw"][rng.choice(["form", "coef", "train", "heldout", "heldout_median_error"])] = \
-                rng.choice(hostile)
+            data["coef"][rng.choice(["pw", "dw", "tconv"])] = rng.choice(hostile)
         elif where == "coef":
-            data["models"]["dw"]["coef"][rng.randrange(4)] = rng.choice(hostile)
+            data["coef"]["dw"][rng.choice(["calls", "mult_adds", "elements", "planes"])] = rng.choice(hostile)
         else:
-            data["network"][rng.choice(["scale", "per_row_s", "per_byte_s"])] = rng.choice(hostile)
+            data["correction"][rng.choice(["scale", "per_pass_s"])] = rng.choice(hostile)
     text = json.dumps(data)
     roll = rng.random()
     if roll < 0.1:

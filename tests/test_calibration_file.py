@@ -11,16 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mbcost.attachments.calibration_schema import MAX_BYTES, MAX_NESTING
-from mbcost.attachments.latency import Calibration, KindModel, load_calibration as load
+from mbcost.attachments.latency import load_calibration as load
 from mbcost.documents.render import strict_json
 from mbcost.errors import MbcostError
 
 
 def valid() -> dict:
-    models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2)
-              for k in ("pw", "conv", "dw", "fc", "gpool", "other")}
-    return Calibration(machine="test CPU", runtime="torch", threads=1, versions={"torch": "x"}, models=models,
-                       created="2026-11-22", network={"scale": 1.2, "per_row_s": 1e-6, "per_byte_s": 1e-12}).to_dict()
+    from toy_calibration import toy
+
+    return toy(correction={"scale": 1.2, "per_pass_s": 1e-6}).to_dict()
 
 
 def write(tmp_path, text: str):
@@ -38,7 +37,7 @@ def refused(tmp_path, text: str, match: str):
 
 def test_a_valid_file_loads(tmp_path):
     cal = load(write(tmp_path, json.dumps(valid())))
-    assert cal.models["pw"].coef == (1e-5, 1e-10, 1e-11, 1e-11) and cal.network["scale"] == 1.2
+    assert cal.coef["pw"] == {"calls": 1e-5, "mult_adds": 1e-10} and cal.correction["scale"] == 1.2
 
 
 @pytest.mark.parametrize("change,match", [
@@ -47,8 +46,11 @@ def test_a_valid_file_loads(tmp_path):
     ({"threads": 10**25}, r"threads: .* is greater than the maximum of 4096"),
     ({"threads": True}, r"threads: True is not of type 'integer'"),
     ({"machine": ["x"]}, r"machine: \['x'\] is not of type 'string'"),
-    ({"network": {"scale": "1", "per_row_s": 0}}, r"network.scale: '1' is not of type 'number'"),
-    ({"network": {"scale": -1, "per_row_s": 0}}, r"network.scale: -1 is less than the minimum of 0"),
+    ({"correction": {"scale": "1", "per_pass_s": 0}}, r"correction.scale: '1' is not of type 'number'"),
+    ({"correction": {"scale": -1, "per_pass_s": 0}}, r"correction.scale: -1 is less than the minimum of 0"),
+    ({"correction": {"scale": 1}}, r"correction: 'per_pass_s' is a required property"),
+    ({"l2_bytes": 0}, r"l2_bytes: 0 is less than the minimum of 1024"),
+    ({"clock": "sundial"}, r"clock: 'sundial' is not one of"),
     ({"bandwidth_bytes_per_s": -1}, r"bandwidth_bytes_per_s"),
 ])
 def test_tampered_fields_name_where(tmp_path, change, match):
@@ -57,17 +59,24 @@ def test_tampered_fields_name_where(tmp_path, change, match):
     refused(tmp_path, json.dumps(data), match)
 
 
-@pytest.mark.parametrize("coef,match", [
-    ([1e308, 0, 0, 0], r"models.pw.coef\[0\]: 1e\+308 is greater than the maximum of 3600"),
-    ([0, 2, 0, 0], r"models.pw.coef\[1\]: 2 is greater than the maximum of 1"),
-    ([0, -1e-9, 0, 0], r"models.pw.coef\[1\]: -1e-09 is less than the minimum of 0"),
-    (["0", 0, 0, 0], r"models.pw.coef\[0\]: '0' is not of type 'number'"),
-    ([0, 0, 0], r"models.pw.coef: \[0, 0, 0\] is too short"),
+@pytest.mark.parametrize("model,match", [
+    ({"calls": 1e308}, r"coef.pw.calls: 1e\+308 is greater than the maximum of 3600"),
+    ({"mult_adds": 2}, r"coef.pw.mult_adds: 2 is greater than the maximum of 1"),
+    ({"mult_adds": -1e-9}, r"coef.pw.mult_adds: -1e-09 is less than the minimum of 0"),
+    ({"calls": "0"}, r"coef.pw.calls: '0' is not of type 'number'"),
+    ({"elements": 1e-9}, r"coef.pw: Additional properties are not allowed \('elements' was unexpected\)"),
+    ([0, 0], r"coef.pw: \[0, 0\] is not of type 'object'"),
 ])
-def test_coefficients_are_finite_and_in_range(tmp_path, coef, match):
+def test_coefficients_are_finite_and_in_range(tmp_path, model, match):
     data = valid()
-    data["models"]["pw"]["coef"] = coef
+    data["coef"]["pw"] = model
     refused(tmp_path, json.dumps(data), match)
+
+
+def test_an_unknown_call_kind_is_refused(tmp_path):
+    data = valid()
+    data["coef"]["tconv"] = {"calls": 1e-5}
+    refused(tmp_path, json.dumps(data), r"coef: Additional properties are not allowed \('tconv' was unexpected\)")
 
 
 @pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN", "1e400"])
@@ -95,8 +104,8 @@ JSON_VALUES = st.recursive(
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(key=st.sampled_from(["threads", "runtime", "models", "network", "versions", "batch_check", "samples",
-                            "call_overhead_s", "format", "version"]),
+@given(key=st.sampled_from(["threads", "runtime", "coef", "correction", "versions", "fit", "networks", "l2_bytes",
+                            "clock", "format", "version"]),
        value=JSON_VALUES)
 def test_any_tampered_field_loads_or_gives_one_line(tmp_path, key, value):
     data = valid()
@@ -107,7 +116,10 @@ def test_any_tampered_field_loads_or_gives_one_line(tmp_path, key, value):
     except MbcostError as exc:
         assert "\n" not in str(exc)
     else:  # whatever loads predicts finite times
-        assert all(0 <= m.predict((10**6, 10**4, 10**6)) < 1e9 for m in cal.models.values())
+        from mbcost.attachments.latency_ops import Call
+
+        for kind in cal.coef:
+            assert 0 <= cal.call_seconds(Call(kind, 10**6, 10**4, 10**6, 10**3)) < 1e9
 
 
 def test_printed_json_is_strict():

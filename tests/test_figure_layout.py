@@ -256,10 +256,9 @@ def test_cli_dpi_and_size(cli, tmp_path):
 
 
 def _toy_calibration():
-    from mbcost.attachments.latency import Calibration, KindModel
+    from toy_calibration import toy
 
-    models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2) for k in ("pw", "other")}
-    return Calibration("test CPU", "torch", 1, {}, models, source="machine.json")
+    return toy()
 
 
 @pytest.mark.parametrize("size", [None, "8x5", "16x9"])

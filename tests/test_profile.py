@@ -71,8 +71,10 @@ def test_every_layer_timed_with_the_repetitions_asked(tiny, counted):
     assert all(t.timing.reps == 3 and len(t.timing.samples) == 3 for t in p.layers)
     assert all(t.timing.warmup == 2 for t in p.layers)
     assert p.end_to_end is not None and p.end_to_end.reps == 3
-    # each row: 1 capture run + (2 warm-up + 3 timed) alone + (2 + 3) end-to-end passes
-    assert counted == {r.name: 1 + 5 + 5 for r in tiny.layers}
+    # each row: 1 capture run + (2 warm-up + 3 timed) alone + (2 + 3) end-to-end passes, then the end-to-end
+    # figure under calibrate's protocol: 5 rounds of 1 warm-up and max(1, min_reps // 5) timed passes
+    assert counted == {r.name: 1 + 5 + 5 + 5 * (1 + 1) for r in tiny.layers}
+    assert p.whole is not None and len(p.whole.rounds) == 5 and p.whole.spread >= 0
     assert all(t.time >= 0 and t.timing.iqr >= 0 for t in p.layers)
 
 
@@ -88,8 +90,9 @@ def test_in_context_times_every_row_inside_whole_passes(tiny, counted):
     assert p.method == "in-context"
     assert [t.name for t in p.layers] == [r.name for r in tiny.layers]
     assert {t.timing.reps for t in p.layers} == {3}
-    # each row: (1 warm-up + 3 timed) passes + (1 + 3) end-to-end passes; no capture run
-    assert counted == {r.name: 4 + 4 for r in tiny.layers}
+    # each row: (1 warm-up + 3 timed) passes + (1 + 3) end-to-end passes, + 5 rounds of (1 warm-up + 1) passes
+    # for the protocol's end-to-end figure; no capture run
+    assert counted == {r.name: 4 + 4 + 5 * 2 for r in tiny.layers}
     assert sum(s.time_pct for s in p.by_type()) == pytest.approx(100.0)
     with pytest.raises(MbcostError, match="unknown timing method"):
         profile(tiny, method="guess")

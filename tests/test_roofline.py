@@ -106,11 +106,10 @@ def test_bad_options_are_one_line(capsys, args, message):
 def test_machine_needs_a_measured_peak(tmp_path, capsys):
     """A calibration file without a peak MAC rate (calibrated before it was measured)
     is refused: no ridge point is invented."""
-    from mbcost.attachments.latency import Calibration, KindModel
+    from toy_calibration import toy
 
     path = tmp_path / "old.json"
-    cal = Calibration("cpu", "torch", 1, {}, {"other": KindModel("linear", (0.0, 1e-9, 0.0, 0.0), 1, 1, None, None)},
-                      bandwidth_bytes_per_s=1e10)
+    cal = toy(bandwidth_bytes_per_s=1e10)
     path.write_text(cal.to_json())
     assert main(["roofline", "mobilenet_v1", "--machine", str(path)]) == 2
     assert "no peak MAC rate" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import pytest
 import mbcost
 from mbcost.attachments import attach_memory, attach_roofline
 from mbcost.attachments.check import CounterCheck
-from mbcost.attachments.latency import Calibration, KindModel, predict_latency
+from mbcost.attachments.latency import predict_latency
 from mbcost.documents import render
 from mbcost.documents.views import cost_document
 from mbcost.results import zoo
@@ -50,8 +50,9 @@ def _fake_check(a) -> CounterCheck:
 
 
 def _fake_latency(a):
-    models = {k: KindModel("linear", (1e-5, 1e-10, 1e-11, 1e-11), 10, 3, 0.05, 0.1, 0.2) for k in ("pw", "other")}
-    return predict_latency(a, Calibration("test CPU", "torch", 1, {}, models, source="machine.json"))
+    from toy_calibration import toy
+
+    return predict_latency(a, toy())
 
 
 def layout(table, width: int) -> tuple[list[int], dict[int, int]]:

@@ -152,6 +152,9 @@ class Profile(Framed):
     fused: dict = field(default_factory=dict)
     #: the runtime's nodes in no row (onnxruntime's layout reorders), with their median time per pass
     unassigned: list = field(default_factory=list)
+    #: the whole pass under the timing protocol of calibrate and validate (mbcost.adapters.timing.Measured:
+    #: 5 interleaved rounds, the least of their medians, its spread); None on CUDA or without end to end
+    whole: object = None
 
     def records(self) -> list[dict]:
         """One row per layer: its Mult-Adds, intensity and measured time (seconds)."""
@@ -248,6 +251,7 @@ class Profile(Framed):
             "timing": {"budget_s_per_layer": self.budget, "min_reps": self.min_reps, "max_reps": self.max_reps},
             "counted": a.counted,
             "end_to_end": self.end_to_end.to_dict() if self.end_to_end else None,
+            "end_to_end_protocol": self.whole.to_dict() if self.whole is not None else None,
             "layer_sum_s": self.layer_sum,
             "mult_adds": self.mult_adds,
             "gmacs": self.gmacs,
@@ -474,14 +478,22 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
                     if progress:
                         progress(i + 1, total, row.name)
                 del captured
-            whole = None
+            whole, protocol = None, None
             if end_to_end:
                 whole = measure(lambda: net(x), timer, warmup=warmup, budget=budget, min_reps=min_reps,
                                 max_reps=max_reps)
+                if dev.type == "cpu":  # and under the protocol calibrate and validate use (mbcost.adapters.timing)
+                    from mbcost.adapters.timing import clock_for, interleaved
+
+                    protocol, = interleaved([lambda: net(x)], budget=budget, rounds=5,
+                                            clock=clock_for(torch.get_num_threads()), seed=seed,
+                                            min_calls=max(1, min(min_reps, max_reps) // 5))
                 if progress:
                     progress(total, total, "end to end")
         used = torch.get_num_threads() if dev.type == "cpu" else None
     finally:
         torch.set_num_threads(previous)
-    return Profile(analysis, report, layers, whole, dev.type if dev.type == "cpu" else str(dev),
-                   device_name(dev), used, batch, budget, min_reps, max_reps, channels_last, method)
+    result = Profile(analysis, report, layers, whole, dev.type if dev.type == "cpu" else str(dev),
+                     device_name(dev), used, batch, budget, min_reps, max_reps, channels_last, method)
+    result.whole = protocol
+    return result

@@ -62,7 +62,9 @@ TABLE_OPTIONS = (
     TableOption("--check", "check", ("spec",), attach_check,
                 "mbcost check compares the counters of a torch model or an ONNX file"),
     TableOption("--memory", "memory", ("spec", "torch"), attach_memory),
-    TableOption("--latency", "latency", ("spec",), attach_latency, "the latency is predicted from a spec's layers"),
+    TableOption("--latency", "latency", ("spec", "torch"), attach_latency,
+                "the latency is predicted from a spec's rows or a torch model's traced calls (mbcost export writes an "
+                "ONNX file as a spec)"),
     TableOption("--formula", "formula", ("spec", "torch", "onnx"), lambda table, _value=None: table),
     TableOption("--roofline", "roofline", ("spec",), attach_roofline,
                 "the roofline costs a spec's fused rows (mbcost export writes a model as a spec)"),

@@ -1,4 +1,4 @@
-"""The calibration file's schema (version 1), as JSON Schema (draft 2020-12).
+"""The calibration file's schema (version 2), as JSON Schema (draft 2020-12).
 
 Validated with the ``jsonschema`` library (see :func:`mbcost.attachments.latency.load`):
 a declarative schema is a document of its own (docs/latency.md shows where it is)
@@ -15,84 +15,67 @@ from __future__ import annotations
 #: The largest calibration file read, in bytes (one written by ``mbcost calibrate``
 #: is well under 1 MB): a larger one is refused before it is read.
 MAX_BYTES = 4 * 2**20
-#: The deepest nesting of arrays and objects (the schema's deepest is 4).
+#: The deepest nesting of arrays and objects (a file's deepest is 4).
 MAX_NESTING = 8
 #: The most threads a file may say it was calibrated with.
 MAX_THREADS = 4096
 
 _ERROR = {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0, "maximum": 1e6}]}
 _TEXT = {"type": "string", "maxLength": 1000}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 10**9}
+_SUMMARY = {"type": "object", "maxProperties": 20,
+            "properties": {"count": _COUNT, "median_error": _ERROR, "worst_error": _ERROR,
+                           "mean_signed_error": {"type": "number", "minimum": -1e6, "maximum": 1e6}}}
 
-SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "mbcost latency calibration, version 1",
-    "type": "object",
-    "required": ["format", "version", "runtime", "threads", "models"],
-    "properties": {
-        "format": {"const": "mbcost-latency"},
-        "version": {"const": 1},
-        "machine": _TEXT,
-        "runtime": {"enum": ["torch", "onnxruntime"]},
-        "threads": {"type": "integer", "minimum": 1, "maximum": MAX_THREADS},
-        "versions": {"type": "object", "maxProperties": 100, "additionalProperties": _TEXT},
-        "created": _TEXT,
-        "seconds_spent": {"type": "number", "minimum": 0, "maximum": 1e7},
-        "bandwidth_bytes_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0,
-                                                                 "maximum": 1e15}]},
-        "call_overhead_s": {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0, "maximum": 10}]},
-        "peak_macs_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0, "maximum": 1e18}]},
-        "features": {"type": "array", "maxItems": 10, "items": _TEXT},
-        "forms": {"type": "object", "maxProperties": 10, "additionalProperties": _TEXT},
-        "models": {
-            "type": "object",
-            "minProperties": 1,
-            "propertyNames": {"enum": ["pw", "conv", "dw", "group", "fc", "pool", "gpool", "se", "other"]},
-            "additionalProperties": {
-                "type": "object",
-                "required": ["form", "coef", "train", "heldout"],
-                "properties": {
-                    "form": {"enum": ["linear", "roofline"]},
-                    # c0 seconds; c1, c2, c3 seconds per Mult-Add, per other operation, per byte
-                    "coef": {"type": "array", "minItems": 4, "maxItems": 4,
-                             "prefixItems": [{"type": "number", "minimum": 0, "maximum": 3600}],
-                             "items": {"type": "number", "minimum": 0, "maximum": 1}},
-                    "train": {"type": "integer", "minimum": 0, "maximum": 10**9},
-                    "heldout": {"type": "integer", "minimum": 0, "maximum": 10**9},
-                    "heldout_median_error": _ERROR,
-                    "heldout_worst_error": _ERROR,
-                    "other_form_heldout_median_error": _ERROR,
-                },
-            },
+
+def _kind_model(features: tuple[str, ...]) -> dict:
+    # seconds per unit: per call at most an hour, per Mult-Add, element, byte or plane at most a second
+    return {"type": "object", "additionalProperties": False,
+            "properties": {f: {"type": "number", "minimum": 0, "maximum": 3600 if f == "calls" else 1}
+                           for f in features}}
+
+
+def _schema() -> dict:
+    from mbcost.attachments.latency_ops import KIND_FEATURES
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "mbcost latency calibration, version 2",
+        "type": "object",
+        "required": ["format", "version", "runtime", "threads", "coef", "l2_bytes", "correction"],
+        "properties": {
+            "format": {"const": "mbcost-latency"},
+            "version": {"const": 2},
+            "machine": _TEXT,
+            "runtime": {"enum": ["torch", "onnxruntime"]},
+            "threads": {"type": "integer", "minimum": 1, "maximum": MAX_THREADS},
+            "versions": {"type": "object", "maxProperties": 100, "additionalProperties": _TEXT},
+            "created": _TEXT,
+            "seconds_spent": {"type": "number", "minimum": 0, "maximum": 1e7},
+            "clock": {"enum": ["cpu", "wall"]},
+            "l2_bytes": {"type": "integer", "minimum": 1024, "maximum": 2**40},
+            "bandwidth_bytes_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0,
+                                                                     "maximum": 1e15}]},
+            "peak_macs_per_s": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0,
+                                                               "maximum": 1e18}]},
+            "ridge_point_macs_per_byte": {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0}]},
+            "model": _TEXT,
+            "coef": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                     "properties": {kind: _kind_model(features) for kind, features in KIND_FEATURES.items()}},
+            "correction": {"type": "object", "required": ["scale", "per_pass_s"],
+                           "properties": {"scale": {"type": "number", "minimum": 0, "maximum": 1e3},
+                                          "per_pass_s": {"type": "number", "minimum": 0, "maximum": 10}}},
+            "fit": {"type": "object", "maxProperties": 20,
+                    "properties": {"fitted": _SUMMARY, "heldout": _SUMMARY,
+                                   "measured_call_overheads_s": {
+                                       "type": "object", "maxProperties": 100,
+                                       "additionalProperties": {"type": "number", "minimum": 0, "maximum": 3600}}}},
+            # the networks fitted and held out, and the validation's configurations: listed for the reader,
+            # only bounded here (never read back for a prediction)
+            "networks": {"type": "array", "maxItems": 100_000},
+            "validation": {"type": "array", "maxItems": 100_000},
         },
-        "network": {
-            "type": "object",
-            "properties": {
-                "scale": {"type": "number", "minimum": 0, "maximum": 1e3},
-                "per_row_s": {"type": "number", "minimum": 0, "maximum": 10},
-                "per_byte_s": {"type": "number", "minimum": 0, "maximum": 1},
-                "networks": {"type": "integer", "minimum": 0, "maximum": 10**9},
-                "median_error": _ERROR,
-                "worst_error": _ERROR,
-                "form": _TEXT,
-            },
-            "dependentRequired": {"scale": ["per_row_s"], "per_row_s": ["scale"]},
-        },
-        "batch_check": {
-            "type": "object",
-            "properties": {"note": _TEXT},
-            "additionalProperties": {
-                "type": "object",
-                "properties": {
-                    "count": {"type": "integer", "minimum": 0, "maximum": 10**9},
-                    "median_error": _ERROR,
-                    "worst_error": _ERROR,
-                    "mean_signed_error": {"type": "number", "minimum": -1e6, "maximum": 1e6},
-                },
-            },
-        },
-        "heldout_median_error_worst_kind": _ERROR,
-        # the measured shapes, kept for reference and never read back: only bounded here (a schema for
-        # each of 100,000 items would cost seconds)
-        "samples": {"type": "array", "maxItems": 1_000_000},
-    },
-}
+    }
+
+
+SCHEMA = _schema()

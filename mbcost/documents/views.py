@@ -308,33 +308,37 @@ ATTACHMENT_VIEWS = (
 def _add_latency(analysis, prediction, parts: DocumentParts) -> None:
     """``table --latency``: the prediction's source, per-layer and total
     ``latency_ms`` in the JSON, and a table of predicted time by layer type."""
+    from mbcost.attachments.latency import batch_caveat, heldout_text
+
     cal, seconds, batch = prediction.calibration, prediction.seconds, prediction.batch
     settings, tables, data, summary = parts.settings, parts.tables, parts.data, parts.summary
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
-    worst = max((m.heldout_median_error for m in cal.models.values() if m.heldout_median_error is not None),
-                default=None)
+    held = heldout_text(cal)
     settings.append(f"latency: predicted from {cal.source} ({cal.machine} · {cal.runtime} · {threads} · batch {batch} · "
-                    f"calibrated {cal.created}); per-kind models, held-out median error up to "
-                    f"{100 * worst:.0f}% (mbcost calibrate --validate checks whole networks)" if worst is not None
-                    else f"latency: predicted from {cal.source}")
-    if batch != 1:
-        from mbcost.attachments.latency import batch_caveat
-
-        settings.append(batch_caveat(cal, batch))
+                    f"calibrated {cal.created}), not measured: each row's calls by the file's per-kind models"
+                    + (f"; {held}" if held else "") + " (mbcost calibrate --validate checks zoo networks)")
+    caveat = batch_caveat(cal, batch)
+    if caveat:
+        settings.append(caveat)
     for layer, s_ in zip(data.get("layers", []), seconds):
         layer["latency_ms"] = 1e3 * s_
-    total = 1e3 * sum(seconds)
+    total = prediction.total_ms
     data.setdefault("total", {})["latency_ms"] = total
     data["latency_batch"] = batch
+    data["latency_outside_rows_ms"] = 1e3 * prediction.outside_s
     by: dict[str, float] = {}
     for r, s_ in zip(analysis.layers, seconds):
         by[r.category] = by.get(r.category, 0.0) + s_
+    outside = "(per pass, outside the rows)"
+    if prediction.outside_s:
+        by[outside] = prediction.outside_s
     order = sorted(by, key=lambda k: -by[k])
-    data["latency_by_type"] = [{"type": k, "latency_ms": 1e3 * by[k], "latency_pct": 100 * by[k] / sum(seconds)
-                                if sum(seconds) else 0.0} for k in order]
+    whole = total / 1e3
+    data["latency_by_type"] = [{"type": k, "latency_ms": 1e3 * by[k], "latency_pct": 100 * by[k] / whole
+                                if whole else 0.0} for k in order]
     tables.append(Table("Predicted time by layer type",
                         [Column("Type"), Column("Pred. ms", True), Column("% Time", True)],
-                        [[k, 1e3 * by[k], 100 * by[k] / sum(seconds) if sum(seconds) else 0.0] for k in order],
+                        [[k, 1e3 * by[k], 100 * by[k] / whole if whole else 0.0] for k in order],
                         ["Total", total, 100.0]))
     per_image = f"; {total / batch:.2f} ms per image" if batch != 1 else ""
     summary.append(f"Predicted latency: {total:.2f} ms ({cal.runtime}, {threads}, batch {batch}, on {cal.machine})"

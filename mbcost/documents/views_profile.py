@@ -86,6 +86,11 @@ def profile_document(prof) -> Document:
             f"End to end: median {e2e.median * ms:,.3f} ms (IQR {e2e.iqr * ms:,.3f} ms, {e2e.reps} reps), "
             f"{prof.gmacs:,.1f} GMAC/s; sum of the rows' medians {prof.layer_sum * ms:,.3f} ms "
             f"= {100 * prof.layer_sum / e2e.median:,.1f}% of it")
+        whole = getattr(prof, "whole", None)
+        if whole is not None:
+            summary.append(f"End to end as calibrate --validate measures it: {whole.seconds * ms:,.3f} ms (the least "
+                           f"of 5 interleaved rounds' medians, {whole.clock} clock), spread {100 * whole.spread:.1f}% "
+                           "between the rounds")
     else:
         summary.append(f"Sum of the rows' medians: {prof.layer_sum * ms:,.3f} ms (end to end not measured)")
     if prof.fused:
@@ -130,69 +135,117 @@ def profile_document(prof) -> Document:
 
 # -- mbcost calibrate ------------------------------------------------------------------------------------------
 
+PROTOCOL = ("timed in 5 interleaved rounds (each round shuffled; one warm-up call, then timed calls); a figure is the "
+            "least of the rounds' medians, its spread (largest - least) / least of them")
+
+
+def _decimal(alpha):
+    """A width multiplier read from JSON (a float: 0.35) as the decimal it was written as (7/20)."""
+    from fractions import Fraction
+
+    return Fraction(str(alpha)) if isinstance(alpha, float) else alpha
+
+
+def _clock_text(cal) -> str:
+    return ("this thread's CPU time (one thread: the work runs on it; time spent waiting for a core is not counted)"
+            if cal.clock == "cpu" else "the wall clock")
+
+
 def calibration_document(cal, path: str) -> Document:
-    """``mbcost calibrate --output FILE``: what was measured and how well each kind's model holds."""
+    """``mbcost calibrate --output FILE``: what was measured and how well the model holds."""
+    from mbcost.attachments.latency import heldout_text
+
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    fit = cal.fit or {}
+    fitted = sum(1 for n in cal.networks if n.get("role") == "fitted")
     settings = [
         f"measured on {cal.machine} · {cal.runtime} · {threads} · {', '.join(f'{k} {v}' for k, v in cal.versions.items())}"
         f" · {cal.created} · {cal.seconds_spent:.0f} s",
-        f"{sum(x.batch == 1 for x in cal.samples)} one-layer shapes at batch 1 (fitted) and "
-        f"{sum(x.batch != 1 for x in cal.samples)} at a batch (checks), each timed in 3 rounds (shuffled; outliers past 3 IQR dropped; "
-        "median of the rounds' medians); every 4th shape of a kind held out of the fit",
-        "forms: linear t = c0 + c1·mult_adds + c2·other + c3·bytes; roofline t = c0 + max(c1·mult_adds, c3·bytes) + "
-        "c2·other; the one with the smaller held-out error is kept",
+        f"{len(cal.networks)} synthetic networks (none a zoo network), each {PROTOCOL}, on {_clock_text(cal)}; "
+        f"{fitted} fitted ({fit.get('rows', 0):,} rows timed inside their passes), the others held out",
+        "model: a call's time is linear in its kind's features (per call: measured on the cheapest call of the "
+        "kind; the rest fitted, never negative); a row is the sum of its calls; a network "
+        f"{cal.correction.get('scale', 1):.3f} × the sum of its rows + {1e6 * cal.per_pass_s:.0f} µs per pass "
+        f"(L2 cache {cal.l2_bytes // 1024:,} KiB)",
     ]
     if cal.bandwidth_bytes_per_s:
-        settings.append(f"memory bandwidth (32 MiB copy): {cal.bandwidth_bytes_per_s / 1e9:.1f} GB/s · per-call "
-                        f"overhead of {cal.runtime} (an identity on one number): {cal.call_overhead_s * 1e6:.1f} µs")
+        settings.append(f"memory bandwidth (32 MiB copy): {cal.bandwidth_bytes_per_s / 1e9:.1f} GB/s")
     if cal.ridge_point:
         settings.append(f"peak MAC rate (a 1x1 conv, 512 -> 512 on 28 x 28, fp32): {cal.peak_macs_per_s / 1e9:.1f} G MAC/s"
                         f" · ridge point {cal.ridge_point:.1f} MACs per byte (mbcost roofline --machine)")
-    net = cal.network
-    if net:
-        per_byte = float(net.get("per_byte_s", 0.0))
-        bytes_term = (f" + {1e12 * per_byte:.1f} ps × bytes moved (1 / {1e-9 / per_byte:.1f} GB/s)" if per_byte > 0
-                      else " + 0 × bytes moved")
-        settings.append(f"in a network: t = {net['scale']:.3f} × Σ isolated rows + {1e6 * net['per_row_s']:.1f} µs × "
-                        f"rows{bytes_term}, fitted on {net['networks']} synthetic networks timed whole (median error "
-                        f"{100 * net['median_error']:.1f}%, worst {100 * net['worst_error']:.1f}%)")
-    check = cal.batch_check or {}
-    parts = [f"{what}: {c['count']} {'one-layer shapes' if what == 'layers' else 'synthetic networks'}, median error "
-             f"{100 * c['median_error']:.1f}%, worst {100 * c['worst_error']:.1f}%, on average "
-             f"{100 * abs(c['mean_signed_error']):.1f}% {'low' if c['mean_signed_error'] < 0 else 'high'}"
-             for what, c in check.items() if isinstance(c, dict) and c]
-    if parts:
-        settings.append("at a batch of more than one image (timed, never fitted: the batch-1 models predict them) "
-                        + "; ".join(parts))
-    rows = [[kind, m.form, m.train, m.heldout, 100 * m.heldout_median_error, 100 * m.heldout_worst_error,
-             100 * m.other_form_error if m.other_form_error is not None else None, m.coef[0] * 1e6]
-            for kind, m in cal.models.items()]
-    table = Table("Models by layer kind",
-                  [Column("Kind"), Column("Form"), Column("Shapes fitted", True), Column("Held out", True),
-                   Column("Held-out median error %", True), Column("Held-out worst error %", True),
-                   Column("Other form's median %", True), Column("c0 (µs)", True)], rows)
-    return Document(f"mbcost calibrate: {path}", settings, [table], cal.to_dict(),
-                    [f"wrote {path}: use it with mbcost table --latency {path}"])
+    if fit.get("clock_ratio_wall_over_cpu"):
+        settings.append(f"wall clock / CPU time, median over the networks: {fit['clock_ratio_wall_over_cpu']:.3f}"
+                        " (near 1: the machine was quiet)")
+    table = explain_table(cal)
+    summary = [f"model {heldout_text(cal)}" if heldout_text(cal) else "no network was held out", kinds_note(),
+               f"wrote {path}: use it with mbcost table --latency {path}; mbcost calibrate --validate {path} checks it on "
+               "zoo networks; --explain prints the models"]
+    return Document(f"mbcost calibrate: {path}", settings, [table], cal.to_dict(), summary)
+
+
+def explain_table(cal) -> Table:
+    from mbcost.attachments.latency import explain
+
+    return Table("Each call kind's model: time per call, per Mult-Add (MAC), per element, per byte (B), per channel "
+                 "plane, per byte past the L2 cache; \"alone\": the kind's cheapest call timed alone",
+                 [Column("Kind"), Column("Time of one call")], [[kind, model] for kind, _, model in explain(cal)])
+
+
+def kinds_note() -> str:
+    from mbcost.attachments.latency import KIND_TEXT
+
+    return "call kinds: " + "; ".join(f"{kind} {what}" for kind, what in KIND_TEXT.items())
+
+
+def explain_document(cal) -> Document:
+    """``mbcost calibrate --explain FILE``: each call kind's model, and the networks fitted and held out."""
+    from mbcost.attachments.latency import explain, heldout_text
+
+    threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created} · "
+                f"clock: {cal.clock} · L2 {cal.l2_bytes // 1024:,} KiB",
+                "a call's time: the sum over its kind's terms; a row's: the sum of its calls' × "
+                f"{cal.correction.get('scale', 1):.3f}; a network's: the sum of its rows + {1e6 * cal.per_pass_s:.0f} µs",
+                "per-call terms are measured (the kind's cheapest call), the others fitted by non-negative least squares "
+                "on rows timed inside whole synthetic networks"]
+    nets = Table("Networks timed to calibrate (fitted, and held out of the fit)",
+                 [Column("Network"), Column("Batch", True), Column("Mult-Adds", True), Column("Measured ms", True),
+                  Column("Spread %", True), Column("Predicted ms", True), Column("Error %", True), Column("Role")],
+                 [[n["name"], n["batch"], n["mult_adds"], n["measured_ms"], 100 * n["spread"], n["predicted_ms"],
+                   100 * (n["predicted_ms"] - n["measured_ms"]) / n["measured_ms"], n["role"]]
+                  for n in cal.networks if isinstance(n, dict) and n.get("measured_ms")])
+    validation = Table("Configurations calibrate --validate times (never fitted)",
+                       [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Batch", True)],
+                       [[v["model"], fmt_alpha(_decimal(v["alpha"])), v["resolution"], v["batch"]] for v in cal.validation
+                        if isinstance(v, dict)])
+    summary = ([f"model {heldout_text(cal)}"] if heldout_text(cal) else []) + [kinds_note()]
+    return Document(f"mbcost calibrate --explain {cal.source}", settings, [explain_table(cal), nets, validation],
+                    {"calibration": cal.source, "models": [{"kind": k, "what": w, "model": m} for k, w, m in
+                                                            explain(cal)],
+                     "coef": cal.coef, "correction": cal.correction, "networks": cal.networks,
+                     "validation": cal.validation}, summary)
 
 
 def validation_document(cal, results: list[dict]) -> Document:
-    """``mbcost calibrate --validate FILE``: predicted against measured end to end."""
+    """``mbcost calibrate --validate FILE``: predicted against measured end to end, with each measurement's spread."""
     errors = sorted(abs(r["error"]) for r in results)
     median = statistics.median(errors)
-    rows = [[r["model"], fmt_alpha(r["alpha"]), r["resolution"], r.get("batch", 1), r["mult_adds"], r["predicted_ms"],
-             r["measured_ms"], 100 * r["error"]] for r in results]
+    rows = [[r["model"], fmt_alpha(_decimal(r["alpha"])), r["resolution"], r.get("batch", 1), r.get("route", "spec"),
+             r["mult_adds"], r["predicted_ms"], r["measured_ms"], 100 * r["spread"], 100 * r["error"]] for r in results]
     table = Table("Predicted against measured (end to end; Mult-Adds per image, times per pass of the batch)",
-                  [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Batch", True),
+                  [Column("Model"), Column("Alpha"), Column("Res.", True), Column("Batch", True), Column("Route"),
                    Column("Mult-Adds", True), Column("Predicted ms", True), Column("Measured ms", True),
-                   Column("Error %", True)], rows)
+                   Column("Spread %", True), Column("Error %", True)], rows)
     threads = f"{cal.threads} thread{'s' if cal.threads != 1 else ''}"
+    spreads = sorted(r["spread"] for r in results)
     settings = [f"calibration {cal.source}: {cal.machine} · {cal.runtime} · {threads} · made {cal.created}",
-                "measured: the whole network's forward pass, in 3 rounds over all the networks (each round "
-                "shuffled; warm-up calls then timed calls, median after dropping outliers past 3 IQR; the median of "
-                "the rounds); predicted: its rows' predictions with the in-network correction; none of "
-                "these networks was measured to calibrate"]
+                f"measured: each network's forward pass, {PROTOCOL}, on {_clock_text(cal)}; predicted: a spec's rows "
+                "decomposed into their calls, a torch model's (route torch) calls traced from one pass; none of these "
+                "networks was timed to calibrate"]
     data = {"calibration": cal.source, "machine": cal.machine, "runtime": cal.runtime, "threads": cal.threads,
-            "results": results, "median_abs_error": median, "worst_abs_error": errors[-1]}
+            "results": results, "median_abs_error": median, "worst_abs_error": errors[-1],
+            "median_spread": statistics.median(spreads), "worst_spread": spreads[-1]}
     summary = [f"median |error| {100 * median:.1f}%, worst {100 * errors[-1]:.1f}% over {len(results)} networks "
-               "(goal: 10% and 25% at 1 thread)"]
+               "(goal: 10% and 25% at 1 thread); the measurements' own spread: median "
+               f"{100 * statistics.median(spreads):.1f}%, worst {100 * spreads[-1]:.1f}%"]
     return Document("mbcost calibrate --validate", settings, [table], data, summary)

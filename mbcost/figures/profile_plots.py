@@ -189,16 +189,20 @@ def validation_figure(results: list[dict], cal, out) -> None:
     markers = "osD^v<>ph*"
     for i, fam in enumerate(families):
         mine = [r for r in results if group(r) == fam]
-        ax.scatter([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine], marker=markers[i % 10],
-                   s=28, label=fam, zorder=3)
+        points = ax.scatter([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine],
+                            marker=markers[i % 10], s=28, label=fam, zorder=3)
+        # the measurement's own spread: from its figure (the least round) to its slowest round
+        ax.errorbar([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine],
+                    xerr=[[0.0] * len(mine), [r["measured_ms"] * r.get("spread", 0.0) for r in mine]], fmt="none",
+                    ecolor=points.get_facecolor()[0], elinewidth=0.8, capsize=2, zorder=2)
     ax.set_xscale("log")
     ax.set_yscale("log")
     log_axis(ax.xaxis)
     log_axis(ax.yaxis)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel("measured latency (ms, end to end, median)")
-    ax.set_ylabel("predicted latency (ms, sum of the rows)")
+    ax.set_xlabel("measured latency (ms, end to end: the least of 5 rounds' medians; bar: to the slowest round)")
+    ax.set_ylabel("predicted latency (ms)")
     import statistics
 
     errors = sorted(abs(r["error"]) for r in results)

@@ -85,6 +85,19 @@ class PoolInstance(Instance):
         return [Part(category, kh * kw * out.numel, formula=dot(kh, kw, out.c, out.h, out.w),
                      positions=out.h * out.w)]
 
+    @property
+    def pads_natively(self) -> bool:
+        """Whether PyTorch's own pooling padding gives the spec's output (symmetric, at
+        most half the kernel, the same rounding); else the torch row pads explicitly first."""
+        if self.layer.is_global:
+            return True
+        (kh, kw), (sh, sw) = self.window, self.stride
+        top, bottom, left, right = self.pads
+        x, out = self.input, self.output
+        return (top == bottom and left == right and top <= kh // 2 and left <= kw // 2
+                and _torch_length(x.h, kh, sh, top, self.layer.ceil) == out.h
+                and _torch_length(x.w, kw, sw, left, self.layer.ceil) == out.w)
+
     def torch_module(self):
         """PyTorch's own padding where it gives the spec's output (symmetric, at
         most half the kernel); otherwise the row pads explicitly, sized so that the
@@ -102,12 +115,7 @@ class PoolInstance(Instance):
         (kh, kw), (sh, sw) = self.window, self.stride
         top, bottom, left, right = self.pads
         x, out = self.input, self.output
-        native = (
-            top == bottom and left == right and top <= kh // 2 and left <= kw // 2
-            and _torch_length(x.h, kh, sh, top, layer.ceil) == out.h
-            and _torch_length(x.w, kw, sw, left, layer.ceil) == out.w
-        )
-        if native:
+        if self.pads_natively:
             if is_max:
                 pool = nn.MaxPool2d((kh, kw), (sh, sw), padding=(top, left), ceil_mode=layer.ceil)
             else:
