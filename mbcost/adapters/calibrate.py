@@ -34,7 +34,7 @@ import time
 import torch
 
 from mbcost.adapters.operators import OPSET
-from mbcost.adapters.timing import Measured, clock_for, interleaved
+from mbcost.adapters.timing import Measured, clock_for, interleaved, steady_allocator
 from mbcost.attachments.latency import (Calibration, calls_features_total, errors_summary, predict_calls,
                                         predict_latency)
 from mbcost.attachments.latency_ops import network_calls
@@ -379,6 +379,7 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
 
     options.threads(threads), options.budget(budget)
     run_with = runner(runtime, threads)
+    allocator = steady_allocator()  # before anything is built: every timing in the same allocator state
     started = time.perf_counter()
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -449,6 +450,7 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
             "heldout": errors_summary([(predicted[i], whole[i].seconds) for i in range(len(nets)) if held[i]]),
             "clock_ratio_wall_over_cpu": statistics.median(m.wall / m.cpu for m in whole if m.cpu > 0),
             "measured_call_overheads_s": result_overheads,
+            "allocator": allocator,
         }
         result.networks = [{"name": name, "batch": b, "mult_adds": a.total.mult_adds, "rows": len(a.layers),
                             "measured_ms": 1e3 * m.seconds, "spread": m.spread, "predicted_ms": 1e3 * p,
@@ -498,6 +500,7 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
     if torch_models and calibration.runtime != "torch":
         raise MbcostError("--validate --torch goes with a torch calibration (onnxruntime runs exported specs)")
     run_with = runner(calibration.runtime, calibration.threads)
+    allocator = steady_allocator()
     previous = torch.get_num_threads()
     torch.set_num_threads(calibration.threads)
     out = []
@@ -527,7 +530,7 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
                                                labels=[i[0]["model"] for i in items])
         for (record, _, predicted), m in zip(items, measured):
             record.update(predicted_ms=predicted, measured_ms=1e3 * m.seconds, spread=m.spread,
-                          wall_ms=1e3 * m.wall, cpu_ms=1e3 * m.cpu, clock=m.clock,
+                          wall_ms=1e3 * m.wall, cpu_ms=1e3 * m.cpu, clock=m.clock, allocator=allocator,
                           error=(predicted - 1e3 * m.seconds) / (1e3 * m.seconds))
             out.append(record)
     finally:

@@ -434,6 +434,9 @@ def profile(analysis, *, batch: int = 1, threads: int | None = None, device: str
         raise MbcostError("profile needs a spec (a built-in model or a spec file)")
     report = memory(analysis, "fp32", batch=batch, instances=instances)
     check_fits_in_memory(report, dev)
+    from mbcost.adapters.timing import steady_allocator
+
+    steady_allocator()  # every timing below in the allocator state calibrate and validate use
 
     previous = torch.get_num_threads()
     if threads is not None:

@@ -1,6 +1,8 @@
 """How mbcost times things on a shared machine: one protocol for ``calibrate``,
 ``calibrate --validate`` and ``profile``'s end-to-end figure (docs/latency.md).
 
+* **A steady allocator** (:func:`steady_allocator`): glibc's malloc thresholds
+  fixed, so that a pass reuses the memory the last one freed, whatever ran before.
 * **No garbage collection while timing** (as :mod:`timeit`): a collection's
   time depends on how many objects are alive (a calibration keeps 100 networks
   alive, a validation 26), not on what is timed.
@@ -29,6 +31,34 @@ import time
 from dataclasses import dataclass
 
 CLOCKS = ("cpu", "wall")
+
+#: glibc's malloc thresholds set while timing (:func:`steady_allocator`): a freed block of up to
+#: 32 MiB (glibc's largest mmap threshold on 64 bits) stays in the heap, and the heap is given back
+#: to the system only past 1 GiB free
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 2**30
+
+
+def steady_allocator() -> str:
+    """Fix glibc's malloc thresholds for this process (once; they cannot be unset),
+    so that a forward pass reuses the memory the previous one freed instead of
+    mapping fresh pages and faulting them in: by default glibc maps every block
+    above a threshold it moves with what was freed before, so the same network's
+    time depended on what ran before it in the process (MobileNetV2 1.0-224 on
+    this 2-core machine: 27 to 35 ms with the defaults, 17.7 to 18.1 ms with
+    these; docs/latency.md). Returns what the allocator is, in words, for the
+    outputs: the thresholds, or that this C library has no ``mallopt``."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return "the C library's default malloc (no mallopt here: timings may depend on what ran before)"
+    if mallopt(-3, MMAP_THRESHOLD) and mallopt(-1, TRIM_THRESHOLD):  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        return "glibc malloc with fixed thresholds (mmap 32 MiB, trim 1 GiB): freed memory is reused"
+    return "the C library's default malloc (mallopt refused: timings may depend on what ran before)"
 
 
 def clock_for(threads: int, device: str = "cpu") -> str:
@@ -78,6 +108,7 @@ def interleaved(runs: list, *, budget: float, rounds: int = 5, clock: str = "cpu
     timed call of run i returned (an instrumented pass's per-row times)."""
     import gc
 
+    steady_allocator()
     rng = random.Random(seed)
     share = budget / (rounds * max(len(runs), 1))
     was_enabled = gc.isenabled()

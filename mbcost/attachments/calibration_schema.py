@@ -66,7 +66,7 @@ def _schema() -> dict:
                            "properties": {"scale": {"type": "number", "minimum": 0, "maximum": 1e3},
                                           "per_pass_s": {"type": "number", "minimum": 0, "maximum": 10}}},
             "fit": {"type": "object", "maxProperties": 20,
-                    "properties": {"fitted": _SUMMARY, "heldout": _SUMMARY,
+                    "properties": {"fitted": _SUMMARY, "heldout": _SUMMARY, "allocator": _TEXT,
                                    "measured_call_overheads_s": {
                                        "type": "object", "maxProperties": 100,
                                        "additionalProperties": {"type": "number", "minimum": 0, "maximum": 3600}}}},

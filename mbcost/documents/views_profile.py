@@ -173,6 +173,8 @@ def calibration_document(cal, path: str) -> Document:
     if cal.ridge_point:
         settings.append(f"peak MAC rate (a 1x1 conv, 512 -> 512 on 28 x 28, fp32): {cal.peak_macs_per_s / 1e9:.1f} G MAC/s"
                         f" · ridge point {cal.ridge_point:.1f} MACs per byte (mbcost roofline --machine)")
+    if fit.get("allocator"):
+        settings.append(f"memory allocator while timing: {fit['allocator']}")
     if fit.get("clock_ratio_wall_over_cpu"):
         settings.append(f"wall clock / CPU time, median over the networks: {fit['clock_ratio_wall_over_cpu']:.3f}"
                         " (near 1: the machine was quiet)")
@@ -242,6 +244,8 @@ def validation_document(cal, results: list[dict]) -> Document:
                 f"measured: each network's forward pass, {PROTOCOL}, on {_clock_text(cal)}; predicted: a spec's rows "
                 "decomposed into their calls, a torch model's (route torch) calls traced from one pass; none of these "
                 "networks was timed to calibrate"]
+    if results and results[0].get("allocator"):
+        settings.append(f"memory allocator while timing: {results[0]['allocator']}")
     data = {"calibration": cal.source, "machine": cal.machine, "runtime": cal.runtime, "threads": cal.threads,
             "results": results, "median_abs_error": median, "worst_abs_error": errors[-1],
             "median_spread": statistics.median(spreads), "worst_spread": spreads[-1]}
