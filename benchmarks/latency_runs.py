@@ -61,7 +61,9 @@ def main() -> None:
               f"validate {validated:.0f} s: median |error| {100 * data['median_abs_error']:.1f}%, worst "
               f"{100 * data['worst_abs_error']:.1f}% ({worst['model']} {worst['alpha']}-{worst['resolution']} batch "
               f"{worst['batch']}: {100 * worst['error']:+.1f}%); spread median {100 * data['median_spread']:.1f}%, "
-              f"worst {100 * data['worst_spread']:.1f}% · load {os.getloadavg()[0]:.2f}", flush=True)
+              f"worst {100 * data['worst_spread']:.1f}%; machine now / at calibration "
+              f"{data.get('machine_drift', {}).get('median_ratio', float('nan')):.3f} · load {os.getloadavg()[0]:.2f}",
+              flush=True)
     if len(runs) < 2:
         return
     print("\nper configuration: predicted ms per run / measured ms per run / error % per run (spread %)")

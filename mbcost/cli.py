@@ -293,13 +293,13 @@ def calibrate(
 
         check_output_path(figure)
     with _Progress() as progress:
-        results = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress,
-                                   torch_models=list(torch_models or ()))
+        results, drift = cal_mod.validate(cal, budget=budget if budget is not None else 60.0, progress=progress,
+                                          torch_models=list(torch_models or ()))
     if figure is not None:
         from mbcost.figures.profile_plots import validation_figure
 
         validation_figure(results, cal, figure)
-    emit(validation_document(cal, results), fmt, report_output, False)
+    emit(validation_document(cal, results, drift), fmt, report_output, False)
 
 
 @app.command()

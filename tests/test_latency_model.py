@@ -259,6 +259,9 @@ def test_calibrate_and_validate_structure(tmp_path, monkeypatch, capsys):
     assert {"predicted_ms", "measured_ms", "spread", "error", "batch"} <= set(data["results"][0])
     assert data["results"][1]["batch"] == 4 and data["results"][0]["spread"] == pytest.approx(0.05)
     assert data["worst_abs_error"] >= data["median_abs_error"] >= 0 and data["median_spread"] == pytest.approx(0.05)
+    # the calibration's held-out network, rebuilt from its seed and timed again: the machine's drift, stated
+    assert [a["name"] for a in data["machine_drift"]["anchors"]] == [n["name"] for n in cal.networks[-1:]]
+    assert data["machine_drift"]["median_ratio"] == pytest.approx(1.0)
     assert main(["calibrate", "--validate", str(out), "--threads", "2"]) == 2
     assert "--threads 2" in capsys.readouterr().err
 

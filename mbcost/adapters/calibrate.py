@@ -491,10 +491,18 @@ THIRD_PARTY = [("efficientnet_pytorch EfficientNet-B0", "efficientnet_pytorch:Ef
                 (1, 3, 224, 224))]
 
 
+#: the calibration's own held-out networks timed again among the validation's, to say how much faster or
+#: slower the machine runs now than when it was calibrated (never used to correct an error)
+ANCHORS = 5
+
+
 def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, progress=None,
-             torch_models: list[str] = ()) -> list[dict]:
+             torch_models: list[str] = ()) -> tuple[list[dict], dict]:
     """Each validation configuration, and each torch model: predicted and measured
-    milliseconds end to end under the timing protocol, the measured spread, and the error."""
+    milliseconds end to end under the timing protocol, the measured spread, and the
+    error; and the machine's drift since the calibration (:data:`ANCHORS` of its
+    held-out synthetic networks timed again, interleaved with the rest: their times
+    now over their times then, or {} when they cannot be rebuilt)."""
     from mbcost.results.analysis import analyze
 
     if torch_models and calibration.runtime != "torch":
@@ -525,9 +533,16 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
                           "route": "torch", "mult_adds": table.total.mult_adds}
                 items.append((record, run_with.prepare_module(model, args),
                               predict_latency(table, calibration, 1).total_ms))
-        measured: list[Measured] = interleaved([i[1] for i in items], budget=budget, rounds=ROUNDS,
-                                               clock=run_with.clock, seed=seed, progress=progress,
-                                               labels=[i[0]["model"] for i in items])
+        anchors = _anchors(calibration)
+        runs = [i[1] for i in items] + [run_with.prepare(a, b)[0] for _, a, b, _ in anchors]
+        measured: list[Measured] = interleaved(runs, budget=budget, rounds=ROUNDS, clock=run_with.clock, seed=seed,
+                                               progress=progress,
+                                               labels=[i[0]["model"] for i in items] + [n for n, *_ in anchors])
+        now = measured[len(items):]
+        drift = {"anchors": [{"name": name, "then_ms": then, "now_ms": 1e3 * m.seconds}
+                             for (name, _, _, then), m in zip(anchors, now)],
+                 "median_ratio": statistics.median(1e3 * m.seconds / a[3] for a, m in zip(anchors, now))} \
+            if anchors else {}
         for (record, _, predicted), m in zip(items, measured):
             record.update(predicted_ms=predicted, measured_ms=1e3 * m.seconds, spread=m.spread,
                           wall_ms=1e3 * m.wall, cpu_ms=1e3 * m.cpu, clock=m.clock, allocator=allocator,
@@ -535,7 +550,30 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
             out.append(record)
     finally:
         torch.set_num_threads(previous)
-    return out
+    return out, drift
+
+
+def _anchors(calibration: Calibration) -> list[tuple[str, object, int, float]]:
+    """(name, analysis, batch, measured ms then) of up to :data:`ANCHORS` of the calibration's held-out
+    networks, from the smallest to the largest, rebuilt from their seed (none when the file's networks are
+    not this mbcost's synthetic networks)."""
+    from mbcost.core.network import Network
+    from mbcost.results.analysis import analyze
+
+    listed = [n for n in calibration.networks if isinstance(n, dict)]
+    try:
+        rebuilt = synthetic_networks(0, len(listed))
+    except MbcostError:
+        return []
+    if [name for name, _, _ in rebuilt] != [n.get("name") for n in listed]:
+        return []
+    held = sorted((n["measured_ms"], i) for i, n in enumerate(listed)
+                  if n.get("role") == "held out" and isinstance(n.get("measured_ms"), (int, float)))
+    if not held:
+        return []
+    picks = sorted({held[round(k * (len(held) - 1) / max(ANCHORS - 1, 1))][1] for k in range(ANCHORS)})
+    return [(rebuilt[i][0], analyze(Network.from_text(rebuilt[i][1], source=f"<{rebuilt[i][0]}>")), rebuilt[i][2],
+             float(listed[i]["measured_ms"])) for i in picks]
 
 
 def _torch_targets(given: list[str]) -> list[tuple[str, str]]:

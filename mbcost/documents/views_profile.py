@@ -228,7 +228,7 @@ def explain_document(cal) -> Document:
                      "validation": cal.validation}, summary)
 
 
-def validation_document(cal, results: list[dict]) -> Document:
+def validation_document(cal, results: list[dict], drift: dict | None = None) -> Document:
     """``mbcost calibrate --validate FILE``: predicted against measured end to end, with each measurement's spread."""
     errors = sorted(abs(r["error"]) for r in results)
     median = statistics.median(errors)
@@ -252,4 +252,11 @@ def validation_document(cal, results: list[dict]) -> Document:
     summary = [f"median |error| {100 * median:.1f}%, worst {100 * errors[-1]:.1f}% over {len(results)} networks "
                "(goal: 10% and 25% at 1 thread); the measurements' own spread: median "
                f"{100 * statistics.median(spreads):.1f}%, worst {100 * spreads[-1]:.1f}%"]
+    if drift:
+        ratio = drift["median_ratio"]
+        data["machine_drift"] = drift
+        summary.append(f"the machine now: {len(drift['anchors'])} of the calibration's held-out networks, timed again "
+                       f"among these, take {ratio:.3f} × their time at calibration (median; "
+                       + ", ".join(f"{a['now_ms'] / a['then_ms']:.2f}" for a in drift["anchors"])
+                       + "): the errors above are not corrected for it")
     return Document("mbcost calibrate --validate", settings, [table], data, summary)
