@@ -190,7 +190,7 @@ def validation_figure(results: list[dict], cal, out) -> None:
     for i, fam in enumerate(families):
         mine = [r for r in results if group(r) == fam]
         points = ax.scatter([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine],
-                            marker=markers[i % 10], s=28, label=fam, zorder=3)
+                            marker=markers[(i + i // 10) % 10], s=28, label=fam, zorder=3)  # colour i % 10: unique pairs
         # the measurement's own spread: from its figure (the least round) to its slowest round
         ax.errorbar([r["measured_ms"] for r in mine], [r["predicted_ms"] for r in mine],
                     xerr=[[0.0] * len(mine), [r["measured_ms"] * r.get("spread", 0.0) for r in mine]], fmt="none",
@@ -201,7 +201,7 @@ def validation_figure(results: list[dict], cal, out) -> None:
     log_axis(ax.yaxis)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel("measured latency (ms, end to end: the least of 5 rounds' medians; bar: to the slowest round)")
+    ax.set_xlabel("measured latency (ms, end to end; bar: to the slowest of 5 rounds)")
     ax.set_ylabel("predicted latency (ms)")
     import statistics
 
