@@ -59,9 +59,9 @@ def test_the_in_network_correction_is_recovered():
 
 # -- a spec's calls: exactly those of its torch build ------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet",
-                                  "efficientnet_b0", "googlenet", "mobilenet_v4_conv_small",
-                                  "mobilenet_v4_hybrid_medium"])
+@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v3_small", "shufflenet_v2_x0_5", "efficientnet_b0",
+                                  "googlenet", "mobilenet_v4_hybrid_medium"])  # pads, SE, split/shuffle/concat,
+# pooling padded by hand, attention and LayerScale: every kind's calls (the other zoo networks were checked by hand)
 def test_a_specs_calls_are_its_torch_builds_traced_calls(name):
     """The independent oracle: the calls torch really makes (a trace of the built
     module, on the meta device), row by row, against the spec's decomposition."""
@@ -393,7 +393,7 @@ def test_onnxruntime_calibration_fits_whole_networks_and_torch_refuses_it(tmp_pa
     from mbcost.adapters import calibrate as cal_mod
 
     _fake_timing(monkeypatch, cal_mod)
-    cal = cal_mod.calibrate(runtime="onnxruntime", budget=1, count=5)
+    cal = cal_mod.calibrate(runtime="onnxruntime", budget=1, count=3)
     assert cal.runtime == "onnxruntime" and "onnxruntime" in cal.versions and cal.coef
     out = tmp_path / "ort.json"
     out.write_text(cal.to_json())

@@ -172,7 +172,7 @@ def plain_fvcore(module, x):
     return ops.get("conv", 0), ops.get("linear", 0) + ops.get("addmm", 0)
 
 
-@settings(max_examples=200, derandomize=True, deadline=None,
+@settings(max_examples=120, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(networks())
 def test_symbolic_equals_fvcore_equals_flop_counter(case):
