@@ -180,10 +180,10 @@ def _assert_reads_well(fig, drawn) -> None:
     assert _overlapping_texts(fig) == [] and _labels_on_frontier(fig) == [], drawn
 
 
-#: the smallest (columns along the depth), the largest of each family (rows top to bottom);
-#: the medium ones lie between them (checked once by hand, as every zoo network at 5 sizes)
-MOBILENET_V4 = [("mobilenet_v4_conv_small", None), ("mobilenet_v4_conv_small", "9x6.5"),
-                ("mobilenet_v4_conv_large", None), ("mobilenet_v4_hybrid_large", None)]
+#: the smallest at the size the issue saw (columns along the depth), and the largest (rows top to bottom);
+#: the others lie between them (checked once by hand, as every zoo network at 5 sizes; kept out of the
+#: suite for its time)
+MOBILENET_V4 = [("mobilenet_v4_conv_small", "9x6.5"), ("mobilenet_v4_hybrid_large", None)]
 
 
 @pytest.mark.parametrize("model,size", MOBILENET_V4, ids=[f"{m}-{s or 'default'}" for m, s in MOBILENET_V4])
