@@ -98,6 +98,37 @@ def test_report_nests_the_paper_document(cli_report):
         assert "\n#### " in section  # its tables, one level further down
 
 
+def test_report_gives_mobilenet_v4_published_device_latencies(cli_report):
+    """The roofline section carries the MobileNetV4 paper's per-device latencies,
+    each as printed in tables/published/mobilenet_v4_latency.csv (read here with
+    the csv module), with the source."""
+    import csv
+
+    from mbcost.results.zoo import tables_dir
+
+    readme = (cli_report[0] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The roofline across hardware\n", 1)[1].split("\n### ", 1)[0]
+    part = section.split("#### Published latency (ms), by device\n", 1)[1]
+    with open(tables_dir() / "published" / "mobilenet_v4_latency.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    devices = list(dict.fromkeys(r["device"] for r in rows))
+    lines = part.splitlines()
+    header = next(line for line in lines if line.startswith("| Model |"))
+    assert [c.strip() for c in header.strip("|").split("|")] == ["Model"] + devices
+    cells = {}
+    for line in lines:
+        if line.startswith("| mobilenet_v4_"):
+            label, *values = [c.strip() for c in line.strip("|").split("|")]
+            cells[label.split(" ")[0]] = dict(zip(devices, values))
+    assert sorted(cells) == sorted({r["model"] for r in rows}) and len(cells) == 5
+    for r in rows:
+        assert cells[r["model"]][r["device"]] == r["latency_ms"]
+    given = {(r["model"], r["device"]) for r in rows}
+    assert all(value == "" for model, by in cells.items() for d, value in by.items() if (model, d) not in given)
+    assert "(224)" in part and "(384)" in part  # the resolutions the paper measured them at
+    assert "arXiv:2404.10518" in part and "mobilenet_v4_latency.csv" in part
+
+
 def test_paper_placeholder_when_module_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "mbcost.results.paper", None)
     (text,) = report_mod._paper_text()

@@ -215,7 +215,27 @@ def _roofline_text() -> list[str]:
         + ", ".join(f"{float(result.cost(l, r) / result.cost(s, r)):.2f}× lower at RP {r}" for r in ridges)
         + f": the gap widens as the chip's ridge point rises, towards the ratio of the bytes they move "
         f"({sum(r.bytes for r in result.rows[l]) / sum(r.bytes for r in result.rows[s]):.2f}×).",
+        "",
+        *_device_latency_text(),
     ]
+
+
+def _device_latency_text() -> list[str]:
+    """What the MobileNetV4 paper measured on its devices: the table ``compare``
+    shows (:func:`~mbcost.documents.views.published_latency_table`), for the five
+    networks at the resolutions the paper measured them, with its source."""
+    from mbcost.documents.views import published_latency_table
+    from mbcost.results.published import every_device_latency
+
+    networks = every_device_latency()
+    table = published_latency_table([(f"{model} ({res})", measured) for model, res, measured in networks])
+    return [f"#### {table.title}", "",
+            f"Which chip a network is fast on is what the roofline argues; the MobileNetV4 paper measured its "
+            f"{len(networks)} networks on {len(table.columns) - 1} devices (the resolution in brackets). They time "
+            "the paper's models, whose printed counts the released code (and so the zoo) does not always match"
+            ": see `mbcost compare` for each published figure beside the computed one.", "",
+            *_md_table([c.header for c in table.columns], table.rows, [c.numeric for c in table.columns]),
+            *[line for note in table.notes for line in ("", note)]]
 
 
 def _comparison_text(models: tuple[str, ...]) -> list[str]:

@@ -269,3 +269,27 @@ def device_latencies(model: str, alpha: float, resolution: int, classes: int = 1
     return {"ms": {row["device"]: row["latency_ms"] for row in rows},
             "printed": {row["device"]: row["_text"]["latency_ms"] for row in rows},
             "resolution": resolution, "source": DEVICE_LATENCY_SOURCE}
+
+
+def device_latency_json(measured: dict | None) -> dict | None:
+    """A :func:`device_latencies` result as the JSON outputs give it (``ms`` per
+    device, ``resolution``, ``source``), None for None."""
+    return None if measured is None else {"ms": dict(measured["ms"]), "resolution": measured["resolution"],
+                                          "source": measured["source"]}
+
+
+def every_device_latency() -> list[tuple[str, int, dict]]:
+    """Every network of tables/published/mobilenet_v4_latency.csv at the resolution
+    its paper measured it (family_papers.csv): (zoo name, resolution,
+    :func:`device_latencies`), in the file's order; a network whose resolution the
+    paper's table does not give is an error, not left out quietly."""
+    out = []
+    for model in dict.fromkeys(row["model"] for row in load_published("mobilenet_v4_latency")):
+        resolutions = {row["resolution"] for row in load_published("family_papers")
+                       if row["model"] == model and row["resolution"] is not None}
+        measured = device_latencies(model, 1, next(iter(resolutions))) if len(resolutions) == 1 else None
+        if measured is None:
+            raise MbcostError(f"tables/published/mobilenet_v4_latency.csv: {model} has no single resolution in "
+                              "family_papers.csv to say what its latencies were measured at")
+        out.append((model, measured["resolution"], measured))
+    return out
