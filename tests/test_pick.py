@@ -282,3 +282,43 @@ def test_cli_ridge_json_and_csv(capsys):
         "rank", "alpha", "resolution", "mult_adds", "params", "roofline_macs"]
     text = " ".join(run().split())
     assert "MACs of roofline cost at ridge point 25" in text and "Roofline @25" in text
+
+
+def test_pick_all_carries_mobilenet_v4_published_device_latencies(capsys):
+    """pick --all: a MobileNetV4 network at the paper's configuration carries the
+    paper's per-device latencies (read here from the CSV with the csv module),
+    every other candidate null; the CSV columns and the table only for the shown."""
+    import csv
+
+    from mbcost.cli import main
+    from mbcost.results.zoo import tables_dir
+
+    def run(*more):
+        assert main(["pick", "--all", "--max-madds", "300M", *more]) == 0
+        return capsys.readouterr().out
+
+    with open(tables_dir() / "published" / "mobilenet_v4_latency.csv", encoding="utf-8", newline="") as fh:
+        paper = {r["device"]: float(r["latency_ms"]) for r in csv.DictReader(fh)
+                 if r["model"] == "mobilenet_v4_conv_small"}
+    assert len(paper) == 7
+    data = json.loads(run("--format", "json", "--top", "0"))
+    by_model = {}
+    for c in data["candidates"]:
+        by_model.setdefault(c["model"], []).append(c["published_latency"])
+    assert by_model["mobilenet_v4_conv_small"] == [
+        {"ms": paper, "resolution": 224, "source": by_model["mobilenet_v4_conv_small"][0]["source"]}]
+    assert "arXiv:2404.10518" in by_model["mobilenet_v4_conv_small"][0]["source"]
+    assert all(m is None for model, ms in by_model.items() if model != "mobilenet_v4_conv_small" for m in ms)
+    assert {"mobilenet_v1", "mobilenet_v3_large"} <= set(by_model)
+
+    rows = list(csv.DictReader(run("--format", "csv", "--top", "0").splitlines()))
+    v4 = next(r for r in rows if r["model"] == "mobilenet_v4_conv_small")
+    assert float(v4["latency_ms_pixel_6_cpu_published"]) == paper["Pixel 6 CPU"]
+    assert float(v4["latency_ms_samsung_s23_gpu_published"]) == paper["Samsung S23 GPU"]
+    assert all(r["latency_ms_pixel_6_cpu_published"] == "" for r in rows if r["model"] != "mobilenet_v4_conv_small")
+    assert "Published latency (ms), by device" in run("--format", "markdown")
+
+    # the best one alone (MobileNetV3-Large, ahead on top-1): no device columns, no table
+    assert data["candidates"][0]["model"] != "mobilenet_v4_conv_small"
+    assert not any(k.endswith("_published") for k in run("--format", "csv", "--top", "1").splitlines()[0].split(","))
+    assert "Published latency" not in run("--format", "markdown", "--top", "1")

@@ -12,6 +12,7 @@ from mbcost.core.conventions import UNITS, alpha_number, counted_text, fmt_alpha
 from mbcost.results.comparison import figure_alternatives, fvcore_alternative, judge_published
 from mbcost.documents.render import Column, Document, Table, human, json_number
 from mbcost.numbers import ratio, safe_float, scaled
+from mbcost.results.published import device_latency_json
 
 
 def settings_lines(analysis: Analysis, unit: str) -> list[str]:
@@ -481,9 +482,7 @@ def compare_document(cmp, unit: str = "mult-adds") -> Document:
                 "params_millions_diff": round(ratio(_published_params(a, pub), 10**6) - pub["params_millions"], 4),
                 "mult_adds_check": figures["mult_adds"].words, "params_check": figures["params"].words,
             },
-            "published_latency": None if e.published_latency is None else {
-                "ms": dict(e.published_latency["ms"]), "resolution": e.published_latency["resolution"],
-                "source": e.published_latency["source"]},
+            "published_latency": device_latency_json(e.published_latency),
             "by_type": [{"type": s.type, "mult_adds": s.mult_adds, "mult_adds_pct": round(s.mult_adds_pct, 4),
                          "params": s.params, "params_pct": round(s.params_pct, 4)} for s in a.by_type()],
         })
@@ -939,7 +938,7 @@ def roofline_setting(ridge) -> str:
 
 def family_pick_document(result, top: int | None = None) -> Document:
     """``mbcost pick --all``: every family's configurations within budget, best top-1 first."""
-    shown = result.fits if not top else result.fits[:top]
+    shown = result.shown(top)
     heading = (f"The family ({', '.join(result.families)}): configurations within {result.budget_text()}, "
                "best top-1 first")
     settings = [
@@ -972,8 +971,9 @@ def family_pick_document(result, top: int | None = None) -> Document:
         columns.insert(5, Column(f"Roofline @{float(result.ridge):g}", True, priority=3))
         for row, p in zip(rows, shown):
             row.insert(5, round(p.roofline_macs))
-    table = Table("", columns, rows, notes=notes, tidy=result.records()[:len(shown)])
-    return Document(heading, settings, [table], result.to_dict(top))
+    table = Table("", columns, rows, notes=notes, tidy=result.records(top))
+    measured = published_latency_table([(p.model, p.published_latency) for p in shown if p.published_latency])
+    return Document(heading, settings, [table] + ([measured] if measured else []), result.to_dict(top))
 
 
 # -- memory and measured latency: table --memory, mbcost profile ----------------

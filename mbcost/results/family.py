@@ -64,6 +64,9 @@ class FamilyPoint:
     source: str
     latency_ms: float | None = None  # predicted (a latency calibration), else None
     roofline_macs: Fraction | None = None  # Σ max(MACs, RP·bytes) at a ridge point (pick --ridge), exact; else None
+    #: the latencies its paper measured on devices, at the configuration it measured
+    #: (:func:`~mbcost.results.published.device_latencies`), else None
+    published_latency: dict | None = None
 
 
 def _short(model: str) -> str:
@@ -81,7 +84,7 @@ def _short(model: str) -> str:
 def family_points() -> list[FamilyPoint]:
     """Every published configuration of the families, cheapest first within each family."""
     from mbcost.results.analysis import analyze
-    from mbcost.results.published import load_published
+    from mbcost.results.published import device_latencies, load_published
 
     points = []
     for table, model, source in (("checkpoints", "mobilenet_v1", "TF-Slim checkpoints (checkpoints.csv)"),
@@ -99,12 +102,14 @@ def family_points() -> list[FamilyPoint]:
         a = analyze(row["model"], resolution=row["resolution"])
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["acc1"], row["acc5"],
-                                  "published", f"torchvision {row['weights']} (torchvision.csv)"))
+                                  "published", f"torchvision {row['weights']} (torchvision.csv)",
+                                  published_latency=device_latencies(row["model"], 1, row["resolution"])))
     for row in load_published("timm_models"):  # MobileNetV4: the released code's weights (the zoo follows the code)
         a = analyze(row["model"], resolution=row["resolution"])
         points.append(FamilyPoint(family_of(row["model"]), row["model"], _short(row["model"]), Fraction(1),
                                   row["resolution"], a.total.mult_adds, a.total.weights, row["top1"], row["top5"],
-                                  "published", f"timm {row['timm_name']}.{row['weights']} (timm_models.csv)"))
+                                  "published", f"timm {row['timm_name']}.{row['weights']} (timm_models.csv)",
+                                  published_latency=device_latencies(row["model"], 1, row["resolution"])))
     order = {name: i for i, (_, name) in enumerate(FAMILIES)}
     return sorted(points, key=lambda p: (order.get(p.family, 99), p.mult_adds, p.params))
 
@@ -133,7 +138,23 @@ class FamilyPick(Framed):
     calibration: object = None  # the latency Calibration, when latency is predicted
     ridge: object = None  # the ridge point (a Fraction) when the budget is the roofline cost (pick --ridge)
 
-    def records(self) -> list[dict]:
+    def shown(self, top: int | None = None) -> list[FamilyPoint]:
+        """The best ``top`` that fit (all of them for None or 0)."""
+        return self.fits if not top else self.fits[:top]
+
+    def records(self, top: int | None = None) -> list[dict]:
+        """One row per configuration shown (:meth:`shown`); where any of them has
+        published device latencies, one ``latency_ms_<device>_published`` per
+        device any of them has (None where the paper gives none)."""
+        from mbcost.results.comparison import latency_key
+        from mbcost.results.published import latency_devices
+
+        shown = self.shown(top)
+        devices = latency_devices([p.published_latency for p in shown])
+        return [{**row, **{latency_key(d): (p.published_latency or {"ms": {}})["ms"].get(d) for d in devices}}
+                for row, p in zip(self._rows(shown), shown)]
+
+    def _rows(self, shown: list[FamilyPoint]) -> list[dict]:
         from mbcost.attachments.roofline import number
 
         latency = self.calibration is not None
@@ -141,7 +162,7 @@ class FamilyPick(Framed):
                  "resolution": p.resolution, "mult_adds": p.mult_adds, "params": p.params,
                  **({"latency_ms": p.latency_ms} if latency else {}),
                  **({"roofline_macs": number(p.roofline_macs)} if self.ridge is not None else {}), "top1": p.top1,
-                 "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(self.fits, 1)]
+                 "top5": p.top5, "accuracy": p.accuracy} for i, p in enumerate(shown, 1)]
 
     def describe(self) -> str:
         return "the family within " + self.budget_text()
@@ -154,7 +175,9 @@ class FamilyPick(Framed):
         return " and ".join(parts)
 
     def to_dict(self, top: int | None = None) -> dict:
-        shown = self.fits if not top else self.fits[:top]
+        shown = self.shown(top)
+        from mbcost.results.published import device_latency_json
+
         return {"budget": {"max_mult_adds": self.max_mult_adds, "max_params": self.max_params,
                            "max_latency_ms": self.max_latency_ms,
                            **({"ridge_point": float(self.ridge), "budget_is": "roofline_macs"}
@@ -162,7 +185,8 @@ class FamilyPick(Framed):
                 "latency_from": getattr(self.calibration, "source", None),
                 "counted": ["conv", "fc"], "params_convention": "weights", "families": self.families,
                 "considered": self.considered, "fit": len(self.fits), "shown": len(shown),
-                "candidates": [dict(r, source=p.source) for r, p in zip(self.records(), shown)]}
+                "candidates": [dict(r, source=p.source, published_latency=device_latency_json(p.published_latency))
+                               for r, p in zip(self._rows(shown), shown)]}
 
 
 def with_latency(points: list[FamilyPoint], calibration) -> list[FamilyPoint]:
