@@ -57,6 +57,9 @@ def synthetic_networks(seed: int = 0, count: int = SYNTHETIC) -> list[tuple[str,
     v1, v2, v3, EfficientNet, ShuffleNet V2, ResNet, SqueezeNet, or a mix), a width
     multiplier 0.25 to 1.4, a resolution 96 to 224, a batch (1 in half of them, else
     2, 4 or 8), at most :data:`MAX_MULT_ADDS` Mult-Adds per pass."""
+    from mbcost.core.network import Network
+    from mbcost.results.analysis import analyze
+
     rng = random.Random(seed)
     out = []
     while len(out) < count:
@@ -66,9 +69,6 @@ def synthetic_networks(seed: int = 0, count: int = SYNTHETIC) -> list[tuple[str,
         side = rng.choice([96, 112, 128, 144, 160, 176, 192, 208, 224])
         batch = 1 if rng.random() < 0.5 else rng.choice([2, 4, 8])
         text = _network(rng, f"synthetic{k}_{style}", style, alpha, side)
-        from mbcost.core.network import Network
-        from mbcost.results.analysis import analyze
-
         try:
             analysis = analyze(Network.from_text(text, source="<synthetic>"))
         except MbcostError:
@@ -390,8 +390,9 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
         l2 = l2_cache_bytes()
         row_times: list[list[list[list[float]]]] = [[[] for _ in range(ROUNDS)] for _ in nets]
 
-        def step(i, r, per_row):
-            row_times[i - len(nets)][r].append(per_row)
+        def keep(i, r, per_row):  # what an instrumented pass returned (a whole pass returns None)
+            if per_row is not None:
+                row_times[i - len(nets)][r].append(per_row)
 
         runs = [p[0] for p in prepared]
         labels = [n for n, _, _ in nets]
@@ -400,8 +401,7 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
             labels += [f"{n} (row by row)" for n, _, _ in nets]
         measured = interleaved(runs, budget=budget * 0.9, rounds=ROUNDS, clock=run_with.clock, seed=seed,
                                progress=progress, labels=labels,
-                               step=(lambda i, r, out: step(i, r, out) if i >= len(nets) else None)
-                               if run_with.rows else None)
+                               step=keep if run_with.rows else None)
         whole = measured[:len(nets)]
         held = [i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 for i in range(len(nets))]
         calls = [network_calls(a, b) for _, a, b in nets]
@@ -456,7 +456,8 @@ def calibrate(*, runtime: str = "torch", threads: int = 1, budget: float = 120.0
                             "measured_ms": 1e3 * m.seconds, "spread": m.spread, "predicted_ms": 1e3 * p,
                             "role": "held out" if h else "fitted"}
                            for (name, a, b), m, p, h in zip(nets, whole, predicted, held)]
-        result.validation = [_config_text(v) for v in VALIDATION]
+        result.validation = [{"model": name, "alpha": alpha, "resolution": res, "batch": batch}
+                             for name, alpha, res, batch in VALIDATION]
         result.bandwidth_bytes_per_s = bandwidth()
         result.peak_macs_per_s = peak_mac_rate(run_with)
     finally:
@@ -479,11 +480,6 @@ VALIDATION = [
     ("squeezenet", 1.0, 224, 1), ("efficientnet_b0", 1.0, 224, 1), ("mnasnet0_5", 1.0, 224, 1),
     ("mobilenet_v4_conv_small", 1.0, 224, 1),
 ]
-
-
-def _config_text(v) -> dict:
-    name, alpha, res, batch = v
-    return {"model": name, "alpha": alpha, "resolution": res, "batch": batch}
 
 
 #: a user's model in the default validation when its package is installed: (label, factory, input size)
@@ -523,8 +519,9 @@ def validate(calibration: Calibration, *, budget: float = 60.0, seed: int = 0, p
         if calibration.runtime == "torch":
             for label, target in _torch_targets(torch_models):
                 from mbcost.adapters.torch_model import build_for_export
+                from mbcost.sources.torch_factory import table as torch_table
 
-                table = _torch_table(target)
+                table = torch_table(target)
                 model, shape = build_for_export(target, None)  # its own copy, on the CPU
                 model.eval()
                 torch.manual_seed(0)
@@ -584,9 +581,3 @@ def _torch_targets(given: list[str]) -> list[tuple[str, str]]:
         targets += [(label, target) for label, target, _ in THIRD_PARTY
                     if importlib.util.find_spec(target.split(":")[0]) is not None]
     return targets
-
-
-def _torch_table(target: str):
-    from mbcost.sources.torch_factory import table
-
-    return table(target)

@@ -30,8 +30,6 @@ import statistics
 import time
 from dataclasses import dataclass
 
-CLOCKS = ("cpu", "wall")
-
 #: glibc's malloc thresholds set while timing (:func:`steady_allocator`): a freed block of up to
 #: 32 MiB (glibc's largest mmap threshold on 64 bits) stays in the heap, and the heap is given back
 #: to the system only past 1 GiB free

@@ -37,7 +37,6 @@ from mbcost.numbers import shown
 
 FORMAT = "mbcost-latency"
 VERSION = 2
-RUNTIMES = ("torch", "onnxruntime")
 
 #: each feature's unit, for --explain
 UNITS = {"calls": "call", "mult_adds": "MAC", "elements": "element", "bytes": "B", "planes": "plane",

@@ -5,6 +5,7 @@ Mult-Adds share, per-layer timings, memory. (The cost documents are in
 from __future__ import annotations
 
 import statistics
+from fractions import Fraction
 
 from mbcost.core.conventions import fmt_alpha
 from mbcost.documents.render import Column, Document, Table
@@ -139,13 +140,6 @@ PROTOCOL = ("timed in 5 interleaved rounds (each round shuffled; one warm-up cal
             "least of the rounds' medians, its spread (largest - least) / least of them")
 
 
-def _decimal(alpha):
-    """A width multiplier read from JSON (a float: 0.35) as the decimal it was written as (7/20)."""
-    from fractions import Fraction
-
-    return Fraction(str(alpha)) if isinstance(alpha, float) else alpha
-
-
 def _clock_text(cal) -> str:
     return ("this thread's CPU time (one thread: the work runs on it; time spent waiting for a core is not counted)"
             if cal.clock == "cpu" else "the wall clock")
@@ -218,8 +212,8 @@ def explain_document(cal) -> Document:
                   for n in cal.networks if isinstance(n, dict) and n.get("measured_ms")])
     validation = Table("Configurations calibrate --validate times (never fitted)",
                        [Column("Model"), Column("Alpha"), Column("Resolution", True), Column("Batch", True)],
-                       [[v["model"], fmt_alpha(_decimal(v["alpha"])), v["resolution"], v["batch"]] for v in cal.validation
-                        if isinstance(v, dict)])
+                       [[v["model"], fmt_alpha(Fraction(str(v["alpha"]))), v["resolution"], v["batch"]]
+                        for v in cal.validation if isinstance(v, dict)])
     summary = ([f"model {heldout_text(cal)}"] if heldout_text(cal) else []) + [kinds_note()]
     return Document(f"mbcost calibrate --explain {cal.source}", settings, [explain_table(cal), nets, validation],
                     {"calibration": cal.source, "models": [{"kind": k, "what": w, "model": m} for k, w, m in
@@ -232,7 +226,7 @@ def validation_document(cal, results: list[dict], drift: dict | None = None) -> 
     """``mbcost calibrate --validate FILE``: predicted against measured end to end, with each measurement's spread."""
     errors = sorted(abs(r["error"]) for r in results)
     median = statistics.median(errors)
-    rows = [[r["model"], fmt_alpha(_decimal(r["alpha"])), r["resolution"], r.get("batch", 1), r.get("route", "spec"),
+    rows = [[r["model"], fmt_alpha(Fraction(str(r["alpha"]))), r["resolution"], r.get("batch", 1), r.get("route", "spec"),
              r["mult_adds"], r["predicted_ms"], r["measured_ms"], 100 * r["spread"], 100 * r["error"]] for r in results]
     table = Table("Predicted against measured (end to end; Mult-Adds per image, times per pass of the batch)",
                   [Column("Model"), Column("Alpha"), Column("Res.", True), Column("Batch", True), Column("Route"),
