@@ -8,8 +8,11 @@ at most a few hundred lines."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import time
+import tracemalloc
 
 #: kind -> how its shape is written ("k": a kernel side, "c": channels, "?": the input's)
 SHAPES = {
@@ -270,3 +273,19 @@ def torch_text(rng: random.Random) -> str:
     if roll < 0.8:
         return target + "(" + "[" * rng.choice([10, 600]) + ")"
     return target
+
+
+@contextlib.contextmanager
+def bounded(seconds: float, peak_bytes: int):
+    """The block takes less than ``seconds`` and allocates less than ``peak_bytes``
+    at its peak (tracemalloc): a blow-up fails, a slow case does not."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert elapsed < seconds, elapsed
+    assert peak < peak_bytes, peak

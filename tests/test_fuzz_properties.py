@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import time
-import tracemalloc
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,18 +21,8 @@ SECONDS = 20.0
 PEAK_BYTES = 300 * 2**20
 
 
-@contextlib.contextmanager
 def bounded():
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    assert elapsed < SECONDS, elapsed
-    assert peak < PEAK_BYTES, peak
+    return fuzz_cases.bounded(SECONDS, PEAK_BYTES)
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -4,12 +4,11 @@ bound, never another exception."""
 
 from __future__ import annotations
 
-import time
-import tracemalloc
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fuzz_cases
 from mbcost import analyze
 from mbcost.errors import MbcostError
 from mbcost.core.network import Network
@@ -52,20 +51,13 @@ def block_chains(draw):
 
 
 def bounded(text: str) -> None:
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        net = Network.from_text(text, source="bound.spec")
-        analyze(net, count="conv,fc,bn,pool,act", params="all")
-        analyze(net, alpha="0.5", resolution=7)
-    except MbcostError:
-        pass
-    finally:
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    assert elapsed < SECONDS, elapsed
-    assert peak < PEAK_BYTES, peak
+    with fuzz_cases.bounded(SECONDS, PEAK_BYTES):
+        try:
+            net = Network.from_text(text, source="bound.spec")
+            analyze(net, count="conv,fc,bn,pool,act", params="all")
+            analyze(net, alpha="0.5", resolution=7)
+        except MbcostError:
+            pass
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
